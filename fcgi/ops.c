@@ -1,0 +1,44 @@
+/* ops: endpoints for operators: /healthz and /metrics. */
+#include <json-c/json.h>
+
+#include "app.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis.h"
+#include "req.h"
+#include "resp.h"
+
+/* GET /healthz: 200 {"status":"ok","mariadb":"up","redis":"up"} when both answer, else 503
+ * with "status":"down" and the one that is down marked "down". */
+int
+ops_healthz(struct req *r)
+{
+	int db_up = db_ping(r->app->db) == 0;
+	int redis_up = redis_ping(r->app->redis) == 0;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string(db_up && redis_up ? "ok" : "down"));
+	json_object_object_add(o, "mariadb", json_object_new_string(db_up ? "up" : "down"));
+	json_object_object_add(o, "redis", json_object_new_string(redis_up ? "up" : "down"));
+	if (!db_up)
+		log_warn(&r->log, "healthz: MariaDB is down: %s", db_error(r->app->db));
+	if (!redis_up)
+		log_warn(&r->log, "healthz: Redis is down: %s", redis_error(r->app->redis));
+	return resp_json(r, db_up && redis_up ? 200 : 503, o);
+}
+
+/* GET /metrics: Prometheus text for all handler processes together. */
+int
+ops_metrics(struct req *r)
+{
+	struct buf out = { 0 };
+
+	if (r->app->metrics == NULL)
+		return resp_fail(r, RESP_UNAVAILABLE);
+	metrics_render(r->app->metrics, &out);
+	resp_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, out.data, out.len);
+	buf_release(&out);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* req: one FastCGI request: its parsed input, its arena and its answer status. Zeroed at the
+ * start of a request and released in one place (req_end) at the end. */
+#ifndef JT_REQ_H
+#define JT_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "form.h"
+#include "log.h"
+
+struct app;
+struct arena;
+struct route;
+
+enum req_method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_PATCH, METHOD_DELETE,
+	METHOD_OTHER, METHOD__MAX };
+
+#define REQ_MAX_PARAMS 4
+#define REQ_MAX_PATH 2048
+#define REQ_MAX_QUERY 8192
+#define REQ_MAX_PAIRS 256
+
+/* Why parsing failed; each maps to a status and message in resp.c. */
+enum req_err {
+	REQ_OK,
+	REQ_BAD_REQUEST,    /* malformed path, query, cookie or form */
+	REQ_TOO_LARGE,      /* body over fcgi.max_body */
+	REQ_BAD_MEDIA,      /* a body with the wrong Content-Type */
+	REQ_BAD_JSON,       /* not strict JSON */
+	REQ__MAX
+};
+
+struct req {
+	FCGX_Request *fx;
+	struct app *app;
+	struct arena *a;             /* everything below that is allocated lives here */
+	struct timespec started;
+	char id[25];                 /* request id: X-Request-Id from the web server, or ours */
+	struct log_ctx log;
+
+	enum req_method method;
+	const char *method_name;
+	const char *path;            /* raw path, starts with '/', no query */
+	const char *remote_addr;
+	bool https;
+	struct form query;
+	struct form cookies;
+
+	const struct route *route;   /* NULL when nothing matched */
+	size_t route_index;
+	const char *params[REQ_MAX_PARAMS]; /* {name} segments of the route, percent-decoded */
+	size_t nparams;
+
+	const char *body;            /* raw body, NUL-terminated, or NULL */
+	size_t body_len;
+	struct form form;            /* urlencoded body of an HTML POST */
+	struct json_object *json;    /* parsed body of a JSON request; owned, put in req_end */
+
+	int status;                  /* status sent, 0 until a response was written */
+};
+
+/* Starts a request: zeroes r, takes the web server's parameters (method, path, query,
+ * cookies, request id). Returns REQ_OK or REQ_BAD_REQUEST. */
+enum req_err req_begin(struct req *r, FCGX_Request *fx, struct app *app, struct arena *a);
+
+/* Reads the body (bounded by fcgi.max_body) and parses it by Content-Type: JSON when want_json,
+ * a urlencoded form otherwise. Returns REQ_OK or the reason it was refused. */
+enum req_err req_read_body(struct req *r, bool want_json);
+
+/* A CGI parameter from the web server, or NULL. */
+const char *req_param(const struct req *r, const char *name);
+
+/* The i-th {name} segment of the matched route (aborts if out of range). */
+const char *req_path_param(const struct req *r, size_t i);
+
+/* Parses the i-th path segment as a positive id (1..INT64_MAX). 0 or -1. */
+int req_path_id(const struct req *r, size_t i, int64_t *out);
+
+/* Microseconds since the request started. */
+uint64_t req_elapsed_usec(const struct req *r);
+
+/* Releases what the request holds (the JSON body); the arena is reset by the caller. */
+void req_end(struct req *r);
+
+#endif

@@ -1,0 +1,224 @@
+/* resp: writing responses: security headers, JSON, pages, the error envelope, redirects. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "app.h"
+#include "buf.h"
+#include "conf.h"
+#include "esc.h"
+#include "log.h"
+#include "req.h"
+#include "resp.h"
+#include "route.h"
+#include "tmpl.h"
+
+struct resp_err_info {
+	int status;
+	const char *code;
+	const char *message;   /* shown to shoppers: Korean */
+};
+
+static const struct resp_err_info resp_errs[RESP_ERR__MAX] = {
+	{ 400, "BAD_REQUEST", "잘못된 요청입니다." },                                   /* RESP_BAD_REQUEST */
+	{ 400, "BAD_JSON", "요청 본문이 올바른 JSON 형식이 아닙니다." },                  /* RESP_BAD_JSON */
+	{ 413, "PAYLOAD_TOO_LARGE", "요청 본문이 너무 큽니다." },                        /* RESP_TOO_LARGE */
+	{ 415, "UNSUPPORTED_MEDIA_TYPE", "지원하지 않는 요청 형식입니다." },              /* RESP_BAD_MEDIA */
+	{ 401, "UNAUTHORIZED", "로그인이 필요합니다." },                                 /* RESP_UNAUTHORIZED */
+	{ 403, "FORBIDDEN", "접근 권한이 없습니다." },                                   /* RESP_FORBIDDEN */
+	{ 403, "CSRF_TOKEN_INVALID",
+	  "보안 토큰이 올바르지 않습니다. 페이지를 새로고침한 뒤 다시 시도해 주세요." },   /* RESP_CSRF */
+	{ 404, "NOT_FOUND", "요청한 페이지를 찾을 수 없습니다." },                        /* RESP_NOT_FOUND */
+	{ 405, "METHOD_NOT_ALLOWED", "허용되지 않은 요청 방식입니다." },                 /* RESP_METHOD */
+	{ 500, "INTERNAL_ERROR", "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요." }, /* RESP_INTERNAL */
+	{ 503, "SERVICE_UNAVAILABLE", "서비스를 잠시 사용할 수 없습니다." },              /* RESP_UNAVAILABLE */
+};
+
+const char *
+resp_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	default:  return "Unknown";
+	}
+}
+
+void
+resp_send(struct req *r, int status, const char *content_type, const char *extra_headers,
+    const void *body, size_t len)
+{
+	struct buf h = { 0 };
+
+	if (r->status != 0) {
+		log_error(&r->log, "second response for %s %s ignored", r->method_name, r->path);
+		return;
+	}
+	r->status = status;
+	buf_printf(&h, "Status: %d %s\r\n", status, resp_reason(status));
+	buf_printf(&h, "Content-Type: %s\r\n", content_type);
+	buf_printf(&h, "Content-Length: %zu\r\n", len);
+	buf_puts(&h,
+	    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; object-src 'none';"
+	    " base-uri 'self'; form-action 'self'; frame-ancestors 'none'\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Referrer-Policy: same-origin\r\n"
+	    "Cache-Control: no-store\r\n");
+	buf_printf(&h, "X-Request-Id: %s\r\n", r->id);
+	if (extra_headers != NULL)
+		buf_puts(&h, extra_headers);
+	buf_puts(&h, "\r\n");
+	FCGX_PutStr(h.data, (int)h.len, r->fx->out);
+	if (r->method != METHOD_HEAD && len > 0)
+		FCGX_PutStr(body, (int)len, r->fx->out);
+	buf_release(&h);
+}
+
+int
+resp_json(struct req *r, int status, struct json_object *obj)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	resp_send(r, status, "application/json; charset=utf-8", NULL, s, len);
+	json_object_put(obj);
+	return 0;
+}
+
+static int
+send_page(struct req *r, int status, const char *page, struct json_object *ctx,
+    const char *extra_headers)
+{
+	struct buf out = { 0 };
+	int rc;
+
+	rc = tmpl_render_layout(r->app->tmpl, "layout", page, ctx, &out);
+	if (rc == 0)
+		resp_send(r, status, "text/html; charset=utf-8", extra_headers, out.data, out.len);
+	else
+		log_error(&r->log, "template %s failed to render", page);
+	buf_release(&out);
+	json_object_put(ctx);
+	return rc;
+}
+
+int
+resp_page(struct req *r, int status, const char *page, struct json_object *ctx)
+{
+	return send_page(r, status, page, ctx, NULL);
+}
+
+/* JSON routes and anything under /api answer the envelope. */
+static bool
+wants_json(const struct req *r)
+{
+	if (r->route != NULL)
+		return (r->route->flags & ROUTE_JSON) != 0;
+	return strncmp(r->path != NULL ? r->path : "", "/api/", 5) == 0 ||
+	    strcmp(r->path != NULL ? r->path : "", "/api") == 0;
+}
+
+static int
+send_error(struct req *r, int status, const char *code, const char *message,
+    const char *extra_headers)
+{
+	struct json_object *o;
+	size_t len;
+	const char *s;
+
+	if (wants_json(r)) {
+		struct json_object *e = json_object_new_object();
+
+		o = json_object_new_object();
+		json_object_object_add(e, "code", json_object_new_string(code));
+		json_object_object_add(e, "message", json_object_new_string(message));
+		json_object_object_add(o, "error", e);
+		s = json_object_to_json_string_length(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		resp_send(r, status, "application/json; charset=utf-8", extra_headers, s, len);
+		json_object_put(o);
+		return 0;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_int(status));
+	json_object_object_add(o, "title", json_object_new_string(resp_reason(status)));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	json_object_object_add(o, "code", json_object_new_string(code));
+	json_object_object_add(o, "request_id", json_object_new_string(r->id));
+	if (send_page(r, status, "error", o, extra_headers) != 0) {
+		/* The error page itself failed: a minimal page that needs no template. */
+		struct buf b = { 0 };
+
+		buf_printf(&b, "<!doctype html><meta charset=\"utf-8\"><title>%d</title><h1>%d ",
+		    status, status);
+		esc_html(&b, resp_reason(status));
+		buf_puts(&b, "</h1><p>");
+		esc_html(&b, message);
+		buf_puts(&b, "</p>\n");
+		resp_send(r, status, "text/html; charset=utf-8", extra_headers, b.data, b.len);
+		buf_release(&b);
+	}
+	return 0;
+}
+
+int
+resp_error(struct req *r, int status, const char *code, const char *message)
+{
+	return send_error(r, status, code, message, NULL);
+}
+
+int
+resp_fail_allow(struct req *r, const char *allow)
+{
+	const struct resp_err_info *info = &resp_errs[RESP_METHOD];
+	struct buf h = { 0 };
+	int rc;
+
+	buf_printf(&h, "Allow: %s\r\n", allow);
+	rc = send_error(r, info->status, info->code, info->message, h.data);
+	buf_release(&h);
+	return rc;
+}
+
+int
+resp_fail(struct req *r, enum resp_err e)
+{
+	const struct resp_err_info *info = &resp_errs[e];
+
+	return resp_error(r, info->status, info->code, info->message);
+}
+
+int
+resp_redirect(struct req *r, const char *location)
+{
+	struct buf h = { 0 };
+
+	if (location[0] != '/' || location[1] == '/' || location[1] == '\\') {
+		log_error(&r->log, "refusing a redirect that leaves the site");
+		location = "/";
+	}
+	buf_puts(&h, "Location: ");
+	esc_header_quoted(&h, location);  /* drops CR/LF: no header injection */
+	buf_puts(&h, "\r\n");
+	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
+	buf_release(&h);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* resp: every response goes out through resp_send, which sets the security headers; error
+ * answers are the JSON envelope on JSON routes and /api paths, an error page elsewhere. */
+#ifndef JT_RESP_H
+#define JT_RESP_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+struct req;
+
+/* The errors the dispatcher and handlers answer with a fixed status, code and message. */
+enum resp_err {
+	RESP_BAD_REQUEST,
+	RESP_BAD_JSON,
+	RESP_TOO_LARGE,
+	RESP_BAD_MEDIA,
+	RESP_UNAUTHORIZED,
+	RESP_FORBIDDEN,
+	RESP_CSRF,
+	RESP_NOT_FOUND,
+	RESP_METHOD,
+	RESP_INTERNAL,
+	RESP_UNAVAILABLE,
+	RESP_ERR__MAX
+};
+
+/* Writes status, headers (security headers, X-Request-Id, Content-Type, Content-Length, any
+ * extra "Name: value\r\n" lines) and body. A HEAD request gets no body. Only the first call
+ * per request writes anything; later calls are ignored and logged. */
+void resp_send(struct req *r, int status, const char *content_type, const char *extra_headers,
+    const void *body, size_t len);
+
+/* JSON answer; takes ownership of obj (puts it). Returns 0. */
+int resp_json(struct req *r, int status, struct json_object *obj);
+
+/* An HTML page: template page inside the layout, with ctx (ownership taken). Returns 0, or
+ * -1 when rendering failed (nothing was sent: the dispatcher answers 500). */
+int resp_page(struct req *r, int status, const char *page, struct json_object *ctx);
+
+/* A fixed error: envelope {"error":{"code":..,"message":..}} or the error page. Returns 0. */
+int resp_fail(struct req *r, enum resp_err e);
+
+/* 405 with an Allow header listing allow ("GET, HEAD"). Returns 0. */
+int resp_fail_allow(struct req *r, const char *allow);
+
+/* A domain error with its own status, code (UPPER_SNAKE) and message (Korean, for shoppers).
+ * Returns 0. */
+int resp_error(struct req *r, int status, const char *code, const char *message);
+
+/* 303 See Other to a local path (must start with '/'). Returns 0. */
+int resp_redirect(struct req *r, const char *location);
+
+/* The reason phrase for a status ("Not Found"). */
+const char *resp_reason(int status);
+
+#endif

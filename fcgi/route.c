@@ -1,0 +1,233 @@
+/* route: the route table and the dispatcher (parse, match, enforce flags, handle, count). */
+#include <string.h>
+
+#include "app.h"
+#include "arena.h"
+#include "buf.h"
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "req.h"
+#include "resp.h"
+#include "route.h"
+#include "valid.h"
+
+const struct route route_table[] = {
+	{ METHOD_GET,  "/",                          home_index,         ROUTE_HTML, "home" },
+	{ METHOD_GET,  "/healthz",                   ops_healthz,        ROUTE_JSON, "healthz" },
+	{ METHOD_GET,  "/metrics",                   ops_metrics,        ROUTE_RAW,  "metrics" },
+	{ METHOD_GET,  "/_test/fail",                testing_fail,       ROUTE_HTML | ROUTE_TEST, "test_fail" },
+	{ METHOD_GET,  "/_test/echo",                testing_echo,       ROUTE_HTML | ROUTE_TEST, "test_echo" },
+	{ METHOD_GET,  "/api/v1/_test/fail",         testing_fail,       ROUTE_JSON | ROUTE_TEST, "api_test_fail" },
+	{ METHOD_GET,  "/api/v1/_test/whoami",       testing_whoami,     ROUTE_JSON | ROUTE_TEST, "api_test_whoami" },
+	{ METHOD_POST, "/api/v1/_test/jobs",         testing_job_create, ROUTE_JSON | ROUTE_TEST, "api_test_job_create" },
+	{ METHOD_GET,  "/api/v1/_test/jobs/{id}",    testing_job_get,    ROUTE_JSON | ROUTE_TEST, "api_test_job_get" },
+};
+const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
+
+const char *const *
+route_names(void)
+{
+	static const char *names[sizeof(route_table) / sizeof(route_table[0])];
+	size_t i;
+
+	for (i = 0; i < route_count; i++)
+		names[i] = route_table[i].name;
+	return names;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes a path segment into the arena; NULL when malformed, %00 or not UTF-8. */
+static const char *
+decode_segment(struct arena *a, const char *s, size_t n)
+{
+	char *out = arena_alloc(a, n + 1);
+	size_t i, j = 0;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			out[j++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			return NULL;
+		hi = hex_value(s[i + 1]);
+		lo = hex_value(s[i + 2]);
+		if (hi < 0 || lo < 0)
+			return NULL;
+		out[j++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[j] = '\0';
+	if (!valid_utf8(out, j))
+		return NULL;
+	return out;
+}
+
+/* Matches path against pattern, filling r->params. 1 match, 0 no match, -1 malformed segment. */
+static int
+match_pattern(struct req *r, const char *pattern, const char *path)
+{
+	const char *p = pattern, *s = path;
+	size_t n = 0;
+
+	while (*p != '\0' && *s != '\0') {
+		if (*p == '{') {
+			const char *pe = strchr(p, '}');
+			const char *se = strchr(s, '/');
+			size_t len = se != NULL ? (size_t)(se - s) : strlen(s);
+			const char *v;
+
+			if (len == 0 || n == REQ_MAX_PARAMS || len > 256)
+				return 0;
+			v = decode_segment(r->a, s, len);
+			if (v == NULL)
+				return -1;
+			r->params[n++] = v;
+			p = pe + 1;
+			s += len;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	if (*p != '\0' || *s != '\0')
+		return 0;
+	r->nparams = n;
+	return 1;
+}
+
+/* Finds the route for r; on a path that exists with other methods, writes them into allow. */
+static const struct route *
+find_route(struct req *r, struct buf *allow, bool *bad_segment)
+{
+	bool tests = conf_bool(r->app->conf, CONF_FCGI_TEST_ROUTES);
+	enum req_method m = r->method == METHOD_HEAD ? METHOD_GET : r->method;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < route_count; i++) {
+		const struct route *rt = &route_table[i];
+
+		if ((rt->flags & ROUTE_TEST) && !tests)
+			continue;
+		r->nparams = 0;
+		rc = match_pattern(r, rt->pattern, r->path);
+		if (rc < 0) {
+			*bad_segment = true;
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		if (rt->method == m) {
+			r->route_index = i;
+			return rt;
+		}
+		if (allow->len > 0)
+			buf_puts(allow, ", ");
+		buf_puts(allow, rt->method == METHOD_GET ? "GET, HEAD" :
+		    rt->method == METHOD_POST ? "POST" : rt->method == METHOD_PUT ? "PUT" :
+		    rt->method == METHOD_PATCH ? "PATCH" : "DELETE");
+	}
+	return NULL;
+}
+
+static void
+answer_parse_error(struct req *r, enum req_err e)
+{
+	switch (e) {
+	case REQ_TOO_LARGE: resp_fail(r, RESP_TOO_LARGE); break;
+	case REQ_BAD_MEDIA: resp_fail(r, RESP_BAD_MEDIA); break;
+	case REQ_BAD_JSON:  resp_fail(r, RESP_BAD_JSON); break;
+	default:            resp_fail(r, RESP_BAD_REQUEST); break;
+	}
+}
+
+/* Enforces the login/admin/CSRF flags. Returns 0 to go on, or -1 after answering.
+ * Sessions arrive with the accounts work; until a request carries a signed-in user, a route
+ * that needs one is refused. */
+static int
+enforce_flags(struct req *r)
+{
+	unsigned f = r->route->flags;
+
+	if ((f & (ROUTE_LOGIN | ROUTE_ADMIN)) && r->log.user == NULL) {
+		if (f & ROUTE_JSON)
+			resp_fail(r, RESP_UNAUTHORIZED);
+		else
+			resp_redirect(r, "/login");
+		return -1;
+	}
+	if ((f & ROUTE_CSRF) && r->method != METHOD_GET && r->method != METHOD_HEAD) {
+		resp_fail(r, RESP_CSRF);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+has_body(enum req_method m)
+{
+	return m == METHOD_POST || m == METHOD_PUT || m == METHOD_PATCH || m == METHOD_DELETE;
+}
+
+void
+route_dispatch(struct req *r)
+{
+	struct buf allow = { 0 };
+	bool bad_segment = false;
+	enum req_err e;
+	size_t slot;
+
+	if (r->path == NULL)
+		r->path = "/";
+	r->route = find_route(r, &allow, &bad_segment);
+	if (r->route == NULL) {
+		if (allow.len > 0)
+			resp_fail_allow(r, allow.data);
+		else if (bad_segment)
+			resp_fail(r, RESP_BAD_REQUEST);
+		else
+			resp_fail(r, RESP_NOT_FOUND);
+		goto out;
+	}
+	if (enforce_flags(r) != 0)
+		goto out;
+	if (has_body(r->method)) {
+		e = req_read_body(r, (r->route->flags & ROUTE_JSON) != 0);
+		if (e != REQ_OK) {
+			answer_parse_error(r, e);
+			goto out;
+		}
+	}
+	if (r->route->handler(r) != 0 || r->status == 0) {
+		log_error(&r->log, "handler %s failed for %s %s", r->route->name, r->method_name,
+		    r->path);
+		if (r->status == 0)
+			resp_fail(r, RESP_INTERNAL);
+	}
+out:
+	buf_release(&allow);
+	if (r->app->metrics != NULL) {
+		slot = r->route != NULL ? r->route_index : metrics_unmatched(r->app->metrics);
+		metrics_observe(r->app->metrics, slot, r->status, req_elapsed_usec(r));
+	}
+	if (r->status >= 500)
+		log_warn(&r->log, "%s %s -> %d", r->method_name, r->path, r->status);
+	else
+		log_debug(&r->log, "%s %s -> %d", r->method_name, r->path, r->status);
+}

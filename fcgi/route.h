@@ -1,0 +1,38 @@
+/* route: the route table and the dispatcher that enforces each route's flags before the
+ * handler runs. Handlers never re-check what a flag promises. */
+#ifndef JT_ROUTE_H
+#define JT_ROUTE_H
+
+#include <stddef.h>
+#include "req.h"
+
+enum route_flag {
+	ROUTE_HTML  = 1u << 0,  /* answers pages; errors are error pages */
+	ROUTE_JSON  = 1u << 1,  /* answers JSON; errors are the envelope; bodies must be JSON */
+	ROUTE_LOGIN = 1u << 2,  /* needs a signed-in user */
+	ROUTE_ADMIN = 1u << 3,  /* needs an admin */
+	ROUTE_CSRF  = 1u << 4,  /* state change: needs the session's CSRF token */
+	ROUTE_TEST  = 1u << 5,  /* exists only with fcgi.test_routes = true */
+	ROUTE_RAW   = 1u << 6,  /* answers its own content type (metrics) */
+};
+
+struct route {
+	enum req_method method;
+	const char *pattern;     /* "/api/v1/orders/{id}": {x} matches one non-empty segment */
+	int (*handler)(struct req *r);
+	unsigned flags;
+	const char *name;        /* metrics label */
+};
+
+/* The table and its size. */
+extern const struct route route_table[];
+extern const size_t route_count;
+
+/* The metrics labels of every route, in table order. */
+const char *const *route_names(void);
+
+/* Handles one request from start to finish: parse, match, enforce flags, read the body, call
+ * the handler, answer 500 if it failed without answering, count it in the metrics. */
+void route_dispatch(struct req *r);
+
+#endif

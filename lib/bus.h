@@ -1,0 +1,66 @@
+/* bus: ZeroMQ job messages. A job's record is its outbox row; the message only carries the
+ * row id and kind, so losing a message loses nothing (the janitor re-pushes).
+ *
+ * Topology: producers PUSH (connect) to bus.in; jangteo-bus reads each message and PUSHes it
+ * on the queue its kind belongs to (bound at bus.out_<queue>); workers of that queue PULL
+ * (connect). Endpoints come from the config, so workers may live on other hosts (tcp://). */
+#ifndef JT_BUS_H
+#define JT_BUS_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+struct bus;
+
+enum bus_queue { BUS_Q_DEMO, BUS_Q__MAX };
+
+enum job_kind { JOB_ECHO, JOB__MAX };
+
+struct bus_job {
+	int64_t outbox_id;
+	enum job_kind kind;
+};
+
+/* "echo", ... and back. bus_kind_parse returns 0 or -1. */
+const char *bus_kind_name(enum job_kind k);
+int bus_kind_parse(const char *s, enum job_kind *out);
+enum bus_queue bus_kind_queue(enum job_kind k);
+const char *bus_queue_name(enum bus_queue q);
+
+/* The wire envelope: {"v":1,"id":123,"kind":"echo"}. encode writes at most cap bytes
+ * (NUL included) and returns the length, or -1 if it does not fit. decode is strict (exact
+ * keys, positive id, known kind) and returns 0 or -1. */
+int bus_job_encode(const struct bus_job *j, char *out, size_t cap);
+int bus_job_decode(const char *msg, size_t len, struct bus_job *out);
+
+/* A producer: one PUSH socket connected to bus.in (linger 0, send HWM from the config).
+ * Never NULL. */
+struct bus *bus_producer_new(const struct conf *c);
+
+/* Sends without blocking. Returns 0, or -1 when the message could not be queued (HWM reached,
+ * no bus, broker down: the socket has ZMQ_IMMEDIATE, so nothing is queued for a broker that
+ * is not connected): harmless, the outbox janitor re-pushes. bus_producer_new waits up to
+ * 100 ms for the connection so a fresh process's first push does not fail needlessly. */
+int bus_push(struct bus *b, const struct bus_job *j);
+
+/* A consumer of one queue: a PULL socket connected to bus.out_<queue>. Never NULL. */
+struct bus *bus_consumer_new(const struct conf *c, enum bus_queue q);
+
+/* Waits up to timeout_ms (-1 forever) for a job. Returns 1 with *out filled, 0 on timeout or
+ * signal, -1 on error. Malformed messages are logged and skipped. */
+int bus_pull(struct bus *b, struct bus_job *out, int timeout_ms);
+
+void bus_free(struct bus **b);
+
+/* The broker loop of jangteo-bus: binds bus.in and every bus.out_<queue>, forwards each job to
+ * its kind's queue until *stop becomes non-zero (checked every 200 ms and after a signal).
+ * Malformed messages are logged and dropped; a message whose queue has no worker ready is
+ * dropped (debug log): the outbox janitor re-pushes it. An ipc:// endpoint another live
+ * process is accepting on is refused (ZeroMQ itself would silently take it over); a stale
+ * socket file is replaced. Returns 0 on a clean stop, -1 if it could not bind (or a socket
+ * failed later). */
+int bus_broker_run(const struct conf *c, volatile sig_atomic_t *stop);
+
+#endif

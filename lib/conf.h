@@ -1,0 +1,77 @@
+/* conf: the configuration file. "key = value" lines, '#' comments, every key typed with
+ * bounds and documented in etc/jangteo.conf; an unknown key, a duplicate key, a bad type or
+ * an out-of-bounds value is a start-up error. Any key can be overridden from the
+ * environment as JANGTEO_<KEY> with '.' as '_' and upper case (db.password ->
+ * JANGTEO_DB_PASSWORD): the way to keep secrets out of the file. */
+#ifndef JT_CONF_H
+#define JT_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every key, in the order of the table in conf.c. */
+enum conf_key {
+	CONF_FCGI_SOCKET,          /* str  unix socket path or host:port for --listen */
+	CONF_FCGI_PREFORK,         /* int  1..256 handler processes in --prefork mode */
+	CONF_FCGI_MAX_BODY,        /* int  request body cap in bytes */
+	CONF_FCGI_JSON_MAX_DEPTH,  /* int  JSON nesting cap */
+	CONF_FCGI_TEST_ROUTES,     /* bool routes that exist only for the test suite */
+	CONF_SITE_BASE_URL,        /* str  public URL of the shop, e.g. http://127.0.0.1:8080 */
+	CONF_SITE_SECURE_COOKIES,  /* bool set Secure on cookies (behind https) */
+	CONF_TEMPLATES_DIR,        /* str  directory of *.html templates */
+	CONF_LOG_LEVEL,            /* str  debug|info|warn|error */
+	CONF_LOG_FILE,             /* str  path, or - for stderr */
+	CONF_METRICS_FILE,         /* str  shared-memory file for counters across processes */
+	CONF_DB_HOST,              /* str */
+	CONF_DB_PORT,              /* int */
+	CONF_DB_SOCKET,            /* str  unix socket; empty = use host:port */
+	CONF_DB_USER,              /* str */
+	CONF_DB_PASSWORD,          /* str  secret */
+	CONF_DB_NAME,              /* str */
+	CONF_DB_CONNECT_TIMEOUT,   /* int  seconds */
+	CONF_DB_RW_TIMEOUT,        /* int  seconds, read and write */
+	CONF_DB_TX_RETRIES,        /* int  reruns of a transaction after deadlock/lock wait */
+	CONF_REDIS_HOST,           /* str */
+	CONF_REDIS_PORT,           /* int */
+	CONF_REDIS_SOCKET,         /* str  unix socket; empty = use host:port */
+	CONF_REDIS_PASSWORD,       /* str  secret; empty = no AUTH */
+	CONF_REDIS_TIMEOUT_MS,     /* int  connect and command timeout */
+	CONF_BUS_IN,               /* str  endpoint producers PUSH to (the bus binds it) */
+	CONF_BUS_OUT_DEMO,         /* str  endpoint demo workers PULL from (the bus binds it) */
+	CONF_BUS_HWM,              /* int  send/receive high-water mark, messages */
+	CONF_OUTBOX_CLAIM_SECONDS, /* int  how long a worker's claim on a job lasts */
+	CONF_OUTBOX_MAX_ATTEMPTS,  /* int  claims before a job is marked dead */
+	CONF_JANITOR_INTERVAL_MS,  /* int  pause between janitor sweeps */
+	CONF_JANITOR_GRACE_MS,     /* int  age before an unclaimed pending job is re-pushed */
+	CONF_HTTP_CONNECT_TIMEOUT_MS, /* int */
+	CONF_HTTP_TOTAL_TIMEOUT_MS,   /* int */
+	CONF_HTTP_MAX_RESPONSE,       /* int  bytes */
+	CONF__MAX
+};
+
+enum conf_type { CONF_T_STR, CONF_T_INT, CONF_T_BOOL };
+
+struct conf;
+
+/* Reads path (NULL = defaults only), then applies the environment. Returns NULL and writes
+ * "path:line: reason" into err on any error. Owned by the caller: conf_free. */
+struct conf *conf_load(const char *path, char *err, size_t err_len);
+
+/* Like conf_load, from a string (for tests). */
+struct conf *conf_parse(const char *text, char *err, size_t err_len);
+
+void conf_free(struct conf **c);
+
+/* Typed getters; asking for a key with a different type aborts (a programming error). The
+ * string is owned by c. */
+const char *conf_str(const struct conf *c, enum conf_key k);
+int64_t conf_int(const struct conf *c, enum conf_key k);
+bool conf_bool(const struct conf *c, enum conf_key k);
+
+/* The key's name ("db.host"), its type and its documentation line, for etc/ and tests. */
+const char *conf_key_name(enum conf_key k);
+enum conf_type conf_key_type(enum conf_key k);
+const char *conf_key_doc(enum conf_key k);
+
+#endif

@@ -1,0 +1,44 @@
+/* daemon: stop flags and signal set-up shared by the long-running programs. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+
+volatile sig_atomic_t daemon_stop;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	daemon_stop = 1;
+}
+
+void
+daemon_signals(void)
+{
+	struct sigaction sa;
+
+	daemon_stop = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: accept(), zmq_poll() and sleeps return EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+void
+daemon_sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (!daemon_stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}

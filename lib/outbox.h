@@ -1,0 +1,54 @@
+/* outbox: the job table. A job is inserted in the same transaction as the state change that
+ * causes it, claimed by one worker at a time (with an expiry), and completed in the
+ * transaction that applies its effect, so a crash anywhere loses no job and a job done twice
+ * changes nothing. */
+#ifndef JT_OUTBOX_H
+#define JT_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bus.h"
+
+struct arena;
+struct db;
+
+/* A worker's hold on one job. */
+struct outbox_claim {
+	int64_t id;
+	enum job_kind kind;
+	const char *payload;  /* JSON text, in the arena given to outbox_claim */
+	char token[25];       /* proves the claim is still ours when completing */
+	int attempts;         /* including this one */
+};
+
+/* Inserts a pending job; call inside the transaction that causes it. Returns the new id (> 0)
+ * or an enum db_rc. */
+int64_t outbox_add(struct db *db, enum job_kind kind, const char *payload_json);
+
+enum outbox_claim_rc {
+	OUTBOX_CLAIMED = 1,   /* *out is filled; the job is ours for claim_seconds */
+	OUTBOX_NOT_MINE = 0,  /* done, dead, unknown, not yet due, or another worker holds it */
+	OUTBOX_DEAD = 2,      /* it had used up max_attempts: now marked dead, do not run it */
+};
+
+/* Claims job id if it is pending and due, or claimed with an expired claim. Returns an enum
+ * outbox_claim_rc or an enum db_rc (< 0). */
+int outbox_claim(struct db *db, struct arena *a, int64_t id, int claim_seconds, int max_attempts,
+    struct outbox_claim *out);
+
+/* Marks the job done, only if the claim still holds. Call inside the transaction that applies
+ * the job's effect and roll back when it returns 0. Returns 1 marked, 0 claim lost, or an enum
+ * db_rc. */
+int outbox_complete(struct db *db, const struct outbox_claim *c);
+
+/* Gives a failed job back: pending again, due after retry_delay_ms, error noted (truncated).
+ * Returns 1, 0 when the claim was lost, or an enum db_rc. */
+int outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
+    const char *error);
+
+/* Lists up to cap jobs the janitor should push again: pending and due for grace_ms, or claimed
+ * with an expired claim. Stores them in out and returns how many, or an enum db_rc. */
+int64_t outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap,
+    struct bus_job *out);
+
+#endif

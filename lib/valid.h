@@ -1,0 +1,29 @@
+/* valid: input validators. Each checks raw bytes and, when a value is produced, stores it typed. */
+#ifndef JT_VALID_H
+#define JT_VALID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when s[0..len) is well-formed UTF-8: no overlong forms, no surrogates, nothing above
+ * U+10FFFF, no NUL byte. */
+bool valid_utf8(const char *s, size_t len);
+
+/* Parses a strict base-10 integer: optional '-', digits, no spaces or '+', no leading zeros
+ * (except "0"; "-0" is refused), within [min, max]. Returns 0 and stores it, or -1 leaving
+ * *out untouched. */
+int valid_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Free text a person typed: valid UTF-8, 1..max_chars code points, no control characters
+ * (tab and, when multiline, CR/LF allowed), not only whitespace. */
+bool valid_text(const char *s, size_t len, size_t max_chars, bool multiline);
+
+/* An e-mail address as a shop would accept it: local@domain, <= 254 bytes, ASCII, one '@',
+ * a dot in the domain, no spaces, quotes or angle brackets. */
+bool valid_email(const char *s);
+
+/* An opaque token: min_len..max_len characters of [A-Za-z0-9_-]. */
+bool valid_token(const char *s, size_t min_len, size_t max_len);
+
+#endif

@@ -1,0 +1,107 @@
+"""jt: helpers for the integration tests: HTTP through nginx, the stack script, assertions.
+
+The tests talk to a stack started by tests/run-stack-tests.sh; its location comes from the
+environment (JT_RUN, JT_HTTP_PORT, JT_SRCDIR). Standard library only."""
+import http.client
+import json
+import os
+import subprocess
+import time
+
+RUN = os.environ.get("JT_RUN", "")
+SRC = os.environ.get("JT_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+PORT = int(os.environ.get("JT_HTTP_PORT", "18080"))
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+def request(method, path, body=None, headers=None, timeout=30):
+    """One HTTP request to nginx on loopback, on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+    try:
+        h = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            h.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        return Response(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+def get(path, **kw):
+    return request("GET", path, **kw)
+
+
+def post_json(path, obj, **kw):
+    return request("POST", path, body=obj, **kw)
+
+
+def stack(*args):
+    """Runs script/stack with the test stack's environment."""
+    subprocess.run([os.path.join(SRC, "script", "stack")] + list(args), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def pids(name_glob):
+    """The pids recorded in $JT_RUN/pids/<glob>.pid files (one or more per file)."""
+    import glob
+    out = []
+    for f in sorted(glob.glob(os.path.join(RUN, "pids", name_glob + ".pid"))):
+        with open(f) as fh:
+            out += [int(x) for x in fh.read().split()]
+    return out
+
+
+def eventually(fn, timeout=15.0, interval=0.1, what="condition"):
+    """Calls fn until it returns a truthy value; fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def eq(actual, expected, what=""):
+    if actual != expected:
+        raise AssertionError("%s: expected %r, got %r" % (what or "value", expected, actual))
+
+
+def envelope(resp, status, code):
+    """Asserts resp is the JSON error envelope with this status and code; returns message."""
+    eq(resp.status, status, "status")
+    ct = resp.header("Content-Type") or ""
+    if not ct.startswith("application/json"):
+        raise AssertionError("expected JSON, got %s: %r" % (ct, resp.body[:200]))
+    doc = resp.json()
+    eq(sorted(doc.keys()), ["error"], "envelope keys")
+    eq(sorted(doc["error"].keys()), ["code", "message"], "error keys")
+    eq(doc["error"]["code"], code, "error code")
+    if not doc["error"]["message"]:
+        raise AssertionError("empty error message")
+    return doc["error"]["message"]

@@ -1,0 +1,126 @@
+"""The FastCGI core through nginx: routing, error pages and envelope, parsing, headers."""
+import threading
+
+from jt import envelope, eq, get, post_json, request
+
+SECURITY_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
+                    "Referrer-Policy", "Cache-Control", "X-Request-Id"]
+
+
+def test_home_page_renders_in_korean_with_security_headers():
+    r = get("/")
+    eq(r.status, 200, "status")
+    eq(r.header("Content-Type"), "text/html; charset=utf-8", "content type")
+    assert "장터에 오신 것을 환영합니다" in r.text, r.text
+    for h in SECURITY_HEADERS:
+        assert r.header(h), "missing header %s" % h
+    eq(r.header("X-Content-Type-Options"), "nosniff", "nosniff")
+    assert "frame-ancestors 'none'" in r.header("Content-Security-Policy")
+    assert r.header("Access-Control-Allow-Origin") is None
+
+
+def test_head_has_headers_and_no_body():
+    r = request("HEAD", "/")
+    eq(r.status, 200, "status")
+    eq(r.body, b"", "body")
+
+
+def test_unknown_page_is_a_404_page():
+    r = get("/no/such/page")
+    eq(r.status, 404, "status")
+    eq(r.header("Content-Type"), "text/html; charset=utf-8", "content type")
+    assert "요청한 페이지를 찾을 수 없습니다." in r.text
+    assert r.header("X-Request-Id") in r.text, "the page names the request id"
+
+
+def test_unknown_api_path_is_the_json_envelope():
+    r = get("/api/v1/no-such-thing")
+    eq(envelope(r, 404, "NOT_FOUND"), "요청한 페이지를 찾을 수 없습니다.", "message")
+
+
+def test_wrong_method_is_405_with_allow():
+    r = request("DELETE", "/healthz")
+    envelope(r, 405, "METHOD_NOT_ALLOWED")
+    eq(r.header("Allow"), "GET, HEAD", "Allow")
+    r = request("PUT", "/")
+    eq(r.status, 405, "status")
+    eq(r.header("Allow"), "GET, HEAD", "Allow")
+
+
+def test_malformed_json_is_400_with_the_envelope():
+    bodies = [
+        b"{bad", b"", b"[1,2", b"{\"message\":\"a\"} trailing", b"{'message':'a'}",
+        b"{\"message\":\"a\",\"message\":\"b\"}",          # duplicate key
+        b"[" * 100 + b"]" * 100,                           # too deep
+        b"{\"message\":\"\xff\xfe\"}",                     # invalid UTF-8
+        b"{\"message\":NaN}",
+    ]
+    for b in bodies:
+        r = request("POST", "/api/v1/_test/jobs", body=b,
+                    headers={"Content-Type": "application/json"})
+        envelope(r, 400, "BAD_JSON")
+
+
+def test_json_with_wrong_content_type_is_415():
+    r = request("POST", "/api/v1/_test/jobs", body=b"{\"message\":\"x\"}",
+                headers={"Content-Type": "text/plain"})
+    envelope(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_wrong_field_types_are_400_and_create_nothing():
+    for body in [{"message": 5}, {"message": ""}, {"message": "a", "sleep_ms": "5"},
+                 {"message": "a", "sleep_ms": -1}, {"message": "a", "sleep_ms": 10 ** 20},
+                 {"message": "a", "extra": 1}, [], {"message": "x" * 201}]:
+        r = post_json("/api/v1/_test/jobs", body)
+        envelope(r, 400, "INVALID_JOB")
+
+
+def test_oversized_body_is_413():
+    body = b"{\"message\":\"" + b"a" * (1024 * 1024 + 10) + b"\"}"
+    r = request("POST", "/api/v1/_test/jobs", body=body,
+                headers={"Content-Type": "application/json"})
+    envelope(r, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_bad_query_encoding_is_400():
+    for q in ["%zz", "%4", "%", "%00", "%ff", "a%C0%80"]:
+        r = get("/_test/echo?name=" + q)
+        eq(r.status, 400, "status for %s" % q)
+        assert "잘못된 요청입니다." in r.text
+    r = get("/_test/echo?name=a&name=b")          # a field sent twice
+    eq(r.status, 400, "duplicate field")
+
+
+def test_markup_in_input_renders_escaped():
+    r = get("/_test/echo?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%27%26")
+    eq(r.status, 200, "status")
+    assert '<p id="name">&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;</p>' in r.text, r.text
+    assert "<script>alert" not in r.text
+
+
+def test_handler_failure_is_a_500_page_and_the_pool_keeps_serving():
+    r = get("/_test/fail")
+    eq(r.status, 500, "status")
+    eq(r.header("Content-Type"), "text/html; charset=utf-8", "content type")
+    assert "일시적인 오류가 발생했습니다" in r.text
+    envelope(get("/api/v1/_test/fail"), 500, "INTERNAL_ERROR")
+    errors = []
+
+    def hit():
+        for _ in range(10):
+            if get("/api/v1/_test/fail").status != 500 or get("/healthz").status != 200:
+                errors.append(1)
+    threads = [threading.Thread(target=hit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    eq(errors, [], "every request answered normally")
+
+
+def test_request_id_from_the_web_server_is_kept():
+    r = get("/healthz", headers={"X-Request-Id": "abcdef0123456789"})
+    eq(r.header("X-Request-Id"), "abcdef0123456789", "request id")
+    r = get("/healthz", headers={"X-Request-Id": "bad id\" with spaces"})
+    assert r.header("X-Request-Id") != "bad id\" with spaces"
+    eq(len(r.header("X-Request-Id")), 24, "generated id length")

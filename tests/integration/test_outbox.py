@@ -1,0 +1,76 @@
+"""The outbox path end to end: handler -> MariaDB outbox -> ZeroMQ bus -> worker, exactly once,
+also when the worker is killed with SIGKILL mid-job or the bus was down."""
+import os
+import signal
+import threading
+
+from jt import eq, eventually, get, pids, post_json, stack
+
+
+def job(message, sleep_ms=0):
+    r = post_json("/api/v1/_test/jobs", {"message": message, "sleep_ms": sleep_ms})
+    eq(r.status, 201, "create status")
+    return r.json()["id"]
+
+
+def state(job_id):
+    r = get("/api/v1/_test/jobs/%d" % job_id)
+    eq(r.status, 200, "job status")
+    return r.json()
+
+
+def test_a_job_reaches_a_worker_once():
+    jid = job("안녕하세요")
+    done = eventually(lambda: state(jid)["status"] == "done" and state(jid), what="job done")
+    eq(done, {"id": jid, "status": "done", "attempts": 1, "effects": 1}, "job")
+
+
+def test_unknown_job_is_404():
+    eq(get("/api/v1/_test/jobs/999999999").status, 404, "unknown id")
+    eq(get("/api/v1/_test/jobs/abc").status, 404, "non-numeric id")
+
+
+def test_many_parallel_jobs_each_done_once():
+    ids = []
+    lock = threading.Lock()
+
+    def make():
+        for i in range(10):
+            j = job("batch %d" % i)
+            with lock:
+                ids.append(j)
+    threads = [threading.Thread(target=make) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    eq(len(set(ids)), 50, "distinct jobs")
+    for j in ids:
+        s = eventually(lambda: state(j)["status"] == "done" and state(j), what="job %d" % j)
+        eq(s["effects"], 1, "effects of %d" % j)
+
+
+def test_worker_killed_mid_job_then_restarted_completes_once():
+    jid = job("kill me", sleep_ms=4000)
+    eventually(lambda: state(jid)["status"] == "claimed", what="job claimed")
+    victims = pids("worker-*")
+    assert victims, "no worker pids recorded"
+    for p in victims:
+        os.kill(p, signal.SIGKILL)
+    stack("start", "workers")
+    done = eventually(lambda: state(jid)["status"] == "done" and state(jid), timeout=30,
+                      what="job done after restart")
+    eq(done["effects"], 1, "effects")
+    eq(done["attempts"], 2, "attempts")
+
+
+def test_job_created_while_the_bus_is_down_is_redriven():
+    stack("stop", "bus")
+    try:
+        jid = job("bus was down")
+        eq(state(jid)["status"], "pending", "still pending")
+    finally:
+        stack("start", "bus")
+    done = eventually(lambda: state(jid)["status"] == "done" and state(jid), timeout=30,
+                      what="job done after bus restart")
+    eq(done["effects"], 1, "effects")

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# run-stack-tests: starts a private stack (MariaDB, Redis, bus, FastCGI pool, workers, janitor,
+# nginx) in its own run directory, runs the server-backed Check suites and the integration
+# tests against it, and stops exactly what it started. Run by `make check`.
+set -euo pipefail
+src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${JT_BUILDDIR:-$src/_build}
+export JT_SRCDIR=$src JT_BUILDDIR=$build
+
+JT_RUN=$(mktemp -d /tmp/jt-test.XXXXXX)
+export JT_RUN
+export JT_HTTP_PORT=${JT_TEST_HTTP_PORT:-18080}
+export JT_TEST_ROUTES=1
+export JT_PREFORK=${JT_PREFORK:-4}
+export JT_WORKERS=${JT_WORKERS:-2}
+# Short claims and a busy janitor, so crash-recovery tests finish in seconds.
+export JANGTEO_OUTBOX_CLAIM_SECONDS=3
+export JANGTEO_JANITOR_INTERVAL_MS=200
+export JANGTEO_JANITOR_GRACE_MS=1000
+export JANGTEO_LOG_LEVEL=info
+
+stop_stack() {
+	local rc=$?
+	"$src/script/stack" stop || true
+	if [ "$rc" -ne 0 ]; then
+		for f in "$JT_RUN"/log/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- tail of $f"
+			tail -n 40 "$f"
+		done
+	fi
+	rm -rf "$JT_RUN"
+	exit "$rc"
+}
+trap stop_stack EXIT
+
+"$src/script/stack" start
+
+# Server-backed unit suites run against the test database of the same MariaDB.
+sed -e 's/^db\.name *=.*/db.name = jangteo_test/' "$JT_RUN/jangteo.conf" >"$JT_RUN/test.conf"
+grep -q '^db\.name = jangteo_test' "$JT_RUN/test.conf" || echo "db.name = jangteo_test" >>"$JT_RUN/test.conf"
+if [ -x "$build/tests/unit/check_jangteo" ]; then
+	JT_TEST_CONF=$JT_RUN/test.conf "$build/tests/unit/check_jangteo"
+fi
+
+python3 "$src/tests/integration/run.py"

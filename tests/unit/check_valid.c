@@ -1,0 +1,208 @@
+/* check_valid: validators accept exactly what they promise and refuse hostile bytes. */
+#include <stdint.h>
+#include <string.h>
+
+#include "suites.h"
+#include "valid.h"
+
+#define U8(lit) (lit), (sizeof(lit) - 1)
+
+START_TEST(test_valid_utf8_good)
+{
+	ck_assert(valid_utf8(U8("")));
+	ck_assert(valid_utf8(U8("plain ascii ~\x7f")));
+	ck_assert(valid_utf8(U8("\xc2\x80")));               /* U+0080, smallest 2-byte */
+	ck_assert(valid_utf8(U8("\xdf\xbf")));               /* U+07FF */
+	ck_assert(valid_utf8(U8("\xe0\xa0\x80")));           /* U+0800, smallest 3-byte */
+	ck_assert(valid_utf8(U8("\xed\x9f\xbf")));           /* U+D7FF, below surrogates */
+	ck_assert(valid_utf8(U8("\xee\x80\x80")));           /* U+E000, above surrogates */
+	ck_assert(valid_utf8(U8("\xef\xbf\xbf")));           /* U+FFFF */
+	ck_assert(valid_utf8(U8("\xf0\x90\x80\x80")));       /* U+10000 */
+	ck_assert(valid_utf8(U8("\xf4\x8f\xbf\xbf")));       /* U+10FFFF */
+	ck_assert(valid_utf8(U8("장터 주문 😀")));
+}
+END_TEST
+
+START_TEST(test_valid_utf8_hostile)
+{
+	ck_assert(!valid_utf8(U8("\x00")));
+	ck_assert(!valid_utf8(U8("a\x00" "b")));
+	ck_assert(!valid_utf8(U8("\xc0\x80")));               /* overlong NUL */
+	ck_assert(!valid_utf8(U8("\xc1\xbf")));               /* overlong */
+	ck_assert(!valid_utf8(U8("\xe0\x80\x80")));           /* overlong 3-byte */
+	ck_assert(!valid_utf8(U8("\xe0\x9f\xbf")));           /* overlong U+07FF */
+	ck_assert(!valid_utf8(U8("\xf0\x80\x80\x80")));       /* overlong 4-byte */
+	ck_assert(!valid_utf8(U8("\xf0\x8f\xbf\xbf")));       /* overlong U+FFFF */
+	ck_assert(!valid_utf8(U8("\xed\xa0\x80")));           /* U+D800 */
+	ck_assert(!valid_utf8(U8("\xed\xbf\xbf")));           /* U+DFFF */
+	ck_assert(!valid_utf8(U8("\xed\xa0\xbd\xed\xb8\x80"))); /* CESU-8 pair */
+	ck_assert(!valid_utf8(U8("\xf4\x90\x80\x80")));       /* U+110000 */
+	ck_assert(!valid_utf8(U8("\xf5\x80\x80\x80")));
+	ck_assert(!valid_utf8(U8("\xf8\x88\x80\x80\x80")));
+	ck_assert(!valid_utf8(U8("\xff")));
+	ck_assert(!valid_utf8(U8("\xfe")));
+	ck_assert(!valid_utf8(U8("\x80")));                   /* lone continuation */
+	ck_assert(!valid_utf8(U8("a\xbf")));
+	ck_assert(!valid_utf8(U8("\xc3")));                   /* truncated */
+	ck_assert(!valid_utf8(U8("\xe2\x82")));
+	ck_assert(!valid_utf8(U8("\xf0\x9f\x98")));
+	ck_assert(!valid_utf8(U8("\xe2\x82" "a")));
+	ck_assert(!valid_utf8(U8("\xc3\xc3\xa9")));
+	/* The length is honoured: a valid prefix of a longer invalid buffer is fine. */
+	ck_assert(valid_utf8("ok\xff", 2));
+	ck_assert(!valid_utf8("\xea\xb0\x80", 2));
+}
+END_TEST
+
+START_TEST(test_valid_int64)
+{
+	int64_t v = 99;
+
+	ck_assert_int_eq(valid_int64("0", 0, 10, &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(valid_int64("10", 0, 10, &v), 0);
+	ck_assert_int_eq(v, 10);
+	ck_assert_int_eq(valid_int64("-5", -5, 5, &v), 0);
+	ck_assert_int_eq(v, -5);
+	ck_assert_int_eq(valid_int64("9223372036854775807", INT64_MIN, INT64_MAX, &v), 0);
+	ck_assert_int_eq(v, INT64_MAX);
+	ck_assert_int_eq(valid_int64("-9223372036854775808", INT64_MIN, INT64_MAX, &v), 0);
+	ck_assert_int_eq(v, INT64_MIN);
+	v = 99;
+	ck_assert_int_eq(valid_int64("11", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("-6", -5, 5, &v), -1);
+	ck_assert_int_eq(valid_int64("9223372036854775808", INT64_MIN, INT64_MAX, &v), -1);
+	ck_assert_int_eq(valid_int64("-9223372036854775809", INT64_MIN, INT64_MAX, &v), -1);
+	ck_assert_int_eq(valid_int64("18446744073709551616", INT64_MIN, INT64_MAX, &v), -1);
+	ck_assert_int_eq(valid_int64("99999999999999999999999", INT64_MIN, INT64_MAX, &v), -1);
+	ck_assert_int_eq(valid_int64("", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("-", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("-0", -10, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("007", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("+1", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64(" 1", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("1 ", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("1e3", 0, 10000, &v), -1);
+	ck_assert_int_eq(valid_int64("1,000", 0, 10000, &v), -1);
+	ck_assert_int_eq(valid_int64("0x1", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64("1.0", 0, 10, &v), -1);
+	ck_assert_int_eq(valid_int64(NULL, 0, 10, &v), -1);
+	ck_assert_int_eq(v, 99);
+}
+END_TEST
+
+START_TEST(test_valid_text)
+{
+	ck_assert(valid_text(U8("안녕하세요"), 5, false));
+	ck_assert(!valid_text(U8("안녕하세요"), 4, false));
+	ck_assert(valid_text(U8("a\tb"), 10, false));
+	ck_assert(!valid_text(U8("a\nb"), 10, false));
+	ck_assert(!valid_text(U8("a\rb"), 10, false));
+	ck_assert(valid_text(U8("a\r\nb"), 10, true));
+	ck_assert(!valid_text(U8(""), 10, false));
+	ck_assert(!valid_text(U8("   "), 10, false));
+	ck_assert(!valid_text(U8(" \t\n\r"), 10, true));
+	ck_assert(!valid_text(U8("\xe3\x80\x80\xc2\xa0"), 10, false));  /* U+3000, NBSP */
+	ck_assert(!valid_text(U8("a\x00" "b"), 10, true));
+	ck_assert(!valid_text(U8("a\x1b[31m"), 10, true));             /* ESC */
+	ck_assert(!valid_text(U8("a\x7f"), 10, true));                 /* DEL */
+	ck_assert(!valid_text(U8("a\xc2\x85"), 10, true));             /* NEL, C1 */
+	ck_assert(!valid_text(U8("a\xc0\x80"), 10, true));
+	ck_assert(!valid_text(U8("a\xed\xa0\x80"), 10, true));
+	ck_assert(!valid_text(U8("\xf0\x9f\x98"), 10, true));
+	ck_assert(valid_text(U8(" x "), 3, false));
+	ck_assert(!valid_text(U8(" x  "), 3, false));
+	ck_assert(!valid_text(NULL, 0, 10, false));
+}
+END_TEST
+
+START_TEST(test_valid_email)
+{
+	char longest[256];
+
+	ck_assert(valid_email("buyer@example.com"));
+	ck_assert(valid_email("first.last+tag@mail.example.co.kr"));
+	ck_assert(valid_email("a@b.c"));
+	ck_assert(!valid_email(""));
+	ck_assert(!valid_email("plain"));
+	ck_assert(!valid_email("@example.com"));
+	ck_assert(!valid_email("user@"));
+	ck_assert(!valid_email("user@localhost"));
+	ck_assert(!valid_email("a@b@example.com"));
+	ck_assert(!valid_email("a b@example.com"));
+	ck_assert(!valid_email("\"a\"@example.com"));
+	ck_assert(!valid_email("a'b@example.com"));
+	ck_assert(!valid_email("<a@example.com>"));
+	ck_assert(!valid_email("a@example.com\r\nBcc: x@evil.com"));
+	ck_assert(!valid_email(".a@example.com"));
+	ck_assert(!valid_email("a.@example.com"));
+	ck_assert(!valid_email("a..b@example.com"));
+	ck_assert(!valid_email("a@.example.com"));
+	ck_assert(!valid_email("a@example.com."));
+	ck_assert(!valid_email("a@example..com"));
+	ck_assert(!valid_email("a@-example.com"));
+	ck_assert(!valid_email("a@example-.com"));
+	ck_assert(!valid_email("a@[127.0.0.1]"));
+	ck_assert(!valid_email("사용자@example.com"));
+	ck_assert(!valid_email(NULL));
+	/* 64-byte local part is the limit. */
+	memset(longest, 'a', 64);
+	memcpy(longest + 64, "@example.com", 13);
+	ck_assert(valid_email(longest));
+	memset(longest, 'a', 65);
+	memcpy(longest + 65, "@example.com", 13);
+	ck_assert(!valid_email(longest));
+	/* 254 bytes in all is the limit: "a@" + 5 * ("b" * 49 + ".") + "cc". */
+	memcpy(longest, "a@", 2);
+	for (size_t i = 0; i < 5; i++) {
+		memset(longest + 2 + i * 50, 'b', 49);
+		longest[2 + i * 50 + 49] = '.';
+	}
+	memcpy(longest + 252, "cc", 3);
+	ck_assert_uint_eq(strlen(longest), 254);
+	ck_assert(valid_email(longest));
+	memcpy(longest + 252, "ccc", 4);
+	ck_assert(!valid_email(longest));
+	/* A DNS label is at most 63 bytes. */
+	memcpy(longest, "a@", 2);
+	memset(longest + 2, 'b', 63);
+	memcpy(longest + 65, ".com", 5);
+	ck_assert(valid_email(longest));
+	memset(longest + 2, 'b', 64);
+	memcpy(longest + 66, ".com", 5);
+	ck_assert(!valid_email(longest));
+}
+END_TEST
+
+START_TEST(test_valid_token)
+{
+	ck_assert(valid_token("abcXYZ019_-", 1, 64));
+	ck_assert(valid_token("abcd", 4, 4));
+	ck_assert(!valid_token("abc", 4, 8));
+	ck_assert(!valid_token("abcdefghi", 4, 8));
+	ck_assert(!valid_token("", 1, 8));
+	ck_assert(valid_token("", 0, 8));
+	ck_assert(!valid_token("ab cd", 1, 8));
+	ck_assert(!valid_token("ab.cd", 1, 8));
+	ck_assert(!valid_token("ab+/=", 1, 8));
+	ck_assert(!valid_token("\xc3\xa9", 1, 8));
+	ck_assert(!valid_token(NULL, 0, 8));
+}
+END_TEST
+
+/* The validators suite. */
+Suite *
+valid_suite(void)
+{
+	Suite *s = suite_create("valid");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_valid_utf8_good);
+	tcase_add_test(tc, test_valid_utf8_hostile);
+	tcase_add_test(tc, test_valid_int64);
+	tcase_add_test(tc, test_valid_text);
+	tcase_add_test(tc, test_valid_email);
+	tcase_add_test(tc, test_valid_token);
+	suite_add_tcase(s, tc);
+	return s;
+}

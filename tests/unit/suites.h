@@ -1,0 +1,32 @@
+/* suites: one Check suite per module; check_main.c runs them all. */
+#ifndef JT_SUITES_H
+#define JT_SUITES_H
+
+#include <check.h>
+
+/* Pure suites: no server needed. */
+Suite *arena_suite(void);
+Suite *buf_suite(void);
+Suite *money_suite(void);
+Suite *ids_suite(void);
+Suite *valid_suite(void);
+Suite *jparse_suite(void);
+Suite *form_suite(void);
+Suite *esc_suite(void);
+Suite *tmpl_suite(void);
+Suite *conf_suite(void);
+Suite *log_suite(void);
+Suite *bus_suite(void);      /* ZeroMQ over ipc:// in a temp dir: no external server */
+Suite *http_suite(void);     /* against a tiny HTTP server the suite forks on loopback */
+Suite *metrics_suite(void);
+
+/* Server suites: need the private MariaDB and Redis of the local stack. They read the config
+ * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */
+Suite *db_suite(void);
+Suite *redis_suite(void);
+Suite *outbox_suite(void);
+
+/* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
+const char *test_conf_path(void);
+
+#endif

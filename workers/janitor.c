@@ -1,0 +1,93 @@
+/* jangteo-janitor: periodically re-pushes outbox jobs that were never picked up or whose
+ * worker's claim expired (the worker died), so a crash anywhere loses no job. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "bus.h"
+#include "conf.h"
+#include "daemon.h"
+#include "db.h"
+#include "log.h"
+#include "outbox.h"
+
+#define JANITOR_BATCH 200
+
+/* One sweep: returns how many jobs were pushed, or -1. */
+static int64_t
+sweep(const struct conf *c, struct db *db, struct bus *bus, struct arena *a)
+{
+	struct bus_job jobs[JANITOR_BATCH];
+	int64_t n, i, pushed = 0;
+
+	n = outbox_due(db, a, conf_int(c, CONF_JANITOR_GRACE_MS), JANITOR_BATCH, jobs);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (bus_push(bus, &jobs[i]) == 0)
+			pushed++;
+	if (n > 0)
+		log_info(NULL, "re-pushed %lld of %lld due jobs", (long long)pushed, (long long)n);
+	return pushed;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, '1' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = JT_SYSCONFDIR "/jangteo.conf";
+	enum log_level lvl;
+	struct conf *c;
+	struct db *db;
+	struct bus *bus;
+	struct arena *a;
+	char err[512];
+	int ch, once = 0;
+	int64_t rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:1h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case '1': once = 1; break;
+		case 'h':
+			printf("usage: jangteo-janitor [--config FILE] [--once]\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: jangteo-janitor [--config FILE] [--once]\n");
+			return 2;
+		}
+	}
+	c = conf_load(config, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "jangteo-janitor: %s\n", err);
+		return 2;
+	}
+	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0 ||
+	    log_init("jangteo-janitor", lvl, conf_str(c, CONF_LOG_FILE)) != 0) {
+		fprintf(stderr, "jangteo-janitor: cannot open the log\n");
+		return 2;
+	}
+	daemon_signals();
+	db = db_new(c);
+	bus = bus_producer_new(c);
+	a = arena_new(8192);
+	log_info(NULL, "janitor ready");
+	while (!daemon_stop) {
+		rc = sweep(c, db, bus, a);
+		arena_reset(a);
+		if (once)
+			break;
+		daemon_sleep_ms((long)conf_int(c, CONF_JANITOR_INTERVAL_MS));
+	}
+	arena_free(&a);
+	bus_free(&bus);
+	db_free(&db);
+	conf_free(&c);
+	return once && rc < 0 ? 1 : 0;
+}
