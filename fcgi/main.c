@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -88,7 +89,8 @@ serve(const struct conf *c, int listen_fd)
 	daemon_signals();  /* after FCGX_Init, which installs its own SIGPIPE/SIGUSR1 handlers */
 	app_open(&app, c);
 	a = arena_new(16384);
-	FCGX_InitRequest(&fx, listen_fd, 0);
+	/* FAIL_ACCEPT_ON_INTR: a SIGTERM while idle in accept() ends the loop. */
+	FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	log_info(NULL, "handler ready");
 	while (!daemon_stop) {
 		if (FCGX_Accept_r(&fx) < 0) {
@@ -117,10 +119,16 @@ serve(const struct conf *c, int listen_fd)
 static pid_t
 spawn_child(const struct conf *c, int fd)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pid == 0) {
+		/* If the supervisor is killed outright, its children must not linger. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
 		_exit(serve(c, fd));
+	}
 	if (pid < 0)
 		log_error(NULL, "fork failed: %s", strerror(errno));
 	return pid;

@@ -52,6 +52,7 @@ struct req {
 	struct form cookies;
 
 	const struct route *route;   /* NULL when nothing matched */
+	bool path_is_json;           /* a JSON route has this path (for 405 answers) */
 	size_t route_index;
 	const char *params[REQ_MAX_PARAMS]; /* {name} segments of the route, percent-decoded */
 	size_t nparams;

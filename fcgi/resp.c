@@ -132,6 +132,8 @@ wants_json(const struct req *r)
 {
 	if (r->route != NULL)
 		return (r->route->flags & ROUTE_JSON) != 0;
+	if (r->path_is_json)
+		return true;
 	return strncmp(r->path != NULL ? r->path : "", "/api/", 5) == 0 ||
 	    strcmp(r->path != NULL ? r->path : "", "/api") == 0;
 }

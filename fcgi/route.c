@@ -133,6 +133,8 @@ find_route(struct req *r, struct buf *allow, bool *bad_segment)
 		}
 		if (rc == 0)
 			continue;
+		if (rt->flags & ROUTE_JSON)
+			r->path_is_json = true;
 		if (rt->method == m) {
 			r->route_index = i;
 			return rt;

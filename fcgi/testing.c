@@ -81,14 +81,14 @@ testing_job_create(struct req *r)
 	struct json_object *payload, *o;
 	struct bus_job job;
 	const char *message;
+	static const char *const fields[] = { "message", "sleep_ms", NULL };
 	int64_t sleep_ms = 0;
 	int rc;
 
-	if (!json_object_is_type(r->json, json_type_object) ||
+	if (jparse_only_keys(r->json, fields) != 0 ||
 	    jparse_string(r->json, "message", 200, &message) != 0 ||
 	    !valid_text(message, strlen(message), 100, false) ||
-	    jparse_int64(r->json, "sleep_ms", 0, 60000, &sleep_ms) < 0 ||
-	    json_object_object_length(r->json) > 2)
+	    jparse_int64(r->json, "sleep_ms", 0, 60000, &sleep_ms) < 0)
 		return resp_error(r, 400, "INVALID_JOB", "message(1~100자)와 sleep_ms(0~60000)만 허용됩니다.");
 
 	payload = json_object_new_object();

@@ -537,3 +537,20 @@ jparse_bool(struct json_object *obj, const char *key, int *out)
 	*out = json_object_get_boolean(v) ? 1 : 0;
 	return 0;
 }
+
+int
+jparse_only_keys(struct json_object *obj, const char *const *allowed)
+{
+	size_t i;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return -1;
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		for (i = 0; allowed[i] != NULL && strcmp(allowed[i], key) != 0; i++)
+			;
+		if (allowed[i] == NULL)
+			return -1;
+	}
+	return 0;
+}

@@ -38,4 +38,8 @@ int jparse_int64(struct json_object *obj, const char *key, int64_t min, int64_t 
 int jparse_string(struct json_object *obj, const char *key, size_t max_len, const char **out);
 int jparse_bool(struct json_object *obj, const char *key, int *out);
 
+/* 0 when obj is an object whose every key is one of the NULL-terminated list allowed, else
+ * -1 (an unknown field is refused, never ignored). */
+int jparse_only_keys(struct json_object *obj, const char *const *allowed);
+
 #endif

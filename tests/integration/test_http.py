@@ -68,11 +68,19 @@ def test_json_with_wrong_content_type_is_415():
 
 
 def test_wrong_field_types_are_400_and_create_nothing():
+    first = post_json("/api/v1/_test/jobs", {"message": "before"}).json()["id"]
     for body in [{"message": 5}, {"message": ""}, {"message": "a", "sleep_ms": "5"},
-                 {"message": "a", "sleep_ms": -1}, {"message": "a", "sleep_ms": 10 ** 20},
-                 {"message": "a", "extra": 1}, [], {"message": "x" * 201}]:
+                 {"message": "a", "sleep_ms": -1}, {"message": "a", "sleep_ms": 1.5},
+                 {"message": "a", "extra": 1}, [], {"message": "x" * 201},
+                 {"message": None}, {"message": ["a"]}]:
         r = post_json("/api/v1/_test/jobs", body)
         envelope(r, 400, "INVALID_JOB")
+    # An integer beyond int64 is refused by the parser itself, not silently clamped.
+    envelope(post_json("/api/v1/_test/jobs", {"message": "a", "sleep_ms": 10 ** 20}), 400,
+             "BAD_JSON")
+    # Consecutive ids: no bad request inserted (or even tried to insert) a row in between.
+    last = post_json("/api/v1/_test/jobs", {"message": "after"}).json()["id"]
+    eq(last, first + 1, "no row written by a refused request")
 
 
 def test_oversized_body_is_413():

@@ -51,7 +51,8 @@ def test_many_parallel_jobs_each_done_once():
 
 
 def test_worker_killed_mid_job_then_restarted_completes_once():
-    jid = job("kill me", sleep_ms=4000)
+    # The job sleeps 2 s (inside its 3 s claim, see run-stack-tests.sh): kill during the sleep.
+    jid = job("kill me", sleep_ms=2000)
     eventually(lambda: state(jid)["status"] == "claimed", what="job claimed")
     victims = pids("worker-*")
     assert victims, "no worker pids recorded"

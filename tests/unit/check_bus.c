@@ -369,7 +369,8 @@ END_TEST
 static void
 wait_pipeline(struct bus *prod, struct bus *cons)
 {
-	int64_t deadline = now_ms() + 5000;
+	/* Generous: under ASan on a loaded 2-core machine the forked broker can be slow to bind. */
+	int64_t deadline = now_ms() + 15000;
 	int64_t probe = 1000000;
 
 	while (now_ms() < deadline) {
@@ -382,7 +383,7 @@ wait_pipeline(struct bus *prod, struct bus *cons)
 			return;
 		}
 	}
-	ck_abort_msg("the bus pipeline did not come up within 5 s");
+	ck_abort_msg("the bus pipeline did not come up within 15 s");
 }
 
 /* Sends raw frames (flags as for zmq_send) to the endpoint a raw PUSH connects to. */

@@ -342,6 +342,29 @@ START_TEST(test_jparse_strerror)
 END_TEST
 
 /* The strict JSON suite. */
+START_TEST(test_jparse_only_keys)
+{
+	static const char *const allowed[] = { "a", "b", NULL };
+	static const char *const none[] = { NULL };
+	struct json_object *o = NULL;
+
+	ck_assert_int_eq(jparse("{\"a\":1,\"b\":2}", 13, 100, 4, &o), JPARSE_OK);
+	ck_assert_int_eq(jparse_only_keys(o, allowed), 0);
+	ck_assert_int_eq(jparse_only_keys(o, none), -1);
+	json_object_put(o);
+	ck_assert_int_eq(jparse("{\"a\":1,\"c\":2}", 13, 100, 4, &o), JPARSE_OK);
+	ck_assert_int_eq(jparse_only_keys(o, allowed), -1);
+	json_object_put(o);
+	ck_assert_int_eq(jparse("{}", 2, 100, 4, &o), JPARSE_OK);
+	ck_assert_int_eq(jparse_only_keys(o, none), 0);
+	json_object_put(o);
+	ck_assert_int_eq(jparse("[1]", 3, 100, 4, &o), JPARSE_OK);
+	ck_assert_int_eq(jparse_only_keys(o, allowed), -1);
+	json_object_put(o);
+	ck_assert_int_eq(jparse_only_keys(NULL, allowed), -1);
+}
+END_TEST
+
 Suite *
 jparse_suite(void)
 {
@@ -359,6 +382,7 @@ jparse_suite(void)
 	tcase_add_test(tc, test_jparse_int64);
 	tcase_add_test(tc, test_jparse_string_bool);
 	tcase_add_test(tc, test_jparse_strerror);
+	tcase_add_test(tc, test_jparse_only_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
