@@ -67,10 +67,10 @@ req_begin(struct req *r, FCGX_Request *fx, struct app *app, struct arena *a)
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 
 	rid = req_param(r, "HTTP_X_REQUEST_ID");
-	if (rid != NULL && valid_token(rid, 8, 24))
+	if (rid != NULL && valid_token(rid, 8, sizeof(r->id) - 1))
 		memcpy(r->id, rid, strlen(rid) + 1);
 	else
-		ids_new(r->id, sizeof(r->id));
+		ids_new(r->id, 25);
 	r->log.req_id = r->id;
 	r->log.user = NULL;
 

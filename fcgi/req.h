@@ -40,7 +40,7 @@ struct req {
 	struct app *app;
 	struct arena *a;             /* everything below that is allocated lives here */
 	struct timespec started;
-	char id[25];                 /* request id: X-Request-Id from the web server, or ours */
+	char id[65];                 /* request id: the web server's X-Request-Id, or ours */
 	struct log_ctx log;
 
 	enum req_method method;

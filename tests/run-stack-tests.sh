@@ -44,3 +44,10 @@ if [ -x "$build/tests/unit/check_jangteo" ]; then
 fi
 
 python3 "$src/tests/integration/run.py"
+
+# The same FastCGI program under spawn-fcgi -F N (each process serves fd 0): the HTTP and
+# operations tests again.
+"$src/script/stack" stop fcgi
+export JT_FCGI_MODE=spawn-fcgi
+"$src/script/stack" start fcgi
+python3 "$src/tests/integration/run.py" test_http test_ops

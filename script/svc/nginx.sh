@@ -37,7 +37,7 @@ _nginx_probe() {
 _nginx_conf_text() {
 	local nworkers=2 keep user_line="" keep_lines keep_conn
 	keep=$(( (JT_PREFORK - 1) / nworkers ))
-	if [[ ${JT_FCGI_KEEPALIVE:-1} == 0 ]]; then
+	if [[ ${JT_FCGI_KEEPALIVE:-0} == 0 ]]; then
 		keep=0
 	fi
 	if (( EUID == 0 )); then
@@ -87,6 +87,8 @@ _nginx_conf_text() {
 		        # Everything is the application's: no static files, no index, no try_files.
 		        location / {
 		            include $JT_FASTCGI_PARAMS;
+		            # nginx's own id for the request (a client's X-Request-Id is not trusted)
+		            fastcgi_param HTTP_X_REQUEST_ID \$request_id;
 		            fastcgi_pass jangteo_fcgi;
 		            fastcgi_keep_conn $keep_conn;
 		        }

@@ -105,3 +105,21 @@ def envelope(resp, status, code):
     if not doc["error"]["message"]:
         raise AssertionError("empty error message")
     return doc["error"]["message"]
+
+
+def sql(query):
+    """Runs query on the stack's database with the mariadb client; returns rows of strings."""
+    out = subprocess.run(
+        ["mariadb", "--socket=" + os.path.join(RUN, "mysql.sock"), "-ujangteo", "-pjangteo",
+         "jangteo", "-N", "-B", "-e", query],
+        check=True, stdout=subprocess.PIPE).stdout.decode("utf-8")
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def ctl(*args):
+    """Runs jangteoctl against the stack's config; returns (exit status, output)."""
+    build = os.environ.get("JT_BUILDDIR", os.path.join(SRC, "_build"))
+    p = subprocess.run([os.path.join(build, "ctl", "jangteoctl"), "--config",
+                        os.path.join(RUN, "jangteo.conf")] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return p.returncode, p.stdout.decode("utf-8")

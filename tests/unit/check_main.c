@@ -22,7 +22,7 @@ main(void)
 	Suite *(*const pure[])(void) = {
 		arena_suite, buf_suite, money_suite, ids_suite, valid_suite, jparse_suite,
 		form_suite, esc_suite, tmpl_suite, conf_suite, log_suite, bus_suite,
-		http_suite, metrics_suite,
+		http_suite, metrics_suite, daemon_suite,
 	};
 	Suite *(*const server[])(void) = { db_suite, redis_suite, outbox_suite };
 	const char *conf = getenv("JT_TEST_CONF");

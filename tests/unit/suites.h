@@ -19,6 +19,7 @@ Suite *log_suite(void);
 Suite *bus_suite(void);      /* ZeroMQ over ipc:// in a temp dir: no external server */
 Suite *http_suite(void);     /* against a tiny HTTP server the suite forks on loopback */
 Suite *metrics_suite(void);
+Suite *daemon_suite(void);
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config
  * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */

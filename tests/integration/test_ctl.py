@@ -1,0 +1,34 @@
+"""jangteoctl against the stack's database: migrate and seed-demo are safe to repeat."""
+from jt import ctl, eq, sql
+
+
+def test_migrate_twice_changes_nothing():
+    before = sql("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+    rc, out = ctl("migrate")
+    eq(rc, 0, "exit status")
+    assert "migrate: 0 applied" in out, out
+    eq(sql("SELECT version, applied_at FROM schema_migrations ORDER BY version"), before, "rows")
+    eq([r[0] for r in before][:2], ["1", "2"], "versions")
+
+
+def test_seed_demo_is_idempotent():
+    for _ in range(2):
+        rc, out = ctl("seed-demo")
+        eq(rc, 0, "exit status: " + out)
+    eq(sql("SELECT COUNT(*) FROM sellers"), [["3"]], "sellers")
+    eq(sql("SELECT COUNT(*) FROM products"), [["6"]], "products")
+    eq(sql("SELECT email, role, status FROM users ORDER BY email"),
+       [["admin@jangteo.test", "admin", "active"], ["demo@jangteo.test", "shopper", "active"]],
+       "users")
+    eq(sql("SELECT p.price, s.available FROM products p JOIN stock s ON s.product_id = p.id"
+           " WHERE p.name = '한정판 기계식 키보드'"), [["159000", "5"]], "keyboard")
+    # Passwords are stored as yescrypt hashes, never in clear.
+    for (h,) in sql("SELECT password_hash FROM users"):
+        assert h.startswith("$y$"), h
+        assert "pass" not in h
+
+
+def test_unknown_command_and_bad_config_fail_cleanly():
+    rc, out = ctl("no-such-command")
+    eq(rc, 2, "exit status")
+    assert "unknown command" in out, out
