@@ -1,8 +1,27 @@
 /* check_main: the one Check runner. Pure suites always run; server suites run when
- * JT_TEST_CONF names the config of a running local stack (tests/run-stack-tests.sh sets it). */
+ * JT_TEST_CONF names the config of a running local stack (tests/run-stack-tests.sh sets it).
+ * JT_SUITES=a,b runs only the named suites (CK_RUN_SUITE takes just one). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "suites.h"
+
+struct suite_entry {
+	const char *name;
+	Suite *(*make)(void);
+};
+
+static const struct suite_entry pure[] = {
+	{ "arena", arena_suite }, { "buf", buf_suite }, { "money", money_suite },
+	{ "ids", ids_suite }, { "valid", valid_suite }, { "jparse", jparse_suite },
+	{ "form", form_suite }, { "esc", esc_suite }, { "tmpl", tmpl_suite },
+	{ "conf", conf_suite }, { "log", log_suite }, { "bus", bus_suite },
+	{ "http", http_suite }, { "metrics", metrics_suite }, { "daemon", daemon_suite },
+};
+
+static const struct suite_entry server[] = {
+	{ "db", db_suite }, { "redis", redis_suite }, { "outbox", outbox_suite },
+};
 
 const char *
 test_conf_path(void)
@@ -16,28 +35,42 @@ test_conf_path(void)
 	return p;
 }
 
+/* True when JT_SUITES is unset, or names this suite in its comma-separated list. */
+static int
+wanted(const char *name)
+{
+	const char *list = getenv("JT_SUITES"), *p;
+	size_t n = strlen(name);
+
+	if (list == NULL || *list == '\0')
+		return 1;
+	for (p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return 1;
+	return 0;
+}
+
+static void
+add_suites(SRunner *sr, const struct suite_entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (wanted(e[i].name))
+			srunner_add_suite(sr, e[i].make());
+}
+
 int
 main(void)
 {
-	Suite *(*const pure[])(void) = {
-		arena_suite, buf_suite, money_suite, ids_suite, valid_suite, jparse_suite,
-		form_suite, esc_suite, tmpl_suite, conf_suite, log_suite, bus_suite,
-		http_suite, metrics_suite, daemon_suite,
-	};
-	Suite *(*const server[])(void) = { db_suite, redis_suite, outbox_suite };
 	const char *conf = getenv("JT_TEST_CONF");
 	SRunner *sr = srunner_create(NULL);
 	int failed;
-	size_t i;
 
-	if (conf != NULL && *conf != '\0') {
-		/* With a stack: the server suites only (the pure ones ran in make check already). */
-		for (i = 0; i < sizeof(server) / sizeof(server[0]); i++)
-			srunner_add_suite(sr, server[i]());
-	} else {
-		for (i = 0; i < sizeof(pure) / sizeof(pure[0]); i++)
-			srunner_add_suite(sr, pure[i]());
-	}
+	if (conf != NULL && *conf != '\0')
+		add_suites(sr, server, sizeof(server) / sizeof(server[0]));
+	else
+		add_suites(sr, pure, sizeof(pure) / sizeof(pure[0]));
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
