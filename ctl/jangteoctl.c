@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cmds.h"
+#include "daemon.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -41,10 +42,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf", *sql_dir = NULL, *cmd;
-	enum log_level lvl;
 	struct conf *c;
 	struct db *db;
-	char err[512];
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
@@ -72,15 +71,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	c = conf_load(config, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "jangteoctl: %s\n", err);
-		return 2;
-	}
 	/* Operators read errors on the terminal: log to stderr whatever the config says. */
-	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0)
-		lvl = LOG_LVL_INFO;
-	log_init("jangteoctl", lvl, "-");
+	c = daemon_config("jangteoctl", config, true);
+	if (c == NULL)
+		return 2;
 	db = db_new(c);
 	if (strcmp(cmd, "migrate") == 0) {
 		rc = migrate_run(db, sql_dir != NULL ? sql_dir : default_sql_dir());

@@ -205,11 +205,10 @@ main(int argc, char **argv)
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf", *listen_on = NULL;
 	long prefork = 0, mode = 0660;
-	enum log_level lvl;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct conf *c;
-	char err[512], *end;
+	char *end;
 	int ch, fd, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:l:n:m:h", opts, NULL)) != -1) {
@@ -238,16 +237,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	c = conf_load(config, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "jangteo-fcgi: %s\n", err);
+	c = daemon_config("jangteo-fcgi", config, false);
+	if (c == NULL)
 		return 2;
-	}
-	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0 ||
-	    log_init("jangteo-fcgi", lvl, conf_str(c, CONF_LOG_FILE)) != 0) {
-		fprintf(stderr, "jangteo-fcgi: cannot open the log %s\n", conf_str(c, CONF_LOG_FILE));
-		return 2;
-	}
 	if (listen_on == NULL && prefork == 0) {
 		/* spawn-fcgi mode: the socket is fd 0. */
 		if (getsockname(FCGI_LISTENSOCK_FILENO, (struct sockaddr *)&ss, &sslen) != 0) {

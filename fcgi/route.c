@@ -10,7 +10,7 @@
 #include "req.h"
 #include "resp.h"
 #include "route.h"
-#include "valid.h"
+#include "form.h"
 
 const struct route route_table[] = {
 	{ METHOD_GET,  "/",                          home_index,         ROUTE_HTML, "home" },
@@ -36,46 +36,6 @@ route_names(void)
 	return names;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes a path segment into the arena; NULL when malformed, %00 or not UTF-8. */
-static const char *
-decode_segment(struct arena *a, const char *s, size_t n)
-{
-	char *out = arena_alloc(a, n + 1);
-	size_t i, j = 0;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			out[j++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n)
-			return NULL;
-		hi = hex_value(s[i + 1]);
-		lo = hex_value(s[i + 2]);
-		if (hi < 0 || lo < 0)
-			return NULL;
-		out[j++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	out[j] = '\0';
-	if (!valid_utf8(out, j))
-		return NULL;
-	return out;
-}
-
 /* Matches path against pattern, filling r->params. 1 match, 0 no match, -1 malformed segment. */
 static int
 match_pattern(struct req *r, const char *pattern, const char *path)
@@ -92,8 +52,7 @@ match_pattern(struct req *r, const char *pattern, const char *path)
 
 			if (len == 0 || n == REQ_MAX_PARAMS || len > 256)
 				return 0;
-			v = decode_segment(r->a, s, len);
-			if (v == NULL)
+			if (form_decode_path_segment(r->a, s, len, &v) != FORM_OK)
 				return -1;
 			r->params[n++] = v;
 			p = pe + 1;

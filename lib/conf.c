@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "conf.h"
+#include "valid.h"
 
 #ifndef JT_DATADIR
 #define JT_DATADIR "/usr/local/share/jangteo"
@@ -171,39 +172,6 @@ conf_err(char *err, size_t err_len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 when it is malformed
- * (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t
-conf_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char b = s[0];
-
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xc2 && b <= 0xdf)
-		return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-	if (b >= 0xe0 && b <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (b == 0xe0 && s[1] < 0xa0)
-			return 0;       /* overlong */
-		if (b == 0xed && s[1] >= 0xa0)
-			return 0;       /* surrogate */
-		return 3;
-	}
-	if (b >= 0xf0 && b <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (b == 0xf0 && s[1] < 0x90)
-			return 0;       /* overlong */
-		if (b == 0xf4 && s[1] >= 0x90)
-			return 0;       /* above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
 /* True when s[0..n) equals one of the '|'-separated words of choices. */
 static bool
 conf_in_choices(const char *choices, const char *s, size_t n)
@@ -243,12 +211,13 @@ conf_set_str(struct conf *c, enum conf_key k, const char *s, size_t n,
 	}
 	for (i = 0; i < n; i += seq) {
 		unsigned char b = (unsigned char)s[i];
+		uint32_t cp;
 
 		if (b < 0x20 || b == 0x7f) {
 			conf_err(why, why_len, "control character in value");
 			return -1;
 		}
-		seq = conf_utf8_seq((const unsigned char *)s + i, n - i);
+		seq = valid_utf8_next((const unsigned char *)s + i, n - i, &cp);
 		if (seq == 0) {
 			conf_err(why, why_len, "invalid UTF-8 in value");
 			return -1;

@@ -1,9 +1,12 @@
 /* daemon: stop flags and signal set-up shared by the long-running programs. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "conf.h"
 #include "daemon.h"
+#include "log.h"
 
 volatile sig_atomic_t daemon_stop;
 
@@ -41,4 +44,27 @@ daemon_sleep_ms(long ms)
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (!daemon_stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+struct conf *
+daemon_config(const char *prog, const char *path, bool log_to_stderr)
+{
+	enum log_level lvl;
+	struct conf *c;
+	const char *log_file;
+	char err[512];
+
+	c = conf_load(path, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return NULL;
+	}
+	log_file = log_to_stderr ? "-" : conf_str(c, CONF_LOG_FILE);
+	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0 ||
+	    log_init(prog, lvl, log_file) != 0) {
+		fprintf(stderr, "%s: cannot open the log %s: %s\n", prog, log_file, strerror(errno));
+		conf_free(&c);
+		return NULL;
+	}
+	return c;
 }

@@ -31,16 +31,18 @@ form_hex(unsigned char c)
 	return -1;
 }
 
-/* Decodes s[0..n) ('+' is a space, %XX a byte) into a new NUL-terminated arena string. */
+/* Decodes s[0..n) ('+' is a space when plus_is_space, %XX a byte) into a new NUL-terminated
+ * arena string. */
 static enum form_err
-form_decode(struct arena *a, const char *s, size_t n, const char **out, size_t *out_len)
+form_decode_any(struct arena *a, const char *s, size_t n, bool plus_is_space, const char **out,
+    size_t *out_len)
 {
 	char *d = arena_alloc(a, n + 1);
 	size_t i, j = 0;
 	int hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] == '+') {
+		if (s[i] == '+' && plus_is_space) {
 			d[j++] = ' ';
 		} else if (s[i] == '%') {
 			if (n - i < 3)
@@ -63,6 +65,20 @@ form_decode(struct arena *a, const char *s, size_t n, const char **out, size_t *
 	*out = d;
 	*out_len = j;
 	return FORM_OK;
+}
+
+static enum form_err
+form_decode(struct arena *a, const char *s, size_t n, const char **out, size_t *out_len)
+{
+	return form_decode_any(a, s, n, true, out, out_len);
+}
+
+enum form_err
+form_decode_path_segment(struct arena *a, const char *s, size_t n, const char **out)
+{
+	size_t len;
+
+	return form_decode_any(a, s, n, false, out, &len);
 }
 
 /* Room for the pairs: at most one per separator plus one, and never more than max_pairs. */

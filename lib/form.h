@@ -39,6 +39,11 @@ enum form_err form_parse_urlencoded(struct arena *a, const char *s, size_t len, 
 enum form_err form_parse_cookies(struct arena *a, const char *s, size_t max_len,
     size_t max_pairs, struct form *out);
 
+/* Percent-decodes one URL path segment ('+' stays '+'). FORM_BAD_ESCAPE, FORM_NUL or
+ * FORM_BAD_UTF8 on bad input; FORM_OK with *out in the arena. */
+enum form_err form_decode_path_segment(struct arena *a, const char *s, size_t n,
+    const char **out);
+
 /* Looks key up. Returns 0 and sets *val (and *len if non-NULL) when it occurs exactly once,
  * 1 when absent, -1 when it occurs more than once (a client sending a field twice is
  * refused, never silently resolved). */

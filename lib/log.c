@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "valid.h"
 
 #define LOG_LINE_MAX 8192      /* bytes in a line, newline included */
 #define LOG_ELLIPSIS "..."
@@ -66,34 +67,15 @@ log_put_hex(struct log_line *l, unsigned char b)
 }
 
 /* Length of the well-formed UTF-8 sequence at s[0..n) that starts with a byte >= 0x80, or 0
- * when it is malformed (overlong, surrogate, above U+10FFFF, truncated) or is a C1 control
- * character (U+0080..U+009F, which some terminals obey). */
+ * when it is malformed or is a C1 control character (U+0080..U+009F, which some terminals
+ * obey). */
 static size_t
 log_utf8_seq(const unsigned char *s, size_t n)
 {
-	unsigned char b = s[0];
+	uint32_t cp;
+	size_t seq = valid_utf8_next(s, n, &cp);
 
-	if (b >= 0xc2 && b <= 0xdf) {
-		if (n < 2 || (s[1] & 0xc0) != 0x80)
-			return 0;
-		return (b == 0xc2 && s[1] < 0xa0) ? 0 : 2;
-	}
-	if (b >= 0xe0 && b <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((b == 0xe0 && s[1] < 0xa0) || (b == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (b >= 0xf0 && b <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((b == 0xf0 && s[1] < 0x90) || (b == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
+	return cp >= 0x80 && cp <= 0x9f ? 0 : seq;
 }
 
 /* Appends s[0..n) escaped: bytes below 0x20, 0x7f, bytes outside well-formed UTF-8 and

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "money.h"
+#include "valid.h"
 
 /* Stores a + b in *out and returns 0, or returns -1 on int64 overflow (out untouched). */
 int
@@ -55,29 +56,7 @@ money_share_bp(int64_t amount, int64_t bp, int64_t *out)
 int
 money_parse(const char *s, int64_t *out)
 {
-	const char *p = s;
-	int neg = 0;
-	int64_t v = 0;
-
-	if (s == NULL)
-		return -1;
-	if (*p == '-') {
-		neg = 1;
-		p++;
-	}
-	if (*p < '0' || *p > '9')
-		return -1;
-	if (*p == '0' && (p[1] != '\0' || neg))
-		return -1;
-	for (; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (*p - '0');
-		if (v > MONEY_MAX)
-			return -1;
-	}
-	*out = neg ? -v : v;
-	return 0;
+	return valid_int64(s, -MONEY_MAX, MONEY_MAX, out);
 }
 
 /* Writes won with thousands separators ("-1,234,567") into out (MONEY_FMT_MAX bytes) and

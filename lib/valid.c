@@ -6,11 +6,8 @@
 
 #include "valid.h"
 
-/* Decodes one UTF-8 sequence at s[0..len), len > 0. Returns its length and stores the code
- * point, or returns 0 when the sequence is malformed, overlong, a surrogate, above U+10FFFF
- * or truncated. NUL decodes fine here (length 1, code point 0); callers refuse it. */
-static size_t
-valid_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+size_t
+valid_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	uint32_t c = s[0], min;
 	size_t n, i;
@@ -60,7 +57,7 @@ valid_utf8(const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = valid_utf8_decode(p + i, len - i, &cp);
+		n = valid_utf8_next(p + i, len - i, &cp);
 		if (n == 0 || cp == 0)
 			return false;
 		i += n;
@@ -127,7 +124,7 @@ valid_text(const char *s, size_t len, size_t max_chars, bool multiline)
 	if (s == NULL || len == 0)
 		return false;
 	while (i < len) {
-		n = valid_utf8_decode(p + i, len - i, &cp);
+		n = valid_utf8_next(p + i, len - i, &cp);
 		if (n == 0)
 			return false;
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {

@@ -10,6 +10,12 @@
  * U+10FFFF, no NUL byte. */
 bool valid_utf8(const char *s, size_t len);
 
+/* Decodes one UTF-8 sequence at s[0..len), len > 0. Returns its length (1..4) and stores the
+ * code point, or returns 0 when the sequence is malformed, overlong, a surrogate, above
+ * U+10FFFF or truncated. NUL decodes (length 1, code point 0): callers decide. The one UTF-8
+ * decoder of the project. */
+size_t valid_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
+
 /* Parses a strict base-10 integer: optional '-', digits, no spaces or '+', no leading zeros
  * (except "0"; "-0" is refused), within [min, max]. Returns 0 and stores it, or -1 leaving
  * *out untouched. */

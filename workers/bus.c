@@ -16,9 +16,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf";
-	enum log_level lvl;
 	struct conf *c;
-	char err[512];
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -28,16 +26,9 @@ main(int argc, char **argv)
 		default: fprintf(stderr, "usage: jangteo-bus [--config FILE]\n"); return 2;
 		}
 	}
-	c = conf_load(config, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "jangteo-bus: %s\n", err);
+	c = daemon_config("jangteo-bus", config, false);
+	if (c == NULL)
 		return 2;
-	}
-	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0 ||
-	    log_init("jangteo-bus", lvl, conf_str(c, CONF_LOG_FILE)) != 0) {
-		fprintf(stderr, "jangteo-bus: cannot open the log\n");
-		return 2;
-	}
 	daemon_signals();
 	log_info(NULL, "bus starting");
 	rc = bus_broker_run(c, &daemon_stop);

@@ -42,12 +42,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf";
-	enum log_level lvl;
 	struct conf *c;
 	struct db *db;
 	struct bus *bus;
 	struct arena *a;
-	char err[512];
 	int ch, once = 0;
 	int64_t rc = 0;
 
@@ -63,16 +61,9 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	c = conf_load(config, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "jangteo-janitor: %s\n", err);
+	c = daemon_config("jangteo-janitor", config, false);
+	if (c == NULL)
 		return 2;
-	}
-	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0 ||
-	    log_init("jangteo-janitor", lvl, conf_str(c, CONF_LOG_FILE)) != 0) {
-		fprintf(stderr, "jangteo-janitor: cannot open the log\n");
-		return 2;
-	}
 	daemon_signals();
 	db = db_new(c);
 	bus = bus_producer_new(c);

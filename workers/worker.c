@@ -76,13 +76,11 @@ main(int argc, char **argv)
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf", *queue = NULL;
 	enum bus_queue q;
-	enum log_level lvl;
 	struct bus_job job;
 	struct conf *c;
 	struct db *db;
 	struct bus *bus;
 	struct arena *a;
-	char err[512];
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:q:h", opts, NULL)) != -1) {
@@ -104,16 +102,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "jangteo-worker: --queue must name a queue (e.g. demo)\n");
 		return 2;
 	}
-	c = conf_load(config, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "jangteo-worker: %s\n", err);
+	c = daemon_config("jangteo-worker", config, false);
+	if (c == NULL)
 		return 2;
-	}
-	if (log_level_parse(conf_str(c, CONF_LOG_LEVEL), &lvl) != 0 ||
-	    log_init("jangteo-worker", lvl, conf_str(c, CONF_LOG_FILE)) != 0) {
-		fprintf(stderr, "jangteo-worker: cannot open the log\n");
-		return 2;
-	}
 	daemon_signals();
 	db = db_new(c);
 	bus = bus_consumer_new(c, q);

@@ -232,6 +232,23 @@ START_TEST(test_form_strerror)
 END_TEST
 
 /* The form and cookie parser suite. */
+START_TEST(test_form_path_segment)
+{
+	struct arena *a = arena_new(256);
+	const char *out = NULL;
+
+	ck_assert_int_eq(form_decode_path_segment(a, "a+b%20c", 7, &out), FORM_OK);
+	ck_assert_str_eq(out, "a+b c");
+	ck_assert_int_eq(form_decode_path_segment(a, "%ED%95%9C", 9, &out), FORM_OK);
+	ck_assert_str_eq(out, "\xed\x95\x9c");
+	ck_assert_int_eq(form_decode_path_segment(a, "%zz", 3, &out), FORM_BAD_ESCAPE);
+	ck_assert_int_eq(form_decode_path_segment(a, "%4", 2, &out), FORM_BAD_ESCAPE);
+	ck_assert_int_eq(form_decode_path_segment(a, "a%00", 4, &out), FORM_NUL);
+	ck_assert_int_eq(form_decode_path_segment(a, "%C0%80", 6, &out), FORM_BAD_UTF8);
+	arena_free(&a);
+}
+END_TEST
+
 Suite *
 form_suite(void)
 {
@@ -246,6 +263,7 @@ form_suite(void)
 	tcase_add_test(tc, test_form_cookies);
 	tcase_add_test(tc, test_form_cookies_caps);
 	tcase_add_test(tc, test_form_strerror);
+	tcase_add_test(tc, test_form_path_segment);
 	suite_add_tcase(s, tc);
 	return s;
 }
