@@ -30,6 +30,11 @@ static const char SQL_RELEASE[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " available_at = NOW(3) + INTERVAL ? MICROSECOND, last_error = ?"
     " WHERE id = ? AND status = 'claimed' AND claim_token = ?";
+static const char SQL_REQUEUE[] =
+    "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
+    " available_at = NOW(3)"
+    " WHERE id = ? AND ((status = 'pending' AND available_at <= NOW(3))"
+    "   OR (status = 'claimed' AND claimed_until < NOW(3)))";
 static const char SQL_DUE[] =
     "(SELECT id, kind FROM outbox WHERE status = 'pending'"
     "  AND available_at <= NOW(3) - INTERVAL ? MICROSECOND ORDER BY available_at LIMIT ?)"
@@ -133,4 +138,10 @@ outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap, struct 
 		n++;
 	}
 	return (int64_t)n;
+}
+
+int
+outbox_requeue(struct db *db, int64_t id)
+{
+	return (int)db_exec(db, SQL_REQUEUE, "i", id);
 }

@@ -46,6 +46,12 @@ int outbox_complete(struct db *db, const struct outbox_claim *c);
 int outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
     const char *error);
 
+/* Puts a due job back to pending with a fresh due time (so the next sweep does not push it
+ * again before janitor.grace_ms has passed): a pending job that is due, or a claimed job
+ * whose claim expired (its old holder can no longer complete it). Returns 1 when requeued
+ * (push it now), 0 when it is no longer due, or an enum db_rc. */
+int outbox_requeue(struct db *db, int64_t id);
+
 /* Lists up to cap jobs the janitor should push again: pending and due for grace_ms, or claimed
  * with an expired claim. Stores them in out and returns how many, or an enum db_rc. */
 int64_t outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap,

@@ -24,9 +24,14 @@ sweep(const struct conf *c, struct db *db, struct bus *bus, struct arena *a)
 	n = outbox_due(db, a, conf_int(c, CONF_JANITOR_GRACE_MS), JANITOR_BATCH, jobs);
 	if (n < 0)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* Requeue first: a job stuck behind a long queue is then pushed once per grace
+		 * period, not once per sweep. */
+		if (outbox_requeue(db, jobs[i].outbox_id) != 1)
+			continue;
 		if (bus_push(bus, &jobs[i]) == 0)
 			pushed++;
+	}
 	if (n > 0)
 		log_info(NULL, "re-pushed %lld of %lld due jobs", (long long)pushed, (long long)n);
 	return pushed;

@@ -85,9 +85,14 @@ START_TEST(test_expired_claim_is_taken_over)
 	ck_assert_int_eq(outbox_due(db, arena, 0, 10, due), 1);
 	ck_assert_int_eq(due[0].outbox_id, id);
 	ck_assert_int_eq(due[0].kind, JOB_ECHO);
+	/* The janitor requeues it: pending again, not due again within the grace period. */
+	ck_assert_int_eq(outbox_requeue(db, id), 1);
+	ck_assert_int_eq(outbox_requeue(db, id), 1);  /* still due with no grace: idempotent */
+	ck_assert_int_eq(outbox_due(db, arena, 60000, 10, due), 0);
 	ck_assert_int_eq(outbox_claim(db, arena, id, 30, 5, &b), OUTBOX_CLAIMED);
 	ck_assert_int_eq(b.attempts, 2);
 	ck_assert_str_ne(a.token, b.token);
+	ck_assert_int_eq(outbox_requeue(db, id), 0);  /* held by b: not due */
 	/* the first holder's late completion is refused; the second one's counts */
 	ck_assert_int_eq(outbox_complete(db, &a), 0);
 	ck_assert_int_eq(outbox_complete(db, &b), 1);
