@@ -11,6 +11,6 @@ home_index(struct req *r)
 {
 	struct json_object *ctx = json_object_new_object();
 
-	json_object_object_add(ctx, "title", json_object_new_string("장터"));
+	json_object_object_add(ctx, "title", json_object_new_string("홈"));
 	return resp_page(r, 200, "home", ctx);
 }
