@@ -135,3 +135,14 @@ def test_request_id_is_nginx_s_and_not_the_client_s():
         assert re.fullmatch(r"[0-9a-f]{32}", rid), rid   # nginx's $request_id
         seen.add(rid)
     eq(len(seen), 3, "a new id per request")
+
+
+def test_route_flags_are_enforced_by_the_dispatcher():
+    # Needs a signed-in user: JSON answers 401, a page sends the browser to the login page.
+    envelope(get("/api/v1/_test/private"), 401, "UNAUTHORIZED")
+    envelope(get("/api/v1/_test/admin"), 401, "UNAUTHORIZED")
+    r = get("/_test/private")
+    eq(r.status, 303, "status")
+    eq(r.header("Location"), "/login", "Location")
+    # A state change without the session's CSRF token is refused before the handler runs.
+    envelope(post_json("/api/v1/_test/csrf", {}), 403, "CSRF_TOKEN_INVALID")
