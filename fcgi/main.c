@@ -60,7 +60,7 @@ app_open(struct app *app, const struct conf *c)
 		log_error(NULL, "templates: %s", err);
 		exit(1);
 	}
-	app->metrics = metrics_open(conf_str(c, CONF_METRICS_FILE), route_names(), route_count);
+	app->metrics = metrics_open(conf_str(c, CONF_METRICS_FILE), route_names(), route_count());
 }
 
 static void
@@ -240,6 +240,7 @@ main(int argc, char **argv)
 	c = daemon_config("jangteo-fcgi", config, false);
 	if (c == NULL)
 		return 2;
+	route_init();
 	if (listen_on == NULL && prefork == 0) {
 		/* spawn-fcgi mode: the socket is fd 0. */
 		if (getsockname(FCGI_LISTENSOCK_FILENO, (struct sockaddr *)&ss, &sslen) != 0) {

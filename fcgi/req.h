@@ -12,6 +12,7 @@
 
 #include "form.h"
 #include "log.h"
+#include "session.h"
 
 struct app;
 struct arena;
@@ -61,6 +62,10 @@ struct req {
 	size_t body_len;
 	struct form form;            /* urlencoded body of an HTML POST */
 	struct json_object *json;    /* parsed body of a JSON request; owned, put in req_end */
+
+	struct session sess;         /* valid when has_sess (see sess.h) */
+	bool has_sess;
+	const char *set_cookie;      /* Set-Cookie value to send with the response, or NULL */
 
 	int status;                  /* status sent, 0 until a response was written */
 };

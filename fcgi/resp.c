@@ -10,6 +10,7 @@
 #include "req.h"
 #include "resp.h"
 #include "route.h"
+#include "sess.h"
 #include "tmpl.h"
 
 struct resp_err_info {
@@ -82,6 +83,8 @@ resp_send(struct req *r, int status, const char *content_type, const char *extra
 	    "Referrer-Policy: same-origin\r\n"
 	    "Cache-Control: no-store\r\n");
 	buf_printf(&h, "X-Request-Id: %s\r\n", r->id);
+	if (r->set_cookie != NULL)
+		buf_printf(&h, "Set-Cookie: %s\r\n", r->set_cookie);
 	if (extra_headers != NULL)
 		buf_puts(&h, extra_headers);
 	buf_puts(&h, "\r\n");
@@ -120,9 +123,29 @@ send_page(struct req *r, int status, const char *page, struct json_object *ctx,
 	return rc;
 }
 
+/* Adds "me" to a page's values: {"id", "name", "admin", "csrf"} for a signed-in user (the
+ * layout shows the name and a logout form), nothing for a guest. */
+static void
+add_me(struct req *r, struct json_object *ctx)
+{
+	struct json_object *me;
+
+	if (!json_object_is_type(ctx, json_type_object) || json_object_object_get_ex(ctx, "me", NULL))
+		return;
+	if (!r->has_sess || r->sess.user_id <= 0)
+		return;
+	me = json_object_new_object();
+	json_object_object_add(me, "id", json_object_new_int64(r->sess.user_id));
+	json_object_object_add(me, "name", json_object_new_string(r->sess.name));
+	json_object_object_add(me, "admin", json_object_new_boolean(sess_is_admin(r)));
+	json_object_object_add(me, "csrf", json_object_new_string(r->sess.csrf));
+	json_object_object_add(ctx, "me", me);
+}
+
 int
 resp_page(struct req *r, int status, const char *page, struct json_object *ctx)
 {
+	add_me(r, ctx);
 	return send_page(r, status, page, ctx, NULL);
 }
 

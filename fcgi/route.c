@@ -1,4 +1,5 @@
 /* route: the route table and the dispatcher (parse, match, enforce flags, handle, count). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -11,8 +12,11 @@
 #include "resp.h"
 #include "route.h"
 #include "form.h"
+#include "sess.h"
+#include "session.h"
 
-const struct route route_table[] = {
+/* The core routes; each page family file adds its own table (route.h). */
+static const struct route core_routes[] = {
 	{ METHOD_GET,  "/",                          home_index,         ROUTE_HTML, "home" },
 	{ METHOD_GET,  "/healthz",                   ops_healthz,        ROUTE_JSON, "healthz" },
 	{ METHOD_GET,  "/metrics",                   ops_metrics,        ROUTE_RAW,  "metrics" },
@@ -26,17 +30,45 @@ const struct route route_table[] = {
 	{ METHOD_GET,  "/api/v1/_test/whoami",       testing_whoami,     ROUTE_JSON | ROUTE_TEST, "api_test_whoami" },
 	{ METHOD_POST, "/api/v1/_test/jobs",         testing_job_create, ROUTE_JSON | ROUTE_TEST, "api_test_job_create" },
 	{ METHOD_GET,  "/api/v1/_test/jobs/{id}",    testing_job_get,    ROUTE_JSON | ROUTE_TEST, "api_test_job_get" },
+	{ 0, NULL, NULL, 0, NULL },
 };
-const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
+
+/* Every family's table, in matching order. A new page family: one file, one line here. */
+static const struct route *const route_families[] = {
+	core_routes, account_routes, oauth_routes, catalog_routes, points_routes,
+};
+
+#define ROUTE_MAX 256
+static struct route routes[ROUTE_MAX];
+static const char *names[ROUTE_MAX];
+static size_t nroutes;
+
+void
+route_init(void)
+{
+	size_t f, i;
+
+	nroutes = 0;
+	for (f = 0; f < sizeof(route_families) / sizeof(route_families[0]); f++) {
+		for (i = 0; route_families[f][i].handler != NULL; i++) {
+			if (nroutes == ROUTE_MAX)
+				abort();  /* raise ROUTE_MAX */
+			routes[nroutes] = route_families[f][i];
+			names[nroutes] = routes[nroutes].name;
+			nroutes++;
+		}
+	}
+}
+
+size_t
+route_count(void)
+{
+	return nroutes;
+}
 
 const char *const *
 route_names(void)
 {
-	static const char *names[sizeof(route_table) / sizeof(route_table[0])];
-	size_t i;
-
-	for (i = 0; i < route_count; i++)
-		names[i] = route_table[i].name;
 	return names;
 }
 
@@ -83,8 +115,8 @@ find_route(struct req *r, struct buf *allow, bool *bad_segment)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < route_count; i++) {
-		const struct route *rt = &route_table[i];
+	for (i = 0; i < nroutes; i++) {
+		const struct route *rt = &routes[i];
 
 		if ((rt->flags & ROUTE_TEST) && !tests)
 			continue;
@@ -122,22 +154,40 @@ answer_parse_error(struct req *r, enum req_err e)
 	}
 }
 
-/* Enforces the login/admin/CSRF flags. Returns 0 to go on, or -1 after answering.
- * Sessions arrive with the accounts work; until a request carries a signed-in user, a route
- * that needs one is refused. */
+/* Enforces the login and admin flags. Returns 0 to go on, or -1 after answering. */
 static int
-enforce_flags(struct req *r)
+enforce_identity(struct req *r)
 {
 	unsigned f = r->route->flags;
 
-	if ((f & (ROUTE_LOGIN | ROUTE_ADMIN)) && r->log.user == NULL) {
+	if ((f & (ROUTE_LOGIN | ROUTE_ADMIN)) && sess_user(r) == 0) {
 		if (f & ROUTE_JSON)
 			resp_fail(r, RESP_UNAUTHORIZED);
 		else
 			resp_redirect(r, "/login");
 		return -1;
 	}
-	if ((f & ROUTE_CSRF) && r->method != METHOD_GET && r->method != METHOD_HEAD) {
+	if ((f & ROUTE_ADMIN) && !sess_is_admin(r)) {
+		resp_fail(r, RESP_FORBIDDEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Enforces the CSRF flag once the body is read: the session's token must come back in the
+ * X-CSRF-Token header (scripts) or the csrf_token form field (forms). Returns 0 or -1 after
+ * answering. */
+static int
+enforce_csrf(struct req *r)
+{
+	const char *token = req_param(r, "HTTP_X_CSRF_TOKEN");
+
+	if (!(r->route->flags & ROUTE_CSRF) || r->method == METHOD_GET || r->method == METHOD_HEAD)
+		return 0;
+	if (token == NULL && form_get(&r->form, "csrf_token", &token, NULL) != 0)
+		token = NULL;
+	if (!r->has_sess || !session_csrf_ok(&r->sess, token)) {
+		log_warn(&r->log, "CSRF token missing or wrong for %s %s", r->method_name, r->path);
 		resp_fail(r, RESP_CSRF);
 		return -1;
 	}
@@ -170,7 +220,8 @@ route_dispatch(struct req *r)
 			resp_fail(r, RESP_NOT_FOUND);
 		goto out;
 	}
-	if (enforce_flags(r) != 0)
+	sess_load(r);
+	if (enforce_identity(r) != 0)
 		goto out;
 	if (has_body(r->method)) {
 		e = req_read_body(r, (r->route->flags & ROUTE_JSON) != 0);
@@ -179,6 +230,8 @@ route_dispatch(struct req *r)
 			goto out;
 		}
 	}
+	if (enforce_csrf(r) != 0)
+		goto out;
 	if (r->route->handler(r) != 0 || r->status == 0) {
 		log_error(&r->log, "handler %s failed for %s %s", r->route->name, r->method_name,
 		    r->path);

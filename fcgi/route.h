@@ -24,11 +24,18 @@ struct route {
 	const char *name;        /* metrics label */
 };
 
-/* The table and its size. */
-extern const struct route route_table[];
-extern const size_t route_count;
+/* The route tables of the page families, each ended by an entry whose handler is NULL. */
+extern const struct route account_routes[];   /* account.c: sign-up, login, logout */
+extern const struct route oauth_routes[];     /* oauth.c: Naver and Kakao login */
+extern const struct route catalog_routes[];   /* catalog.c: products, popular products */
+extern const struct route points_routes[];    /* points.c: balance and charges */
 
-/* The metrics labels of every route, in table order. */
+/* Joins the core table and the families' into the one table the dispatcher reads. Call once
+ * per process before route_names or route_dispatch. */
+void route_init(void);
+
+/* The number of routes, and the metrics label of each in table order. */
+size_t route_count(void);
 const char *const *route_names(void);
 
 /* Handles one request from start to finish: parse, match, enforce flags, read the body, call

@@ -121,6 +121,60 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	INT("http.max_response", "1048576", 1024, 67108864,
 	    "largest outgoing HTTP response body accepted, in bytes"),
 	    /* CONF_HTTP_MAX_RESPONSE */
+	INT("session.ttl_seconds", "604800", 300, 31536000,
+	    "idle time after which a session expires (sliding), in seconds"), /* CONF_SESSION_TTL_SECONDS */
+	STR("session.cookie", "jt_sid", 1, 64,
+	    "name of the session cookie"), /* CONF_SESSION_COOKIE */
+	INT("auth.window_seconds", "900", 10, 86400,
+	    "window over which login attempts are counted, in seconds"), /* CONF_AUTH_WINDOW_SECONDS */
+	INT("auth.max_per_account", "5", 1, 1000,
+	    "failed logins allowed per account in one window"), /* CONF_AUTH_MAX_PER_ACCOUNT */
+	INT("auth.max_per_address", "20", 1, 100000,
+	    "login attempts allowed per client address in one window"), /* CONF_AUTH_MAX_PER_ADDRESS */
+	INT("signup.code_ttl_seconds", "600", 30, 86400,
+	    "how long an e-mailed sign-up code stays valid, in seconds"), /* CONF_SIGNUP_CODE_TTL_SECONDS */
+	INT("signup.code_max_attempts", "5", 1, 100,
+	    "wrong codes allowed before the code is void"), /* CONF_SIGNUP_CODE_MAX_ATTEMPTS */
+	STR("smtp.url", "smtp://127.0.0.1:25", 1, 1024,
+	    "SMTP relay for outgoing mail (smtp:// or smtps://)"), /* CONF_SMTP_URL */
+	STR("smtp.from", "no-reply@jangteo.test", 3, 254,
+	    "sender address of outgoing mail"), /* CONF_SMTP_FROM */
+	STR("smtp.user", "", 0, 256,
+	    "SMTP user name; empty = no authentication"), /* CONF_SMTP_USER */
+	SECRET("smtp.password", "", 256,
+	    "SMTP password"), /* CONF_SMTP_PASSWORD */
+	STR("oauth.naver_client_id", "", 0, 256,
+	    "Naver login client id; empty = Naver login off"), /* CONF_OAUTH_NAVER_CLIENT_ID */
+	SECRET("oauth.naver_client_secret", "", 256,
+	    "Naver login client secret"), /* CONF_OAUTH_NAVER_CLIENT_SECRET */
+	STR("oauth.naver_authorize_url", "https://nid.naver.com/oauth2.0/authorize", 1, 1024,
+	    "Naver authorization endpoint (the browser is sent here)"), /* CONF_OAUTH_NAVER_AUTHORIZE_URL */
+	STR("oauth.naver_token_url", "https://nid.naver.com/oauth2.0/token", 1, 1024,
+	    "Naver token endpoint"), /* CONF_OAUTH_NAVER_TOKEN_URL */
+	STR("oauth.naver_profile_url", "https://openapi.naver.com/v1/nid/me", 1, 1024,
+	    "Naver profile endpoint"), /* CONF_OAUTH_NAVER_PROFILE_URL */
+	STR("oauth.kakao_client_id", "", 0, 256,
+	    "Kakao login REST API key; empty = Kakao login off"), /* CONF_OAUTH_KAKAO_CLIENT_ID */
+	SECRET("oauth.kakao_client_secret", "", 256,
+	    "Kakao login client secret (empty when not enabled in the Kakao console)"), /* CONF_OAUTH_KAKAO_CLIENT_SECRET */
+	STR("oauth.kakao_authorize_url", "https://kauth.kakao.com/oauth/authorize", 1, 1024,
+	    "Kakao authorization endpoint (the browser is sent here)"), /* CONF_OAUTH_KAKAO_AUTHORIZE_URL */
+	STR("oauth.kakao_token_url", "https://kauth.kakao.com/oauth/token", 1, 1024,
+	    "Kakao token endpoint"), /* CONF_OAUTH_KAKAO_TOKEN_URL */
+	STR("oauth.kakao_profile_url", "https://kapi.kakao.com/v2/user/me", 1, 1024,
+	    "Kakao profile endpoint"), /* CONF_OAUTH_KAKAO_PROFILE_URL */
+	INT("catalog.page_size", "20", 1, 100,
+	    "products per catalog page"), /* CONF_CATALOG_PAGE_SIZE */
+	INT("catalog.cache_seconds", "60", 0, 86400,
+	    "how long a catalog page stays cached in Redis, in seconds (0 = no cache)"), /* CONF_CATALOG_CACHE_SECONDS */
+	INT("catalog.popular_seconds", "30", 0, 3600,
+	    "how long the popular-products list stays cached, in seconds"), /* CONF_CATALOG_POPULAR_SECONDS */
+	INT("points.charge_min", "1000", 1, 1000000000,
+	    "smallest points charge, in won"), /* CONF_POINTS_CHARGE_MIN */
+	INT("points.charge_max", "1000000", 1, 1000000000,
+	    "largest points charge, in won"), /* CONF_POINTS_CHARGE_MAX */
+	INT("points.idempotency_seconds", "86400", 60, 2592000,
+	    "how long a charge's Idempotency-Key is remembered in Redis, in seconds"), /* CONF_POINTS_IDEMPOTENCY_SECONDS */
 };
 
 #undef STR

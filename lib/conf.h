@@ -47,6 +47,33 @@ enum conf_key {
 	CONF_HTTP_CONNECT_TIMEOUT_MS, /* int */
 	CONF_HTTP_TOTAL_TIMEOUT_MS,   /* int */
 	CONF_HTTP_MAX_RESPONSE,       /* int  bytes */
+	CONF_SESSION_TTL_SECONDS,      /* idle time after which a session expires (sliding), in second */
+	CONF_SESSION_COOKIE,           /* name of the session cookie */
+	CONF_AUTH_WINDOW_SECONDS,      /* window over which login attempts are counted, in seconds */
+	CONF_AUTH_MAX_PER_ACCOUNT,     /* failed logins allowed per account in one window */
+	CONF_AUTH_MAX_PER_ADDRESS,     /* login attempts allowed per client address in one window */
+	CONF_SIGNUP_CODE_TTL_SECONDS,  /* how long an e-mailed sign-up code stays valid, in seconds */
+	CONF_SIGNUP_CODE_MAX_ATTEMPTS, /* wrong codes allowed before the code is void */
+	CONF_SMTP_URL,                 /* SMTP relay for outgoing mail (smtp:// or smtps://) */
+	CONF_SMTP_FROM,                /* sender address of outgoing mail */
+	CONF_SMTP_USER,                /* SMTP user name; empty = no authentication */
+	CONF_SMTP_PASSWORD,            /* secret SMTP password */
+	CONF_OAUTH_NAVER_CLIENT_ID,    /* Naver login client id; empty = Naver login off */
+	CONF_OAUTH_NAVER_CLIENT_SECRET, /* secret Naver login client secret */
+	CONF_OAUTH_NAVER_AUTHORIZE_URL, /* Naver authorization endpoint (the browser is sent here) */
+	CONF_OAUTH_NAVER_TOKEN_URL,    /* Naver token endpoint */
+	CONF_OAUTH_NAVER_PROFILE_URL,  /* Naver profile endpoint */
+	CONF_OAUTH_KAKAO_CLIENT_ID,    /* Kakao login REST API key; empty = Kakao login off */
+	CONF_OAUTH_KAKAO_CLIENT_SECRET, /* secret Kakao login client secret (empty when not enabled in the Kak */
+	CONF_OAUTH_KAKAO_AUTHORIZE_URL, /* Kakao authorization endpoint (the browser is sent here) */
+	CONF_OAUTH_KAKAO_TOKEN_URL,    /* Kakao token endpoint */
+	CONF_OAUTH_KAKAO_PROFILE_URL,  /* Kakao profile endpoint */
+	CONF_CATALOG_PAGE_SIZE,        /* products per catalog page */
+	CONF_CATALOG_CACHE_SECONDS,    /* how long a catalog page stays cached in Redis, in seconds (0 */
+	CONF_CATALOG_POPULAR_SECONDS,  /* how long the popular-products list stays cached, in seconds */
+	CONF_POINTS_CHARGE_MIN,        /* smallest points charge, in won */
+	CONF_POINTS_CHARGE_MAX,        /* largest points charge, in won */
+	CONF_POINTS_IDEMPOTENCY_SECONDS, /* how long a charge's Idempotency-Key is remembered in Redis,  */
 	CONF__MAX
 };
 

@@ -26,6 +26,7 @@ Suite *daemon_suite(void);
 Suite *db_suite(void);
 Suite *redis_suite(void);
 Suite *outbox_suite(void);
+Suite *session_suite(void);
 
 /* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
 const char *test_conf_path(void);

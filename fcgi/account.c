@@ -1,0 +1,8 @@
+/* account: the account pages and API (being written). */
+#include "app.h"
+#include "req.h"
+#include "route.h"
+
+const struct route account_routes[] = {
+	{ 0, NULL, NULL, 0, NULL },
+};

@@ -1,0 +1,8 @@
+/* oauth: the oauth pages and API (being written). */
+#include "app.h"
+#include "req.h"
+#include "route.h"
+
+const struct route oauth_routes[] = {
+	{ 0, NULL, NULL, 0, NULL },
+};

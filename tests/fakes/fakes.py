@@ -1,0 +1,52 @@
+"""fakes: one process serving every stand-in for an internet service jangteo talks to, on
+loopback, speaking the real wire protocols: an SMTP sink (smtp_sink.py) and the Naver and
+Kakao OAuth providers (oauth.py). Started by script/svc/fakes.sh; writes <run>/fakes/ready
+once every server listens, and stops on SIGTERM. Standard library only."""
+import argparse
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import importlib  # noqa: E402
+
+
+def load(name):
+    # TEMPORARY while the fakes are being written: a missing module is skipped with a note.
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        print("fakes: %s.py not present, not serving it" % name, flush=True)
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True, help="the stack's run directory")
+    ap.add_argument("--smtp-port", type=int, required=True)
+    ap.add_argument("--oauth-port", type=int, required=True)
+    args = ap.parse_args()
+    fakes_dir = os.path.join(args.run, "fakes")
+    os.makedirs(fakes_dir, exist_ok=True)
+
+    smtp_sink = load("smtp_sink")
+    oauth = load("oauth")
+    servers = []
+    if smtp_sink:
+        servers.append(smtp_sink.serve("127.0.0.1", args.smtp_port, os.path.join(args.run, "mail")))
+    if oauth:
+        servers.append(oauth.serve("127.0.0.1", args.oauth_port, fakes_dir))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with open(os.path.join(fakes_dir, "ready"), "w") as f:
+        f.write("%d\n" % os.getpid())
+    stop.wait()
+    for s in servers:
+        s.shutdown()
+
+
+if __name__ == "__main__":
+    main()
