@@ -1,12 +1,11 @@
 /* seed: demo data for the local shop (jangteoctl seed-demo). */
-#include <crypt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "arena.h"
 #include "cmds.h"
 #include "db.h"
 #include "log.h"
+#include "password.h"
 
 static const char SQL_SELLER[] =
     "INSERT INTO sellers (name, commission_bp) VALUES (?, ?)"
@@ -64,31 +63,13 @@ static const struct demo_user demo_users[] = {
 	{ "admin@jangteo.test", "admin-pass-1234", "관리자", "admin", 0 },
 };
 
-/* yescrypt hash of password into out; 0 or -1. */
-static int
-hash_password(const char *password, char *out, size_t cap)
-{
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data cd;
-
-	if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)) == NULL)
-		return -1;
-	memset(&cd, 0, sizeof(cd));
-	if (crypt_r(password, setting, &cd) == NULL || cd.output[0] == '*')
-		return -1;
-	if (strlen(cd.output) + 1 > cap)
-		return -1;
-	memcpy(out, cd.output, strlen(cd.output) + 1);
-	return 0;
-}
-
 int
 seed_demo(struct db *db)
 {
 	struct arena *a = arena_new(4096);
 	int64_t seller_ids[sizeof(demo_sellers) / sizeof(demo_sellers[0])];
 	struct db_res res;
-	char hash[CRYPT_OUTPUT_SIZE];
+	char hash[PASSWORD_HASH_MAX];
 	size_t i;
 	int rc = -1;
 
@@ -111,7 +92,7 @@ seed_demo(struct db *db)
 	for (i = 0; i < sizeof(demo_users) / sizeof(demo_users[0]); i++) {
 		const struct demo_user *u = &demo_users[i];
 
-		if (hash_password(u->password, hash, sizeof(hash)) != 0) {
+		if (password_hash(u->password, hash, sizeof(hash)) != 0) {
 			log_error(NULL, "seed-demo: cannot hash a password");
 			goto out;
 		}

@@ -3,15 +3,19 @@
 #ifndef JT_ACCOUNT_H
 #define JT_ACCOUNT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct arena;
 struct db;
 
+#define ACCOUNT_EMAIL_MAX 254   /* bytes, as valid_email allows */
+#define ACCOUNT_NAME_CHARS 50   /* characters a sign-up name may have */
+
 struct account {
 	int64_t id;
 	char email[255];
-	char name[101];
+	char name[401];     /* users.name is VARCHAR(100) of utf8mb4: up to 400 bytes */
 	char role[16];      /* "shopper" | "admin" */
 	char status[16];    /* "pending" | "active" | "disabled" */
 	int64_t points;     /* won */
@@ -22,5 +26,35 @@ int account_get(struct db *db, int64_t id, struct account *out);
 
 /* Loads the user with this e-mail (compared case-insensitively). 1, 0 or an enum db_rc. */
 int account_find_by_email(struct db *db, const char *email, struct account *out);
+
+/* The canonical form of an e-mail address as the shop stores it: in must pass valid_email;
+ * ASCII letters are lower-cased. Writes it into out (cap >= ACCOUNT_EMAIL_MAX + 1). Returns 0,
+ * or -1 when in is not an acceptable address (out is then ""). */
+int account_email_canonical(const char *in, char *out, size_t cap);
+
+/* Records a sign-up for email (canonical) and name: a new user in status "pending" without a
+ * password, or the existing pending user with the new name. The password is not stored until
+ * the e-mailed code is confirmed (account_activate), so a stranger who starts a sign-up with
+ * someone else's address never sets that account's password. Returns 0 when the user is (now)
+ * pending, 1 when the address belongs to an active or disabled account (nothing changed), or
+ * an enum db_rc. */
+int account_signup_pending(struct db *db, const char *email, const char *name);
+
+/* Activates the pending user email with name and password_hash (a password_hash result) in
+ * one guarded UPDATE (... AND status = 'pending'), and loads it into out. Returns 1 when
+ * activated, 0 when there is no pending user with that address (already active, or never
+ * signed up), or an enum db_rc. */
+int account_activate(struct db *db, const char *email, const char *name,
+    const char *password_hash, struct account *out);
+
+/* Looks up the account a login names: 1 when email (canonical) is an active account, with
+ * out filled and its password hash copied into hash (cap >= PASSWORD_HASH_MAX; "" when the
+ * account has no password, e.g. one made by social login); 0 when there is no such active
+ * account (hash is then ""); or an enum db_rc. */
+int account_login_lookup(struct db *db, const char *email, struct account *out, char *hash,
+    size_t cap);
+
+/* Records that user id signed in now (users.last_login_at). 0 or an enum db_rc. */
+int account_note_login(struct db *db, int64_t id);
 
 #endif

@@ -16,7 +16,7 @@ struct session {
 	char csrf[SESSION_ID_LEN + 1];
 	int64_t user_id;     /* 0 for a guest */
 	char role[16];       /* "shopper" or "admin"; "" for a guest */
-	char name[128];      /* the user's display name; "" for a guest */
+	char name[256];      /* the user's display name (50 Korean characters fit); "" for a guest */
 };
 
 /* Loads session id and slides its expiry to ttl seconds. Returns 1 when found, 0 when absent

@@ -14,9 +14,11 @@ fakes_start() {
 		echo "fakes: already running" >&2
 		return 0
 	fi
-	command -v python3 >/dev/null || stack_die "python3 is missing (script/setup installs it)"
+	# Debian's own interpreter: a version manager's shim (pyenv) would exec through other
+	# program names, and the pid check below goes by name.
+	[[ -x /usr/bin/python3 ]] || stack_die "/usr/bin/python3 is missing (script/setup installs it)"
 	mkdir -p "$JT_RUN/mail" "$JT_RUN/fakes"
-	stack_spawn fakes python3 "$JT_REPO/tests/fakes/fakes.py" --run "$JT_RUN" \
+	stack_spawn fakes /usr/bin/python3 "$JT_REPO/tests/fakes/fakes.py" --run "$JT_RUN" \
 		--smtp-port "$JT_SMTP_PORT" --oauth-port "$JT_OAUTH_PORT"
 	for (( i = 0; i < JT_START_WAIT * 10; i++ )); do
 		if [[ -f $JT_RUN/fakes/ready ]]; then

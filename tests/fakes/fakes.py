@@ -10,16 +10,8 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import importlib  # noqa: E402
-
-
-def load(name):
-    # TEMPORARY while the fakes are being written: a missing module is skipped with a note.
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        print("fakes: %s.py not present, not serving it" % name, flush=True)
-        return None
+import oauth  # noqa: E402
+import smtp_sink  # noqa: E402
 
 
 def main():
@@ -31,13 +23,10 @@ def main():
     fakes_dir = os.path.join(args.run, "fakes")
     os.makedirs(fakes_dir, exist_ok=True)
 
-    smtp_sink = load("smtp_sink")
-    oauth = load("oauth")
-    servers = []
-    if smtp_sink:
-        servers.append(smtp_sink.serve("127.0.0.1", args.smtp_port, os.path.join(args.run, "mail")))
-    if oauth:
-        servers.append(oauth.serve("127.0.0.1", args.oauth_port, fakes_dir))
+    servers = [
+        smtp_sink.serve("127.0.0.1", args.smtp_port, os.path.join(args.run, "mail")),
+        oauth.serve("127.0.0.1", args.oauth_port, fakes_dir),
+    ]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -11,13 +11,25 @@ def test_migrate_twice_changes_nothing():
     eq([r[0] for r in before][:2], ["1", "2"], "versions")
 
 
+def counts():
+    return sql("SELECT (SELECT COUNT(*) FROM sellers), (SELECT COUNT(*) FROM products),"
+               " (SELECT COUNT(*) FROM stock), (SELECT COUNT(*) FROM users)")
+
+
 def test_seed_demo_is_idempotent():
-    for _ in range(2):
-        rc, out = ctl("seed-demo")
-        eq(rc, 0, "exit status: " + out)
-    eq(sql("SELECT COUNT(*) FROM sellers"), [["3"]], "sellers")
-    eq(sql("SELECT COUNT(*) FROM products"), [["6"]], "products")
-    eq(sql("SELECT email, role, status FROM users ORDER BY email"),
+    # Other tests share this database: compare before and after a second run.
+    rc, out = ctl("seed-demo")
+    eq(rc, 0, "exit status: " + out)
+    first = counts()
+    rc, out = ctl("seed-demo")
+    eq(rc, 0, "exit status: " + out)
+    eq(counts(), first, "a second run adds nothing")
+    eq(sql("SELECT COUNT(*) FROM sellers WHERE name IN ('제주농원', '테크마켓', '전통공방')"),
+       [["3"]], "demo sellers")
+    eq(sql("SELECT COUNT(*) FROM products p JOIN sellers s ON s.id = p.seller_id"
+           " WHERE s.name IN ('제주농원', '테크마켓', '전통공방')"), [["6"]], "demo products")
+    eq(sql("SELECT email, role, status FROM users WHERE email LIKE '%@jangteo.test'"
+           " ORDER BY email"),
        [["admin@jangteo.test", "admin", "active"], ["demo@jangteo.test", "shopper", "active"]],
        "users")
     eq(sql("SELECT p.price, s.available FROM products p JOIN stock s ON s.product_id = p.id"

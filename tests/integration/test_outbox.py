@@ -51,7 +51,7 @@ def test_many_parallel_jobs_each_done_once():
 
 
 def test_worker_killed_mid_job_then_restarted_completes_once():
-    # The job sleeps 2 s (inside its 3 s claim, see run-stack-tests.sh): kill during the sleep.
+    # The job sleeps 2 s (inside its 5 s claim, see run-stack-tests.sh): kill during the sleep.
     jid = job("kill me", sleep_ms=2000)
     eventually(lambda: state(jid)["status"] == "claimed", what="job claimed")
     victims = pids("worker-*")

@@ -17,6 +17,7 @@ static const struct suite_entry pure[] = {
 	{ "form", form_suite }, { "esc", esc_suite }, { "tmpl", tmpl_suite },
 	{ "conf", conf_suite }, { "log", log_suite }, { "bus", bus_suite },
 	{ "http", http_suite }, { "metrics", metrics_suite }, { "daemon", daemon_suite },
+	{ "oauth", oauth_suite }, { "password", password_suite }, { "mail", mail_suite },
 };
 
 static const struct suite_entry server[] = {

@@ -20,6 +20,9 @@ Suite *bus_suite(void);      /* ZeroMQ over ipc:// in a temp dir: no external se
 Suite *http_suite(void);     /* against a tiny HTTP server the suite forks on loopback */
 Suite *metrics_suite(void);
 Suite *daemon_suite(void);
+Suite *password_suite(void);
+Suite *mail_suite(void);
+Suite *oauth_suite(void);    /* provider answers parsed strictly (no server) */
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config
  * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */
