@@ -232,8 +232,10 @@ def test_unknown_id_is_404_and_malformed_id_is_400():
     for bad in ["abc", "0", "-1", "1.5", "01", "+1", "9223372036854775808",
                 "99999999999999999999", "%20", "1%00", "%3Cb%3E"]:
         r = get("/api/v1/products/" + bad)
-        if bad == "1%00":  # a NUL in the path: nginx refuses it before any handler runs
-            eq(r.status, 400, "status for 1%00")
+        if bad == "1%00":
+            # A NUL in the path is refused by the web server before any handler runs:
+            # nginx answers 400, Apache 404. Never a product, never a 500.
+            assert r.status in (400, 404), "status for 1%%00: %d" % r.status
             continue
         eq(envelope(r, 400, "INVALID_PRODUCT_ID"), MSG_BAD_ID, "message for %r" % bad)
     page = get("/products/abc")
