@@ -130,7 +130,7 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	INT("auth.max_per_account", "5", 1, 1000,
 	    "failed logins allowed per account in one window"), /* CONF_AUTH_MAX_PER_ACCOUNT */
 	INT("auth.max_per_address", "20", 1, 100000,
-	    "login attempts allowed per client address in one window"), /* CONF_AUTH_MAX_PER_ADDRESS */
+	    "failed logins allowed per client address in one window"), /* CONF_AUTH_MAX_PER_ADDRESS */
 	INT("signup.code_ttl_seconds", "600", 30, 86400,
 	    "how long an e-mailed sign-up code stays valid, in seconds"), /* CONF_SIGNUP_CODE_TTL_SECONDS */
 	INT("signup.code_max_attempts", "5", 1, 100,

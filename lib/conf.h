@@ -51,7 +51,7 @@ enum conf_key {
 	CONF_SESSION_COOKIE,           /* name of the session cookie */
 	CONF_AUTH_WINDOW_SECONDS,      /* window over which login attempts are counted, in seconds */
 	CONF_AUTH_MAX_PER_ACCOUNT,     /* failed logins allowed per account in one window */
-	CONF_AUTH_MAX_PER_ADDRESS,     /* login attempts allowed per client address in one window */
+	CONF_AUTH_MAX_PER_ADDRESS,     /* failed logins allowed per client address in one window */
 	CONF_SIGNUP_CODE_TTL_SECONDS,  /* how long an e-mailed sign-up code stays valid, in seconds */
 	CONF_SIGNUP_CODE_MAX_ATTEMPTS, /* wrong codes allowed before the code is void */
 	CONF_SMTP_URL,                 /* SMTP relay for outgoing mail (smtp:// or smtps://) */
