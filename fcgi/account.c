@@ -371,11 +371,12 @@ acct_signup_mail(struct req *r, const char *email, const char *code)
 	return mail_send(r->app->conf, &r->log, email, "[장터] 회원가입 인증번호 안내", body);
 }
 
-/* GET /signup[?email=]: the sign-up form (home for a signed-in user). */
+/* Shows form page prefilled with ?email= when it is a valid address; a signed-in user is
+ * sent home instead. */
 static int
-account_signup_form(struct req *r)
+acct_show_prefilled(struct req *r, enum acct_page page)
 {
-	struct acct_form f = { .page = PAGE_SIGNUP };
+	struct acct_form f = { .page = page };
 	const char *email;
 	char canon[ACCOUNT_EMAIL_MAX + 1];
 
@@ -385,6 +386,13 @@ account_signup_form(struct req *r)
 	    account_email_canonical(email, canon, sizeof(canon)) == 0)
 		f.email = arena_strdup(r->a, canon);
 	return acct_show(r, &f, 200, NULL, NULL);
+}
+
+/* GET /signup[?email=]: the sign-up form (home for a signed-in user). */
+static int
+account_signup_form(struct req *r)
+{
+	return acct_show_prefilled(r, PAGE_SIGNUP);
 }
 
 /* POST /signup and /api/v1/signup {email, name, password, password_confirm}: validates,
@@ -466,16 +474,7 @@ account_signup(struct req *r)
 static int
 account_verify_form(struct req *r)
 {
-	struct acct_form f = { .page = PAGE_VERIFY };
-	const char *email;
-	char canon[ACCOUNT_EMAIL_MAX + 1];
-
-	if (sess_user(r) != 0)
-		return resp_redirect(r, "/");
-	if (form_get(&r->query, "email", &email, NULL) == 0 &&
-	    account_email_canonical(email, canon, sizeof(canon)) == 0)
-		f.email = arena_strdup(r->a, canon);
-	return acct_show(r, &f, 200, NULL, NULL);
+	return acct_show_prefilled(r, PAGE_VERIFY);
 }
 
 /* True when s is exactly ACCT_CODE_LEN ASCII digits. */

@@ -25,11 +25,6 @@
 
 JT_APACHE_MODULES=${JT_APACHE_MODULES:-/usr/lib/apache2/modules}
 
-# Prints the HTTP status of GET / on the port (000 when nothing answers).
-_apache_probe() {
-	curl -s -o /dev/null --max-time 2 -w '%{http_code}' "http://127.0.0.1:$JT_HTTP_PORT/" || true
-}
-
 # Prints the apache2.conf for the current settings.
 #
 # No connection reuse to the handlers (mod_proxy_fcgi's default, enablereuse=off): for the same
@@ -104,7 +99,7 @@ apache_running() {
 # Starts Apache unless it runs; returns once the port answers (any HTTP status: 503 only means
 # the FastCGI pool is not up).
 apache_start() {
-	local dir="$JT_RUN/apache" code i
+	local dir="$JT_RUN/apache"
 	if apache_running; then
 		echo "apache: already running" >&2
 		return 0
@@ -113,11 +108,7 @@ apache_start() {
 	[[ -f $JT_APACHE_MODULES/mod_proxy_fcgi.so ]] ||
 		stack_die "$JT_APACHE_MODULES/mod_proxy_fcgi.so is missing (package apache2-bin)"
 	rm -f "$(stack_pidfile apache)"
-	code=$(_apache_probe)
-	if [[ $code != 000 ]]; then
-		stack_die "something already answers on 127.0.0.1:$JT_HTTP_PORT (HTTP $code);" \
-			"stop it or choose another JT_HTTP_PORT"
-	fi
+	stack_http_port_free
 	mkdir -p "$dir/run"
 	# Apache refuses to start over a pid file naming a live process: ours is known dead here.
 	rm -f "$dir/apache2.pid"
@@ -127,23 +118,7 @@ apache_start() {
 		return 1
 	fi
 	stack_spawn apache apache2 -f "$dir/apache2.conf" -D FOREGROUND
-	for (( i = 0; i < JT_START_WAIT * 10; i++ )); do
-		if ! apache_running; then
-			stack_stop_pidfile apache apache2
-			stack_fail apache "exited during start-up (see also $JT_RUN/log/apache-error.log)"
-			return 1
-		fi
-		code=$(_apache_probe)
-		if [[ $code != 000 ]]; then
-			echo "apache: running, pid $(stack_live_pids apache apache2)," \
-				"http://127.0.0.1:$JT_HTTP_PORT/ (GET / answered $code)" >&2
-			return 0
-		fi
-		sleep 0.1
-	done
-	stack_stop_pidfile apache apache2
-	stack_fail apache "127.0.0.1:$JT_HTTP_PORT did not answer within ${JT_START_WAIT}s"
-	return 1
+	stack_http_wait apache apache2 "$JT_RUN/log/apache-error.log"
 }
 
 # Stops the parent (TERM: it stops its children at once and exits).

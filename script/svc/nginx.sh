@@ -18,11 +18,6 @@
 
 JT_FASTCGI_PARAMS=${JT_FASTCGI_PARAMS:-/etc/nginx/fastcgi_params}
 
-# Prints the HTTP status of GET / on the port (000 when nothing answers).
-_nginx_probe() {
-	curl -s -o /dev/null --max-time 2 -w '%{http_code}' "http://127.0.0.1:$JT_HTTP_PORT/" || true
-}
-
 # Prints the nginx.conf for the current settings.
 #
 # Keep-alive to the FastCGI handlers (fastcgi_keep_conn): each handler serves one connection at
@@ -104,7 +99,7 @@ nginx_running() {
 # Starts nginx unless it runs; returns once the port answers (any HTTP status: 502 only means
 # the FastCGI pool is not up).
 nginx_start() {
-	local dir="$JT_RUN/nginx" code i
+	local dir="$JT_RUN/nginx"
 	if nginx_running; then
 		echo "nginx: already running" >&2
 		return 0
@@ -112,11 +107,7 @@ nginx_start() {
 	command -v nginx >/dev/null || stack_die "nginx is not installed: run script/setup"
 	[[ -f $JT_FASTCGI_PARAMS ]] || stack_die "$JT_FASTCGI_PARAMS is missing (package nginx-common)"
 	rm -f "$(stack_pidfile nginx)"
-	code=$(_nginx_probe)
-	if [[ $code != 000 ]]; then
-		stack_die "something already answers on 127.0.0.1:$JT_HTTP_PORT (HTTP $code);" \
-			"stop it or choose another JT_HTTP_PORT"
-	fi
+	stack_http_port_free
 	mkdir -p "$dir/client_body" "$dir/fastcgi" "$dir/proxy" "$dir/uwsgi" "$dir/scgi"
 	_nginx_conf_text >"$dir/nginx.conf"
 	if ! nginx -q -t -e "$JT_RUN/log/nginx-error.log" -p "$dir/" -c "$dir/nginx.conf" \
@@ -125,23 +116,7 @@ nginx_start() {
 		return 1
 	fi
 	stack_spawn nginx nginx -e "$JT_RUN/log/nginx-error.log" -p "$dir/" -c "$dir/nginx.conf"
-	for (( i = 0; i < JT_START_WAIT * 10; i++ )); do
-		if ! nginx_running; then
-			stack_stop_pidfile nginx nginx
-			stack_fail nginx "exited during start-up (see also $JT_RUN/log/nginx-error.log)"
-			return 1
-		fi
-		code=$(_nginx_probe)
-		if [[ $code != 000 ]]; then
-			echo "nginx: running, pid $(stack_live_pids nginx nginx)," \
-				"http://127.0.0.1:$JT_HTTP_PORT/ (GET / answered $code)" >&2
-			return 0
-		fi
-		sleep 0.1
-	done
-	stack_stop_pidfile nginx nginx
-	stack_fail nginx "127.0.0.1:$JT_HTTP_PORT did not answer within ${JT_START_WAIT}s"
-	return 1
+	stack_http_wait nginx nginx "$JT_RUN/log/nginx-error.log"
 }
 
 # Stops the master (TERM: fast shutdown); its workers exit with it.
