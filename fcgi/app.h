@@ -36,5 +36,6 @@ int testing_echo(struct req *r);
 int testing_whoami(struct req *r);
 int testing_job_create(struct req *r);
 int testing_job_get(struct req *r);
+int testing_commit(struct req *r);
 
 #endif

@@ -1,6 +1,10 @@
-/* catalog: the product list, product and popular-products pages and their /api/v1 twins. */
+/* catalog: the product list, product and popular-products pages and their /api/v1 twins.
+ * The product page also shows the lowest price on Naver Shopping (lib/pricecmp): one
+ * struct pricecmp per handler process, made on first use and kept for the process's life, so
+ * each process has its own HTTP connection cache and its own "naver" circuit breaker. */
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <json-c/json.h>
 
 #include "app.h"
@@ -11,15 +15,20 @@
 #include "esc.h"
 #include "form.h"
 #include "jparse.h"
+#include "pricecmp.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
+#include "sess.h"
 #include "valid.h"
 
 static const char MSG_BAD_LIMIT[] = "limit은 1~100 사이의 정수여야 합니다.";
 static const char MSG_BAD_CURSOR[] = "잘못된 페이지 커서입니다.";
 static const char MSG_BAD_ID[] = "잘못된 상품 번호입니다.";
 static const char MSG_NOT_FOUND[] = "존재하지 않는 상품입니다.";
+
+/* The process's Naver price lookup (see the top of the file). */
+static struct pricecmp *catalog_pricecmp;
 
 /* The list's query: ?cursor= (opaque; empty or absent = from the newest) and ?limit=
  * (1..100, default catalog.page_size). Stores them and whether limit was given. Returns 0, or
@@ -212,32 +221,138 @@ product_or_404(struct req *r, struct catalog_item *it)
 	return rc;
 }
 
-/* GET /api/v1/products/{id}: {"id", "name", "price", "stock", "seller", "description"}.
- * 400 INVALID_PRODUCT_ID, 404 PRODUCT_NOT_FOUND (unknown or inactive). */
+/* The Naver lowest price of product it (status PRICECMP_OFF when switched off). */
+static void
+naver_price(struct req *r, const struct catalog_item *it, struct pricecmp_result *out)
+{
+	if (!pricecmp_enabled(r->app->conf)) {
+		memset(out, 0, sizeof(*out));
+		out->status = PRICECMP_OFF;
+		return;
+	}
+	if (catalog_pricecmp == NULL)
+		catalog_pricecmp = pricecmp_new(r->app->conf, r->app->redis);
+	pricecmp_lookup(catalog_pricecmp, it->id, it->name, &r->log, out);
+}
+
+/* Unix seconds as RFC 3339 UTC ("2026-01-02T03:04:05Z"), in the arena. */
+static const char *
+rfc3339(struct req *r, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char s[32];
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "";
+	return arena_strdup(r->a, s);
+}
+
+/* {"status", "price", "mall", "link", "title", "fetchedAt", "cached", "stale"}: price, mall,
+ * link and title are null unless found; fetchedAt (RFC 3339) is null when unavailable;
+ * cached: read from Redis rather than asked for this request; stale: the last known answer,
+ * shown because Naver could not be asked or did not answer. */
+static struct json_object *
+naver_json(struct req *r, const struct pricecmp_result *p)
+{
+	struct json_object *o = json_object_new_object();
+	bool found = p->status == PRICECMP_FOUND;
+
+	json_object_object_add(o, "status",
+	    json_object_new_string(pricecmp_status_name(p->status)));
+	json_object_object_add(o, "price", found ? json_object_new_int64(p->offer.price) : NULL);
+	json_object_object_add(o, "mall", found ? json_object_new_string(p->offer.mall) : NULL);
+	json_object_object_add(o, "link", found ? json_object_new_string(p->offer.link) : NULL);
+	json_object_object_add(o, "title", found ? json_object_new_string(p->offer.title) : NULL);
+	json_object_object_add(o, "fetchedAt", p->fetched_at > 0 ?
+	    json_object_new_string(rfc3339(r, p->fetched_at)) : NULL);
+	json_object_object_add(o, "cached", json_object_new_boolean(p->cached));
+	json_object_object_add(o, "stale", json_object_new_boolean(p->stale));
+	return o;
+}
+
+/* How long ago t was, in Korean ("방금 전", "5분 전", "3시간 전", "2일 전"), in the arena. */
+static const char *
+age_text(struct req *r, int64_t t)
+{
+	int64_t secs = (int64_t)time(NULL) - t;
+
+	if (secs < 60)
+		return "방금 전";
+	if (secs < 3600)
+		return arena_printf(r->a, "%lld분 전", (long long)(secs / 60));
+	if (secs < 86400)
+		return arena_printf(r->a, "%lld시간 전", (long long)(secs / 3600));
+	return arena_printf(r->a, "%lld일 전", (long long)(secs / 86400));
+}
+
+/* The product page's "naver" value: {"found"|"none"|"unavailable": true, "price", "mall",
+ * "link", "title", "age", "stale"}. */
+static struct json_object *
+naver_ctx(struct req *r, const struct pricecmp_result *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, pricecmp_status_name(p->status), json_object_new_boolean(1));
+	if (p->status == PRICECMP_FOUND) {
+		json_object_object_add(o, "price", json_object_new_int64(p->offer.price));
+		json_object_object_add(o, "mall", json_object_new_string(p->offer.mall[0] != '\0' ?
+		    p->offer.mall : "네이버 쇼핑"));
+		json_object_object_add(o, "link", json_object_new_string(p->offer.link));
+		json_object_object_add(o, "title", json_object_new_string(p->offer.title));
+	}
+	if (p->fetched_at > 0)
+		json_object_object_add(o, "age",
+		    json_object_new_string(age_text(r, p->fetched_at)));
+	json_object_object_add(o, "stale", json_object_new_boolean(p->stale));
+	return o;
+}
+
+/* GET /api/v1/products/{id}: {"id", "name", "price", "stock", "seller", "description",
+ * "naverLowestPrice": see naver_json} (naverLowestPrice left out when the price comparison
+ * is switched off). 400 INVALID_PRODUCT_ID, 404 PRODUCT_NOT_FOUND (unknown or inactive). */
 static int
 api_product(struct req *r)
 {
 	struct catalog_item it;
+	struct pricecmp_result p;
+	struct json_object *o;
 	int rc = product_or_404(r, &it);
 
 	if (rc <= 0)
 		return rc;
-	return resp_json(r, 200, item_json(&it));
+	o = item_json(&it);
+	naver_price(r, &it, &p);
+	if (p.status != PRICECMP_OFF)
+		json_object_object_add(o, "naverLowestPrice", naver_json(r, &p));
+	return resp_json(r, 200, o);
 }
 
-/* GET /products/{id}: the product page. 400 / 404 error pages as api_product. */
+/* GET /products/{id}: the product page, with the Naver lowest price unless switched off.
+ * 400 / 404 error pages as api_product. */
 static int
 page_product(struct req *r)
 {
 	struct catalog_item it;
+	struct pricecmp_result p;
 	struct json_object *ctx;
+	const char *csrf;
 	int rc = product_or_404(r, &it);
 
 	if (rc <= 0)
 		return rc;
+	csrf = sess_csrf(r);  /* the add-to-cart form; a guest gets a session for their cart */
+	if (csrf == NULL)
+		return resp_fail(r, RESP_UNAVAILABLE);
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(it.name));
 	json_object_object_add(ctx, "product", item_json(&it));
+	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
+	json_object_object_add(ctx, "max_quantity", json_object_new_int64(
+	    conf_int(r->app->conf, CONF_CART_MAX_QUANTITY)));
+	naver_price(r, &it, &p);
+	if (p.status != PRICECMP_OFF)
+		json_object_object_add(ctx, "naver", naver_ctx(r, &p));
 	return resp_page(r, 200, "product", ctx);
 }
 

@@ -2,6 +2,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "breaker.h"
 #include "buf.h"
 #include "db.h"
 #include "log.h"
@@ -38,6 +39,9 @@ ops_metrics(struct req *r)
 	if (r->app->metrics == NULL)
 		return resp_fail(r, RESP_UNAVAILABLE);
 	metrics_render(r->app->metrics, &out);
+	/* The circuit breakers' states as their processes last reported them to Redis (Redis
+	 * down: the counters above are still served). */
+	(void)breaker_render_metrics(r->app->redis, "naver", &out);
 	resp_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, out.data, out.len);
 	buf_release(&out);
 	return 0;

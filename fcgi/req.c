@@ -146,8 +146,8 @@ req_read_body(struct req *r, bool want_json)
 	if (want_json) {
 		enum jparse_err je;
 
-		if (len == 0)
-			return REQ_BAD_JSON;
+		if (len == 0)  /* a DELETE names its target in the path: no body is fine */
+			return r->method == METHOD_DELETE ? REQ_OK : REQ_BAD_JSON;
 		if (!media_type_is(ct, "application/json"))
 			return REQ_BAD_MEDIA;
 		je = jparse(body, (size_t)len, (size_t)max,

@@ -30,12 +30,14 @@ static const struct route core_routes[] = {
 	{ METHOD_GET,  "/api/v1/_test/whoami",       testing_whoami,     ROUTE_JSON | ROUTE_TEST, "api_test_whoami" },
 	{ METHOD_POST, "/api/v1/_test/jobs",         testing_job_create, ROUTE_JSON | ROUTE_TEST, "api_test_job_create" },
 	{ METHOD_GET,  "/api/v1/_test/jobs/{id}",    testing_job_get,    ROUTE_JSON | ROUTE_TEST, "api_test_job_get" },
+	{ METHOD_POST, "/api/v1/_test/commit",       testing_commit,     ROUTE_JSON | ROUTE_TEST, "api_test_commit" },
 	{ 0, NULL, NULL, 0, NULL },
 };
 
 /* Every family's table, in matching order. A new page family: one file, one line here. */
 static const struct route *const route_families[] = {
-	core_routes, account_routes, oauth_routes, catalog_routes, points_routes,
+	core_routes, account_routes, oauth_routes, catalog_routes, points_routes, cart_routes,
+	orders_routes,
 };
 
 #define ROUTE_MAX 256

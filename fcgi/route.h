@@ -29,6 +29,8 @@ extern const struct route account_routes[];   /* account.c: sign-up, login, logo
 extern const struct route oauth_routes[];     /* oauth.c: Naver and Kakao login */
 extern const struct route catalog_routes[];   /* catalog.c: products, popular products */
 extern const struct route points_routes[];    /* points.c: balance and charges */
+extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
+extern const struct route orders_routes[];    /* orders.c: checkout, PG returns, my orders */
 
 /* Joins the core table and the families' into the one table the dispatcher reads. Call once
  * per process before route_names or route_dispatch. */

@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "cart.h"
 #include "conf.h"
 #include "form.h"
 #include "log.h"
@@ -68,6 +69,14 @@ sess_csrf(struct req *r)
 int
 sess_login(struct req *r, int64_t user_id, const char *role, const char *name)
 {
+	struct cart_limits lim;
+
+	if (r->has_sess && r->sess.user_id == 0) {
+		/* A guest's cart becomes the user's; losing it must not stop the sign-in. */
+		cart_limits_from_conf(r->app->conf, &lim);
+		if (cart_merge(r->app->redis, r->sess.id, user_id, &lim) != CART_OK)
+			log_warn(&r->log, "guest cart not merged into user %" PRId64, user_id);
+	}
 	if (r->has_sess)
 		session_destroy(r->app->redis, r->sess.id);
 	r->has_sess = false;

@@ -21,6 +21,22 @@ static const char SQL_JOB[] =
     "SELECT status, attempts, (SELECT COUNT(*) FROM job_echo_effects WHERE outbox_id = o.id)"
     " FROM outbox o WHERE o.id = ?";
 
+static const char SQL_BENCH_COMMIT[] = "INSERT INTO bench_commits () VALUES ()";
+
+/* POST /api/v1/_test/commit: the benchmarks' baseline, "FastCGI hello + one MariaDB commit":
+ * one autocommitted INSERT, then {"ok": true}. */
+int
+testing_commit(struct req *r)
+{
+	struct json_object *o;
+
+	if (db_exec(r->app->db, SQL_BENCH_COMMIT, "") != 1)
+		return -1;
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	return resp_json(r, 200, o);
+}
+
 /* GET /_test/fail and /api/v1/_test/fail: a handler that fails, as a bug would. */
 int
 testing_fail(struct req *r)

@@ -43,14 +43,21 @@ static const struct {
 	const char *name;
 	enum bus_queue queue;
 } bus_kinds[JOB__MAX] = {
-	{ "echo", BUS_Q_DEMO }, /* JOB_ECHO */
+	{ "echo", BUS_Q_DEMO },                /* JOB_ECHO */
+	{ "payment.confirm", BUS_Q_PAYMENT },   /* JOB_PAYMENT_CONFIRM */
+	{ "settle", BUS_Q_SETTLE },             /* JOB_SETTLE */
+	{ "refund.settle", BUS_Q_SETTLE },      /* JOB_REFUND_SETTLE */
+	{ "notify", BUS_Q_NOTIFY },             /* JOB_NOTIFY */
 };
 
 static const struct {
 	const char *name;
 	enum conf_key endpoint;  /* where the broker binds it and its workers connect */
 } bus_queues[BUS_Q__MAX] = {
-	{ "demo", CONF_BUS_OUT_DEMO }, /* BUS_Q_DEMO */
+	{ "demo", CONF_BUS_OUT_DEMO },       /* BUS_Q_DEMO */
+	{ "payment", CONF_BUS_OUT_PAYMENT }, /* BUS_Q_PAYMENT */
+	{ "settle", CONF_BUS_OUT_SETTLE },   /* BUS_Q_SETTLE */
+	{ "notify", CONF_BUS_OUT_NOTIFY },   /* BUS_Q_NOTIFY */
 };
 
 struct bus {

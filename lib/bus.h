@@ -14,9 +14,16 @@
 struct conf;
 struct bus;
 
-enum bus_queue { BUS_Q_DEMO, BUS_Q__MAX };
+enum bus_queue { BUS_Q_DEMO, BUS_Q_PAYMENT, BUS_Q_SETTLE, BUS_Q_NOTIFY, BUS_Q__MAX };
 
-enum job_kind { JOB_ECHO, JOB__MAX };
+enum job_kind {
+	JOB_ECHO,             /* demo job (queue demo) */
+	JOB_PAYMENT_CONFIRM,  /* confirm a PG payment (queue payment) */
+	JOB_SETTLE,           /* settle a paid order with its seller (queue settle) */
+	JOB_REFUND_SETTLE,    /* reverse the settlement of a refund (queue settle) */
+	JOB_NOTIFY,           /* mail the shopper about their order (queue notify) */
+	JOB__MAX
+};
 
 struct bus_job {
 	int64_t outbox_id;

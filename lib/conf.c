@@ -175,6 +175,62 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    "largest points charge, in won"), /* CONF_POINTS_CHARGE_MAX */
 	INT("points.idempotency_seconds", "86400", 60, 2592000,
 	    "how long a charge's Idempotency-Key is remembered in Redis, in seconds"), /* CONF_POINTS_IDEMPOTENCY_SECONDS */
+	STR("bus.out_payment", "ipc:///run/jangteo/bus-payment", 1, CONF_STR_MAX,
+	    "ZeroMQ endpoint payment workers (payment.confirm) PULL jobs from; the bus binds it"), /* CONF_BUS_OUT_PAYMENT */
+	STR("bus.out_settle", "ipc:///run/jangteo/bus-settle", 1, CONF_STR_MAX,
+	    "ZeroMQ endpoint settle workers (settle, refund.settle) PULL jobs from; the bus binds it"), /* CONF_BUS_OUT_SETTLE */
+	STR("bus.out_notify", "ipc:///run/jangteo/bus-notify", 1, CONF_STR_MAX,
+	    "ZeroMQ endpoint notify workers (order mail) PULL jobs from; the bus binds it"), /* CONF_BUS_OUT_NOTIFY */
+	INT("cart.max_lines", "30", 1, 100,
+	    "different products a cart may hold"), /* CONF_CART_MAX_LINES */
+	INT("cart.max_quantity", "99", 1, 9999,
+	    "largest quantity of one product in a cart or an order line"), /* CONF_CART_MAX_QUANTITY */
+	INT("cart.ttl_seconds", "2592000", 3600, 31536000,
+	    "how long an untouched cart is kept in Redis, in seconds"), /* CONF_CART_TTL_SECONDS */
+	INT("orders.max_lines", "30", 1, 100,
+	    "different products one order may hold"), /* CONF_ORDERS_MAX_LINES */
+	INT("orders.expire_seconds", "1800", 60, 604800,
+	    "how long an unpaid order holds its stock before the janitor expires it, in seconds"), /* CONF_ORDERS_EXPIRE_SECONDS */
+	INT("orders.page_size", "20", 1, 100,
+	    "orders per page of My orders"), /* CONF_ORDERS_PAGE_SIZE */
+	STR("pg.toss_api_url", "https://api.tosspayments.com", 1, 1024,
+	    "Toss Payments API base URL, without a trailing slash"), /* CONF_PG_TOSS_API_URL */
+	STR("pg.toss_checkout_url", "", 0, 1024,
+	    "Toss payment window the shopper is sent to (orderId, amount, orderName, successUrl, failUrl in the query); empty = Toss off"), /* CONF_PG_TOSS_CHECKOUT_URL */
+	STR("pg.toss_client_key", "", 0, 256,
+	    "Toss client key handed to the payment window"), /* CONF_PG_TOSS_CLIENT_KEY */
+	SECRET("pg.toss_secret_key", "", 256,
+	    "Toss secret key (Basic auth user)"), /* CONF_PG_TOSS_SECRET_KEY */
+	STR("pg.kakaopay_api_url", "https://open-api.kakaopay.com", 1, 1024,
+	    "KakaoPay API base URL, without a trailing slash"), /* CONF_PG_KAKAOPAY_API_URL */
+	STR("pg.kakaopay_cid", "TC0ONETIME", 1, 64,
+	    "KakaoPay merchant id (cid)"), /* CONF_PG_KAKAOPAY_CID */
+	SECRET("pg.kakaopay_secret_key", "", 256,
+	    "KakaoPay secret key; empty = KakaoPay off"), /* CONF_PG_KAKAOPAY_SECRET_KEY */
+	INT("breaker.window", "30", 1, 1000,
+	    "calls in each circuit breaker's count-based sliding window"), /* CONF_BREAKER_WINDOW */
+	INT("breaker.min_calls", "20", 1, 1000,
+	    "calls recorded before a circuit breaker may open"), /* CONF_BREAKER_MIN_CALLS */
+	INT("breaker.failure_rate", "40", 1, 100,
+	    "failed calls in the window, in percent, that open a circuit breaker"), /* CONF_BREAKER_FAILURE_RATE */
+	INT("breaker.slow_call_ms", "1000", 1, 600000,
+	    "a call slower than this many milliseconds counts as slow"), /* CONF_BREAKER_SLOW_CALL_MS */
+	INT("breaker.slow_rate", "50", 1, 100,
+	    "slow calls in the window, in percent, that open a circuit breaker"), /* CONF_BREAKER_SLOW_RATE */
+	INT("breaker.open_seconds", "30", 1, 86400,
+	    "how long an open circuit breaker fails fast before it half-opens, in seconds"), /* CONF_BREAKER_OPEN_SECONDS */
+	INT("breaker.half_open_calls", "5", 1, 1000,
+	    "trial calls a half-open circuit breaker lets through"), /* CONF_BREAKER_HALF_OPEN_CALLS */
+	STR("naver.shop_url", "https://openapi.naver.com/v1/search/shop.json", 1, 1024,
+	    "Naver Shopping search endpoint"), /* CONF_NAVER_SHOP_URL */
+	STR("naver.client_id", "", 0, 256,
+	    "Naver Open API client id; empty = price comparison off"), /* CONF_NAVER_CLIENT_ID */
+	SECRET("naver.client_secret", "", 256,
+	    "Naver Open API client secret"), /* CONF_NAVER_CLIENT_SECRET */
+	INT("naver.timeout_ms", "800", 10, 60000,
+	    "whole-request timeout of a Naver Shopping call, in milliseconds"), /* CONF_NAVER_TIMEOUT_MS */
+	INT("naver.cache_seconds", "600", 0, 86400,
+	    "how long a product's lowest Naver price stays cached in Redis, in seconds"), /* CONF_NAVER_CACHE_SECONDS */
 };
 
 #undef STR

@@ -74,6 +74,34 @@ enum conf_key {
 	CONF_POINTS_CHARGE_MIN,        /* smallest points charge, in won */
 	CONF_POINTS_CHARGE_MAX,        /* largest points charge, in won */
 	CONF_POINTS_IDEMPOTENCY_SECONDS, /* how long a charge's Idempotency-Key is remembered in Redis,  */
+	CONF_BUS_OUT_PAYMENT,          /* ZeroMQ endpoint payment workers (payment.confirm) PULL jobs ... */
+	CONF_BUS_OUT_SETTLE,           /* ZeroMQ endpoint settle workers (settle, refund.settle) PULL ... */
+	CONF_BUS_OUT_NOTIFY,           /* ZeroMQ endpoint notify workers (order mail) PULL jobs from; ... */
+	CONF_CART_MAX_LINES,           /* different products a cart may hold */
+	CONF_CART_MAX_QUANTITY,        /* largest quantity of one product in a cart or an order line */
+	CONF_CART_TTL_SECONDS,         /* how long an untouched cart is kept in Redis, in seconds */
+	CONF_ORDERS_MAX_LINES,         /* different products one order may hold */
+	CONF_ORDERS_EXPIRE_SECONDS,    /* how long an unpaid order holds its stock before the janitor ... */
+	CONF_ORDERS_PAGE_SIZE,         /* orders per page of My orders */
+	CONF_PG_TOSS_API_URL,          /* Toss Payments API base URL, without a trailing slash */
+	CONF_PG_TOSS_CHECKOUT_URL,     /* Toss payment window the shopper is sent to (orderId, amount, ... */
+	CONF_PG_TOSS_CLIENT_KEY,       /* Toss client key handed to the payment window */
+	CONF_PG_TOSS_SECRET_KEY,       /* Toss secret key (Basic auth user) */
+	CONF_PG_KAKAOPAY_API_URL,      /* KakaoPay API base URL, without a trailing slash */
+	CONF_PG_KAKAOPAY_CID,          /* KakaoPay merchant id (cid) */
+	CONF_PG_KAKAOPAY_SECRET_KEY,   /* KakaoPay secret key; empty = KakaoPay off */
+	CONF_BREAKER_WINDOW,           /* calls in each circuit breaker's count-based sliding window */
+	CONF_BREAKER_MIN_CALLS,        /* calls recorded before a circuit breaker may open */
+	CONF_BREAKER_FAILURE_RATE,     /* failed calls in the window, in percent, that open a circuit ... */
+	CONF_BREAKER_SLOW_CALL_MS,     /* a call slower than this many milliseconds counts as slow */
+	CONF_BREAKER_SLOW_RATE,        /* slow calls in the window, in percent, that open a circuit ... */
+	CONF_BREAKER_OPEN_SECONDS,     /* how long an open circuit breaker fails fast before it ... */
+	CONF_BREAKER_HALF_OPEN_CALLS,  /* trial calls a half-open circuit breaker lets through */
+	CONF_NAVER_SHOP_URL,           /* Naver Shopping search endpoint */
+	CONF_NAVER_CLIENT_ID,          /* Naver Open API client id; empty = price comparison off */
+	CONF_NAVER_CLIENT_SECRET,      /* Naver Open API client secret */
+	CONF_NAVER_TIMEOUT_MS,         /* whole-request timeout of a Naver Shopping call, in ... */
+	CONF_NAVER_CACHE_SECONDS,      /* how long a product's lowest Naver price stays cached in ... */
 	CONF__MAX
 };
 

@@ -1,5 +1,6 @@
 /* jangteo-janitor: periodically re-pushes outbox jobs that were never picked up or whose
- * worker's claim expired (the worker died), so a crash anywhere loses no job. */
+ * worker's claim expired (the worker died), so a crash anywhere loses no job, and expires
+ * unpaid orders whose time ran out, giving their stock back. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +11,13 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "orders.h"
 #include "outbox.h"
 
 #define JANITOR_BATCH 200
+
+/* Unpaid orders expired per sweep at most (each in its own short transaction). */
+#define JANITOR_EXPIRE_BATCH 100
 
 /* One sweep: returns how many jobs were pushed, or -1. */
 static int64_t
@@ -35,6 +40,19 @@ sweep(const struct conf *c, struct db *db, struct bus *bus, struct arena *a)
 	if (n > 0)
 		log_info(NULL, "re-pushed %lld of %lld due jobs", (long long)pushed, (long long)n);
 	return pushed;
+}
+
+/* Expires unpaid orders past their time. Returns how many, or -1. */
+static int64_t
+expire_orders(struct db *db, struct arena *a)
+{
+	int64_t n = orders_expire_due(db, a, JANITOR_EXPIRE_BATCH);
+
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		log_info(NULL, "expired %lld unpaid orders", (long long)n);
+	return n;
 }
 
 int
@@ -76,6 +94,9 @@ main(int argc, char **argv)
 	log_info(NULL, "janitor ready");
 	while (!daemon_stop) {
 		rc = sweep(c, db, bus, a);
+		arena_reset(a);
+		if (expire_orders(db, a) < 0)
+			rc = -1;
 		arena_reset(a);
 		if (once)
 			break;

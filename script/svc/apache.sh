@@ -58,6 +58,8 @@ Group root"
 		ThreadsPerChild 25
 		MaxRequestWorkers 50
 		Timeout 60
+		# The concurrency tests open a thousand connections at once: they wait in the backlog.
+		ListenBacklog 4096
 
 		Listen 127.0.0.1:$JT_HTTP_PORT
 		ServerName localhost

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # fakes.sh: the stand-ins for the internet services jangteo talks to (SMTP relay, Naver and
-# Kakao OAuth, later the PGs), all served by one python3 process, tests/fakes/fakes.py, on
+# Kakao OAuth, the Toss and KakaoPay gateways, Naver Shopping search), all served by one python3 process, tests/fakes/fakes.py, on
 # loopback. Sourced by script/stack. Mail the sink receives lands in $JT_RUN/mail/ as one
 # .eml file per message; each fake keeps its own log of requests under $JT_RUN/fakes/.
 
@@ -19,11 +19,12 @@ fakes_start() {
 	[[ -x /usr/bin/python3 ]] || stack_die "/usr/bin/python3 is missing (script/setup installs it)"
 	mkdir -p "$JT_RUN/mail" "$JT_RUN/fakes"
 	stack_spawn fakes /usr/bin/python3 "$JT_REPO/tests/fakes/fakes.py" --run "$JT_RUN" \
-		--smtp-port "$JT_SMTP_PORT" --oauth-port "$JT_OAUTH_PORT"
+		--smtp-port "$JT_SMTP_PORT" --oauth-port "$JT_OAUTH_PORT" \
+		--pg-port "$JT_PG_PORT" --naver-port "$JT_NAVER_PORT"
 	for (( i = 0; i < JT_START_WAIT * 10; i++ )); do
 		if [[ -f $JT_RUN/fakes/ready ]]; then
 			echo "fakes: running, pid $(stack_live_pids fakes python3)" \
-				"(smtp :$JT_SMTP_PORT, oauth :$JT_OAUTH_PORT)" >&2
+				"(smtp :$JT_SMTP_PORT, oauth :$JT_OAUTH_PORT, pg :$JT_PG_PORT, naver :$JT_NAVER_PORT)" >&2
 			return 0
 		fi
 		fakes_running || break

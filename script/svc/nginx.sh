@@ -55,8 +55,11 @@ _nginx_conf_text() {
 		pid $JT_RUN/nginx/nginx.pid;
 		error_log $JT_RUN/log/nginx-error.log info;
 
+		# The concurrency tests open a thousand connections at once; each request holds two
+		# (client and FastCGI).
+		worker_rlimit_nofile 16384;
 		events {
-		    worker_connections 512;
+		    worker_connections 4096;
 		}
 
 		http {

@@ -1,6 +1,7 @@
 """fakes: one process serving every stand-in for an internet service jangteo talks to, on
-loopback, speaking the real wire protocols: an SMTP sink (smtp_sink.py) and the Naver and
-Kakao OAuth providers (oauth.py). Started by script/svc/fakes.sh; writes <run>/fakes/ready
+loopback, speaking the real wire protocols: an SMTP sink (smtp_sink.py), the Naver and
+Kakao OAuth providers (oauth.py), the Toss Payments and KakaoPay gateways (pg.py) and Naver
+Shopping search (naver_shop.py). Started by script/svc/fakes.sh; writes <run>/fakes/ready
 once every server listens, and stops on SIGTERM. Standard library only."""
 import argparse
 import os
@@ -10,7 +11,9 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import naver_shop  # noqa: E402
 import oauth  # noqa: E402
+import pg  # noqa: E402
 import smtp_sink  # noqa: E402
 
 
@@ -19,6 +22,8 @@ def main():
     ap.add_argument("--run", required=True, help="the stack's run directory")
     ap.add_argument("--smtp-port", type=int, required=True)
     ap.add_argument("--oauth-port", type=int, required=True)
+    ap.add_argument("--pg-port", type=int, required=True)
+    ap.add_argument("--naver-port", type=int, required=True)
     args = ap.parse_args()
     fakes_dir = os.path.join(args.run, "fakes")
     os.makedirs(fakes_dir, exist_ok=True)
@@ -26,6 +31,8 @@ def main():
     servers = [
         smtp_sink.serve("127.0.0.1", args.smtp_port, os.path.join(args.run, "mail")),
         oauth.serve("127.0.0.1", args.oauth_port, fakes_dir),
+        pg.serve("127.0.0.1", args.pg_port, fakes_dir),
+        naver_shop.serve("127.0.0.1", args.naver_port, fakes_dir),
     ]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

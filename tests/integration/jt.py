@@ -123,3 +123,101 @@ def ctl(*args):
                         os.path.join(RUN, "jangteo.conf")] + list(args),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return p.returncode, p.stdout.decode("utf-8")
+
+
+# ---- people, products and sessions made directly in the stores ------------------------------
+# Tests that are not about sign-up make their users with SQL and sign them in by writing the
+# session straight into Redis (sess:<id> = {user, role, name, csrf}, the shape lib/session.c
+# reads), so they do not depend on the login pages.
+
+def redis(*args):
+    """Runs redis-cli against the stack's Redis; returns its output without the newline."""
+    return subprocess.run(["redis-cli", "-s", os.path.join(RUN, "redis.sock")] + list(args),
+                          check=True, stdout=subprocess.PIPE).stdout.decode("utf-8").strip()
+
+
+def quote(s):
+    """s as a SQL string literal."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def make_user(name="김테스트", points=0, role="shopper"):
+    """A new active user; returns its id."""
+    import secrets
+    email = "u-%s@jangteo.test" % secrets.token_hex(6)
+    rows = sql("INSERT INTO users (email, name, role, status, points) VALUES "
+               "(%s, %s, '%s', 'active', %d); SELECT LAST_INSERT_ID();"
+               % (quote(email), quote(name), role, points))
+    return int(rows[-1][0])
+
+
+class Session:
+    """A signed-in browser: a session written into Redis, its cookie and CSRF token."""
+
+    def __init__(self, user_id, role="shopper", name="tester"):
+        import secrets
+        self.user_id = user_id
+        self.sid = secrets.token_hex(20)
+        self.csrf = secrets.token_hex(20)
+        redis("HSET", "sess:" + self.sid, "user", str(user_id), "role", role, "name", name,
+              "csrf", self.csrf)
+        redis("EXPIRE", "sess:" + self.sid, "3600")
+
+    def headers(self, csrf=True, **extra):
+        h = {"Cookie": "jt_sid=" + self.sid}
+        if csrf:
+            h["X-CSRF-Token"] = self.csrf
+        h.update(extra)
+        return h
+
+    def get(self, path, **extra):
+        return request("GET", path, headers=self.headers(csrf=False, **extra))
+
+    def post_json(self, path, obj, csrf=True, **extra):
+        return request("POST", path, body=obj, headers=self.headers(csrf=csrf, **extra))
+
+    def post_form(self, path, fields, csrf=True):
+        import urllib.parse
+        f = dict(fields)
+        if csrf:
+            f["csrf_token"] = self.csrf
+        h = self.headers(csrf=False)
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+        return request("POST", path, body=urllib.parse.urlencode(f).encode("utf-8"), headers=h)
+
+
+def make_seller(label="seller"):
+    """A seller (made once per name); returns its id."""
+    name = "%s-%s" % (label, os.getpid())
+    sql("INSERT INTO sellers (name) VALUES (%s) ON DUPLICATE KEY UPDATE name = name" % quote(name))
+    return int(sql("SELECT id FROM sellers WHERE name = %s" % quote(name))[0][0])
+
+
+def make_product(price=1000, stock=10, active=1, name=None, seller_id=None):
+    """A new product with its stock row; returns its id."""
+    import secrets
+    sid = seller_id if seller_id is not None else make_seller()
+    name = name if name is not None else "상품-" + secrets.token_hex(4)
+    rows = sql("INSERT INTO products (seller_id, name, description, price, active) VALUES"
+               " (%d, %s, '설명', %d, %d); SELECT LAST_INSERT_ID();"
+               % (sid, quote(name), price, active))
+    pid = int(rows[-1][0])
+    sql("INSERT INTO stock (product_id, available) VALUES (%d, %d)" % (pid, stock))
+    return pid
+
+
+def parallel(n, fn):
+    """Runs fn(i) in n threads released together; returns the results in order."""
+    import threading
+    out = [None] * n
+    gate = threading.Barrier(n)
+
+    def run(i):
+        gate.wait()
+        out[i] = fn(i)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out

@@ -18,11 +18,12 @@ static const struct suite_entry pure[] = {
 	{ "conf", conf_suite }, { "log", log_suite }, { "bus", bus_suite },
 	{ "http", http_suite }, { "metrics", metrics_suite }, { "daemon", daemon_suite },
 	{ "oauth", oauth_suite }, { "password", password_suite }, { "mail", mail_suite },
+	{ "breaker", breaker_suite }, { "pg", pg_suite }, { "pricecmp", pricecmp_suite },
 };
 
 static const struct suite_entry server[] = {
 	{ "db", db_suite }, { "redis", redis_suite }, { "outbox", outbox_suite },
-	{ "session", session_suite },
+	{ "session", session_suite }, { "cart", cart_suite },
 };
 
 const char *

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""flash_sale: 10,000 buyers race for 1,000 units of one product through the web server;
+exactly 1,000 must be sold, none oversold, and every other buyer told "sold out" (409).
+
+    bench/flash_sale.py [--buyers 10000] [--units 1000] [--clients 64]
+
+Starts a private stack (script/stack, in a temporary run directory; build in $JT_BUILDDIR,
+default _build), makes the buyers (one user and one session each, with points) and the
+product, then sends one points checkout per buyer from --clients concurrent keep-alive
+connections, all released at once. Prints the wall time, checkouts per second and the
+outcome counts, checks the database, and stops exactly the stack it started. Exit status 1
+when anything was oversold or lost. Standard library only."""
+import argparse
+import http.client
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--buyers", type=int, default=10000)
+    ap.add_argument("--units", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=64)
+    args = ap.parse_args()
+
+    run = tempfile.mkdtemp(prefix="jangteo-flash.")
+    os.chmod(run, 0o755)
+    env = dict(os.environ, JT_RUN=run, JT_TEST_ROUTES="1",
+               JT_HTTP_PORT=os.environ.get("JT_HTTP_PORT", "18310"),
+               JT_BUILDDIR=os.environ.get("JT_BUILDDIR", os.path.join(REPO, "_build")))
+    port = int(env["JT_HTTP_PORT"])
+    stack = os.path.join(REPO, "script", "stack")
+    with open(os.path.join(run, "stack.log"), "w") as log:
+        if subprocess.run([stack, "start"], env=env, stdout=log, stderr=log).returncode != 0:
+            print(open(os.path.join(run, "stack.log")).read(), file=sys.stderr)
+            return 1
+    try:
+        return race(run, port, args)
+    finally:
+        subprocess.run([stack, "stop"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", run])
+
+
+def sql(run, query):
+    out = subprocess.run(["mariadb", "--socket=" + os.path.join(run, "mysql.sock"), "-ujangteo",
+                          "-pjangteo", "jangteo", "-N", "-B", "-e", query],
+                         check=True, stdout=subprocess.PIPE).stdout.decode("utf-8")
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def race(run, port, args):
+    n = args.buyers
+    sql(run, "INSERT INTO sellers (name) VALUES ('flash-seller');"
+             "INSERT INTO products (seller_id, name, description, price) VALUES"
+             " (LAST_INSERT_ID(), '한정판 상품', '플래시 세일', 9900);"
+             "INSERT INTO stock (product_id, available) VALUES (LAST_INSERT_ID(), %d);"
+             "INSERT INTO users (email, name, status, points) SELECT"
+             " CONCAT('flash', seq, '@jangteo.test'), CONCAT('구매자', seq), 'active', 100000"
+             " FROM seq_1_to_%d;" % (args.units, n))
+    pid = int(sql(run, "SELECT id FROM products WHERE name = '한정판 상품'")[0][0])
+    uids = [int(r[0]) for r in sql(run, "SELECT id FROM users WHERE email LIKE 'flash%' ORDER BY id")]
+
+    # One session per buyer, written the way lib/session.c reads it, in one redis-cli pipe.
+    sessions = []
+    lines = []
+    for uid in uids:
+        sid, csrf = secrets.token_hex(20), secrets.token_hex(20)
+        sessions.append((sid, csrf))
+        lines.append("HSET sess:%s user %d role shopper name flash csrf %s\nEXPIRE sess:%s 3600\n"
+                     % (sid, uid, csrf, sid))
+    subprocess.run(["redis-cli", "-s", os.path.join(run, "redis.sock")],
+                   input="".join(lines).encode(), check=True, stdout=subprocess.DEVNULL)
+
+    body = json.dumps({"products": [{"id": pid, "quantity": 1}], "paymentMethod": "points"})
+    results = [0] * n
+    next_buyer = [0]
+    lock = threading.Lock()
+    gate = threading.Barrier(args.clients + 1)
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        gate.wait()
+        while True:
+            with lock:
+                i = next_buyer[0]
+                next_buyer[0] += 1
+            if i >= n:
+                break
+            sid, csrf = sessions[i]
+            conn.request("POST", "/api/v1/orders", body=body, headers={
+                "Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
+                "X-CSRF-Token": csrf})
+            r = conn.getresponse()
+            r.read()
+            results[i] = r.status
+            if r.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for t in threads:
+        t.start()
+    gate.wait()
+    t0 = time.monotonic()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+
+    sold = int(sql(run, "SELECT IFNULL(SUM(l.quantity), 0) FROM order_lines l JOIN orders o"
+                        " ON o.id = l.order_id WHERE l.product_id = %d AND o.status = 'PAID'"
+                        % pid)[0][0])
+    left = int(sql(run, "SELECT available FROM stock WHERE product_id = %d" % pid)[0][0])
+    spent = int(sql(run, "SELECT %d * 100000 - SUM(points) FROM users WHERE email LIKE 'flash%%'"
+                         % n)[0][0])
+    codes = {}
+    for c in results:
+        codes[c] = codes.get(c, 0) + 1
+    print("flash sale: %d buyers, %d units, %d clients: %.2f s wall, %.0f checkouts/s"
+          % (n, args.units, args.clients, wall, n / wall))
+    print("answers: %s" % ", ".join("%d x %s" % (v, k) for k, v in sorted(codes.items())))
+    print("sold %d, left %d, points spent %d won (= %d x 9,900)" % (sold, left, spent, sold))
+    ok = (sold == args.units and left == 0 and codes.get(201, 0) == args.units and
+          codes.get(409, 0) == n - args.units and spent == sold * 9900)
+    print("exactly %d sold, none oversold: %s" % (args.units, "yes" if ok else "NO"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

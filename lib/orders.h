@@ -1,0 +1,201 @@
+/* orders: the order's life from checkout to a final state, in MariaDB (sql/007_orders.sql).
+ * Every state change is one short transaction: a guarded UPDATE (... WHERE id = ? AND
+ * status = ?), its order_events row, and whatever must commit with it (stock given back, an
+ * outbox job). An illegal transition matches no row, so it changes nothing and says so.
+ * Stock is reserved at checkout with conditional UPDATEs in product-id order, so orders that
+ * race on the same products wait on each other briefly instead of deadlocking, and stock can
+ * never go negative. No function here makes a network call or holds a transaction across one.
+ * Knows nothing of HTTP: the outcomes below say what a caller should answer. */
+#ifndef JT_ORDERS_H
+#define JT_ORDERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct db;
+struct json_object;
+
+enum order_status {
+	ORDER_PENDING,      /* created, stock reserved, waiting for the shopper to pay */
+	ORDER_CONFIRMING,   /* the PG sent the shopper back with success; confirm job queued */
+	ORDER_PAID,
+	ORDER_FAILED,       /* the PG refused or the shopper gave up; stock given back */
+	ORDER_UNKNOWN,      /* the PG's answer was lost; the janitor asks the PG */
+	ORDER_EXPIRED,      /* never paid in time; stock given back */
+	ORDER_CANCELED,     /* cancelled before payment, or fully refunded */
+	ORDER_PARTIALLY_CANCELED,
+	ORDER_STATUS__MAX
+};
+
+enum order_pay { ORDER_PAY_POINTS, ORDER_PAY_TOSS, ORDER_PAY_KAKAOPAY, ORDER_PAY__MAX };
+
+/* Database spelling ("PENDING", "toss") and back; parse returns 0 or -1. */
+const char *orders_status_name(enum order_status s);
+int orders_status_parse(const char *s, enum order_status *out);
+const char *orders_pay_name(enum order_pay p);
+int orders_pay_parse(const char *s, enum order_pay *out);
+
+/* True for statuses nothing automatic will change any more (PAID may still be refunded by a
+ * person). The "order received" page stops polling at these. */
+bool orders_status_final(enum order_status s);
+
+/* Checkout keys and public ids: ORDERS_KEY_MAX characters of [A-Za-z0-9_-] at most. */
+#define ORDERS_KEY_MAX 64
+#define ORDERS_ID_LEN 24
+
+struct orders_line_req {
+	int64_t product_id;
+	int quantity;
+};
+
+struct orders_create_req {
+	int64_t user_id;
+	enum order_pay pay;
+	const struct orders_line_req *lines;  /* 1..max_lines, distinct products, quantities
+	                                       * 1..max_quantity: the caller validated them */
+	size_t nlines;
+	int64_t client_amount;     /* the total the shopper saw; -1 when not sent */
+	const char *checkout_key;  /* idempotency of the checkout itself; NULL for none */
+	int64_t expire_seconds;    /* how long a PG order holds its stock */
+};
+
+enum orders_create_rc {
+	ORDERS_CREATED,            /* 201: *out is the new order */
+	ORDERS_REPLAYED,           /* 200: this checkout_key made *out before */
+	ORDERS_KEY_REUSED,         /* 422: this checkout_key made a different order */
+	ORDERS_NO_PRODUCT,         /* 404: unknown or inactive product (seed 002's message) */
+	ORDERS_SOLD_OUT,           /* 409: a line's stock is short; nothing reserved */
+	ORDERS_AMOUNT_MISMATCH,    /* 409: client_amount differs from the database's total */
+	ORDERS_NO_POINTS,          /* 409: points balance below the total; nothing reserved */
+	ORDERS_TOO_LARGE,          /* 400: the total passes MONEY_MAX */
+	ORDERS_NO_USER,            /* 404: the user does not exist */
+	ORDERS_CREATE_FAILED,      /* 500: the database failed; nothing was written */
+	ORDERS_CREATE__MAX
+};
+
+struct order_line {
+	int64_t product_id;
+	int64_t seller_id;
+	const char *name;
+	int64_t unit_price;
+	int quantity;
+	int canceled_quantity;
+	int64_t amount;
+};
+
+struct order_event {
+	const char *from;          /* NULL for the creation */
+	const char *to;
+	const char *actor;         /* "shopper", "pg", "janitor", "worker", "admin" */
+	const char *note;          /* may be NULL */
+	const char *at;            /* "YYYY-MM-DD HH:MM:SS" */
+};
+
+/* One order; strings live in the arena the order was loaded into. */
+struct order {
+	int64_t id;                /* internal; never shown */
+	char public_id[ORDERS_ID_LEN + 1];
+	int64_t user_id;
+	enum order_status status;
+	enum order_pay pay;
+	int64_t amount;
+	int64_t refunded_amount;
+	const char *order_name;
+	int item_count;            /* sum of quantities */
+	const char *payment_key;   /* Toss paymentKey / KakaoPay tid, or NULL */
+	const char *pg_redirect_url; /* KakaoPay's payment page, or NULL */
+	const char *fail_code;     /* why it failed, or NULL */
+	const char *fail_message;
+	const char *expires_at;    /* "YYYY-MM-DD HH:MM:SS" */
+	const char *paid_at;       /* or NULL */
+	const char *created_at;
+	struct order_line *lines;  /* filled when loaded with details, else NULL */
+	size_t nlines;
+	struct order_event *events;
+	size_t nevents;
+	int64_t confirm_job;       /* set by a transition that queued a job: its outbox id */
+	int64_t settle_job;
+};
+
+/* Creates an order in one transaction: the order row (PENDING for a PG; PAID for points),
+ * its lines priced from the database, the stock of each line reserved in product-id order,
+ * and for points the balance taken with a guarded UPDATE, a settle job queued and the sale
+ * counted. A deadlock reruns the transaction inside; nothing partial is ever committed.
+ * On ORDERS_CREATED and ORDERS_REPLAYED *out is the order with details (memory from a); for
+ * points out->settle_job is the job to push after this returns. */
+enum orders_create_rc orders_create(struct db *db, struct arena *a,
+    const struct orders_create_req *req, struct order *out);
+
+/* Loads the order with this public id into *out (with lines and events when details).
+ * Returns 1 found, 0 unknown or malformed id, or an enum db_rc. */
+int orders_get(struct db *db, struct arena *a, const char *public_id, bool details,
+    struct order *out);
+
+/* The order user_id's checkout with this key made, into *out (with details). Returns 1
+ * found, 0 none, or an enum db_rc. */
+int orders_by_checkout_key(struct db *db, struct arena *a, int64_t user_id, const char *key,
+    struct order *out);
+
+/* A page of user_id's orders, newest first, with ids below before_id (0: from the newest).
+ * At most limit rows (without details) into an array from a. Returns the count or an enum
+ * db_rc. */
+int64_t orders_list(struct db *db, struct arena *a, int64_t user_id, int64_t before_id,
+    size_t limit, struct order **out);
+
+/* The outcome of a transition. */
+enum orders_move_rc {
+	ORDERS_MOVED,              /* done now */
+	ORDERS_ALREADY,            /* it had been done before (a replay): nothing changed */
+	ORDERS_NOT_FOUND,          /* no such order, or not this user's */
+	ORDERS_WRONG_STATE,        /* the order's status does not allow it: nothing changed */
+	ORDERS_TAMPERED,           /* the PG's return does not match the order: nothing changed */
+	ORDERS_MOVE_FAILED,        /* the database failed: nothing changed */
+	ORDERS_MOVE__MAX
+};
+
+/* What the PG's success return carried. */
+struct orders_pg_return {
+	const char *public_id;
+	int64_t user_id;           /* the session's user: the order must be theirs */
+	enum order_pay pay;        /* which return URL this came through */
+	const char *payment_key;   /* Toss paymentKey; NULL for KakaoPay (its tid is stored) */
+	const char *pg_token;      /* KakaoPay pg_token; NULL for Toss */
+	int64_t amount;            /* Toss amount from the URL; -1 for KakaoPay (not sent) */
+};
+
+/* The PG sent the shopper back with success: checks owner, PENDING, method and amount (a
+ * mismatch is ORDERS_TAMPERED and is logged by the caller), then in one transaction moves the
+ * order to CONFIRMING, stores the payment key and queues a payment.confirm job
+ * (out->confirm_job: push it after this returns). A replay of the same return answers
+ * ORDERS_ALREADY. *out is the order afterwards (with details). */
+enum orders_move_rc orders_pg_returned(struct db *db, struct arena *a,
+    const struct orders_pg_return *ret, struct order *out);
+
+/* KakaoPay's ready call answered: stores the tid and the payment page URL on the PENDING
+ * order. Returns ORDERS_MOVED, ORDERS_WRONG_STATE (no longer PENDING, or a tid is already
+ * stored) or ORDERS_MOVE_FAILED. */
+enum orders_move_rc orders_set_pg_ready(struct db *db, int64_t order_id, const char *tid,
+    const char *redirect_url);
+
+/* Ends a PENDING order without payment and gives its stock back, in one transaction:
+ * to is ORDER_FAILED (the PG's fail return, code and message noted), ORDER_CANCELED (the
+ * shopper cancelled) or ORDER_EXPIRED (the janitor). user_id > 0 requires the order to be
+ * theirs; 0 is the system. A second call answers ORDERS_ALREADY when the order already has
+ * that status. *out (may be NULL) is the order afterwards, with details. */
+enum orders_move_rc orders_abandon(struct db *db, struct arena *a, const char *public_id,
+    int64_t user_id, enum order_status to, const char *actor, const char *code,
+    const char *message, struct order *out);
+
+/* Expires PENDING orders whose expires_at has passed, at most max, each in its own
+ * transaction. Returns how many were expired, or an enum db_rc. */
+int64_t orders_expire_due(struct db *db, struct arena *a, size_t max);
+
+/* The order as the API shows it: {"orderId", "status", "final", "payMethod", "amount",
+ * "refundedAmount", "orderName", "itemCount", "createdAt", "paidAt", "expiresAt",
+ * "failure": {"code","message"} | null, "lines": [...], "events": [...]} (lines and events
+ * only when loaded). Returns a new reference. */
+struct json_object *orders_json(const struct order *o);
+
+#endif
