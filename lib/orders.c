@@ -567,9 +567,8 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 
 /* ---- transitions ---------------------------------------------------------------------- */
 
-/* Gives the stock of o's lines back (what was not cancelled before), in product-id order. */
-static int
-release_stock(struct db *db, const struct order *o)
+int
+orders_release_stock(struct db *db, const struct order *o)
 {
 	size_t i;
 	int64_t rc;
@@ -727,7 +726,7 @@ abandon_tx_fn(struct db *db, void *arg)
 	    t->actor, t->message);
 	if (rc < 0)
 		return (int)rc;
-	return release_stock(db, t->o);
+	return orders_release_stock(db, t->o);
 }
 
 enum orders_move_rc

@@ -188,6 +188,12 @@ enum orders_move_rc orders_abandon(struct db *db, struct arena *a, const char *p
     int64_t user_id, enum order_status to, const char *actor, const char *code,
     const char *message, struct order *out);
 
+/* Gives the stock of o's lines back (what was not cancelled before), in product-id order.
+ * o must be loaded with details. Call inside the transaction whose guarded UPDATE ended the
+ * order, only when that UPDATE matched (so stock comes back once). Returns 0 or an enum
+ * db_rc. */
+int orders_release_stock(struct db *db, const struct order *o);
+
 /* Expires PENDING orders whose expires_at has passed, at most max, each in its own
  * transaction. Returns how many were expired, or an enum db_rc. */
 int64_t orders_expire_due(struct db *db, struct arena *a, size_t max);

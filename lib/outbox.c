@@ -35,12 +35,14 @@ static const char SQL_REQUEUE[] =
     " available_at = NOW(3)"
     " WHERE id = ? AND ((status = 'pending' AND available_at <= NOW(3))"
     "   OR (status = 'claimed' AND claimed_until < NOW(3)))";
+/* Expired claims first: a job whose worker died must not wait behind a backlog of pending
+ * jobs that fills the batch (a queue whose workers are slow or absent). */
 static const char SQL_DUE[] =
-    "(SELECT id, kind FROM outbox WHERE status = 'pending'"
-    "  AND available_at <= NOW(3) - INTERVAL ? MICROSECOND ORDER BY available_at LIMIT ?)"
-    " UNION ALL "
     "(SELECT id, kind FROM outbox WHERE status = 'claimed'"
-    "  AND claimed_until < NOW(3) ORDER BY claimed_until LIMIT ?)";
+    "  AND claimed_until < NOW(3) ORDER BY claimed_until LIMIT ?)"
+    " UNION ALL "
+    "(SELECT id, kind FROM outbox WHERE status = 'pending'"
+    "  AND available_at <= NOW(3) - INTERVAL ? MICROSECOND ORDER BY available_at LIMIT ?)";
 
 int64_t
 outbox_add(struct db *db, enum job_kind kind, const char *payload_json)
@@ -126,7 +128,7 @@ outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap, struct 
 	int64_t rc;
 	size_t i, n = 0;
 
-	rc = db_query(db, a, &res, SQL_DUE, "iii", grace_ms * 1000, (int64_t)cap, (int64_t)cap);
+	rc = db_query(db, a, &res, SQL_DUE, "iii", (int64_t)cap, grace_ms * 1000, (int64_t)cap);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < res.nrows && n < cap; i++) {

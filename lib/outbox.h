@@ -52,8 +52,9 @@ int outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_de
  * (push it now), 0 when it is no longer due, or an enum db_rc. */
 int outbox_requeue(struct db *db, int64_t id);
 
-/* Lists up to cap jobs the janitor should push again: pending and due for grace_ms, or claimed
- * with an expired claim. Stores them in out and returns how many, or an enum db_rc. */
+/* Lists up to cap jobs the janitor should push again: claimed with an expired claim (first, so
+ * a dead worker's job never waits behind a backlog), then pending and due for grace_ms. Stores
+ * them in out and returns how many, or an enum db_rc. */
 int64_t outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap,
     struct bus_job *out);
 

@@ -27,4 +27,12 @@ enum job_result {
  * job_echo_effects and completes the outbox row. */
 enum job_result job_echo_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
+/* payment.confirm: payload {"orderId", "pg", "amount", "paymentKey", "pgToken" (KakaoPay
+ * only), "userRef"}. Confirms the payment at the PG (Idempotency-Key "confirm-<orderId>",
+ * the same on every attempt) behind this process's breaker for that PG, then records the
+ * outcome with lib/payments in one transaction with the outbox completion: approved -> PAID
+ * (settle job pushed), refused -> FAILED, unknown -> retried up to 5 attempts, then UNKNOWN.
+ * An open breaker retries later without calling (the order stays CONFIRMING). */
+enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
 #endif

@@ -16,7 +16,8 @@
 
 /* The handler of each job kind (NULL: not run by this program). */
 static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const struct outbox_claim *) = {
-	job_echo_run,   /* JOB_ECHO */
+	job_echo_run,      /* JOB_ECHO */
+	job_confirm_run,   /* JOB_PAYMENT_CONFIRM */
 };
 
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */

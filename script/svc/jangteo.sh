@@ -1,13 +1,15 @@
 # jangteo.sh: start, stop and probe jangteo's own processes in the local stack: the ZeroMQ bus,
-# the FastCGI pool, the demo workers and the janitor (sourced by script/stack).
+# the FastCGI pool, the demo workers, the payment workers and the janitor (sourced by
+# script/stack).
 #
 # Contract with the caller: script/stack has set JT_RUN, JT_BUILDDIR, JT_CONF, JT_PREFORK,
-# JT_WORKERS, JT_FCGI_MODE and JT_START_WAIT, written $JT_CONF, created $JT_RUN/pids and
+# JT_WORKERS, JT_PAY_WORKERS, JT_FCGI_MODE and JT_START_WAIT, written $JT_CONF, created $JT_RUN/pids and
 # $JT_RUN/log, and defined the stack_* helpers. Each program runs in the foreground, logs to
 # stderr (captured in $JT_RUN/log/<name>.log) and to log.file ($JT_RUN/log/jangteo.log), and
 # exits on SIGTERM.
 #
 # Pid files: pids/bus.pid, pids/fcgi.pid, pids/worker-N.pid (N = 1..JT_WORKERS),
+# pids/payworker-N.pid (N = 1..JT_PAY_WORKERS),
 # pids/janitor.pid. In prefork mode fcgi.pid holds the parent, which forks and respawns the
 # handlers and stops them on TERM. In spawn-fcgi mode it holds one pid per handler (spawn-fcgi
 # -F N writes them one per line) and stop signals each.
@@ -197,6 +199,85 @@ workers_status() {
 				"$(stack_live_pids "worker-$n" jangteo-worker)"
 		else
 			printf '%-10s stopped\n' "worker-$n"
+		fi
+	done
+}
+
+# ---- payment workers: JT_PAY_WORKERS workers pulling payment.confirm from bus.out_payment ----
+
+payworker_running() {
+	stack_all_running "payworker-$1" jangteo-worker
+}
+
+# Starts payment worker $1 unless it runs.
+payworker_start() {
+	local n=$1 exe="$JT_BUILDDIR/workers/jangteo-worker"
+	if payworker_running "$n"; then
+		echo "payworker-$n: already running" >&2
+		return 0
+	fi
+	stack_need_program "$exe"
+	stack_spawn "payworker-$n" "$exe" --config "$JT_CONF" --queue payment
+	_jangteo_check_alive "payworker-$n" jangteo-worker || return 1
+	echo "payworker-$n: running, pid $(stack_live_pids "payworker-$n" jangteo-worker)" >&2
+}
+
+payworker_stop() {
+	stack_stop_pidfile "payworker-$1" jangteo-worker
+}
+
+# Stops payment worker $1 if it still runs (a test may have killed it) and starts it again.
+payworker_restart() {
+	payworker_stop "$1"
+	payworker_start "$1"
+}
+
+# Prints the payment worker numbers that have a pid file, whatever JT_PAY_WORKERS is now.
+_payworkers_recorded() {
+	local f n
+	for f in "$JT_RUN"/pids/payworker-*.pid; do
+		[[ -e $f ]] || continue
+		n=${f##*/payworker-}
+		n=${n%.pid}
+		[[ $n =~ ^[0-9]+$ ]] && printf '%s\n' "$n"
+	done
+	return 0
+}
+
+payworkers_running() {
+	local n
+	for (( n = 1; n <= JT_PAY_WORKERS; n++ )); do
+		payworker_running "$n" || return 1
+	done
+	return 0
+}
+
+# Starts the payment workers that do not run (all on a fresh start, only the dead ones after).
+payworkers_start() {
+	local n
+	for (( n = 1; n <= JT_PAY_WORKERS; n++ )); do
+		payworker_start "$n" || return 1
+	done
+}
+
+payworkers_stop() {
+	local n
+	for n in $(_payworkers_recorded); do
+		payworker_stop "$n"
+	done
+}
+
+payworkers_status() {
+	local n
+	if (( JT_PAY_WORKERS == 0 )); then
+		printf '%-10s none (JT_PAY_WORKERS=0)\n' payworkers
+	fi
+	for (( n = 1; n <= JT_PAY_WORKERS; n++ )); do
+		if payworker_running "$n"; then
+			printf '%-10s running  pid %s\n' "payworker-$n" \
+				"$(stack_live_pids "payworker-$n" jangteo-worker)"
+		else
+			printf '%-10s stopped\n' "payworker-$n"
 		fi
 	done
 }

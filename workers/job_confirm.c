@@ -1,0 +1,297 @@
+/* job_confirm: the payment.confirm job: asks the PG to confirm (approve) a payment the shopper
+ * authorised, behind a circuit breaker per PG, and records the outcome with lib/payments. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "breaker.h"
+#include "bus.h"
+#include "conf.h"
+#include "db.h"
+#include "jobs.h"
+#include "jparse.h"
+#include "money.h"
+#include "orders.h"
+#include "payments.h"
+#include "pg.h"
+#include "redis.h"
+
+/* Unknown-class outcomes are retried while the claim's attempt count is below this; then the
+ * order goes to UNKNOWN for the janitor and an admin. */
+#define CONFIRM_MAX_ATTEMPTS 5
+/* How long a published breaker report lives in Redis, and how often it is refreshed. */
+#define BREAKER_PUBLISH_TTL 120
+#define BREAKER_PUBLISH_EVERY_MS 10000
+
+/* This worker process's clients, breakers, Redis and bus producer, made on first use. */
+static struct pg *pgs[PG__MAX];
+static struct breaker *breakers[PG__MAX];
+static struct redis *redis;
+static struct bus *producer;
+static int64_t published_ms[PG__MAX];
+
+static const char *const breaker_names[PG__MAX] = { "pg-toss", "pg-kakaopay" };
+
+/* The job's payload, checked. */
+struct confirm_job {
+	const char *order_id;
+	enum pg_id pg;
+	int64_t amount;
+	const char *payment_key;
+	const char *pg_token;   /* KakaoPay only; NULL for Toss */
+	const char *user_ref;
+};
+
+static void
+on_transition(struct breaker *b, enum breaker_state from, enum breaker_state to, void *arg)
+{
+	struct breaker_snapshot s;
+
+	breaker_snapshot(b, &s);
+	log_warn(NULL, "breaker %s: %s -> %s (failure rate %d%%, slow rate %d%%, %d calls)",
+	    breaker_name(b), breaker_state_name(from), breaker_state_name(to), s.failure_rate,
+	    s.slow_rate, s.window_calls);
+	if (redis != NULL)
+		breaker_publish(b, redis, BREAKER_PUBLISH_TTL);
+}
+
+/* Makes this process's PG client and breaker for id on first use. */
+static void
+setup(const struct conf *c, enum pg_id id)
+{
+	static const struct breaker_hook hook = { on_transition, NULL };
+	struct breaker_settings s;
+
+	if (redis == NULL)
+		redis = redis_new(c);
+	if (pgs[id] == NULL)
+		pgs[id] = pg_new(c, id);
+	if (breakers[id] == NULL) {
+		breaker_settings_from_conf(c, &s);
+		breakers[id] = breaker_new(breaker_names[id], &s, NULL);
+		if (breakers[id] == NULL)
+			abort();  /* the config's bounds make the settings valid: a programming error */
+		breaker_set_hook(breakers[id], &hook);
+		breaker_publish(breakers[id], redis, BREAKER_PUBLISH_TTL);
+		published_ms[id] = breaker_clock_ms();
+	}
+}
+
+/* Refreshes the breaker's report now and then (the hook reports every transition). */
+static void
+publish_now_and_then(enum pg_id id)
+{
+	int64_t now = breaker_clock_ms();
+
+	if (now - published_ms[id] < BREAKER_PUBLISH_EVERY_MS)
+		return;
+	published_ms[id] = now;
+	breaker_publish(breakers[id], redis, BREAKER_PUBLISH_TTL);
+}
+
+/* True when the breaker should count this outcome as the PG failing. A refusal is a healthy
+ * answer; so is "not found" for a lookup. */
+static bool
+pg_failed(enum pg_outcome o)
+{
+	return o != PG_OK && o != PG_REFUSED && o != PG_NOT_FOUND;
+}
+
+/* Parses the payload strictly into *j (strings owned by *p). Returns 0 or -1. */
+static int
+parse_job(const char *payload, struct json_object **p, struct confirm_job *j)
+{
+	static const char *const keys[] = {
+		"orderId", "pg", "amount", "paymentKey", "pgToken", "userRef", NULL,
+	};
+	const char *pg;
+	int rc;
+
+	memset(j, 0, sizeof(*j));
+	if (jparse(payload, strlen(payload), 8192, 2, p) != JPARSE_OK || *p == NULL ||
+	    jparse_only_keys(*p, keys) != 0 ||
+	    jparse_string(*p, "orderId", ORDERS_KEY_MAX, &j->order_id) != 0 ||
+	    jparse_string(*p, "pg", 16, &pg) != 0 || pg_parse(pg, &j->pg) != 0 ||
+	    jparse_int64(*p, "amount", 1, MONEY_MAX, &j->amount) != 0 ||
+	    jparse_string(*p, "paymentKey", 200, &j->payment_key) != 0 ||
+	    jparse_string(*p, "userRef", 64, &j->user_ref) != 0)
+		return -1;
+	rc = jparse_string(*p, "pgToken", 200, &j->pg_token);
+	if (rc < 0 || (rc == 1) != (j->pg == PG_TOSS))
+		return -1;  /* KakaoPay needs the pg_token; Toss has none */
+	if (j->order_id[0] == '\0' || j->payment_key[0] == '\0')
+		return -1;
+	return 0;
+}
+
+/* True when an unknown answer says our own earlier confirm may already have gone through:
+ * look the payment up instead of waiting for the same answer again. */
+static bool
+maybe_done_already(const struct pg_result *r)
+{
+	return strcmp(r->code, "ALREADY_PROCESSED_PAYMENT") == 0 ||
+	    strcmp(r->code, "DUPLICATED_ORDER_ID") == 0 || strcmp(r->code, "-702") == 0;
+}
+
+/* Asks the PG about the payment (by orderId at Toss, by tid at KakaoPay) through the breaker.
+ * Returns false when the breaker refused (nothing was asked). */
+static bool
+lookup(struct job_ctx *ctx, const struct confirm_job *j, struct pg_result *r)
+{
+	struct pg_lookup_req req;
+
+	if (!breaker_allow(breakers[j->pg]))
+		return false;
+	memset(&req, 0, sizeof(req));
+	req.order_id = j->order_id;
+	req.payment_key = j->pg == PG_KAKAOPAY ? j->payment_key : NULL;
+	pg_lookup(pgs[j->pg], &req, r);
+	breaker_record(breakers[j->pg], !pg_failed(r->outcome), r->elapsed_ms);
+	log_info(&ctx->log, "lookup of %s at %s: %s %s %s (%ld ms)", j->order_id,
+	    pg_name(j->pg), pg_outcome_name(r->outcome), r->status, r->code, r->elapsed_ms);
+	return true;
+}
+
+/* Pushes the settle job; a failed push is harmless (the janitor re-pushes). */
+static void
+push_settle(struct job_ctx *ctx, int64_t id)
+{
+	struct bus_job bj = { id, JOB_SETTLE };
+
+	if (producer == NULL)
+		producer = bus_producer_new(ctx->conf);
+	if (bus_push(producer, &bj) != 0)
+		log_warn(&ctx->log, "settle job %" PRId64 " not pushed; the janitor will", id);
+}
+
+/* The job's result after a payments call. */
+static enum job_result
+settled(struct job_ctx *ctx, const struct order *o, enum payments_rc rc, const char *what)
+{
+	log_info(&ctx->log, "order %s: %s -> %s", o->public_id, what, payments_rc_name(rc));
+	if (rc == PAYMENTS_LOST)
+		return JOB_LOST;
+	if (rc == PAYMENTS_DB_FAILED)
+		return JOB_RETRY;
+	return JOB_DONE;
+}
+
+static enum job_result
+paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
+    const struct pg_result *r)
+{
+	int64_t settle = 0;
+	enum payments_rc rc;
+
+	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &settle);
+	if (rc == PAYMENTS_DONE && settle > 0)
+		push_settle(ctx, settle);
+	return settled(ctx, o, rc, "paid");
+}
+
+/* An outcome that says neither yes nor no: retry while attempts remain, then UNKNOWN. */
+static enum job_result
+unknown(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
+    const struct pg_result *r)
+{
+	if (claim->attempts < CONFIRM_MAX_ATTEMPTS)
+		return JOB_RETRY;
+	log_error(&ctx->log, "order %s: outcome still unknown after %d attempts (%s %s)",
+	    o->public_id, claim->attempts, pg_outcome_name(r->outcome), r->code);
+	return settled(ctx, o, payments_mark_unknown(ctx->db, ctx->a, claim, o,
+	    arena_printf(ctx->a, "confirm unknown after %d attempts: %s %s", claim->attempts,
+	    pg_outcome_name(r->outcome), r->code)), "unknown");
+}
+
+enum job_result
+job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
+{
+	struct json_object *p = NULL;
+	struct confirm_job j;
+	struct pg_confirm_req req;
+	struct pg_result r, lr;
+	struct order o;
+	char key[80];
+	enum job_result res;
+	int rc;
+
+	if (parse_job(claim->payload, &p, &j) != 0) {
+		log_error(&ctx->log, "confirm: malformed payload");
+		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
+		goto out;
+	}
+	rc = orders_get(ctx->db, ctx->a, j.order_id, true, &o);
+	if (rc < 0) {
+		res = JOB_RETRY;
+		goto out;
+	}
+	if (rc == 0) {
+		log_error(&ctx->log, "confirm: no order %s: job dropped", j.order_id);
+		res = payments_skip(ctx->db, claim) == PAYMENTS_SKIPPED ? JOB_DONE : JOB_RETRY;
+		goto out;
+	}
+	if (o.status != ORDER_CONFIRMING) {
+		res = settled(ctx, &o, payments_skip(ctx->db, claim),
+		    arena_printf(ctx->a, "already %s", orders_status_name(o.status)));
+		goto out;
+	}
+	if (orders_pay_name(o.pay) == NULL || strcmp(orders_pay_name(o.pay), pg_name(j.pg)) != 0 ||
+	    j.amount != o.amount || o.payment_key == NULL ||
+	    strcmp(o.payment_key, j.payment_key) != 0) {
+		log_error(&ctx->log, "confirm: job for %s disagrees with the order (pg, amount or"
+		    " key)", o.public_id);
+		res = settled(ctx, &o, payments_mark_unknown(ctx->db, ctx->a, claim, &o,
+		    "confirm job disagrees with the order"), "unknown");
+		goto out;
+	}
+
+	setup(ctx->conf, j.pg);
+	if (!breaker_allow(breakers[j.pg])) {
+		log_info(&ctx->log, "breaker %s open: order %s waits", breaker_names[j.pg],
+		    o.public_id);
+		res = JOB_RETRY;
+		goto out;
+	}
+	snprintf(key, sizeof(key), "confirm-%s", o.public_id);
+	memset(&req, 0, sizeof(req));
+	req.order_id = o.public_id;
+	req.amount = o.amount;
+	req.payment_key = j.payment_key;
+	req.pg_token = j.pg_token;
+	req.user_ref = j.pg == PG_KAKAOPAY ? j.user_ref : NULL;
+	req.idempotency_key = key;
+	pg_confirm(pgs[j.pg], &req, &r);
+	breaker_record(breakers[j.pg], !pg_failed(r.outcome), r.elapsed_ms);
+	publish_now_and_then(j.pg);
+	log_info(&ctx->log, "confirm %s at %s, attempt %d: %s %s %s (%ld ms)", o.public_id,
+	    pg_name(j.pg), claim->attempts, pg_outcome_name(r.outcome), r.status, r.code,
+	    r.elapsed_ms);
+
+	switch (r.outcome) {
+	case PG_OK:
+		res = paid(ctx, claim, &o, &r);
+		break;
+	case PG_REFUSED:
+		res = settled(ctx, &o, payments_mark_failed(ctx->db, ctx->a, claim, &o, r.code,
+		    r.message), "failed");
+		break;
+	default:
+		/* Our earlier confirm may have gone through with its answer lost (and at the last
+		 * attempt, ask anyway before giving up): the PG's own record decides. */
+		if (maybe_done_already(&r) || claim->attempts >= CONFIRM_MAX_ATTEMPTS) {
+			if (lookup(ctx, &j, &lr) && lr.outcome == PG_OK &&
+			    strcmp(lr.status, "DONE") == 0) {
+				res = paid(ctx, claim, &o, &lr);
+				break;
+			}
+		}
+		res = unknown(ctx, claim, &o, &r);
+		break;
+	}
+out:
+	json_object_put(p);
+	return res;
+}
