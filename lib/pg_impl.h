@@ -25,7 +25,8 @@ struct pg {
 	char *base_url;            /* pg.<name>_api_url without a trailing '/' */
 	char *auth_header;         /* the whole "Authorization: ..." line; wiped before free */
 	char *cid;                 /* KakaoPay pg.kakaopay_cid; NULL for Toss */
-	bool enabled;              /* pg_enabled() at pg_new time */
+	bool enabled;              /* a secret key is set: all the calls need (pg_enabled, for
+	                            * offering the PG to shoppers, also wants Toss's window URL) */
 };
 
 /* The four calls, for the parsers (the same code can mean different things per call). */

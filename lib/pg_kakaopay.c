@@ -25,7 +25,7 @@
  *     cancel   the tid sent, CANCEL_PAYMENT or PART_CANCEL_PAYMENT,
  *              cancel_available_amount.total = cancelable - amount   -> PG_OK
  *     order    the tid (and partner_order_id) asked about, a known status -> PG_OK
- *     another tid, order, amount or status                          -> PG_UNKNOWN (JT_ANSWER_MISMATCH)
+ *     another tid, order, amount or status          -> PG_UNKNOWN (JT_ANSWER_MISMATCH)
  *     not JSON, a field missing, mistyped or out of range            -> PG_UNKNOWN (JT_BAD_ANSWER)
  *   401 (any body, -401 invalid SECRET_KEY): nothing was done       -> PG_NOT_SENT
  *   4xx {"error_code","error_message"}:

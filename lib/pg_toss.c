@@ -16,7 +16,7 @@
  *     cancel   status CANCELED or PARTIAL_CANCELED, the paymentKey sent and
  *              balanceAmount = cancelable - amount                    -> PG_OK
  *     lookup   any status, the paymentKey / orderId asked about      -> PG_OK (status says)
- *     another status, key, order or amount                          -> PG_UNKNOWN (JT_ANSWER_MISMATCH)
+ *     another status, key, order or amount          -> PG_UNKNOWN (JT_ANSWER_MISMATCH)
  *     not JSON, a field missing, mistyped or out of range, an unknown status word
  *                                                                    -> PG_UNKNOWN (JT_BAD_ANSWER)
  *   409 IDEMPOTENT_REQUEST_PROCESSING                                -> PG_IN_PROGRESS

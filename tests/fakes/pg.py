@@ -79,7 +79,8 @@ comment):
   by key or order id; order = KakaoPay's lookup)
   words (at most one of the actions status..badjson per rule):
     latency_ms=N   wait N ms before answering (rules add up; the request stays "in flight")
-    status=N       answer HTTP N with the PG's internal-error body, doing nothing
+    status=N       answer HTTP N with the PG's internal-error body (an HTML page on the
+                   hosted pages), doing nothing
     error=CODE     answer the PG's documented error CODE (Toss code name, KakaoPay number),
                    doing nothing, except that a Toss confirm refused this way with a card/limit
                    code, or a KakaoPay approve with -780, leaves the payment ABORTED /
@@ -362,7 +363,8 @@ class _State:
 
     def __init__(self, fakes_dir):
         self.fakes_dir = fakes_dir
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()   # never held while answering
+        self.log_lock = threading.Lock()
         self.offset = 0.0
         self.toss = {}          # paymentKey -> payment dict
         self.toss_orders = {}   # orderId -> [paymentKey, ...] oldest first
@@ -432,7 +434,7 @@ class _State:
 
     def log(self, pg, endpoint, status, ref):
         line = "%s %s %s %s\n" % (pg, endpoint, status, ref or "-")
-        with self.lock:
+        with self.log_lock:
             with open(self.path("pg-log"), "a", encoding="utf-8") as fh:
                 fh.write(line)
 
@@ -626,12 +628,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(400, {"code": code, "message": _GENERIC})
 
     def _internal(self, status):
+        if self.endpoint == "checkout":
+            return self._page(status, "오류", "<p>일시적인 오류가 발생했습니다.</p>")
         if self.pg == "kakaopay":
-            return self._send(status, {"error_code": -9798, "error_message": "서비스 점검중입니다."})
-        if self.pg == "toss":
-            return self._send(status, {"code": "FAILED_INTERNAL_SYSTEM_PROCESSING",
-                                       "message": TOSS_ERRORS["FAILED_INTERNAL_SYSTEM_PROCESSING"][1]})
-        return self._page(status, "오류", "<p>내부 오류</p>")
+            return self._send(status, {"error_code": -9798,
+                                       "error_message": KAKAO_ERRORS[-9798][1]})
+        code = "FAILED_INTERNAL_SYSTEM_PROCESSING"
+        return self._send(status, {"code": code, "message": TOSS_ERRORS[code][1]})
 
     def _apply_before(self, f):
         """Applies a fault that answers instead of the PG. True when it did."""
@@ -1210,37 +1213,42 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(f.latency_ms / 1000.0)
         outcome = self.query.get("outcome")
         with self.st.lock:
-            k = self.st.kakao.get(tid)
-            if k is None:
-                return self._page(404, "카카오페이 결제 오류", "<p>존재하지 않는 결제입니다.</p>")
-            self.ref = k["order_id"]
-            _kakao_refresh(self.st, k)
-            if k["expired"]:
-                return self._page(400, "카카오페이 결제 오류", "<p>결제 시간이 초과되었습니다.</p>")
-            if k["status"] != "READY":
-                return self._page(400, "카카오페이 결제 오류", "<p>이미 처리된 결제입니다.</p>")
-            if outcome is None:
-                links = "".join("<p><a id=\"%s\" href=\"%s\">%s</a></p>" % (
-                    i, html.escape("/kakaopay/fake/pay/%s?outcome=%s" % (tid, o)), label)
-                    for i, o, label in (("pay", "approve", "결제하기"), ("cancel", "cancel", "취소"),
-                                        ("fail", "fail", "결제 실패")))
-                return self._page(200, "카카오페이 결제 (테스트)",
-                                  "<p>상품명: %s</p><p>결제 금액: %s원</p>%s" % (
-                                      html.escape(k["item_name"]), "{:,}".format(k["total"]),
-                                      links))
-            if outcome == "approve":
-                k["status"] = "AUTH_PASSWORD"
-                k["pg_token"] = secrets.token_hex(10)
-                target = _with_query(k["approval_url"], {"pg_token": k["pg_token"]})
-            elif outcome == "cancel":
-                k["status"] = "QUIT_PAYMENT"
-                target = k["cancel_url"]
-            elif outcome == "fail":
-                k["status"] = "FAIL_AUTH_PASSWORD"
-                target = k["fail_url"]
-            else:
-                return self._page(400, "카카오페이 결제 오류", "<p>알 수 없는 결과입니다.</p>")
+            page, target = self._kakao_pay_step(tid, outcome)
+        if page is not None:
+            return self._page(*page)
         self._redirect(target)
+
+    def _kakao_pay_step(self, tid, outcome):
+        """The pay page's effect, under the lock: ((status, title, html), None) for a page to
+        show, or (None, url) for a redirect."""
+        k = self.st.kakao.get(tid)
+        if k is None:
+            return (404, "카카오페이 결제 오류", "<p>존재하지 않는 결제입니다.</p>"), None
+        self.ref = k["order_id"]
+        _kakao_refresh(self.st, k)
+        if k["expired"]:
+            return (400, "카카오페이 결제 오류", "<p>결제 시간이 초과되었습니다.</p>"), None
+        if k["status"] != "READY":
+            return (400, "카카오페이 결제 오류", "<p>이미 처리된 결제입니다.</p>"), None
+        if outcome is None:
+            links = "".join("<p><a id=\"%s\" href=\"%s\">%s</a></p>" % (
+                i, html.escape("/kakaopay/fake/pay/%s?outcome=%s" % (tid, o)), label)
+                for i, o, label in (("pay", "approve", "결제하기"), ("cancel", "cancel", "취소"),
+                                    ("fail", "fail", "결제 실패")))
+            return (200, "카카오페이 결제 (테스트)",
+                    "<p>상품명: %s</p><p>결제 금액: %s원</p>%s" % (
+                        html.escape(k["item_name"]), "{:,}".format(k["total"]), links)), None
+        if outcome == "approve":
+            k["status"] = "AUTH_PASSWORD"
+            k["pg_token"] = secrets.token_hex(10)
+            return None, _with_query(k["approval_url"], {"pg_token": k["pg_token"]})
+        if outcome == "cancel":
+            k["status"] = "QUIT_PAYMENT"
+            return None, k["cancel_url"]
+        if outcome == "fail":
+            k["status"] = "FAIL_AUTH_PASSWORD"
+            return None, k["fail_url"]
+        return (400, "카카오페이 결제 오류", "<p>알 수 없는 결과입니다.</p>"), None
 
     def _kakao_approve(self, obj, f):
         s = lambda k: isinstance(obj.get(k), str) and obj[k] != ""  # noqa: E731

@@ -119,8 +119,8 @@ def faults(text):
         os.unlink(path)
 
 
-def checkout_query(order_id, amount, **extra):
-    q = {"orderId": order_id, "amount": str(amount), "orderName": "테스트 상품 외 1건",
+def checkout_query(order, total, **extra):
+    q = {"orderId": order, "amount": str(total), "orderName": "테스트 상품 외 1건",
          "successUrl": SHOP + "/checkout/toss/success", "failUrl": SHOP + "/checkout/toss/fail",
          "clientKey": "test_ck_jangteo_local"}
     q.update(extra)
@@ -884,7 +884,10 @@ def test_fault_badjson_and_prob_and_wildcards():
 def test_fault_on_hosted_pages():
     oid = uid()
     with faults("toss checkout status=500 count=1 order=%s" % oid):
-        eq(call("GET", checkout_query(oid, 1000)).status, 500)
+        r = call("GET", checkout_query(oid, 1000))
+        eq(r.status, 500)
+        if not r.headers["content-type"].startswith("text/html"):
+            raise AssertionError("a browser page gets HTML")
         eq(call("GET", checkout_query(oid, 1000)).status, 200)
     tid = kakao_ready(uid(), 1000)["tid"]
     with faults("kakaopay checkout latency_ms=300 order=%s" % tid):

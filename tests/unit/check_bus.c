@@ -41,17 +41,20 @@ struct bus_env {
 	pid_t broker;       /* 0 when none is running */
 };
 
+/* The other queues are bound next to demo: "<demo>-payment", "<demo>-settle", ... */
 static struct conf *
 conf_for(const char *in, const char *demo)
 {
-	char text[1024];
+	char text[2048];
 	char err[256] = "";
 	struct conf *c;
 	int n;
 
-	n = snprintf(text, sizeof(text), "%s = %s\n%s = %s\n%s = 1000\n",
+	n = snprintf(text, sizeof(text),
+	    "%s = %s\n%s = %s\n%s = %s-payment\n%s = %s-settle\n%s = %s-notify\n%s = 1000\n",
 	    conf_key_name(CONF_BUS_IN), in, conf_key_name(CONF_BUS_OUT_DEMO), demo,
-	    conf_key_name(CONF_BUS_HWM));
+	    conf_key_name(CONF_BUS_OUT_PAYMENT), demo, conf_key_name(CONF_BUS_OUT_SETTLE), demo,
+	    conf_key_name(CONF_BUS_OUT_NOTIFY), demo, conf_key_name(CONF_BUS_HWM));
 	ck_assert_int_lt(n, (int)sizeof(text));
 	c = conf_parse(text, err, sizeof(err));
 	ck_assert_msg(c != NULL, "conf_parse: %s", err);
