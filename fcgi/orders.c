@@ -81,14 +81,6 @@ method_enabled(struct req *r, enum order_pay pay)
 	}
 }
 
-static void
-cart_limits_of(struct req *r, struct cart_limits *lim)
-{
-	lim->max_lines = (int)conf_int(r->app->conf, CONF_CART_MAX_LINES);
-	lim->max_quantity = (int)conf_int(r->app->conf, CONF_CART_MAX_QUANTITY);
-	lim->ttl_seconds = conf_int(r->app->conf, CONF_CART_TTL_SECONDS);
-}
-
 /* Pushes a job its transaction queued; a lost push is re-sent by the janitor. */
 static void
 push_job(struct req *r, int64_t outbox_id, enum job_kind kind)
@@ -275,7 +267,7 @@ render_checkout(struct req *r, int status, const char *error)
 	size_t i;
 	int rc, m;
 
-	cart_limits_of(r, &lim);
+	cart_limits_from_conf(r->app->conf, &lim);
 	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
 	if (rc == CART_UNAVAILABLE)
 		return resp_fail(r, RESP_UNAVAILABLE);
@@ -371,7 +363,7 @@ page_checkout_submit(struct req *r)
 	    orders_pay_parse(method, &pay) != 0 || !method_enabled(r, pay))
 		return render_checkout(r, 400, MSG_METHOD);
 
-	cart_limits_of(r, &lim);
+	cart_limits_from_conf(r->app->conf, &lim);
 	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
 	if (rc == CART_UNAVAILABLE)
 		return resp_fail(r, RESP_UNAVAILABLE);
@@ -778,6 +770,18 @@ list_page(struct req *r, struct order **orders, const char **next, bool *answere
 	return n;
 }
 
+/* The orders of a page as a JSON array (new reference). */
+static struct json_object *
+orders_array(const struct order *orders, int64_t n)
+{
+	struct json_object *list = json_object_new_array();
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(list, orders_json(&orders[i]));
+	return list;
+}
+
 /* GET /orders[?cursor=] */
 static int
 page_orders(struct req *r)
@@ -786,14 +790,12 @@ page_orders(struct req *r)
 	struct json_object *ctx, *list;
 	const char *next;
 	bool answered;
-	int64_t n, i;
+	int64_t n;
 
 	n = list_page(r, &orders, &next, &answered);
 	if (n < 0)
 		return answered ? 0 : -1;
-	list = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(list, orders_json(&orders[i]));
+	list = orders_array(orders, n);
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("주문 내역"));
 	json_object_object_add(ctx, "orders", list);
@@ -841,14 +843,12 @@ api_orders(struct req *r)
 	struct json_object *o, *list;
 	const char *next;
 	bool answered;
-	int64_t n, i;
+	int64_t n;
 
 	n = list_page(r, &orders, &next, &answered);
 	if (n < 0)
 		return answered ? 0 : -1;
-	list = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(list, orders_json(&orders[i]));
+	list = orders_array(orders, n);
 	o = json_object_new_object();
 	json_object_object_add(o, "orders", list);
 	json_object_object_add(o, "nextCursor", next != NULL ? json_object_new_string(next) : NULL);

@@ -530,11 +530,11 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 	if (req->nlines == 0)
 		return ORDERS_NO_PRODUCT;
 	if (req->checkout_key != NULL) {
-		n = db_query(db, a, &res, SQL_BY_CHECKOUT_KEY, "is", req->user_id, req->checkout_key);
-		if (n < 0)
+		rc = orders_by_checkout_key(db, a, req->user_id, req->checkout_key, out);
+		if (rc < 0)
 			return ORDERS_CREATE_FAILED;
-		if (n > 0)
-			return replay(db, a, req, out);
+		if (rc == 1)
+			return same_checkout(out, req) ? ORDERS_REPLAYED : ORDERS_KEY_REUSED;
 	}
 	prc = price_lines(db, a, req, &t);
 	if (prc != ORDERS_CREATED)

@@ -221,3 +221,51 @@ def parallel(n, fn):
     for t in threads:
         t.join()
     return out
+
+
+# ---- orders and the fake PG -------------------------------------------------------------------
+
+def count(query):
+    """The single integer query answers."""
+    return int(sql(query)[0][0])
+
+
+def stock(pid):
+    return count("SELECT available FROM stock WHERE product_id = %d" % pid)
+
+
+def order_status(oid):
+    """The status of the order with public id oid."""
+    return sql("SELECT status FROM orders WHERE public_id = '%s'" % oid)[0][0]
+
+
+def order_jobs(oid, kind):
+    """Outbox jobs of kind whose payload names order oid."""
+    return count("SELECT COUNT(*) FROM outbox WHERE kind = '%s' AND payload LIKE '%%\"%s\"%%'"
+                 % (kind, oid))
+
+
+def order_events(oid):
+    """The statuses of order oid's timeline, oldest first."""
+    return [r[0] for r in sql("SELECT e.to_status FROM order_events e JOIN orders o ON"
+                              " o.id = e.order_id WHERE o.public_id = '%s' ORDER BY e.id" % oid)]
+
+
+def pg_faults(text):
+    """Writes the fake PG's fault rules (tests/fakes/pg.py); "" clears them."""
+    with open(os.path.join(RUN, "fakes", "pg-faults"), "w") as f:
+        f.write(text)
+
+
+def follow_pg(url, query_extra):
+    """GETs a page of the fake PG (not through the shop) and returns the shop path it
+    redirects the browser to."""
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    c.request("GET", u.path + "?" + (u.query + "&" if u.query else "") + query_extra)
+    r = c.getresponse()
+    r.read()
+    eq(r.status, 302, "the PG sends the browser back")
+    back = urllib.parse.urlsplit(r.getheader("Location"))
+    return back.path + "?" + back.query

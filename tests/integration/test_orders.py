@@ -10,16 +10,14 @@ import random
 import secrets
 import urllib.parse
 
-from jt import (Session, envelope, eq, eventually, get, make_product, make_user, parallel,
-                redis, request, sql)
+from jt import (Session, count, envelope, eq, eventually, follow_pg, get, make_product,
+                make_user, parallel, pg_faults, redis, request, sql, stock)
+from jt import order_events as events
+from jt import order_jobs as jobs
 
 SOLD_OUT_MSG = "품절된 상품이 존재합니다."
 NO_PRODUCT_MSG = "해당 상품이 존재하지 않습니다."
 NO_POINTS_MSG = "결제 금액이 부족합니다."
-
-
-def stock(pid):
-    return int(sql("SELECT available FROM stock WHERE product_id = %d" % pid)[0][0])
 
 
 def points(uid):
@@ -34,21 +32,6 @@ def order_row(oid):
 
 def status(oid):
     return order_row(oid)[0]
-
-
-def count(query):
-    return int(sql(query)[0][0])
-
-
-def jobs(oid, kind):
-    """Outbox jobs of kind whose payload names order oid."""
-    return count("SELECT COUNT(*) FROM outbox WHERE kind = '%s' AND payload LIKE '%%\"%s\"%%'"
-                 % (kind, oid))
-
-
-def events(oid):
-    return [r[0] for r in sql("SELECT e.to_status FROM order_events e JOIN orders o ON"
-                              " o.id = e.order_id WHERE o.public_id = '%s' ORDER BY e.id" % oid)]
 
 
 def page_error(resp, status):
@@ -538,17 +521,10 @@ def test_toss_checkout_through_the_fake_payment_window_is_paid():
     url = pay.text.split('id="pay-link" href="')[1].split('"')[0].replace("&amp;", "&")
     # The browser opens the PG's window and the shopper approves (outcome=success skips the
     # window's button): the PG sends the browser back to the shop's success URL.
-    win = urllib.parse.urlsplit(url)
-    import http.client
-    c = http.client.HTTPConnection(win.hostname, win.port, timeout=10)
-    c.request("GET", win.path + "?" + win.query + "&outcome=success")
-    back = c.getresponse()
-    back.read()
-    eq(back.status, 302, "PG redirects back")
-    ret = urllib.parse.urlsplit(back.getheader("Location"))
-    done = s.get(ret.path + "?" + ret.query)
+    back = follow_pg(url, "outcome=success")
+    done = s.get(back)
     eq(done.status, 200, "order received")
-    oid = urllib.parse.parse_qs(ret.query)["orderId"][0]
+    oid = urllib.parse.parse_qs(urllib.parse.urlsplit(back).query)["orderId"][0]
     after_return(oid)
     eq(jobs(oid, "payment.confirm"), 1, "confirm job queued")
     eventually(lambda: status(oid) == "PAID", what="the payment workers confirm it")
@@ -575,26 +551,6 @@ def test_my_orders_pages_with_a_cursor_and_refuses_a_forged_one():
 
 
 # ---- KakaoPay: the ready call at checkout, the approval return ----------------------------------
-
-def pg_faults(text):
-    """Writes the fake PG's fault rules (tests/fakes/pg.py); "" clears them."""
-    import os
-    from jt import RUN
-    with open(os.path.join(RUN, "fakes", "pg-faults"), "w") as f:
-        f.write(text)
-
-
-def follow_pg(url, query_extra):
-    """GETs a page of the fake PG (not through the shop) and returns its redirect target."""
-    import http.client
-    u = urllib.parse.urlsplit(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    c.request("GET", u.path + "?" + (u.query + "&" if u.query else "") + query_extra)
-    r = c.getresponse()
-    r.read()
-    eq(r.status, 302, "the PG sends the browser back")
-    back = urllib.parse.urlsplit(r.getheader("Location"))
-    return back.path + "?" + back.query
 
 
 def test_kakaopay_checkout_readies_then_the_approval_return_is_paid():

@@ -11,34 +11,16 @@ import signal
 import time
 import urllib.parse
 
-from jt import RUN, Session, eq, eventually, make_product, make_user, pids, redis, sql, stack
+from jt import (Session, count, eq, eventually, follow_pg, make_product, make_user, pg_faults,
+                pids, redis, sql, stack, stock)
+from jt import order_events as events
+from jt import order_jobs as jobs
+from jt import order_status as status
 
 PG_PORT = int(os.environ.get("JT_HTTP_PORT", "8080")) + 2
 
 
 # ---- helpers (after tests/integration/test_orders.py) ----------------------------------------
-
-def stock(pid):
-    return int(sql("SELECT available FROM stock WHERE product_id = %d" % pid)[0][0])
-
-
-def status(oid):
-    return sql("SELECT status FROM orders WHERE public_id = '%s'" % oid)[0][0]
-
-
-def count(query):
-    return int(sql(query)[0][0])
-
-
-def jobs(oid, kind):
-    """Outbox jobs of kind whose payload names order oid."""
-    return count("SELECT COUNT(*) FROM outbox WHERE kind = '%s' AND payload LIKE '%%\"%s\"%%'"
-                 % (kind, oid))
-
-
-def events(oid):
-    return [r[0] for r in sql("SELECT e.to_status FROM order_events e JOIN orders o ON"
-                              " o.id = e.order_id WHERE o.public_id = '%s' ORDER BY e.id" % oid)]
 
 
 def payments(oid):
@@ -46,12 +28,6 @@ def payments(oid):
     return [tuple(r) for r in sql(
         "SELECT p.pg, p.payment_key, p.amount, p.status FROM payments p JOIN orders o ON"
         " o.id = p.order_id WHERE o.public_id = '%s'" % oid)]
-
-
-def pg_faults(text):
-    """Writes the fake PG's fault rules; "" clears them."""
-    with open(os.path.join(RUN, "fakes", "pg-faults"), "w") as f:
-        f.write(text)
 
 
 def approvals(oid):
@@ -63,18 +39,6 @@ def approvals(oid):
     body = r.read()
     eq(r.status, 200, "records")
     return json.loads(body)
-
-
-def follow_pg(url, query_extra):
-    """GETs a page of the fake PG and returns the shop path it redirects the browser to."""
-    u = urllib.parse.urlsplit(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    c.request("GET", u.path + "?" + (u.query + "&" if u.query else "") + query_extra)
-    r = c.getresponse()
-    r.read()
-    eq(r.status, 302, "the PG sends the browser back")
-    back = urllib.parse.urlsplit(r.getheader("Location"))
-    return back.path + "?" + back.query
 
 
 def new_order(sess, pid, qty, method):

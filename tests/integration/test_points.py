@@ -4,30 +4,17 @@ unique key when Redis forgot), who may read and charge whose balance, the points
 Users are made with SQL and signed in by writing their session straight into Redis
 (sess:<id> = {user, role, name, csrf}, the shape lib/session.c reads), so these tests do not
 depend on the login pages."""
-import os
 import re
 import secrets
-import subprocess
-import threading
 import urllib.parse
 
-from jt import RUN, envelope, eq, get, request, sql
+from jt import Session, envelope, eq, get, parallel, quote, redis, request, sql
 
 CHARGE_MIN_MSG = "최소 충전 금액은 1,000원 입니다."
 CHARGE_MAX_MSG = "최대 충전 금액은 1,000,000원 입니다."
 KEY_MISSING_MSG = "멱등성 키가 누락되었습니다."
 NO_USER_MSG = "존재하지 않는 유저입니다."
 IN_FLIGHT_MSG = "이미 처리중인 요청입니다."
-
-
-def redis(*args):
-    """Runs redis-cli against the stack's Redis; returns its output without the newline."""
-    return subprocess.run(["redis-cli", "-s", os.path.join(RUN, "redis.sock")] + list(args),
-                          check=True, stdout=subprocess.PIPE).stdout.decode("utf-8").strip()
-
-
-def quote(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def make_user(name="김테스트", points=0, role="shopper", phone=None):
@@ -38,24 +25,6 @@ def make_user(name="김테스트", points=0, role="shopper", phone=None):
                % (quote(email), quote(name), role, points,
                   quote(phone) if phone is not None else "NULL"))
     return int(rows[-1][0])
-
-
-class Session:
-    """A signed-in browser: a session written into Redis, its cookie and CSRF token."""
-
-    def __init__(self, user_id, role="shopper", name="tester"):
-        self.sid = secrets.token_hex(20)
-        self.csrf = secrets.token_hex(20)
-        redis("HSET", "sess:" + self.sid, "user", str(user_id), "role", role, "name", name,
-              "csrf", self.csrf)
-        redis("EXPIRE", "sess:" + self.sid, "3600")
-
-    def headers(self, csrf=True, **extra):
-        h = {"Cookie": "jt_sid=" + self.sid}
-        if csrf:
-            h["X-CSRF-Token"] = self.csrf
-        h.update(extra)
-        return h
 
 
 def balance(user_id):
@@ -310,22 +279,6 @@ def test_csrf_missing_or_wrong_is_403_and_charges_nothing():
                      headers=h), 403, "CSRF_TOKEN_INVALID")
     eq(balance(uid), 0, "nothing charged")
     eq(charge(s, uid, {"chargeAmount": 5000}, key=key).status, 200, "the key was not used")
-
-
-def parallel(n, fn):
-    """Runs fn(i) in n threads released together; returns the results in order."""
-    out = [None] * n
-    gate = threading.Barrier(n)
-
-    def run(i):
-        gate.wait()
-        out[i] = fn(i)
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def test_100_parallel_charges_with_one_key_charge_once():
