@@ -18,7 +18,12 @@ usage(FILE *f)
 	    "usage: jangteoctl [--config FILE] COMMAND\n"
 	    "commands:\n"
 	    "  migrate [--sql-dir DIR]   apply the numbered SQL migrations not yet applied\n"
-	    "  seed-demo                 add demo sellers, products, a shopper and an admin\n");
+	    "  seed-demo                 add demo sellers, products, a shopper and an admin\n"
+	    "  ledger-check              check that the books balance; list each violation\n"
+	    "  payout --seller ID [--amount WON] [--key KEY]\n"
+	    "                            pay a seller's payable out to the bank\n"
+	    "  reconcile --pg toss|kakaopay [--dry-run] FILE | --fetch YYYY-MM-DD\n"
+	    "                            match a PG settlement file against our payments\n");
 }
 
 /* The installed migrations, or the source tree's when running from a build directory. */
@@ -30,6 +35,37 @@ default_sql_dir(void)
 	if (stat(JT_DATADIR "/sql", &st) == 0 && S_ISDIR(st.st_mode))
 		return JT_DATADIR "/sql";
 	return JT_SRC_SQLDIR;
+}
+
+/* Commands that parse their own options (ctl/cmds.h). */
+struct own_cmd {
+	const char *name;
+	int (*run)(const struct conf *, struct db *, int, char **);
+};
+
+static const struct own_cmd own_cmds[] = {
+	{ "ledger-check", ctl_ledger_check },
+	{ "payout", ctl_payout },
+	{ "reconcile", ctl_reconcile },
+};
+
+/* Loads the config, opens the database and runs cmd with its own arguments. */
+static int
+run_own(const char *config, const struct own_cmd *cmd, int argc, char **argv)
+{
+	struct conf *c;
+	struct db *db;
+	int rc;
+
+	c = daemon_config("jangteoctl", config, true);
+	if (c == NULL)
+		return 2;
+	db = db_new(c);
+	optind = 1;
+	rc = cmd->run(c, db, argc, argv);
+	db_free(&db);
+	conf_free(&c);
+	return rc;
 }
 
 int
@@ -45,6 +81,7 @@ main(int argc, char **argv)
 	struct conf *c;
 	struct db *db;
 	int ch, rc;
+	size_t i;
 
 	while ((ch = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -59,6 +96,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind++];
+	for (i = 0; i < sizeof(own_cmds) / sizeof(own_cmds[0]); i++)
+		if (strcmp(cmd, own_cmds[i].name) == 0)
+			return run_own(config, &own_cmds[i], argc - optind + 1, argv + optind - 1);
 	/* Options may also follow the command: jangteoctl migrate --sql-dir DIR */
 	while ((ch = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (ch) {

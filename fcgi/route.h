@@ -31,6 +31,13 @@ extern const struct route catalog_routes[];   /* catalog.c: products, popular pr
 extern const struct route points_routes[];    /* points.c: balance and charges */
 extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
 extern const struct route orders_routes[];    /* orders.c: checkout, PG returns, my orders */
+extern const struct route refunds_routes[];   /* refunds.c: shopper refunds of paid orders */
+extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
+extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */
+extern const struct route admin_routes[];     /* admin.c: dashboard, products, orders */
+extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
+                                                 * ledger, reconciliation */
+extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
 
 /* Joins the core table and the families' into the one table the dispatcher reads. Call once
  * per process before route_names or route_dispatch. */

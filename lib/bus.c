@@ -48,6 +48,8 @@ static const struct {
 	{ "settle", BUS_Q_SETTLE },             /* JOB_SETTLE */
 	{ "refund.settle", BUS_Q_SETTLE },      /* JOB_REFUND_SETTLE */
 	{ "notify", BUS_Q_NOTIFY },             /* JOB_NOTIFY */
+	{ "payment.check", BUS_Q_PAYMENT },     /* JOB_PAYMENT_CHECK */
+	{ "refund", BUS_Q_PAYMENT },            /* JOB_REFUND */
 };
 
 static const struct {

@@ -22,6 +22,8 @@ enum job_kind {
 	JOB_SETTLE,           /* settle a paid order with its seller (queue settle) */
 	JOB_REFUND_SETTLE,    /* reverse the settlement of a refund (queue settle) */
 	JOB_NOTIFY,           /* mail the shopper about their order (queue notify) */
+	JOB_PAYMENT_CHECK,    /* ask the PG about an UNKNOWN or stale CONFIRMING order (queue payment) */
+	JOB_REFUND,           /* cancel (refund) a payment at the PG (queue payment) */
 	JOB__MAX
 };
 

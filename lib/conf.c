@@ -231,6 +231,18 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    "whole-request timeout of a Naver Shopping call, in milliseconds"), /* CONF_NAVER_TIMEOUT_MS */
 	INT("naver.cache_seconds", "600", 0, 86400,
 	    "how long a product's lowest Naver price stays cached in Redis, in seconds"), /* CONF_NAVER_CACHE_SECONDS */
+	INT("payments.check_base_seconds", "30", 1, 86400,
+	    "first wait before the janitor asks the PG about an UNKNOWN order, in seconds; doubles after each answerless check"), /* CONF_PAYMENTS_CHECK_BASE_SECONDS */
+	INT("payments.check_max", "8", 1, 100,
+	    "answerless checks of an UNKNOWN order before it is listed for an admin"), /* CONF_PAYMENTS_CHECK_MAX */
+	INT("payments.confirming_stale_seconds", "300", 10, 86400,
+	    "age of a CONFIRMING order whose confirm job is dead or done before the janitor asks the PG, in seconds"), /* CONF_PAYMENTS_CONFIRMING_STALE_SECONDS */
+	INT("refunds.shopper_days", "7", 0, 365,
+	    "days after payment a shopper may still refund their own order (0 = only admins refund)"), /* CONF_REFUNDS_SHOPPER_DAYS */
+	INT("settle.commission_bp", "1000", 0, 10000,
+	    "platform commission in basis points for sellers without a rate of their own"), /* CONF_SETTLE_COMMISSION_BP */
+	BOOL("reconcile.repair_approved", "true",
+	    "a payment the PG approved but we hold as FAILED or UNKNOWN: true = mark it PAID, false = cancel it at the PG"), /* CONF_RECONCILE_REPAIR_APPROVED */
 };
 
 #undef STR

@@ -102,6 +102,12 @@ enum conf_key {
 	CONF_NAVER_CLIENT_SECRET,      /* Naver Open API client secret */
 	CONF_NAVER_TIMEOUT_MS,         /* whole-request timeout of a Naver Shopping call, in ... */
 	CONF_NAVER_CACHE_SECONDS,      /* how long a product's lowest Naver price stays cached in ... */
+	CONF_PAYMENTS_CHECK_BASE_SECONDS, /* first wait before the janitor asks the PG about an UNKNOWN o... */
+	CONF_PAYMENTS_CHECK_MAX, /* answerless checks of an UNKNOWN order before it is listed fo... */
+	CONF_PAYMENTS_CONFIRMING_STALE_SECONDS, /* age of a CONFIRMING order whose confirm job is dead or done ... */
+	CONF_REFUNDS_SHOPPER_DAYS, /* days after payment a shopper may still refund their own orde... */
+	CONF_SETTLE_COMMISSION_BP, /* platform commission in basis points for sellers without a ra... */
+	CONF_RECONCILE_REPAIR_APPROVED, /* a payment the PG approved but we hold as FAILED or UNKNOWN: ... */
 	CONF__MAX
 };
 

@@ -35,4 +35,28 @@ enum job_result job_echo_run(struct job_ctx *ctx, const struct outbox_claim *cla
  * An open breaker retries later without calling (the order stays CONFIRMING). */
 enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
+/* settle: payload {"orderId"}. Credits each seller of a paid order with its lines minus
+ * commission and the platform with the commission (posting settle:<orderId>), records the
+ * settlements, and completes the outbox row, in one transaction (workers/job_settle.c). A
+ * replay changes nothing; a failure is retried and never touches the payment. */
+enum job_result job_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* refund.settle: payload {"refundId"}. Takes a completed refund back from its sellers and
+ * the commission (posting refund.settle:<refundId>), in one transaction with the outbox row. */
+enum job_result job_refund_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* notify: payload {"orderId", "event": "paid" | "refunded"}. Mails the shopper through the
+ * SMTP relay (workers/job_notify.c); a mail is sent at most once per job and event. */
+enum job_result job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* payment.check: payload {"orderId"}. Looks the payment up at the PG by orderId behind the
+ * breaker and marks an UNKNOWN or CONFIRMING order PAID or FAILED when the PG answers, else
+ * schedules the next check (lib/paychecks.h; workers/job_check.c). */
+enum job_result job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* refund: payload {"refundId"}. Cancels the refund's amount at the PG (Idempotency-Key
+ * "refund-<refundId>") and completes or releases the refund (lib/refunds.h;
+ * workers/job_refund.c). */
+enum job_result job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
 #endif

@@ -18,6 +18,11 @@
 static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const struct outbox_claim *) = {
 	job_echo_run,      /* JOB_ECHO */
 	job_confirm_run,   /* JOB_PAYMENT_CONFIRM */
+	job_settle_run,    /* JOB_SETTLE */
+	job_refund_settle_run, /* JOB_REFUND_SETTLE */
+	job_notify_run,    /* JOB_NOTIFY */
+	job_check_run,     /* JOB_PAYMENT_CHECK */
+	job_refund_run,    /* JOB_REFUND */
 };
 
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */

@@ -3,7 +3,7 @@
 # script/stack).
 #
 # Contract with the caller: script/stack has set JT_RUN, JT_BUILDDIR, JT_CONF, JT_PREFORK,
-# JT_WORKERS, JT_PAY_WORKERS, JT_FCGI_MODE and JT_START_WAIT, written $JT_CONF, created $JT_RUN/pids and
+# JT_WORKERS, JT_PAY_WORKERS, JT_SETTLE_WORKERS, JT_NOTIFY_WORKERS, JT_FCGI_MODE and JT_START_WAIT, written $JT_CONF, created $JT_RUN/pids and
 # $JT_RUN/log, and defined the stack_* helpers. Each program runs in the foreground, logs to
 # stderr (captured in $JT_RUN/log/<name>.log) and to log.file ($JT_RUN/log/jangteo.log), and
 # exits on SIGTERM.
@@ -124,163 +124,119 @@ fcgi_stop() {
 	fcgi_running || rm -f "$JT_RUN/fcgi.sock"
 }
 
-# ---- workers: JT_WORKERS demo workers pulling from bus.out_demo --------------------------------
+# ---- worker pools: N jangteo-worker processes per queue ----------------------------------------
+# Each pool is named by its pid-file prefix: worker (queue demo, JT_WORKERS), payworker (payment,
+# JT_PAY_WORKERS), settleworker (settle, JT_SETTLE_WORKERS), notifyworker (notify,
+# JT_NOTIFY_WORKERS). Worker N of a pool has pids/<prefix>-N.pid.
 
-worker_running() {
-	stack_all_running "worker-$1" jangteo-worker
+# The queue and the size of pool $1.
+_pool_queue() {
+	case $1 in
+		worker) echo demo ;;
+		payworker) echo payment ;;
+		settleworker) echo settle ;;
+		notifyworker) echo notify ;;
+	esac
+}
+_pool_size() {
+	case $1 in
+		worker) echo "$JT_WORKERS" ;;
+		payworker) echo "$JT_PAY_WORKERS" ;;
+		settleworker) echo "$JT_SETTLE_WORKERS" ;;
+		notifyworker) echo "$JT_NOTIFY_WORKERS" ;;
+	esac
 }
 
-# Starts demo worker $1 unless it runs.
-worker_start() {
-	local n=$1 exe="$JT_BUILDDIR/workers/jangteo-worker"
-	if worker_running "$n"; then
-		echo "worker-$n: already running" >&2
+pool_one_running() {
+	stack_all_running "$1-$2" jangteo-worker
+}
+
+# Starts worker $2 of pool $1 unless it runs.
+pool_one_start() {
+	local p=$1 n=$2 exe="$JT_BUILDDIR/workers/jangteo-worker"
+	if pool_one_running "$p" "$n"; then
+		echo "$p-$n: already running" >&2
 		return 0
 	fi
 	stack_need_program "$exe"
-	stack_spawn "worker-$n" "$exe" --config "$JT_CONF" --queue demo
-	_jangteo_check_alive "worker-$n" jangteo-worker || return 1
-	echo "worker-$n: running, pid $(stack_live_pids "worker-$n" jangteo-worker)" >&2
+	stack_spawn "$p-$n" "$exe" --config "$JT_CONF" --queue "$(_pool_queue "$p")"
+	_jangteo_check_alive "$p-$n" jangteo-worker || return 1
+	echo "$p-$n: running, pid $(stack_live_pids "$p-$n" jangteo-worker)" >&2
 }
 
-worker_stop() {
-	stack_stop_pidfile "worker-$1" jangteo-worker
+pool_one_stop() {
+	stack_stop_pidfile "$1-$2" jangteo-worker
 }
 
-# Stops demo worker $1 if it still runs (a test may have killed it) and starts it again.
-worker_restart() {
-	worker_stop "$1"
-	worker_start "$1"
+# Stops worker $2 of pool $1 if it still runs (a test may have killed it) and starts it again.
+pool_one_restart() {
+	pool_one_stop "$1" "$2"
+	pool_one_start "$1" "$2"
 }
 
-# Prints the worker numbers that have a pid file, whatever JT_WORKERS is now.
-_workers_recorded() {
+# Prints the worker numbers of pool $1 that have a pid file, whatever its size is now.
+_pool_recorded() {
 	local f n
-	for f in "$JT_RUN"/pids/worker-*.pid; do
+	for f in "$JT_RUN"/pids/"$1"-*.pid; do
 		[[ -e $f ]] || continue
-		n=${f##*/worker-}
+		n=${f##*/"$1"-}
 		n=${n%.pid}
 		[[ $n =~ ^[0-9]+$ ]] && printf '%s\n' "$n"
 	done
 	return 0
 }
 
-workers_running() {
-	local n
-	for (( n = 1; n <= JT_WORKERS; n++ )); do
-		worker_running "$n" || return 1
+pool_running() {
+	local n size
+	size=$(_pool_size "$1")
+	for (( n = 1; n <= size; n++ )); do
+		pool_one_running "$1" "$n" || return 1
 	done
 	return 0
 }
 
-# Starts the workers that do not run (all of them on a fresh start, only the dead ones after).
-workers_start() {
-	local n
-	for (( n = 1; n <= JT_WORKERS; n++ )); do
-		worker_start "$n" || return 1
+# Starts the workers of pool $1 that do not run (all on a fresh start, only the dead ones after).
+pool_start() {
+	local n size
+	size=$(_pool_size "$1")
+	for (( n = 1; n <= size; n++ )); do
+		pool_one_start "$1" "$n" || return 1
 	done
 }
 
-workers_stop() {
+pool_stop() {
 	local n
-	for n in $(_workers_recorded); do
-		worker_stop "$n"
+	for n in $(_pool_recorded "$1"); do
+		pool_one_stop "$1" "$n"
 	done
 }
 
-workers_status() {
-	local n
-	if (( JT_WORKERS == 0 )); then
-		printf '%-10s none (JT_WORKERS=0)\n' workers
+pool_status() {
+	local n size
+	size=$(_pool_size "$1")
+	if (( size == 0 )); then
+		printf '%-10s none (size 0)\n' "$1s"
 	fi
-	for (( n = 1; n <= JT_WORKERS; n++ )); do
-		if worker_running "$n"; then
-			printf '%-10s running  pid %s\n' "worker-$n" \
-				"$(stack_live_pids "worker-$n" jangteo-worker)"
+	for (( n = 1; n <= size; n++ )); do
+		if pool_one_running "$1" "$n"; then
+			printf '%-10s running  pid %s\n' "$1-$n" \
+				"$(stack_live_pids "$1-$n" jangteo-worker)"
 		else
-			printf '%-10s stopped\n' "worker-$n"
+			printf '%-10s stopped\n' "$1-$n"
 		fi
 	done
 }
 
-# ---- payment workers: JT_PAY_WORKERS workers pulling payment.confirm from bus.out_payment ----
-
-payworker_running() {
-	stack_all_running "payworker-$1" jangteo-worker
-}
-
-# Starts payment worker $1 unless it runs.
-payworker_start() {
-	local n=$1 exe="$JT_BUILDDIR/workers/jangteo-worker"
-	if payworker_running "$n"; then
-		echo "payworker-$n: already running" >&2
-		return 0
-	fi
-	stack_need_program "$exe"
-	stack_spawn "payworker-$n" "$exe" --config "$JT_CONF" --queue payment
-	_jangteo_check_alive "payworker-$n" jangteo-worker || return 1
-	echo "payworker-$n: running, pid $(stack_live_pids "payworker-$n" jangteo-worker)" >&2
-}
-
-payworker_stop() {
-	stack_stop_pidfile "payworker-$1" jangteo-worker
-}
-
-# Stops payment worker $1 if it still runs (a test may have killed it) and starts it again.
-payworker_restart() {
-	payworker_stop "$1"
-	payworker_start "$1"
-}
-
-# Prints the payment worker numbers that have a pid file, whatever JT_PAY_WORKERS is now.
-_payworkers_recorded() {
-	local f n
-	for f in "$JT_RUN"/pids/payworker-*.pid; do
-		[[ -e $f ]] || continue
-		n=${f##*/payworker-}
-		n=${n%.pid}
-		[[ $n =~ ^[0-9]+$ ]] && printf '%s\n' "$n"
-	done
-	return 0
-}
-
-payworkers_running() {
-	local n
-	for (( n = 1; n <= JT_PAY_WORKERS; n++ )); do
-		payworker_running "$n" || return 1
-	done
-	return 0
-}
-
-# Starts the payment workers that do not run (all on a fresh start, only the dead ones after).
-payworkers_start() {
-	local n
-	for (( n = 1; n <= JT_PAY_WORKERS; n++ )); do
-		payworker_start "$n" || return 1
-	done
-}
-
-payworkers_stop() {
-	local n
-	for n in $(_payworkers_recorded); do
-		payworker_stop "$n"
-	done
-}
-
-payworkers_status() {
-	local n
-	if (( JT_PAY_WORKERS == 0 )); then
-		printf '%-10s none (JT_PAY_WORKERS=0)\n' payworkers
-	fi
-	for (( n = 1; n <= JT_PAY_WORKERS; n++ )); do
-		if payworker_running "$n"; then
-			printf '%-10s running  pid %s\n' "payworker-$n" \
-				"$(stack_live_pids "payworker-$n" jangteo-worker)"
-		else
-			printf '%-10s stopped\n' "payworker-$n"
-		fi
-	done
-}
+# The services script/stack knows: <pool>s_{running,start,stop,status}, and
+# <pool>_restart N for `script/stack restart-<pool> N`.
+for _p in worker payworker settleworker notifyworker; do
+	eval "${_p}s_running() { pool_running $_p; }
+${_p}s_start() { pool_start $_p; }
+${_p}s_stop() { pool_stop $_p; }
+${_p}s_status() { pool_status $_p; }
+${_p}_restart() { pool_one_restart $_p \"\$1\"; }"
+done
+unset _p
 
 # ---- janitor ---------------------------------------------------------------------------------
 

@@ -80,6 +80,12 @@ static const char *const expected_names[CONF__MAX] = {
 	"naver.client_secret",
 	"naver.timeout_ms",
 	"naver.cache_seconds",
+	"payments.check_base_seconds",
+	"payments.check_max",
+	"payments.confirming_stale_seconds",
+	"refunds.shopper_days",
+	"settle.commission_bp",
+	"reconcile.repair_approved",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */

@@ -34,6 +34,7 @@ Suite *breaker_suite(void);  /* injectable clock, no sleeps */
 Suite *pg_suite(void);       /* PG answers classified (no server) */
 Suite *pricecmp_suite(void); /* Naver answers parsed strictly (no server) */
 Suite *cart_suite(void);     /* server: Redis and MariaDB of a running stack */
+Suite *ledger_suite(void);   /* server: postings, replays, limits, the books check */
 
 /* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
 const char *test_conf_path(void);

@@ -1,0 +1,2 @@
+/* reconcile: placeholder until its author lands it. */
+#include "reconcile.h"

@@ -1,0 +1,2 @@
+/* settle: placeholder until its author lands it. */
+#include "settle.h"

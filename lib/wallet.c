@@ -1,0 +1,2 @@
+/* wallet: placeholder until its author lands it. */
+#include "wallet.h"
