@@ -20,7 +20,7 @@ static const char SQL_TO_PAID[] =
     " WHERE id = ? AND status IN ('CONFIRMING','UNKNOWN') AND amount = ?";
 static const char SQL_TO_FAILED[] =
     "UPDATE orders SET status = 'FAILED', fail_code = ?, fail_message = ?"
-    " WHERE id = ? AND status = 'CONFIRMING'";
+    " WHERE id = ? AND status IN ('CONFIRMING','UNKNOWN')";
 static const char SQL_TO_UNKNOWN[] =
     "UPDATE orders SET status = 'UNKNOWN' WHERE id = ? AND status = 'CONFIRMING'";
 static const char SQL_INSERT_PAYMENT[] =
@@ -87,9 +87,9 @@ cut_utf8(struct arena *a, const char *s, size_t max)
 static bool
 move_allowed(enum payments_move m, const char *status)
 {
-	if (m == MOVE_PAID)
+	if (m == MOVE_PAID || m == MOVE_FAILED)
 		return strcmp(status, "CONFIRMING") == 0 || strcmp(status, "UNKNOWN") == 0;
-	if (m == MOVE_FAILED || m == MOVE_UNKNOWN)
+	if (m == MOVE_UNKNOWN)
 		return strcmp(status, "CONFIRMING") == 0;
 	return false;
 }

@@ -42,7 +42,8 @@ enum payments_rc payments_mark_paid(struct db *db, struct arena *a,
     const struct outbox_claim *claim, const struct order *o, const struct pg_result *r,
     int64_t *settle_job);
 
-/* The PG definitely refused: CONFIRMING -> FAILED with fail_code/fail_message (truncated to
+/* The PG definitely refused (a confirm's refusal, or a lookup of an UNKNOWN order that the PG
+ * reports ABORTED or EXPIRED): CONFIRMING|UNKNOWN -> FAILED with fail_code/fail_message (truncated to
  * the columns), an event noting the code, the stock given back (orders_release_stock; o must
  * be loaded with details) and outbox_complete, in one transaction. code and message may be
  * NULL. */
