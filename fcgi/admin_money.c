@@ -1,6 +1,458 @@
-/* admin_money: placeholder until its author lands it. */
+/* admin_money: the admin console's money pages: sellers and their wallets with the payout
+ * form (wallet_payout), the ledger's accounts with the trial balance and each account's
+ * transfers, and the reconciliation runs with their findings. Reads go through lib/wallet,
+ * lib/ledger and lib/reconcile; a section whose module fails shows ADMIN_UNAVAILABLE. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "admin.h"
+#include "app.h"
+#include "arena.h"
+#include "buf.h"
+#include "conf.h"
+#include "esc.h"
+#include "form.h"
+#include "ids.h"
+#include "ledger.h"
+#include "log.h"
+#include "money.h"
+#include "reconcile.h"
+#include "req.h"
+#include "resp.h"
 #include "route.h"
+#include "sess.h"
+#include "valid.h"
+#include "wallet.h"
+
+static const char MSG_NO_SELLER[] = "판매자를 찾을 수 없습니다.";
+
+static int
+default_bp(struct req *r)
+{
+	return (int)conf_int(r->app->conf, CONF_SETTLE_COMMISSION_BP);
+}
+
+/* "/admin/ledger/accounts/<code>" with the code escaped as a path segment. */
+static const char *
+account_href(struct req *r, const char *code)
+{
+	struct buf u;
+	const char *out;
+
+	buf_init(&u);
+	buf_puts(&u, "/admin/ledger/accounts/");
+	esc_url_path(&u, code);
+	out = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return out;
+}
+
+/* ---- sellers and wallets -------------------------------------------------------------------- */
+
+static struct json_object *
+seller_wallet_json(const struct wallet *w)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "sellerId", json_object_new_int64(w->seller_id));
+	json_object_object_add(o, "name", admin_jstr(w->seller_name));
+	json_object_object_add(o, "commissionBp", json_object_new_int(w->commission_bp));
+	json_object_object_add(o, "payable", json_object_new_int64(w->payable));
+	json_object_object_add(o, "salesTotal", json_object_new_int64(w->sales_total));
+	json_object_object_add(o, "commissionTotal", json_object_new_int64(w->commission_total));
+	json_object_object_add(o, "refundsTotal", json_object_new_int64(w->refunds_total));
+	json_object_object_add(o, "paidOutTotal", json_object_new_int64(w->paid_out_total));
+	return o;
+}
+
+/* GET /admin/sellers */
+static int
+page_sellers(struct req *r)
+{
+	struct json_object *ctx = admin_ctx(r, "판매자 지갑");
+	struct json_object *rows;
+	struct wallet *w;
+	int64_t n, i;
+
+	n = wallet_list(r->app->db, r->a, default_bp(r), &w);
+	if (n < 0) {
+		admin_unavailable(r, ctx, "sellers_error", "wallet_list");
+		return admin_page(r, 200, "admin_sellers", ctx);
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(rows, seller_wallet_json(&w[i]));
+	json_object_object_add(ctx, "sellers", rows);
+	return admin_page(r, 200, "admin_sellers", ctx);
+}
+
+/* The seller page; error (may be NULL) is a refused payout's reason, amount what was typed. */
+static int
+render_seller(struct req *r, int status, int64_t seller_id, const char *error,
+    const char *amount)
+{
+	struct json_object *ctx = admin_ctx(r, "판매자 지갑");
+	struct wallet_entry *e;
+	struct json_object *rows;
+	struct wallet w;
+	char key[25];
+	int64_t n, i;
+	int rc;
+
+	json_object_object_add(ctx, "sellerId", json_object_new_int64(seller_id));
+	rc = wallet_get(r->app->db, r->a, seller_id, default_bp(r), &w);
+	if (rc == 0) {
+		resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
+		json_object_put(ctx);
+		return 0;
+	}
+	if (rc < 0) {
+		admin_unavailable(r, ctx, "wallet_error", "wallet_get");
+		return admin_page(r, status, "admin_seller", ctx);
+	}
+	json_object_object_add(ctx, "wallet", seller_wallet_json(&w));
+	json_object_object_add(ctx, "account_href", json_object_new_string(account_href(r,
+	    arena_printf(r->a, "seller_payable:%" PRId64, seller_id))));
+	ids_new(key, sizeof(key));
+	json_object_object_add(ctx, "payout_key", json_object_new_string(key));
+	if (error != NULL)
+		json_object_object_add(ctx, "payout_error", json_object_new_string(error));
+	json_object_object_add(ctx, "amount", admin_jstr(amount));
+	n = wallet_entries(r->app->db, r->a, seller_id, ADMIN_PAGE_ROWS, &e);
+	if (n < 0) {
+		admin_unavailable(r, ctx, "entries_error", "wallet_entries");
+		return admin_page(r, status, "admin_seller", ctx);
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "kind", admin_jstr(e[i].kind));
+		json_object_object_add(o, "ref", admin_jstr(e[i].ref));
+		json_object_object_add(o, "gross", json_object_new_int64(e[i].gross));
+		json_object_object_add(o, "commission", json_object_new_int64(e[i].commission));
+		json_object_object_add(o, "net", json_object_new_int64(e[i].net));
+		json_object_object_add(o, "at", admin_jstr(e[i].at));
+		json_object_array_add(rows, o);
+	}
+	json_object_object_add(ctx, "entries", rows);
+	return admin_page(r, status, "admin_seller", ctx);
+}
+
+static int
+path_seller_id(struct req *r, int64_t *id)
+{
+	if (req_path_id(r, 0, id) != 0) {
+		resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
+		return 0;
+	}
+	return 1;
+}
+
+/* GET /admin/sellers/{id} */
+static int
+page_seller(struct req *r)
+{
+	int64_t id;
+
+	if (!path_seller_id(r, &id))
+		return 0;
+	return render_seller(r, 200, id, NULL, NULL);
+}
+
+/* How each refused payout is answered on the form. */
+static const struct {
+	int status;
+	const char *message;
+} payout_answers[WALLET_PAYOUT__MAX] = {
+	[WALLET_NOTHING] = { 409, "지급할 금액이 없습니다." },
+	[WALLET_TOO_MUCH] = { 409, "지급 가능 금액보다 많이 지급할 수 없습니다." },
+	[WALLET_NO_SELLER] = { 404, MSG_NO_SELLER },
+	[WALLET_PAYOUT_FAILED] = { 500, "지급하지 못했습니다. 잠시 후 다시 시도해 주세요." },
+};
+
+/* POST /admin/sellers/{id}/payout: amount (won, > 0; empty: the whole payable), key. */
+static int
+page_seller_payout(struct req *r)
+{
+	struct json_object *before, *after;
+	const char *amount_s = NULL, *key = NULL;
+	int64_t id, amount = -1, payout_id = 0, paid = 0;
+	enum wallet_payout_rc rc;
+	struct wallet w;
+	int have_wallet;
+
+	if (!path_seller_id(r, &id))
+		return 0;
+	if (form_get(&r->form, "amount", &amount_s, NULL) < 0)
+		return render_seller(r, 400, id, "요청이 올바르지 않습니다.", NULL);
+	if (amount_s != NULL && amount_s[0] != '\0' &&
+	    (money_parse(amount_s, &amount) != 0 || amount < 1))
+		return render_seller(r, 400, id, "지급 금액은 1원 이상의 정수로 입력해 주세요. 비워 두면 전액을 지급합니다.", amount_s);
+	if (form_get(&r->form, "key", &key, NULL) != 0 || !valid_token(key, 1, 64))
+		return render_seller(r, 400, id, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.", amount_s);
+	have_wallet = wallet_get(r->app->db, r->a, id, default_bp(r), &w);
+	rc = wallet_payout(r->app->db, id, amount, sess_user(r), key, &payout_id, &paid);
+	if (rc == WALLET_REPLAYED)
+		return admin_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id),
+		    "payout_replayed");
+	if (rc != WALLET_PAID_OUT) {
+		if ((unsigned)rc >= WALLET_PAYOUT__MAX || payout_answers[rc].message == NULL)
+			rc = WALLET_PAYOUT_FAILED;
+		if (rc == WALLET_NO_SELLER)
+			return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
+		return render_seller(r, payout_answers[rc].status, id, payout_answers[rc].message,
+		    amount_s);
+	}
+	log_info(&r->log, "admin: payout %" PRId64 " of %" PRId64 " won to seller %" PRId64,
+	    payout_id, paid, id);
+	before = json_object_new_object();
+	if (have_wallet == 1)
+		json_object_object_add(before, "payable", json_object_new_int64(w.payable));
+	after = json_object_new_object();
+	json_object_object_add(after, "payoutId", json_object_new_int64(payout_id));
+	json_object_object_add(after, "paid", json_object_new_int64(paid));
+	if (have_wallet == 1 && w.payable >= paid)
+		json_object_object_add(after, "payable", json_object_new_int64(w.payable - paid));
+	admin_audit_after(r, "wallet.payout", arena_printf(r->a, "seller:%" PRId64, id), before,
+	    after);
+	json_object_put(before);
+	json_object_put(after);
+	return admin_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id), "payout_done");
+}
+
+/* ---- ledger --------------------------------------------------------------------------------- */
+
+static struct json_object *
+account_json(struct req *r, const struct ledger_account *a)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "code", admin_jstr(a->code));
+	json_object_object_add(o, "href", json_object_new_string(account_href(r, a->code)));
+	json_object_object_add(o, "kind", json_object_new_string(ledger_kind_name(a->kind)));
+	json_object_object_add(o, "debits", json_object_new_int64(a->debits_posted));
+	json_object_object_add(o, "credits", json_object_new_int64(a->credits_posted));
+	json_object_object_add(o, "balance", json_object_new_int64(a->balance));
+	return o;
+}
+
+/* GET /admin/ledger: every account and the trial balance (sum of debits, sum of credits). */
+static int
+page_ledger(struct req *r)
+{
+	struct json_object *ctx = admin_ctx(r, "원장");
+	struct ledger_account *acc;
+	struct json_object *rows;
+	int64_t n, i, debits = 0, credits = 0;
+	bool overflow = false;
+
+	n = ledger_accounts(r->app->db, r->a, &acc);
+	if (n < 0) {
+		admin_unavailable(r, ctx, "ledger_error", "ledger_accounts");
+		return admin_page(r, 200, "admin_ledger", ctx);
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		json_object_array_add(rows, account_json(r, &acc[i]));
+		if (money_add(debits, acc[i].debits_posted, &debits) != 0 ||
+		    money_add(credits, acc[i].credits_posted, &credits) != 0)
+			overflow = true;
+	}
+	json_object_object_add(ctx, "accounts", rows);
+	if (overflow) {
+		admin_unavailable(r, ctx, "totals_error", "trial balance (overflow)");
+	} else {
+		json_object_object_add(ctx, "total_debits", json_object_new_int64(debits));
+		json_object_object_add(ctx, "total_credits", json_object_new_int64(credits));
+		json_object_object_add(ctx, "balanced", json_object_new_boolean(debits == credits));
+	}
+	return admin_page(r, 200, "admin_ledger", ctx);
+}
+
+/* GET /admin/ledger/accounts/{code}?before= */
+static int
+page_account(struct req *r)
+{
+	struct json_object *ctx = admin_ctx(r, "원장 계정");
+	const char *code = req_path_param(r, 0);
+	struct ledger_transfer *t;
+	struct ledger_account acc;
+	struct json_object *rows;
+	int64_t before = 0, n, i;
+	int rc;
+
+	if (strlen(code) > LEDGER_ACCOUNT_MAX || !valid_utf8(code, strlen(code))) {
+		json_object_put(ctx);
+		return resp_error(r, 404, "ACCOUNT_NOT_FOUND", "계정을 찾을 수 없습니다.");
+	}
+	if (admin_query_id(r, "before", &before) < 0) {
+		json_object_put(ctx);
+		return resp_fail(r, RESP_BAD_REQUEST);
+	}
+	json_object_object_add(ctx, "code", json_object_new_string(code));
+	rc = ledger_account_get(r->app->db, r->a, code, &acc);
+	if (rc == 0) {
+		json_object_put(ctx);
+		return resp_error(r, 404, "ACCOUNT_NOT_FOUND", "계정을 찾을 수 없습니다.");
+	}
+	if (rc < 0) {
+		admin_unavailable(r, ctx, "account_error", "ledger_account_get");
+		return admin_page(r, 200, "admin_account", ctx);
+	}
+	json_object_object_add(ctx, "account", account_json(r, &acc));
+	n = ledger_transfers(r->app->db, r->a, code, before, ADMIN_PAGE_ROWS, &t);
+	if (n < 0) {
+		admin_unavailable(r, ctx, "transfers_error", "ledger_transfers");
+		return admin_page(r, 200, "admin_account", ctx);
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		bool debit = t[i].debit != NULL && strcmp(t[i].debit, code) == 0;
+		const char *other = debit ? t[i].credit : t[i].debit;
+
+		json_object_object_add(o, "id", json_object_new_int64(t[i].id));
+		json_object_object_add(o, "postingId", admin_jstr(t[i].posting_id));
+		json_object_object_add(o, "debit", admin_jstr(t[i].debit));
+		json_object_object_add(o, "credit", admin_jstr(t[i].credit));
+		if (other != NULL) {
+			json_object_object_add(o, "other", json_object_new_string(other));
+			json_object_object_add(o, "otherHref",
+			    json_object_new_string(account_href(r, other)));
+		}
+		json_object_object_add(o, "side", json_object_new_string(debit ? "차변" : "대변"));
+		json_object_object_add(o, "amount", json_object_new_int64(t[i].amount));
+		json_object_object_add(o, "code", json_object_new_string(
+		    ledger_code_name(t[i].code)));
+		json_object_object_add(o, "refType", admin_jstr(t[i].ref_type));
+		json_object_object_add(o, "refId", admin_jstr(t[i].ref_id));
+		json_object_object_add(o, "at", admin_jstr(t[i].created_at));
+		json_object_array_add(rows, o);
+	}
+	json_object_object_add(ctx, "transfers", rows);
+	if (n == ADMIN_PAGE_ROWS)
+		json_object_object_add(ctx, "next", json_object_new_string(arena_printf(r->a,
+		    "%s?before=%" PRId64, account_href(r, code), t[n - 1].id)));
+	return admin_page(r, 200, "admin_account", ctx);
+}
+
+/* ---- reconciliation ------------------------------------------------------------------------- */
+
+static struct json_object *
+run_json(const struct recon_run *run)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *counts = json_object_new_array();
+	int c;
+
+	json_object_object_add(o, "id", json_object_new_int64(run->id));
+	json_object_object_add(o, "pg", admin_jstr(run->pg));
+	json_object_object_add(o, "source", admin_jstr(run->source));
+	json_object_object_add(o, "status", admin_jstr(run->status));
+	json_object_object_add(o, "dryRun", json_object_new_boolean(run->dry_run));
+	json_object_object_add(o, "rows", json_object_new_int64(run->rows));
+	json_object_object_add(o, "repaired", json_object_new_int64(run->repaired));
+	json_object_object_add(o, "startedAt", admin_jstr(run->started_at));
+	json_object_object_add(o, "finishedAt", admin_jstr(run->finished_at));
+	for (c = 0; c < RECON_CLASS__MAX; c++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "class", json_object_new_string(
+		    reconcile_class_name((enum recon_class)c)));
+		json_object_object_add(x, "count", json_object_new_int64(run->counts[c]));
+		json_object_array_add(counts, x);
+	}
+	json_object_object_add(o, "counts", counts);
+	return o;
+}
+
+/* GET /admin/reconcile */
+static int
+page_reconcile(struct req *r)
+{
+	struct json_object *ctx = admin_ctx(r, "정산 대사");
+	struct recon_run *runs;
+	struct json_object *rows;
+	int64_t n, i;
+
+	n = reconcile_runs(r->app->db, r->a, ADMIN_PAGE_ROWS, &runs);
+	if (n < 0) {
+		admin_unavailable(r, ctx, "runs_error", "reconcile_runs");
+		return admin_page(r, 200, "admin_reconcile", ctx);
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(rows, run_json(&runs[i]));
+	json_object_object_add(ctx, "runs", rows);
+	return admin_page(r, 200, "admin_reconcile", ctx);
+}
+
+/* GET /admin/reconcile/{id}?all=1 (all: matches too) */
+static int
+page_reconcile_run(struct req *r)
+{
+	struct json_object *ctx;
+	struct recon_finding *f;
+	struct recon_run run;
+	struct json_object *rows;
+	const char *all = NULL;
+	int64_t id, n, i;
+	bool with_matches;
+	int rc;
+
+	if (req_path_id(r, 0, &id) != 0)
+		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
+	if (form_get(&r->query, "all", &all, NULL) < 0)
+		return resp_fail(r, RESP_BAD_REQUEST);
+	with_matches = all != NULL && strcmp(all, "1") == 0;
+	ctx = admin_ctx(r, "정산 대사 결과");
+	json_object_object_add(ctx, "runId", json_object_new_int64(id));
+	json_object_object_add(ctx, "all", json_object_new_boolean(with_matches));
+	rc = reconcile_run_get(r->app->db, r->a, id, &run);
+	if (rc == 0) {
+		json_object_put(ctx);
+		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
+	}
+	if (rc < 0) {
+		admin_unavailable(r, ctx, "run_error", "reconcile_run_get");
+		return admin_page(r, 200, "admin_reconcile_run", ctx);
+	}
+	json_object_object_add(ctx, "run", run_json(&run));
+	n = reconcile_findings(r->app->db, r->a, id, with_matches, &f);
+	if (n < 0) {
+		admin_unavailable(r, ctx, "findings_error", "reconcile_findings");
+		return admin_page(r, 200, "admin_reconcile_run", ctx);
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "class", json_object_new_string(
+		    reconcile_class_name(f[i].cls)));
+		json_object_object_add(o, "pgKey", admin_jstr(f[i].pg_key));
+		json_object_object_add(o, "orderId", admin_jstr(f[i].order_id));
+		if (f[i].pg_amount >= 0)
+			json_object_object_add(o, "pgAmount", json_object_new_int64(f[i].pg_amount));
+		if (f[i].our_amount >= 0)
+			json_object_object_add(o, "ourAmount", json_object_new_int64(f[i].our_amount));
+		json_object_object_add(o, "action", admin_jstr(f[i].action));
+		json_object_object_add(o, "note", admin_jstr(f[i].note));
+		json_object_array_add(rows, o);
+	}
+	json_object_object_add(ctx, "findings", rows);
+	return admin_page(r, 200, "admin_reconcile_run", ctx);
+}
 
 const struct route admin_money_routes[] = {
+	{ METHOD_GET,  "/admin/sellers",                 page_sellers,       ROUTE_HTML | ROUTE_ADMIN, "admin_sellers" },
+	{ METHOD_GET,  "/admin/sellers/{id}",            page_seller,        ROUTE_HTML | ROUTE_ADMIN, "admin_seller" },
+	{ METHOD_POST, "/admin/sellers/{id}/payout",     page_seller_payout, ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_seller_payout" },
+	{ METHOD_GET,  "/admin/ledger",                  page_ledger,        ROUTE_HTML | ROUTE_ADMIN, "admin_ledger" },
+	{ METHOD_GET,  "/admin/ledger/accounts/{code}",  page_account,       ROUTE_HTML | ROUTE_ADMIN, "admin_account" },
+	{ METHOD_GET,  "/admin/reconcile",               page_reconcile,     ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile" },
+	{ METHOD_GET,  "/admin/reconcile/{id}",          page_reconcile_run, ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile_run" },
 	{ 0, NULL, NULL, 0, NULL },
 };

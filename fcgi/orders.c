@@ -1,7 +1,8 @@
 /* orders: checkout (the page over the cart, and POST /api/v1/orders in seed 002's shape),
  * the PGs' return URLs, the "order received" page that polls, My orders and the order page
- * with its timeline, and cancelling an unpaid order. Prices and amounts come only from the
- * database; the domain rules live in lib/orders.c. */
+ * with its timeline, its refunds and its refund form, and cancelling an order: an unpaid one
+ * is abandoned, a paid one is refunded in full (lib/refunds.c). Prices and amounts come only
+ * from the database; the domain rules live in lib/orders.c and lib/refunds.c. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "orders.h"
 #include "pg.h"
 #include "points.h"
+#include "refunds.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -529,6 +531,62 @@ api_order_create(struct req *r)
 
 /* Renders the page of order o: the "order received" page (received) that polls until the
  * status is final, or the order page; notice is a line at the top, or NULL. */
+/* Adds what the order page shows about refunds to ctx: "refunds" (the order's refunds, when
+ * it has any) and, when the signed-in shopper may still refund it, "may_refund" with
+ * "refund_lines" (what is left of each line) and one fresh key per form ("refund_key",
+ * "refund_all_key"). Returns 1 when a form is shown (a CSRF token is needed), 0 when not,
+ * -1 on a database error. */
+static int
+refund_context(struct req *r, const struct order *o, struct json_object *ctx)
+{
+	struct json_object *list, *lines;
+	struct refund *rs;
+	char key[ORDERS_ID_LEN + 1];
+	int64_t n, i;
+	size_t j;
+	int rc;
+
+	if (o->status != ORDER_PAID && o->status != ORDER_PARTIALLY_CANCELED &&
+	    o->status != ORDER_CANCELED)
+		return 0;
+	n = refunds_of_order(r->app->db, r->a, o->id, &rs);
+	if (n < 0)
+		return -1;
+	if (n > 0) {
+		list = json_object_new_array();
+		for (i = 0; i < n; i++)
+			json_object_array_add(list, refunds_json(&rs[i]));
+		json_object_object_add(ctx, "refunds", list);
+	}
+	if (o->user_id != sess_user(r) || o->status == ORDER_CANCELED)
+		return 0;
+	rc = refunds_shopper_may(r->app->db, r->a, o->id,
+	    (int)conf_int(r->app->conf, CONF_REFUNDS_SHOPPER_DAYS));
+	if (rc <= 0)
+		return rc < 0 ? -1 : 0;
+	lines = json_object_new_array();
+	for (j = 0; j < o->nlines; j++) {
+		const struct order_line *l = &o->lines[j];
+		struct json_object *x;
+
+		if (l->quantity - l->canceled_quantity <= 0)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "product_id", json_object_new_int64(l->product_id));
+		json_object_object_add(x, "name", json_object_new_string(l->name));
+		json_object_object_add(x, "unit_price", json_object_new_int64(l->unit_price));
+		json_object_object_add(x, "left", json_object_new_int(l->quantity - l->canceled_quantity));
+		json_object_array_add(lines, x);
+	}
+	json_object_object_add(ctx, "may_refund", json_object_new_boolean(true));
+	json_object_object_add(ctx, "refund_lines", lines);
+	ids_new(key, sizeof(key));  /* one key per rendered form: a double submit refunds once */
+	json_object_object_add(ctx, "refund_key", json_object_new_string(key));
+	ids_new(key, sizeof(key));
+	json_object_object_add(ctx, "refund_all_key", json_object_new_string(key));
+	return 1;
+}
+
 static int
 render_order(struct req *r, int status, const struct order *o, bool received,
     const char *notice)
@@ -536,14 +594,25 @@ render_order(struct req *r, int status, const struct order *o, bool received,
 	struct json_object *ctx = json_object_new_object();
 	const char *csrf = NULL;
 	const char *url;
+	int rc = 0;
 
-	if (o->status == ORDER_PENDING && o->user_id == sess_user(r)) {
+	if (!received) {
+		rc = refund_context(r, o, ctx);
+		if (rc < 0) {
+			json_object_put(ctx);
+			return -1;
+		}
+	}
+	if ((o->status == ORDER_PENDING && o->user_id == sess_user(r)) || rc == 1) {
 		csrf = sess_csrf(r);
 		if (csrf == NULL) {
 			json_object_put(ctx);
 			return resp_fail(r, RESP_UNAVAILABLE);
 		}
 		json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
+	}
+	if (o->status == ORDER_PENDING && o->user_id == sess_user(r)) {
+		json_object_object_add(ctx, "cancelable", json_object_new_boolean(true));
 		url = pay_url(r, o);
 		if (url != NULL)
 			json_object_object_add(ctx, "pay_path", json_object_new_string(
@@ -814,11 +883,87 @@ cancel_order(struct req *r, struct order *o)
 	    "shopper", "CANCELED_BY_SHOPPER", "주문자가 결제 전에 주문을 취소했습니다.", o);
 }
 
-/* POST /orders/{id}/cancel (csrf_token) → 303 to the order. */
+/* The signed-in shopper's order {id} when it is paid and theirs: "cancel" then means a full
+ * refund. Returns 1 (*o loaded, without details), 0 for any other order, -1 on a database
+ * error. */
+static int
+paid_order(struct req *r, struct order *o)
+{
+	int rc = orders_get(r->app->db, r->a, req_path_param(r, 0), false, o);
+
+	if (rc <= 0)
+		return rc;
+	return o->user_id == sess_user(r) &&
+	    (o->status == ORDER_PAID || o->status == ORDER_PARTIALLY_CANCELED);
+}
+
+/* Refunds everything left of the signed-in shopper's paid order {id} (key: the form's or the
+ * Idempotency-Key header, or NULL) and pushes the jobs that queued. */
+static enum refunds_rc
+refund_order(struct req *r, const char *key, struct refund *out)
+{
+	struct refunds_req q;
+	enum refunds_rc rc;
+
+	memset(&q, 0, sizeof(q));
+	q.order_public_id = req_path_param(r, 0);
+	q.user_id = sess_user(r);
+	q.shopper_days = (int)conf_int(r->app->conf, CONF_REFUNDS_SHOPPER_DAYS);
+	q.key = key;
+	rc = refunds_request(r->app->db, r->a, &q, out);
+	refunds_push_jobs(r->app->bus, out);
+	if (rc == REFUNDS_ACCEPTED || rc == REFUNDS_DONE)
+		log_info(&r->log, "orders: full refund %s of %s: %s", out->public_id, q.order_public_id,
+		    refunds_rc_name(rc));
+	return rc;
+}
+
+/* The refund key of a cancel: the form's "key" field or the Idempotency-Key header, absent
+ * (NULL) or valid. Returns 0, or -1 after answering 400. */
+static int
+cancel_key(struct req *r, bool form, const char **key)
+{
+	*key = NULL;
+	if (form) {
+		if (form_get(&r->form, "key", key, NULL) < 0)
+			*key = "";
+	} else {
+		*key = req_param(r, "HTTP_IDEMPOTENCY_KEY");
+	}
+	if (*key != NULL && !valid_token(*key, 1, ORDERS_KEY_MAX)) {
+		resp_error(r, 400, "IDEMPOTENCY_KEY_INVALID",
+		    "멱등성 키는 영문, 숫자, '-', '_'로 이루어진 1~64자여야 합니다.");
+		return -1;
+	}
+	return 0;
+}
+
+/* POST /orders/{id}/cancel (csrf_token[, key]) → 303 to the order: an unpaid order is
+ * cancelled, a paid one refunded in full. */
 static int
 page_order_cancel(struct req *r)
 {
 	struct order o;
+	struct refund ref;
+	enum refunds_rc rrc;
+	const char *key, *code, *message;
+	int rc = paid_order(r, &o), status;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (cancel_key(r, true, &key) != 0)
+			return 0;
+		rrc = refund_order(r, key, &ref);
+		if (rrc == REFUNDS_FAILED)
+			return -1;
+		refunds_rc_answer(rrc, &status, &code, &message);
+		if (code == NULL)
+			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
+			return -1;
+		return render_order(r, status, &o, false, message);
+	}
 
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:
@@ -867,11 +1012,37 @@ api_order_get(struct req *r)
 	return resp_json(r, 200, orders_json(&o));
 }
 
-/* POST /api/v1/orders/{id}/cancel: 200 with the order; 404; 409 when it is no longer unpaid. */
+/* POST /api/v1/orders/{id}/cancel (optional Idempotency-Key header): an unpaid order is
+ * cancelled: 200 with the order; a paid one is refunded in full: 202 with the order and its
+ * "refund" (the PG cancel is queued), 200 when done at once (points) or replayed, or the
+ * refund's errors (409 REFUND_PERIOD_OVER ...); 404; 409 when it cannot be cancelled. */
 static int
 api_order_cancel(struct req *r)
 {
 	struct order o;
+	struct refund ref;
+	struct json_object *j;
+	enum refunds_rc rrc;
+	const char *key, *code, *message;
+	int rc = paid_order(r, &o), status;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (cancel_key(r, false, &key) != 0)
+			return 0;
+		rrc = refund_order(r, key, &ref);
+		if (rrc == REFUNDS_FAILED)
+			return -1;
+		refunds_rc_answer(rrc, &status, &code, &message);
+		if (code != NULL)
+			return resp_error(r, status, code, message);
+		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
+			return -1;
+		j = orders_json(&o);
+		json_object_object_add(j, "refund", refunds_json(&ref));
+		return resp_json(r, status, j);
+	}
 
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:

@@ -29,7 +29,16 @@
  *   points top-up   charge:<chargeId>         cash_at_bank -> points:<user>
  *   payout          payout:<payoutId>         seller_payable:<s> -> cash_at_bank
  *   PG fee          fee:<pg>:<ref>            pg_fees -> pg_receivable:<pg>
- * ("a -> b" = debit a, credit b.) */
+ *   points opening  open:points:<userId>      cash_at_bank -> points:<user> (code points.charge)
+ * ("a -> b" = debit a, credit b.)
+ *
+ * Points opening: a points:<user> account is made by the first posting that names it, and
+ * it opens with the points the user held before (users.points set outside the ledger, as
+ * seed data and tests do): the posting adds open:points:<userId> for users.points minus this
+ * posting's own change to the account. So a caller that moves points changes users.points
+ * FIRST (its guarded UPDATE locks the user row) and posts after, in the same transaction.
+ * A settlement posting of an order with more than 15 sellers continues in settle:<orderId>/2,
+ * /3 ... (LEDGER_LEGS_MAX legs per posting). */
 #ifndef JT_LEDGER_H
 #define JT_LEDGER_H
 
@@ -101,6 +110,11 @@ enum ledger_rc ledger_post_points_charge(struct db *db, int64_t charge_id, int64
     int64_t amount);
 enum ledger_rc ledger_post_payout(struct db *db, int64_t payout_id, int64_t seller_id,
     int64_t amount);
+
+/* What a db_tx transaction function returns after a posting answered rc (anything but
+ * LEDGER_POSTED / LEDGER_REPLAYED): DB_RETRY when rc is LEDGER_DB_FAILED after a deadlock or
+ * lock wait timeout (db_tx then reruns the transaction), else DB_ERR. */
+int ledger_tx_rc(struct db *db, enum ledger_rc rc);
 
 /* Names for logs and pages; ledger_code_parse returns 0 or -1. */
 const char *ledger_rc_name(enum ledger_rc rc);

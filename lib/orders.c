@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "db.h"
 #include "ids.h"
+#include "ledger.h"
 #include "log.h"
 #include "money.h"
 #include "orders.h"
@@ -377,6 +378,7 @@ create_tx_fn(struct db *db, void *arg)
 	const struct orders_create_req *req = t->req;
 	bool points = req->pay == ORDER_PAY_POINTS;
 	const char *status = points ? "PAID" : "PENDING";
+	enum ledger_rc lrc;
 	int64_t rc;
 	size_t i;
 
@@ -427,7 +429,22 @@ create_tx_fn(struct db *db, void *arg)
 	}
 	t->settle_job = outbox_add(db, JOB_SETTLE,
 	    arena_printf(t->a, "{\"orderId\":\"%s\"}", t->public_id));
-	return t->settle_job < 0 ? (int)t->settle_job : 0;
+	if (t->settle_job < 0)
+		return (int)t->settle_job;
+	/* The shopper's mail: pushed by the janitor within janitor.grace_ms. */
+	rc = outbox_add(db, JOB_NOTIFY,
+	    arena_printf(t->a, "{\"orderId\":\"%s\",\"event\":\"paid\"}", t->public_id));
+	if (rc < 0)
+		return (int)rc;
+	/* The posting last (after the points UPDATE, as ledger.h asks): the hot account's row
+	 * stays locked only until the commit. */
+	lrc = ledger_post_paid(db, t->public_id, "points", req->user_id, t->amount);
+	if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
+		log_error(NULL, "order %s: paid posting refused: %s", t->public_id,
+		    ledger_rc_name(lrc));
+		return ledger_tx_rc(db, lrc);
+	}
+	return 0;
 }
 
 /* True when *o (loaded with details) is the order req describes: same method, same lines. */

@@ -44,6 +44,35 @@ static const char SQL_DUE[] =
     "(SELECT id, kind FROM outbox WHERE status = 'pending'"
     "  AND available_at <= NOW(3) - INTERVAL ? MICROSECOND ORDER BY available_at LIMIT ?)";
 
+/* The admin console's statements. */
+#define OUTBOX_JOB_COLS "id, kind, payload, status, attempts, last_error," \
+    " DATE_FORMAT(available_at, '%Y-%m-%d %H:%i:%s')," \
+    " DATE_FORMAT(claimed_until, '%Y-%m-%d %H:%i:%s')," \
+    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s')"
+static const char SQL_DEPTHS[] =
+    "SELECT kind, SUM(status = 'pending'), SUM(status = 'claimed'), SUM(status = 'dead')"
+    " FROM outbox WHERE status IN ('pending', 'claimed', 'dead') GROUP BY kind ORDER BY kind";
+static const char SQL_STUCK[] =
+    "SELECT " OUTBOX_JOB_COLS " FROM outbox"
+    " WHERE (status = 'claimed' AND claimed_until < NOW(3))"
+    "   OR (status = 'pending' AND available_at <= NOW(3) - INTERVAL ? MICROSECOND)"
+    " ORDER BY id LIMIT ?";
+static const char SQL_DEAD[] =
+    "SELECT " OUTBOX_JOB_COLS " FROM outbox WHERE status = 'dead' AND (? = 0 OR id < ?)"
+    " ORDER BY id DESC LIMIT ?";
+static const char SQL_JOB_GET[] =
+    "SELECT " OUTBOX_JOB_COLS " FROM outbox WHERE id = ?";
+static const char SQL_JOB_LOCK[] =
+    "SELECT " OUTBOX_JOB_COLS " FROM outbox WHERE id = ? FOR UPDATE";
+/* attempts is assigned before status, so it still sees the old status (MariaDB assigns left
+ * to right). */
+static const char SQL_RETRY[] =
+    "UPDATE outbox SET attempts = 0, status = 'pending', claim_token = NULL,"
+    " claimed_until = NULL, available_at = NOW(3)"
+    " WHERE id = ? AND (status = 'dead'"
+    "   OR (status = 'claimed' AND claimed_until < NOW(3))"
+    "   OR (status = 'pending' AND available_at <= NOW(3)))";
+
 int64_t
 outbox_add(struct db *db, enum job_kind kind, const char *payload_json)
 {
@@ -146,4 +175,116 @@ int
 outbox_requeue(struct db *db, int64_t id)
 {
 	return (int)db_exec(db, SQL_REQUEUE, "i", id);
+}
+
+/* ---- the admin console's view ---------------------------------------------------------------- */
+
+static void
+fill_job(const struct db_res *res, size_t i, struct outbox_job *j)
+{
+	j->id = db_res_i64(res, i, 0);
+	j->kind = db_res_str(res, i, 1);
+	j->payload = db_res_str(res, i, 2);
+	j->status = db_res_str(res, i, 3);
+	j->attempts = (int)db_res_i64(res, i, 4);
+	j->last_error = db_res_str(res, i, 5);
+	j->available_at = db_res_str(res, i, 6);
+	j->claimed_until = db_res_str(res, i, 7);
+	j->created_at = db_res_str(res, i, 8);
+}
+
+static int64_t
+jobs_from(const struct db_res *res, struct arena *a, struct outbox_job **out)
+{
+	struct outbox_job *j = arena_alloc(a, sizeof(*j) * (res->nrows + 1));
+	size_t i;
+
+	for (i = 0; i < res->nrows; i++)
+		fill_job(res, i, &j[i]);
+	*out = j;
+	return (int64_t)res->nrows;
+}
+
+int64_t
+outbox_depths(struct db *db, struct arena *a, struct outbox_depth **out)
+{
+	struct outbox_depth *d;
+	struct db_res res;
+	int64_t rc;
+	size_t i;
+
+	*out = NULL;
+	rc = db_query(db, a, &res, SQL_DEPTHS, "");
+	if (rc < 0)
+		return rc;
+	d = arena_alloc(a, sizeof(*d) * (res.nrows + 1));
+	for (i = 0; i < res.nrows; i++) {
+		d[i].kind = db_res_str(&res, i, 0);
+		d[i].pending = db_res_i64(&res, i, 1);
+		d[i].claimed = db_res_i64(&res, i, 2);
+		d[i].dead = db_res_i64(&res, i, 3);
+	}
+	*out = d;
+	return (int64_t)res.nrows;
+}
+
+int64_t
+outbox_stuck(struct db *db, struct arena *a, int64_t stuck_ms, size_t limit,
+    struct outbox_job **out)
+{
+	struct db_res res;
+	int64_t rc;
+
+	*out = NULL;
+	if (stuck_ms < 0)
+		stuck_ms = 0;
+	rc = db_query(db, a, &res, SQL_STUCK, "ii", stuck_ms * 1000, (int64_t)limit);
+	if (rc < 0)
+		return rc;
+	return jobs_from(&res, a, out);
+}
+
+int64_t
+outbox_dead(struct db *db, struct arena *a, int64_t before_id, size_t limit,
+    struct outbox_job **out)
+{
+	struct db_res res;
+	int64_t rc;
+
+	*out = NULL;
+	rc = db_query(db, a, &res, SQL_DEAD, "iii", before_id, before_id, (int64_t)limit);
+	if (rc < 0)
+		return rc;
+	return jobs_from(&res, a, out);
+}
+
+int
+outbox_job_get(struct db *db, struct arena *a, int64_t id, struct outbox_job *out)
+{
+	struct db_res res;
+	int64_t rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_query(db, a, &res, SQL_JOB_GET, "i", id);
+	if (rc <= 0)
+		return (int)rc;
+	fill_job(&res, 0, out);
+	return 1;
+}
+
+int
+outbox_retry(struct db *db, struct arena *a, int64_t id, struct outbox_job *before)
+{
+	struct db_res res;
+	int64_t rc;
+
+	memset(before, 0, sizeof(*before));
+	rc = db_query(db, a, &res, SQL_JOB_LOCK, "i", id);
+	if (rc <= 0)
+		return (int)rc;
+	fill_job(&res, 0, before);
+	rc = db_exec(db, SQL_RETRY, "i", id);
+	if (rc < 0)
+		return (int)rc;
+	return rc == 1 ? 1 : 0;
 }

@@ -58,4 +58,52 @@ int outbox_requeue(struct db *db, int64_t id);
 int64_t outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap,
     struct bus_job *out);
 
+/* ---- the admin console's view (read-only lists, and retrying one job) -------------------- */
+
+/* One job as the console shows it; strings in the arena given to the call. */
+struct outbox_job {
+	int64_t id;
+	const char *kind;           /* "payment.confirm", ... as stored */
+	const char *payload;
+	const char *status;         /* "pending", "claimed", "done", "dead" */
+	int attempts;
+	const char *last_error;     /* or NULL */
+	const char *available_at;   /* "YYYY-MM-DD HH:MM:SS" */
+	const char *claimed_until;  /* or NULL */
+	const char *created_at;
+};
+
+/* How many jobs of one kind wait, run, or died. */
+struct outbox_depth {
+	const char *kind;
+	int64_t pending;
+	int64_t claimed;
+	int64_t dead;
+};
+
+/* Per kind (by name) with any pending, claimed or dead job, into an array from a. Returns the
+ * count or an enum db_rc. */
+int64_t outbox_depths(struct db *db, struct arena *a, struct outbox_depth **out);
+
+/* Jobs that should be running and are not: claimed with an expired claim (its worker died),
+ * or pending and due for more than stuck_ms (nobody took it). Oldest first, at most limit.
+ * Returns the count or an enum db_rc. */
+int64_t outbox_stuck(struct db *db, struct arena *a, int64_t stuck_ms, size_t limit,
+    struct outbox_job **out);
+
+/* Dead jobs (they used up max_attempts), newest first, ids below before_id (0: from the
+ * newest), at most limit. Returns the count or an enum db_rc. */
+int64_t outbox_dead(struct db *db, struct arena *a, int64_t before_id, size_t limit,
+    struct outbox_job **out);
+
+/* Job id. Returns 1 with *out filled, 0 unknown, or an enum db_rc. */
+int outbox_job_get(struct db *db, struct arena *a, int64_t id, struct outbox_job *out);
+
+/* An admin's retry, called inside the transaction that also audits it: locks job id, reads it
+ * into *before, and when it is dead, claimed with an expired claim, or pending and due, puts
+ * it back to pending, due now, with its attempts reset to 0 (the last error is kept). Returns
+ * 1 retried (push it after the commit), 0 not retryable (unknown, done, running, or not yet
+ * due; *before is filled when the job exists, else before->id is 0), or an enum db_rc. */
+int outbox_retry(struct db *db, struct arena *a, int64_t id, struct outbox_job *before);
+
 #endif

@@ -7,6 +7,7 @@
 #include "arena.h"
 #include "catalog.h"
 #include "db.h"
+#include "ledger.h"
 #include "log.h"
 #include "orders.h"
 #include "outbox.h"
@@ -99,6 +100,7 @@ static int
 paid_effects(struct db *db, struct pay_tx *t)
 {
 	const struct pg_result *r = t->r;
+	enum ledger_rc lrc;
 	int64_t rc;
 	size_t i;
 
@@ -113,7 +115,22 @@ paid_effects(struct db *db, struct pay_tx *t)
 	}
 	t->settle_job = outbox_add(db, JOB_SETTLE,
 	    arena_printf(t->a, "{\"orderId\":\"%s\"}", t->o->public_id));
-	return t->settle_job < 0 ? (int)t->settle_job : 0;
+	if (t->settle_job < 0)
+		return (int)t->settle_job;
+	/* The shopper's mail: pushed by the janitor within janitor.grace_ms. */
+	rc = outbox_add(db, JOB_NOTIFY,
+	    arena_printf(t->a, "{\"orderId\":\"%s\",\"event\":\"paid\"}", t->o->public_id));
+	if (rc < 0)
+		return (int)rc;
+	/* The posting last: the hot accounts' rows stay locked only until the commit. */
+	lrc = ledger_post_paid(db, t->o->public_id, orders_pay_name(t->o->pay), t->o->user_id,
+	    t->o->amount);
+	if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
+		log_error(NULL, "order %s: paid posting refused: %s", t->o->public_id,
+		    ledger_rc_name(lrc));
+		return ledger_tx_rc(db, lrc);
+	}
+	return 0;
 }
 
 static int

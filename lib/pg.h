@@ -132,4 +132,34 @@ enum pg_outcome pg_confirm(struct pg *p, const struct pg_confirm_req *req, struc
 enum pg_outcome pg_cancel(struct pg *p, const struct pg_cancel_req *req, struct pg_result *out);
 enum pg_outcome pg_lookup(struct pg *p, const struct pg_lookup_req *req, struct pg_result *out);
 
+/* ---- settlement records (reconciliation) --------------------------------------------- */
+
+/* One transaction of a PG's settlement records. Toss: one element of GET /v1/settlements
+ * (section 1.12). KakaoPay's online API (section 2) has no settlement endpoint: its records
+ * only come as the merchant's settlement file, so there is no KakaoPay fetch. */
+struct pg_settlement {
+	char payment_key[201];     /* paymentKey */
+	char transaction_key[65];  /* transactionKey of this approval or cancel */
+	char order_id[65];         /* orderId */
+	bool cancel;               /* a cancel transaction (its amounts are negative) */
+	int64_t amount;            /* won: > 0 for an approval, < 0 for a cancel */
+	int64_t fee;               /* won: the sum of fees[].fee, the sign of amount */
+	int64_t pay_out;           /* won: payOutAmount */
+	char approved_at[41];      /* approvedAt as the PG sent it */
+	char sold_date[11];        /* soldDate, YYYY-MM-DD */
+};
+
+#define PG_SETTLEMENT_PAGE_MAX 500  /* records asked for per page */
+
+/* Toss GET /v1/settlements?startDate=date&endDate=date&dateType=soldDate&page=page&size=size
+ * with a 60-second timeout (the documented worst case). date is YYYY-MM-DD, page >= 1,
+ * 1 <= size <= PG_SETTLEMENT_PAGE_MAX. On PG_OK rows[0..*n) hold the page's records (*n <=
+ * size; fewer than size means the last page). Every record is checked strictly (keys,
+ * integers within MONEY_MAX, soldDate = date, an approval positive and a cancel negative):
+ * one bad record makes the whole answer PG_UNKNOWN (JT_BAD_ANSWER) with *n = 0. Other
+ * outcomes: PG_NOT_SENT (p is not Toss, not configured, or a bad argument), PG_UNKNOWN (no or
+ * an error answer; code and message say which). rows is the caller's, with room for size. */
+enum pg_outcome pg_toss_settlements(struct pg *p, const char *date, int page, int size,
+    struct pg_settlement *rows, size_t *n, struct pg_result *out);
+
 #endif

@@ -54,6 +54,14 @@ enum pg_outcome pg_toss_parse(enum pg_call call, const struct pg_expect *exp, lo
 enum pg_outcome pg_kakaopay_parse(enum pg_call call, const struct pg_expect *exp, long status,
     const char *body, size_t len, struct pg_result *out);
 
+/* Parses a Toss GET /v1/settlements answer (a JSON array of Settlement objects, at most
+ * PG_SETTLEMENT_JSON_MAX bytes) into rows[0..*n), at most cap records; date, when not NULL,
+ * must be every record's soldDate. Returns 0, or -1 (*n = 0) when the body or any record is
+ * malformed or there are more than cap records. Unknown members are ignored. */
+#define PG_SETTLEMENT_JSON_MAX (4 * 1024 * 1024)
+int pg_toss_parse_settlements(const char *body, size_t len, const char *date,
+    struct pg_settlement *rows, size_t cap, size_t *n);
+
 /* Maps KakaoPay's payment status word to Toss's ("SUCCESS_PAYMENT" -> "DONE"); NULL for a
  * word we do not know (ISSUED_SID included: jangteo has no subscriptions). */
 const char *pg_kakaopay_status(const char *kakao_status);

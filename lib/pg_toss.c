@@ -1,6 +1,7 @@
 /* pg_toss: the Toss Payments core API v1 strategy (contract: pg-api-contracts.md section 1):
  * confirm, full and partial cancel, lookup by paymentKey or orderId; no server-side ready
- * (the browser opens the payment window itself).
+ * (the browser opens the payment window itself); and, outside the strategy interface, the
+ * settlement records of a day (GET /v1/settlements) for reconciliation.
  *
  * Requests: Basic auth ("<secret>:" in base64), JSON bodies, an Idempotency-Key header on
  * every POST when the caller gives one (confirm and cancel; a retry with the same key gets the
@@ -44,6 +45,8 @@
 #include "buf.h"
 #include "esc.h"
 #include "http.h"
+#include "jparse.h"
+#include "log.h"
 #include "money.h"
 #include "pg.h"
 #include "pg_impl.h"
@@ -369,3 +372,184 @@ const struct pg_ops pg_toss_ops = {
 	toss_cancel,
 	toss_lookup,
 };
+
+/* ---- settlement records (GET /v1/settlements) ------------------------------------------ */
+
+#define TOSS_SETTLEMENT_DEPTH 6          /* array > record > fees[] > fee, card > ... */
+#define TOSS_SETTLEMENT_TIMEOUT_MS 60000 /* "up to 60 s" (section 1.12) */
+
+/* A date as YYYY-MM-DD with a plausible month and day. */
+static bool
+toss_date_ok(const char *s)
+{
+	int i, month, day;
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (i = 0; i < 10; i++) {
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	}
+	month = (s[5] - '0') * 10 + (s[6] - '0');
+	day = (s[8] - '0') * 10 + (s[9] - '0');
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/* The sum of a record's fees[].fee into *out. 0, or -1 when malformed or out of range. */
+static int
+toss_settlement_fees(struct json_object *o, int64_t *out)
+{
+	struct json_object *fees, *f;
+	int64_t fee, sum = 0;
+	size_t i, n;
+
+	*out = 0;
+	if (!json_object_object_get_ex(o, "fees", &fees) || fees == NULL)
+		return 0;
+	if (!json_object_is_type(fees, json_type_array))
+		return -1;
+	n = json_object_array_length(fees);
+	for (i = 0; i < n; i++) {
+		f = json_object_array_get_idx(fees, i);
+		if (f == NULL || !json_object_is_type(f, json_type_object) ||
+		    pg_json_int(f, "fee", -MONEY_MAX, MONEY_MAX, &fee) != 0 ||
+		    money_add(sum, fee, &sum) != 0 || sum > MONEY_MAX || sum < -MONEY_MAX)
+			return -1;
+	}
+	*out = sum;
+	return 0;
+}
+
+/* One Settlement object into *r. 0, or -1 when malformed. */
+static int
+toss_settlement(struct json_object *o, const char *date, struct pg_settlement *r)
+{
+	struct json_object *cancel;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_object_is_type(o, json_type_object))
+		return -1;
+	if (pg_json_str(o, "paymentKey", false, TOSS_KEY_MAX, r->payment_key,
+	    sizeof(r->payment_key)) != 0 || !pg_word_ok(r->payment_key, TOSS_KEY_MAX))
+		return -1;
+	if (pg_json_str(o, "transactionKey", false, sizeof(r->transaction_key) - 1,
+	    r->transaction_key, sizeof(r->transaction_key)) != 0 ||
+	    !pg_word_ok(r->transaction_key, sizeof(r->transaction_key) - 1))
+		return -1;
+	if (pg_json_str(o, "orderId", false, TOSS_ORDER_MAX, r->order_id,
+	    sizeof(r->order_id)) != 0 || !toss_order_ok(r->order_id))
+		return -1;
+	if (pg_json_int(o, "amount", -MONEY_MAX, MONEY_MAX, &r->amount) != 0 || r->amount == 0 ||
+	    pg_json_int(o, "payOutAmount", -MONEY_MAX, MONEY_MAX, &r->pay_out) != 0 ||
+	    toss_settlement_fees(o, &r->fee) != 0)
+		return -1;
+	if (pg_json_str(o, "approvedAt", true, sizeof(r->approved_at) - 1, r->approved_at,
+	    sizeof(r->approved_at)) < 0)
+		return -1;
+	if (pg_json_str(o, "soldDate", false, sizeof(r->sold_date) - 1, r->sold_date,
+	    sizeof(r->sold_date)) != 0 || !toss_date_ok(r->sold_date) ||
+	    (date != NULL && strcmp(r->sold_date, date) != 0))
+		return -1;
+	cancel = NULL;
+	if (json_object_object_get_ex(o, "cancel", &cancel) && cancel != NULL &&
+	    !json_object_is_type(cancel, json_type_object))
+		return -1;
+	r->cancel = cancel != NULL || r->amount < 0;
+	if (r->cancel && r->amount > 0) {
+		/* A cancel reported with positive amounts: what it takes back is negative. */
+		r->amount = -r->amount;
+		r->fee = -r->fee;
+		r->pay_out = -r->pay_out;
+	}
+	return 0;
+}
+
+int
+pg_toss_parse_settlements(const char *body, size_t len, const char *date,
+    struct pg_settlement *rows, size_t cap, size_t *n)
+{
+	struct json_object *arr = NULL;
+	size_t i, count;
+	int rc = -1;
+
+	*n = 0;
+	if (jparse(body != NULL ? body : "", body != NULL ? len : 0, PG_SETTLEMENT_JSON_MAX,
+	    TOSS_SETTLEMENT_DEPTH, &arr) != JPARSE_OK || arr == NULL ||
+	    !json_object_is_type(arr, json_type_array))
+		goto out;
+	count = json_object_array_length(arr);
+	if (count > cap)
+		goto out;
+	for (i = 0; i < count; i++) {
+		if (toss_settlement(json_object_array_get_idx(arr, i), date, &rows[i]) != 0)
+			goto out;
+	}
+	*n = count;
+	rc = 0;
+out:
+	json_object_put(arr);
+	return rc;
+}
+
+enum pg_outcome
+pg_toss_settlements(struct pg *p, const char *date, int page, int size,
+    struct pg_settlement *rows, size_t *n, struct pg_result *out)
+{
+	const char *headers[3];
+	struct buf url = { 0 };
+	struct http_req req;
+	struct http_resp resp = { 0 };
+	enum http_rc hrc;
+
+	memset(out, 0, sizeof(*out));
+	*n = 0;
+	if (p == NULL || p->id != PG_TOSS || !toss_date_ok(date) || page < 1 || size < 1 ||
+	    size > PG_SETTLEMENT_PAGE_MAX || rows == NULL)
+		return pg_set(out, PG_NOT_SENT, PG_CODE_BAD_ARGUMENT, "invalid settlements request");
+	if (!p->enabled)
+		return pg_set(out, PG_NOT_SENT, PG_CODE_NOT_CONFIGURED, "the PG has no secret key");
+	buf_printf(&url, "%s/v1/settlements?startDate=%s&endDate=%s&dateType=soldDate"
+	    "&page=%d&size=%d", p->base_url, date, date, page, size);
+	headers[0] = p->auth_header;
+	headers[1] = "Accept: application/json";
+	headers[2] = NULL;
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = buf_cstr(&url);
+	req.headers = headers;
+	req.timeout_ms = TOSS_SETTLEMENT_TIMEOUT_MS;
+	hrc = http_do(p->http, &req, &resp);
+	out->elapsed_ms = resp.elapsed_ms;
+	if (hrc != HTTP_OK) {
+		pg_set(out, pg_transport_outcome(hrc), PG_CODE_TRANSPORT, http_rc_name(hrc));
+		goto out;
+	}
+	out->http_status = resp.status;
+	if (resp.status != 200) {
+		struct json_object *o = pg_json_object(resp.body.data, resp.body.len);
+		long status = resp.status;
+
+		/* The lookup rules fit a GET that changes nothing; a refusal is still "unknown"
+		 * to a caller that wanted the records. */
+		toss_error(PG_CALL_LOOKUP, status, o, out);
+		json_object_put(o);
+		if (out->outcome != PG_NOT_SENT)
+			out->outcome = PG_UNKNOWN;
+		out->http_status = status;
+		goto out;
+	}
+	if (pg_toss_parse_settlements(resp.body.data, resp.body.len, date, rows, (size_t)size,
+	    n) != 0) {
+		pg_set(out, PG_UNKNOWN, PG_CODE_BAD_ANSWER, "unparsable settlement records");
+		goto out;
+	}
+	out->outcome = PG_OK;
+out:
+	LOG_AT(NULL, out->outcome == PG_OK ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+	    "pg toss settlements %s page %d: %s (HTTP %ld%s%s), %zu records in %ld ms", date,
+	    page, pg_outcome_name(out->outcome), out->http_status, out->code[0] != '\0' ? ", " : "",
+	    out->code, *n, out->elapsed_ms);
+	buf_release(&url);
+	buf_release(&resp.body);
+	return out->outcome;
+}

@@ -8,6 +8,7 @@
 #include "arena.h"
 #include "db.h"
 #include "jparse.h"
+#include "ledger.h"
 #include "log.h"
 #include "money.h"
 #include "points.h"
@@ -143,6 +144,7 @@ charge_tx_fn(struct db *db, void *arg)
 	struct points_user u;
 	struct db_res res;
 	const char *body;
+	enum ledger_rc lrc;
 	size_t len;
 	int64_t limit, n;
 	int found;
@@ -166,6 +168,12 @@ charge_tx_fn(struct db *db, void *arg)
 	    u.amount, body);
 	if (n < 0)
 		return (int)n;
+	/* The posting after the balance UPDATE (as ledger.h asks), last in the transaction. */
+	lrc = ledger_post_points_charge(db, db_last_insert_id(db), req->user_id, req->amount);
+	if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
+		log_error(req->log, "points: charge posting refused: %s", ledger_rc_name(lrc));
+		return ledger_tx_rc(db, lrc);
+	}
 	t->body = body;
 	t->body_len = len;
 	return 0;

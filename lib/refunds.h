@@ -79,6 +79,10 @@ struct refund {
 	struct refund_line *lines;
 	size_t nlines;
 	int64_t job;                /* the outbox job to push after the call returns, or 0 */
+	/* Added by the refunds engineer: the jobs a refund DONE at once (points, reconcile)
+	 * queued, to push after the call returns (refunds_push_jobs pushes all three), or 0. */
+	int64_t settle_job;         /* refund.settle */
+	int64_t notify_job;         /* notify */
 };
 
 /* Reserves (and for points completes) a refund; see the top comment. *out is the refund. */
@@ -99,5 +103,86 @@ enum refunds_rc refunds_record_pg_cancel(struct db *db, struct arena *a,
 struct json_object *refunds_json(const struct refund *r);
 
 const char *refunds_status_name(enum refund_status s);
+
+/* ---- added by the refunds engineer --------------------------------------------------------- */
+
+struct bus;
+
+/* English name of rc, for logs. */
+const char *refunds_rc_name(enum refunds_rc rc);
+
+/* How a caller that answers people (the shopper's pages and API, the admin console) answers
+ * rc: the HTTP status, the envelope's code and the Korean message. REFUNDS_ACCEPTED 202,
+ * REFUNDS_DONE and REFUNDS_REPLAYED 200 (code and message NULL: answer the refund),
+ * REFUNDS_NOT_FOUND 404 ORDER_NOT_FOUND, REFUNDS_WRONG_STATE 409 REFUND_NOT_ALLOWED,
+ * REFUNDS_TOO_LATE 409 REFUND_PERIOD_OVER, REFUNDS_EXCEEDS 409 REFUND_EXCEEDS_BALANCE,
+ * REFUNDS_BAD_LINE 400 REFUND_LINES_INVALID, REFUNDS_KEY_REUSED 422 IDEMPOTENCY_KEY_REUSED,
+ * REFUNDS_FAILED 500 REFUND_FAILED. Strings are static. */
+void refunds_rc_answer(enum refunds_rc rc, int *status, const char **code, const char **message);
+
+/* Pushes r's queued jobs after the call that made them returned: job (refund, to the payment
+ * workers), settle_job (refund.settle) and notify_job (notify); zeros are skipped. A failed
+ * push is harmless (the outbox janitor pushes again), so nothing is returned. */
+void refunds_push_jobs(struct bus *b, const struct refund *r);
+
+/* One refund by public id, with lines. Returns 1, 0 unknown (or a malformed id), or an enum
+ * db_rc. */
+int refunds_get(struct db *db, struct arena *a, const char *refund_public_id, struct refund *out);
+
+/* 1 when a PAID / PARTIALLY_CANCELED order's shopper may still refund it: paid at most
+ * shopper_days days ago, and something is left to refund. 0 otherwise, or an enum db_rc. */
+int refunds_shopper_may(struct db *db, struct arena *a, int64_t order_id, int shopper_days);
+
+/* What the refund job (workers/job_refund.c) needs to ask the PG. */
+struct refunds_task {
+	int64_t refund_id;
+	char public_id[REFUNDS_ID_LEN + 1];
+	char order_public_id[REFUNDS_ID_LEN + 1];
+	enum refund_status status;
+	const char *pg;             /* the order's pay method: "toss", "kakaopay" (or "points") */
+	const char *payment_key;    /* the approved payment's paymentKey / tid, or NULL */
+	int64_t amount;             /* won to cancel */
+	int64_t cancelable;         /* what the PG still holds: the order's amount minus its DONE
+	                             * refunds (refundableAmount / cancel_available_amount) */
+	const char *reason;         /* or NULL */
+	int64_t older_requested;    /* older refunds of the same order still REQUESTED: this one
+	                             * waits for them, so the PG sees one cancel of an order at a
+	                             * time and cancelable is exact */
+};
+
+/* Loads the task of refund refund_public_id. Returns 1, 0 unknown, or an enum db_rc. */
+int refunds_task_get(struct db *db, struct arena *a, const char *refund_public_id,
+    struct refunds_task *out);
+
+/* How a job's transaction ended. */
+enum refunds_job_rc {
+	REFUNDS_JOB_DONE,       /* the refund moved and the outbox row completed, together */
+	REFUNDS_JOB_SKIPPED,    /* the refund was no longer REQUESTED: only the outbox row completed */
+	REFUNDS_JOB_LOST,       /* the outbox claim was lost: rolled back */
+	REFUNDS_JOB_DB_FAILED,  /* the database (or the ledger) failed: rolled back, retry */
+	REFUNDS_JOB__MAX
+};
+
+/* The PG cancelled: in one transaction with outbox_complete(claim): refund REQUESTED -> DONE,
+ * order PARTIALLY_CANCELED or CANCELED (CANCELED once the DONE refunds add up to the amount)
+ * with an order_events row (actor "worker"), payments.status likewise, the stock of the
+ * refund's lines back, ledger_post_refund, and outbox refund.settle {"refundId"} and notify
+ * {"orderId","event":"refunded","refundId"} jobs (*settle_job, *notify_job: push them after
+ * this returns; 0 when not DONE). */
+enum refunds_job_rc refunds_complete(struct db *db, struct arena *a,
+    const struct outbox_claim *claim, const char *refund_public_id, int64_t *settle_job,
+    int64_t *notify_job);
+
+/* The PG definitely refused: in one transaction with outbox_complete(claim): refund
+ * REQUESTED -> FAILED with code and message (truncated to the columns; may be NULL), and the
+ * reservation given back (orders.refunded_amount, each line's canceled_quantity). */
+enum refunds_job_rc refunds_release(struct db *db, struct arena *a,
+    const struct outbox_claim *claim, const char *refund_public_id, const char *code,
+    const char *message);
+
+/* Only completes the outbox row (nothing to do). SKIPPED, LOST or DB_FAILED. */
+enum refunds_job_rc refunds_skip(struct db *db, const struct outbox_claim *claim);
+
+const char *refunds_job_rc_name(enum refunds_job_rc rc);
 
 #endif

@@ -9,6 +9,7 @@
 
 struct arena;
 struct db;
+struct json_object;
 
 struct wallet {
 	int64_t seller_id;
@@ -54,6 +55,8 @@ enum wallet_payout_rc {
 	WALLET_TOO_MUCH,       /* amount passes the payable: nothing written */
 	WALLET_NO_SELLER,
 	WALLET_PAYOUT_FAILED,  /* the database failed: nothing written */
+	WALLET_KEY_REUSED,     /* key was used for another seller's payout, or another amount */
+	WALLET_BAD_REQUEST,    /* amount neither -1 nor 1..MONEY_MAX, or a malformed key */
 	WALLET_PAYOUT__MAX
 };
 
@@ -63,5 +66,14 @@ enum wallet_payout_rc {
  * ledger posting payout:<id> written. */
 enum wallet_payout_rc wallet_payout(struct db *db, int64_t seller_id, int64_t amount,
     int64_t actor_user_id, const char *key, int64_t *payout_id, int64_t *paid);
+
+/* English name of rc, for logs and jangteoctl. */
+const char *wallet_payout_rc_name(enum wallet_payout_rc rc);
+
+/* {"sellerId","sellerName","commissionBp","payable","salesTotal","commissionTotal",
+ *  "refundsTotal","paidOutTotal","entries":[{"kind","ref","gross","commission","net","at"}]}
+ * (entries may be NULL with n 0). The caller owns the object. */
+struct json_object *wallet_json(const struct wallet *w, const struct wallet_entry *entries,
+    size_t n);
 
 #endif

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run-stack-tests: starts a private stack (MariaDB, Redis, bus, FastCGI pool, workers, janitor,
-# nginx) in its own run directory, runs the server-backed Check suites and the integration
-# tests against it, then the integration tests again on a fresh stack behind Apache, and stops
-# exactly what it started. Run by `make check`.
+# nginx) in its own run directory, runs the server-backed Check suites, the integration tests
+# and the browser journeys (tests/run-browser-tests.sh) against it, then the integration tests
+# again on a fresh stack behind Apache, and stops exactly what it started. Run by `make check`.
 set -euo pipefail
 src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${JT_BUILDDIR:-$src/_build}
@@ -48,6 +48,14 @@ if [ -x "$build/tests/unit/check_jangteo" ]; then
 fi
 
 python3 "$src/tests/integration/run.py"
+
+# The browser journeys (headless Chromium) against the same stack behind nginx; their
+# screenshots outlive the run directory, under the build directory.
+if [ -f "$src/tests/run-browser-tests.sh" ]; then
+	JT_ARTIFACTS=${JT_ARTIFACTS:-$build/artifacts/browser} bash "$src/tests/run-browser-tests.sh"
+else
+	echo "run-stack-tests: tests/run-browser-tests.sh is not in this tree: browser tests not run" >&2
+fi
 
 # The same FastCGI program under spawn-fcgi -F N (each process serves fd 0): the HTTP and
 # operations tests again.

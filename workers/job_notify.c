@@ -1,9 +1,401 @@
-/* job_notify: placeholder until its author lands it. */
+/* job_notify: the notify job: mails the shopper in Korean that their order was paid or a refund
+ * of it completed (seed 002's post-order notification), through the SMTP relay (lib/mail).
+ *
+ * Delivery is at least once, not exactly once: the mail is sent, then the outbox row is
+ * completed. A crash, a lost database connection or a lost claim between the relay's
+ * acceptance and that completion leaves the job to run again, and the shopper may get the same
+ * mail twice. (The opposite order would lose mail on a crash; a duplicate notice is the
+ * cheaper failure.) A relay failure of any kind is retried with the outbox back-off; an order,
+ * refund or user that no longer exists, or a shopper without a deliverable address (a social
+ * login's "...@oauth.invalid" placeholder), completes the job without mail, logged.
+ *
+ * Product and user names come from sellers and shoppers: they are cleaned here (control bytes
+ * become spaces, long names are cut at a character boundary) before they reach the subject or
+ * the body, and lib/mail encodes a non-ASCII subject as RFC 2047 encoded-words and refuses any
+ * header value holding CR or LF, so no name can add a header or a line of its own. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
 #include "jobs.h"
+#include "jparse.h"
+#include "mail.h"
+#include "money.h"
+#include "orders.h"
+#include "refunds.h"
+#include "valid.h"
+
+static const char SQL_RECIPIENT[] =
+    "SELECT email, name FROM users WHERE id = ?";
+
+/* Bytes of a product name in the subject, and of any one name in the body (a line holds at
+ * most 998 bytes; the longest line is "- <name> x <qty>: <amount>원"). */
+#define NOTIFY_SUBJECT_NAME_MAX 60
+#define NOTIFY_BODY_NAME_MAX 300
+#define NOTIFY_USER_NAME_MAX 60
+
+enum notify_event { NOTIFY_PAID, NOTIFY_REFUNDED, NOTIFY_EVENT__MAX };
+
+static const char *const notify_event_names[NOTIFY_EVENT__MAX] = { "paid", "refunded" };
+
+/* How each payment method is named to the shopper. */
+static const char *const notify_pay_names[ORDER_PAY__MAX] = {
+	"포인트", "토스페이먼츠", "카카오페이",
+};
+
+/* The job's payload, checked; strings are owned by the parsed JSON. */
+struct notify_job {
+	const char *order_id;
+	enum notify_event event;
+	const char *refund_id;  /* NOTIFY_REFUNDED only */
+};
+
+/* Who the mail goes to. */
+struct notify_rcpt {
+	const char *email;
+	const char *name;
+};
+
+/* Parses the payload strictly into *j. Returns 0 or -1. */
+static int
+notify_parse(const char *payload, struct json_object **p, struct notify_job *j)
+{
+	static const char *const keys[] = { "orderId", "event", "refundId", NULL };
+	const char *event;
+	int rc, e;
+
+	memset(j, 0, sizeof(*j));
+	if (jparse(payload, strlen(payload), 4096, 1, p) != JPARSE_OK || *p == NULL ||
+	    jparse_only_keys(*p, keys) != 0 ||
+	    jparse_string(*p, "orderId", ORDERS_KEY_MAX, &j->order_id) != 0 ||
+	    jparse_string(*p, "event", 16, &event) != 0 || j->order_id[0] == '\0')
+		return -1;
+	for (e = 0; e < NOTIFY_EVENT__MAX; e++)
+		if (strcmp(event, notify_event_names[e]) == 0)
+			break;
+	if (e == NOTIFY_EVENT__MAX)
+		return -1;
+	j->event = (enum notify_event)e;
+	rc = jparse_string(*p, "refundId", 64, &j->refund_id);
+	if (rc < 0 || (rc == 0) != (j->event == NOTIFY_REFUNDED))
+		return -1;  /* a refund names its refund; a payment has none */
+	if (j->refund_id != NULL && j->refund_id[0] == '\0')
+		return -1;
+	return 0;
+}
+
+/* Appends s to out as one line of plain text of at most max bytes: control bytes and runs of
+ * white space become one space, bytes that are not UTF-8 become '?', leading and trailing
+ * spaces are dropped, and a longer text is cut at a character boundary and ends with "…". An
+ * empty result appends fallback instead. */
+static void
+notify_clean(struct buf *out, const char *s, size_t max, const char *fallback)
+{
+	static const char ellipsis[] = "…";
+	size_t len = s != NULL ? strlen(s) : 0, i = 0, mark = out->len, used = 0, n;
+	bool space = false;
+	uint32_t cp;
+
+	while (i < len) {
+		n = valid_utf8_next((const unsigned char *)s + i, len - i, &cp);
+		if (n > 0 && (cp <= 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+		    cp == 0x2028 || cp == 0x2029)) {
+			space = used > 0;  /* white space and control characters: one space */
+			i += n;
+			continue;
+		}
+		if (used + (space ? 1 : 0) + (n == 0 ? 1 : n) > max)
+			goto cut;
+		if (space) {
+			buf_putc(out, ' ');
+			used++;
+			space = false;
+		}
+		if (n == 0) {
+			buf_putc(out, '?');  /* not UTF-8: a visible mark, never the raw byte */
+			used++;
+			i++;
+			continue;
+		}
+		buf_append(out, s + i, n);
+		used += n;
+		i += n;
+	}
+	if (used == 0)
+		buf_puts(out, fallback);
+	return;
+cut:
+	/* Make room for the ellipsis, cutting back to a character boundary. */
+	while (used > 0 && used + sizeof(ellipsis) - 1 > max) {
+		do
+			used--;
+		while (used > 0 && ((unsigned char)out->data[mark + used] & 0xC0) == 0x80);
+	}
+	buf_truncate(out, mark + used);
+	buf_puts(out, ellipsis);
+}
+
+/* "<first product>" or "<first product> 외 N건", cleaned and bounded by name_max. */
+static void
+notify_summary(struct buf *out, const char *first, size_t nlines, size_t name_max)
+{
+	notify_clean(out, first, name_max, "상품");
+	if (nlines > 1)
+		buf_printf(out, " 외 %zu건", nlines - 1);
+}
+
+/* Loads the recipient of user_id. Returns 1 found, 0 no such user, or an enum db_rc. */
+static int
+notify_rcpt_load(struct job_ctx *ctx, int64_t user_id, struct notify_rcpt *r)
+{
+	struct db_res res;
+	int64_t rc;
+
+	rc = db_query(ctx->db, ctx->a, &res, SQL_RECIPIENT, "i", user_id);
+	if (rc <= 0)
+		return (int)rc;
+	r->email = db_res_str(&res, 0, 0);
+	r->name = db_res_str(&res, 0, 1);
+	return 1;
+}
+
+/* True when mail to addr can reach a person: a valid address outside the reserved ".invalid"
+ * top-level domain (RFC 2606), where social logins without an e-mail get their placeholder. */
+static bool
+notify_deliverable(const char *addr)
+{
+	size_t n;
+
+	if (addr == NULL || !valid_email(addr))
+		return false;
+	n = strlen(addr);
+	return !(n >= 8 && strcasecmp(addr + n - 8, ".invalid") == 0);
+}
+
+/* The greeting and the order lines shared by both mails. */
+static void
+notify_head(struct buf *b, const struct notify_rcpt *r, const char *what)
+{
+	notify_clean(b, r->name, NOTIFY_USER_NAME_MAX, "고객");
+	buf_printf(b, "님, 안녕하세요.\n%s\n\n", what);
+}
+
+static void
+notify_foot(struct buf *b, const struct conf *c, const struct order *o)
+{
+	buf_printf(b, "\n주문 상세 보기: %s/orders/%s\n\n", conf_str(c, CONF_SITE_BASE_URL),
+	    o->public_id);
+	buf_puts(b, "장터를 이용해 주셔서 감사합니다.\n"
+	    "이 메일은 발신 전용입니다. 문의는 장터 고객센터를 이용해 주세요.\n");
+}
+
+/* Subject and body of the "paid" mail. */
+static void
+notify_paid_text(const struct conf *c, const struct order *o, const struct notify_rcpt *r,
+    struct buf *subject, struct buf *body)
+{
+	char won[MONEY_FMT_MAX], line_won[MONEY_FMT_MAX];
+	size_t i;
+
+	buf_puts(subject, "[장터] 결제 완료: ");
+	notify_summary(subject, o->nlines > 0 ? o->lines[0].name : o->order_name, o->nlines,
+	    NOTIFY_SUBJECT_NAME_MAX);
+	buf_printf(subject, " %s원 (주문번호 %s)", money_format(o->amount, won), o->public_id);
+
+	notify_head(body, r, "주문하신 상품의 결제가 완료되었습니다.");
+	buf_printf(body, "주문번호: %s\n", o->public_id);
+	buf_puts(body, "주문상품: ");
+	notify_summary(body, o->nlines > 0 ? o->lines[0].name : o->order_name, o->nlines,
+	    NOTIFY_BODY_NAME_MAX);
+	buf_printf(body, "\n결제수단: %s\n", (unsigned)o->pay < ORDER_PAY__MAX ?
+	    notify_pay_names[o->pay] : "-");
+	buf_printf(body, "결제금액: %s원\n", won);
+	if (o->nlines > 0)
+		buf_puts(body, "\n[주문 내역]\n");
+	for (i = 0; i < o->nlines; i++) {
+		buf_puts(body, "- ");
+		notify_clean(body, o->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		buf_printf(body, " x %d: %s원\n", o->lines[i].quantity,
+		    money_format(o->lines[i].amount, line_won));
+	}
+	notify_foot(body, c, o);
+}
+
+/* Subject and body of the "refunded" mail. */
+static void
+notify_refund_text(const struct conf *c, const struct order *o, const struct refund *rf,
+    const struct notify_rcpt *r, struct buf *subject, struct buf *body)
+{
+	char won[MONEY_FMT_MAX], line_won[MONEY_FMT_MAX], left[MONEY_FMT_MAX];
+	int64_t remaining = 0;
+	const char *first;
+	size_t i, n;
+
+	first = rf->nlines > 0 ? rf->lines[0].name :
+	    o->nlines > 0 ? o->lines[0].name : o->order_name;
+	n = rf->nlines > 0 ? rf->nlines : o->nlines;
+	buf_puts(subject, "[장터] 환불 완료: ");
+	notify_summary(subject, first, n, NOTIFY_SUBJECT_NAME_MAX);
+	buf_printf(subject, " %s원 (주문번호 %s)", money_format(rf->amount, won), o->public_id);
+
+	notify_head(body, r, o->pay == ORDER_PAY_POINTS ?
+	    "요청하신 환불이 완료되어 포인트로 돌려드렸습니다." :
+	    "요청하신 환불이 완료되었습니다. 카드사에 따라 실제 환불까지 영업일 기준 3~5일이"
+	    " 걸릴 수 있습니다.");
+	buf_printf(body, "주문번호: %s\n환불번호: %s\n", o->public_id, rf->public_id);
+	buf_puts(body, "환불상품: ");
+	notify_summary(body, first, n, NOTIFY_BODY_NAME_MAX);
+	buf_printf(body, "\n환불수단: %s\n", (unsigned)o->pay < ORDER_PAY__MAX ?
+	    notify_pay_names[o->pay] : "-");
+	buf_printf(body, "환불금액: %s원\n", won);
+	if (money_sub(o->amount, o->refunded_amount, &remaining) == 0 && remaining >= 0)
+		buf_printf(body, "남은 결제금액: %s원\n", money_format(remaining, left));
+	if (rf->nlines > 0)
+		buf_puts(body, "\n[환불 내역]\n");
+	for (i = 0; i < rf->nlines; i++) {
+		buf_puts(body, "- ");
+		notify_clean(body, rf->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		buf_printf(body, " x %d: %s원\n", rf->lines[i].quantity,
+		    money_format(rf->lines[i].amount, line_won));
+	}
+	notify_foot(body, c, o);
+}
+
+/* Marks the job done (the mail, if any, is already sent: see the top comment). */
+static enum job_result
+notify_finish(struct job_ctx *ctx, const struct outbox_claim *claim, bool sent)
+{
+	int rc = outbox_complete(ctx->db, claim);
+
+	if (rc == 1)
+		return JOB_DONE;
+	if (rc == 0)
+		return JOB_LOST;
+	if (sent)
+		log_warn(&ctx->log, "notify: mail sent but the job could not be completed; it will"
+		    " run again and may send the mail twice");
+	return JOB_RETRY;
+}
+
+/* Finds the refund with public id among order o's refunds. Returns 1 found, 0 none, or an
+ * enum db_rc. */
+static int
+notify_refund_load(struct job_ctx *ctx, const struct order *o, const char *public_id,
+    struct refund *out)
+{
+	struct refund *all = NULL;
+	int64_t n, i;
+
+	n = refunds_of_order(ctx->db, ctx->a, o->id, &all);
+	if (n < 0)
+		return (int)n;
+	for (i = 0; i < n; i++) {
+		if (strcmp(all[i].public_id, public_id) == 0) {
+			*out = all[i];
+			return 1;
+		}
+	}
+	return 0;
+}
 
 enum job_result
 job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	log_error(&ctx->log, "job_notify_run: not written yet");
-	return JOB_RETRY;
+	struct json_object *p = NULL;
+	struct buf subject = { 0 }, body = { 0 }, check = { 0 };
+	struct notify_job j;
+	struct notify_rcpt rcpt = { NULL, NULL };
+	struct refund rf;
+	struct order o;
+	enum job_result res;
+	enum mail_rc mrc;
+	int rc;
+
+	if (notify_parse(claim->payload, &p, &j) != 0) {
+		log_error(&ctx->log, "notify: malformed payload");
+		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
+		goto out;
+	}
+	rc = orders_get(ctx->db, ctx->a, j.order_id, true, &o);
+	if (rc < 0) {
+		res = JOB_RETRY;
+		goto out;
+	}
+	if (rc == 0) {
+		log_warn(&ctx->log, "notify: no order %s: no mail", j.order_id);
+		res = notify_finish(ctx, claim, false);
+		goto out;
+	}
+	if (o.paid_at == NULL) {
+		log_warn(&ctx->log, "notify: order %s was never paid (%s): no mail", o.public_id,
+		    orders_status_name(o.status));
+		res = notify_finish(ctx, claim, false);
+		goto out;
+	}
+	if (j.event == NOTIFY_REFUNDED) {
+		rc = notify_refund_load(ctx, &o, j.refund_id, &rf);
+		if (rc < 0) {
+			res = JOB_RETRY;
+			goto out;
+		}
+		if (rc == 0 || rf.status == REFUND_FAILED) {
+			log_warn(&ctx->log, "notify: refund %s of order %s %s: no mail", j.refund_id,
+			    o.public_id, rc == 0 ? "does not exist" : "failed");
+			res = notify_finish(ctx, claim, false);
+			goto out;
+		}
+		if (rf.status != REFUND_DONE) {
+			log_warn(&ctx->log, "notify: refund %s is not done yet; later", rf.public_id);
+			res = JOB_RETRY;
+			goto out;
+		}
+	}
+	rc = notify_rcpt_load(ctx, o.user_id, &rcpt);
+	if (rc < 0) {
+		res = JOB_RETRY;
+		goto out;
+	}
+	if (rc == 0 || !notify_deliverable(rcpt.email)) {
+		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", o.public_id,
+		    rc == 0 ? "no longer exists" : "has no deliverable e-mail address");
+		res = notify_finish(ctx, claim, false);
+		goto out;
+	}
+
+	if (j.event == NOTIFY_PAID)
+		notify_paid_text(ctx->conf, &o, &rcpt, &subject, &body);
+	else
+		notify_refund_text(ctx->conf, &o, &rf, &rcpt, &subject, &body);
+	/* A message lib/mail refuses to compose would be refused on every attempt: drop it here,
+	 * so only what the relay says is retried. */
+	if (mail_compose(&check, conf_str(ctx->conf, CONF_SMTP_FROM), rcpt.email,
+	    buf_cstr(&subject), buf_cstr(&body), time(NULL)) != 0) {
+		log_error(&ctx->log, "notify: order %s: the %s mail cannot be composed: no mail",
+		    o.public_id, notify_event_names[j.event]);
+		res = notify_finish(ctx, claim, false);
+		goto out;
+	}
+	mrc = mail_send(ctx->conf, &ctx->log, rcpt.email, buf_cstr(&subject), buf_cstr(&body));
+	if (mrc != MAIL_OK) {
+		log_warn(&ctx->log, "notify: order %s: %s mail not sent (%s); retrying later",
+		    o.public_id, notify_event_names[j.event], mail_rc_name(mrc));
+		res = JOB_RETRY;
+		goto out;
+	}
+	log_info(&ctx->log, "notify: order %s: %s mail sent", o.public_id,
+	    notify_event_names[j.event]);
+	res = notify_finish(ctx, claim, true);
+out:
+	buf_release(&subject);
+	buf_release(&body);
+	buf_release(&check);
+	json_object_put(p);
+	return res;
 }

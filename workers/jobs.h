@@ -46,7 +46,7 @@ enum job_result job_settle_run(struct job_ctx *ctx, const struct outbox_claim *c
 enum job_result job_refund_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
 /* notify: payload {"orderId", "event": "paid" | "refunded"}. Mails the shopper through the
- * SMTP relay (workers/job_notify.c); a mail is sent at most once per job and event. */
+ * SMTP relay (workers/job_notify.c); a mail is sent at least once per job and event. */
 enum job_result job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
 /* payment.check: payload {"orderId"}. Looks the payment up at the PG by orderId behind the

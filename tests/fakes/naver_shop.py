@@ -159,6 +159,9 @@ class _State:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "fake-naver-shop/1"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for
+    # the client\'s delayed ACK (~40 ms per keep-alive request).
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass

@@ -120,7 +120,24 @@ aid, "time": ISO 8601 with +09:00}.
          net              amount - fee (what the merchant is paid, or pays back)
          transaction_at   ISO 8601 with +09:00
   GET|POST /fake/clock  [{"advance_seconds": N}] -> {"offset_seconds", "now"}: moves this
-       fake's clock forward (expiry windows, timestamps, settlement dates) for every PG."""
+       fake's clock forward (expiry windows, timestamps, settlement dates) for every PG.
+       POST {"offset_seconds": N} (N >= 0) sets the offset itself, so a test that moved the
+       clock can put it back.
+  POST /fake/plant  {"pg": "toss"|"kakaopay", "action": ..., ...} -> 200 {"payment_key",
+       "order_id", "amount"}: plants a discrepancy for reconciliation tests (400 INVALID_REQUEST
+       on a bad body, 404 NOT_FOUND_PAYMENT for an unknown payment_key). Actions:
+         approve    {"order_id", "amount" [, "payment_key"]}: the PG approves a payment the
+                    shop never confirmed: the named payment (Toss: authenticated, aborted or
+                    expired; KakaoPay: any tid not approved yet) or, without payment_key, a
+                    new one; recorded like any approval (lookups answer DONE).
+         cancel     {"payment_key" [, "amount"]}: the PG cancels an approved payment (all of
+                    its balance by default) without the shop asking; recorded like any cancel.
+         alter      {"payment_key", "amount"}: the records (and so the settlement file and
+                    API) show the approval with another amount; the payment is unchanged.
+         duplicate  {"payment_key" [, "kind"]}: the records list the payment's first approve
+                    (or cancel) record twice, same transaction key.
+         hide       {"payment_key"}: the payment's records vanish from the records, the
+                    settlement file and API (the payment itself is unchanged)."""
 import base64
 import datetime
 import html
@@ -536,6 +553,9 @@ def _kakao_common(k):
 class _Handler(BaseHTTPRequestHandler):
     server_version = "fake-pg/1"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for
+    # the client\'s delayed ACK (~40 ms per keep-alive request).
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # quiet: pg-log records what matters
         pass
@@ -716,9 +736,21 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, recs)
         if path == "/fake/settlement-file" and self._method("GET"):
             return self._settlement_file()
+        if path == "/fake/plant" and self._method("POST"):
+            status, body = self._plant(self._json())
+            return self._send(status, body)
         if path == "/fake/clock":
             if self.command == "POST":
                 obj = self._json() if self.raw else {}
+                if obj is not None and "offset_seconds" in obj and "advance_seconds" not in obj:
+                    off = obj["offset_seconds"]
+                    if not (_is_int(off) or isinstance(off, float)) or off < 0:
+                        return self._send(400, {"code": "INVALID_REQUEST",
+                                                "message": "offset_seconds >= 0 required"})
+                    with self.st.lock:
+                        self.st.offset = off
+                    return self._send(200, {"offset_seconds": self.st.offset,
+                                            "now": _iso(self.st.now())})
                 adv = obj.get("advance_seconds") if obj is not None else None
                 if not (_is_int(adv) or isinstance(adv, float)) or adv < 0:
                     return self._send(400, {"code": "INVALID_REQUEST",
@@ -727,9 +759,156 @@ class _Handler(BaseHTTPRequestHandler):
                     self.st.offset += adv
             return self._send(200, {"offset_seconds": self.st.offset,
                                     "now": _iso(self.st.now())})
-        if path in ("/fake/records", "/fake/settlement-file"):
+        if path in ("/fake/records", "/fake/settlement-file", "/fake/plant"):
             return None  # _method answered 405
         self._send(404, {"code": "NOT_FOUND", "message": "no such path"})
+
+    # -- planted discrepancies (reconciliation tests) --
+
+    def _plant(self, obj):
+        """/fake/plant: (status, body)."""
+        def bad(msg):
+            return 400, {"code": "INVALID_REQUEST", "message": msg}
+
+        if obj is None or obj.get("pg") not in PGS:
+            return bad("pg=toss|kakaopay required")
+        action = obj.get("action")
+        if action not in ("approve", "cancel", "alter", "duplicate", "hide"):
+            return bad("action=approve|cancel|alter|duplicate|hide required")
+        key = obj.get("payment_key")
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
+            return bad("payment_key: 1..200 characters")
+        amount = obj.get("amount")
+        if amount is not None and (not _is_int(amount) or amount < 1):
+            return bad("amount: a positive integer")
+        if action != "approve" and key is None:
+            return bad("payment_key required")
+        with self.st.lock:
+            if action == "approve":
+                return self._plant_approve(obj["pg"], key, obj.get("order_id"), amount)
+            if action == "cancel":
+                return self._plant_cancel(obj["pg"], key, amount)
+            return self._plant_records(obj["pg"], action, key, amount, obj.get("kind", "approve"))
+
+    def _plant_approve(self, pg, key, order_id, amount):
+        """Under the lock."""
+        st, now = self.st, self.st.now()
+        if not isinstance(order_id, str) or not re.match(r"^[A-Za-z0-9_-]{1,100}$", order_id):
+            return 400, {"code": "INVALID_REQUEST", "message": "order_id required"}
+        if pg == "toss":
+            p = st.toss.get(key) if key is not None else None
+            if key is not None and p is None:
+                return 404, {"code": "NOT_FOUND_PAYMENT", "message": "no such payment"}
+            if p is None:
+                if amount is None:
+                    return 400, {"code": "INVALID_REQUEST", "message": "amount required"}
+                key = "tfake_%s%s" % (
+                    datetime.datetime.fromtimestamp(now, KST).strftime("%Y%m%d%H%M%S"),
+                    secrets.token_urlsafe(12).replace("-", "x").replace("_", "y"))
+                p = {"key": key, "order_id": order_id, "order_name": "planted",
+                     "amount": amount, "balance": amount, "status": "IN_PROGRESS",
+                     "auth_at": now, "approved_at": None, "last_tx": None, "approve_no": None,
+                     "cancels": [], "failure": None}
+                st.toss[key] = p
+                st.toss_orders.setdefault(order_id, []).append(key)
+            if p["status"] in ("DONE", "CANCELED", "PARTIAL_CANCELED") or \
+                    p["order_id"] != order_id or (amount is not None and amount != p["amount"]):
+                return 400, {"code": "INVALID_REQUEST",
+                             "message": "already approved, or another order or amount"}
+            p.update(status="DONE", approved_at=now, failure=None, balance=p["amount"],
+                     last_tx=secrets.token_hex(16).upper(),
+                     approve_no="%08d" % random.randrange(10 ** 8))
+            st.record("toss", "approve", key, order_id, p["amount"], p["balance"], p["last_tx"],
+                      now)
+            return 200, {"payment_key": key, "order_id": order_id, "amount": p["amount"]}
+        k = st.kakao.get(key) if key is not None else None
+        if key is not None and k is None:
+            return 404, {"error_code": -721, "error_message": KAKAO_ERRORS[-721][1]}
+        if k is None:
+            if amount is None:
+                return 400, {"code": "INVALID_REQUEST", "message": "amount required"}
+            key = "T" + "".join(random.choice("0123456789") for _ in range(19))
+            k = {"tid": key, "order_id": order_id, "user_id": "planted", "item_name": "planted",
+                 "quantity": 1, "total": amount, "approval_url": "", "cancel_url": "",
+                 "fail_url": "", "created": now, "status": "READY", "pg_token": None,
+                 "aid": None, "approved_at": None, "canceled_at": None, "method": None,
+                 "balance": 0, "canceled": 0, "actions": [], "expired": False}
+            st.kakao[key] = k
+        if k["status"] in ("SUCCESS_PAYMENT", "PART_CANCEL_PAYMENT", "CANCEL_PAYMENT") or \
+                k["order_id"] != order_id or (amount is not None and amount != k["total"]):
+            return 400, {"code": "INVALID_REQUEST",
+                         "message": "already approved, or another order or amount"}
+        k.update(status="SUCCESS_PAYMENT", approved_at=now, method="MONEY", balance=k["total"],
+                 expired=False, aid="A" + secrets.token_hex(10)[:19].upper())
+        k["actions"].append({"aid": k["aid"], "approved_at": _kakao_time(now),
+                             "amount": k["total"], "point_amount": 0, "discount_amount": 0,
+                             "green_deposit": 0, "payment_action_type": "PAYMENT",
+                             "payment_method_type": "MONEY", "payload": None})
+        st.record("kakaopay", "approve", key, order_id, k["total"], k["balance"], k["aid"], now)
+        return 200, {"payment_key": key, "order_id": order_id, "amount": k["total"]}
+
+    def _plant_cancel(self, pg, key, amount):
+        """Under the lock."""
+        st, now = self.st, self.st.now()
+        p = (st.toss if pg == "toss" else st.kakao).get(key)
+        if p is None:
+            return 404, {"code": "NOT_FOUND_PAYMENT", "message": "no such payment"}
+        if pg == "toss":
+            ok = p["status"] in ("DONE", "PARTIAL_CANCELED")
+        else:
+            ok = p["status"] in ("SUCCESS_PAYMENT", "PART_CANCEL_PAYMENT")
+        amount = p["balance"] if amount is None else amount
+        if not ok or amount > p["balance"] or amount < 1:
+            return 400, {"code": "INVALID_REQUEST", "message": "not cancelable"}
+        p["balance"] -= amount
+        if pg == "toss":
+            p["status"] = "CANCELED" if p["balance"] == 0 else "PARTIAL_CANCELED"
+            tx = secrets.token_hex(16).upper()
+            p["last_tx"] = tx
+            p["cancels"].append({
+                "transactionKey": tx, "cancelReason": "planted", "cancelAmount": amount,
+                "taxFreeAmount": 0, "taxExemptionAmount": 0, "refundableAmount": p["balance"],
+                "cardDiscountAmount": 0, "transferDiscountAmount": 0,
+                "easyPayDiscountAmount": 0, "canceledAt": _iso(now), "receiptKey": None,
+                "cancelStatus": "DONE", "cancelRequestId": None})
+        else:
+            p["canceled"] += amount
+            p["canceled_at"] = now
+            p["status"] = "CANCEL_PAYMENT" if p["balance"] == 0 else "PART_CANCEL_PAYMENT"
+            tx = "A" + secrets.token_hex(10)[:19].upper()
+            p["actions"].append({"aid": tx, "approved_at": _kakao_time(now), "amount": amount,
+                                 "point_amount": 0, "discount_amount": 0, "green_deposit": 0,
+                                 "payment_action_type": "CANCEL",
+                                 "payment_method_type": p["method"], "payload": "planted"})
+        st.record(pg, "cancel", key, p["order_id"], amount, p["balance"], tx, now)
+        return 200, {"payment_key": key, "order_id": p["order_id"], "amount": amount}
+
+    def _plant_records(self, pg, action, key, amount, kind):
+        """alter / duplicate / hide: rewrites the records file (under the lock)."""
+        recs = self.st.records()
+        mine = [r for r in recs if r["pg"] == pg and r["payment_key"] == key]
+        if not mine:
+            return 404, {"code": "NOT_FOUND_PAYMENT", "message": "no records of this payment"}
+        if action == "alter":
+            if amount is None:
+                return 400, {"code": "INVALID_REQUEST", "message": "amount required"}
+            for r in mine:
+                if r["kind"] == "approve":
+                    r["amount"] = amount
+        elif action == "duplicate":
+            first = [r for r in mine if r["kind"] == kind]
+            if kind not in ("approve", "cancel") or not first:
+                return 400, {"code": "INVALID_REQUEST", "message": "no such record to repeat"}
+            recs.append(dict(first[0]))
+        else:
+            recs = [r for r in recs if not (r["pg"] == pg and r["payment_key"] == key)]
+        tmp = self.st.path("pg-ledger.jsonl.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for r in recs:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        os.replace(tmp, self.st.path("pg-ledger.jsonl"))
+        return 200, {"payment_key": key, "order_id": mine[0]["order_id"],
+                     "amount": amount if amount is not None else mine[0]["amount"]}
 
     def _settlement_rows(self, pg, date):
         rows = []

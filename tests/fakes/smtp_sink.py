@@ -70,6 +70,7 @@ class _Handler(socketserver.StreamRequestHandler):
     """One SMTP session."""
 
     timeout = 60
+    disable_nagle_algorithm = True  # replies are small writes; do not wait for delayed ACKs
 
     def reply(self, text):
         self.wfile.write((text + "\r\n").encode("utf-8"))

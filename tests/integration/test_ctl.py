@@ -28,8 +28,8 @@ def test_seed_demo_is_idempotent():
        [["3"]], "demo sellers")
     eq(sql("SELECT COUNT(*) FROM products p JOIN sellers s ON s.id = p.seller_id"
            " WHERE s.name IN ('제주농원', '테크마켓', '전통공방')"), [["6"]], "demo products")
-    eq(sql("SELECT email, role, status FROM users WHERE email LIKE '%@jangteo.test'"
-           " ORDER BY email"),
+    eq(sql("SELECT email, role, status FROM users"
+           " WHERE email IN ('admin@jangteo.test', 'demo@jangteo.test') ORDER BY email"),
        [["admin@jangteo.test", "admin", "active"], ["demo@jangteo.test", "shopper", "active"]],
        "users")
     eq(sql("SELECT p.price, s.available FROM products p JOIN stock s ON s.product_id = p.id"

@@ -29,6 +29,8 @@ ETC = os.path.join(SRC, "etc")
 MAN = os.path.join(SRC, "man")
 UNITS = ["jangteo.target", "jangteo-fcgi.service", "jangteo-bus.service",
          "jangteo-worker@.service", "jangteo-janitor.service"]
+# The daily reconciliation runs on its own timer, outside jangteo.target.
+TIMER_UNITS = ["jangteo-reconcile.service", "jangteo-reconcile.timer"]
 SBIN_PROGRAMS = ["jangteo-fcgi", "jangteo-worker", "jangteo-janitor", "jangteo-bus"]
 MAN_PAGES = {"man8/jangteo-fcgi.8": ["fcgi/jangteo-fcgi"],
              "man8/jangteo-worker.8": ["workers/jangteo-worker", "workers/jangteo-bus",
@@ -108,15 +110,16 @@ def test_make_install_lays_out_programs_config_data_units_and_man_pages():
     eq(stat.S_IMODE(os.stat(script).st_mode), 0o755, "spawn-fcgi.sh mode")
     eq(run(["bash", "-n", script])[0], 0, "spawn-fcgi.sh parses")
     unitdir = under(dest, d["prefix"] + "/lib/systemd/system")
-    eq(sorted(os.listdir(unitdir)), sorted(UNITS), "installed units")
+    eq(sorted(os.listdir(unitdir)), sorted(UNITS + TIMER_UNITS), "installed units")
     # The placeholders are filled in with the configured paths, and nothing else is changed.
-    pairs = [(os.path.join(unitdir, u), os.path.join(ETC, "systemd", u)) for u in UNITS]
+    pairs = [(os.path.join(unitdir, u), os.path.join(ETC, "systemd", u))
+             for u in UNITS + TIMER_UNITS]
     for path, src in pairs + [(script, os.path.join(ETC, "spawn-fcgi.sh"))]:
         with open(path) as fh:
             text = fh.read()
         with open(src) as fh:
-            want = fh.read().replace("@sbindir@", d["sbindir"]).replace("@sysconfdir@",
-                                                                          d["sysconfdir"])
+            want = fh.read().replace("@sbindir@", d["sbindir"]).replace(
+                "@bindir@", d["bindir"]).replace("@sysconfdir@", d["sysconfdir"])
         eq(text, want, "installed " + os.path.basename(path))
         assert not re.search(r"@[a-z_]+@", text), "placeholder left in " + path
     for page in MAN_PAGES:
@@ -137,12 +140,13 @@ def test_systemd_units_verify_without_a_warning():
         # systemd-analyze checks that ExecStart's program exists: point the units at the
         # programs make install just laid out, and let it find the man pages named in
         # Documentation= among those installed.
-        for u in UNITS:
+        for u in UNITS + TIMER_UNITS:
             with open(os.path.join(unitdir, u)) as fh:
                 text = fh.read()
             with open(os.path.join(work, u), "w") as fh:
-                fh.write(text.replace(d["sbindir"] + "/", under(dest, d["sbindir"]) + "/"))
-        names = [os.path.join(work, u.replace("@.", "@demo.")) for u in UNITS]
+                fh.write(text.replace(d["sbindir"] + "/", under(dest, d["sbindir"]) + "/")
+                         .replace(d["bindir"] + "/", under(dest, d["bindir"]) + "/"))
+        names = [os.path.join(work, u.replace("@.", "@demo.")) for u in UNITS + TIMER_UNITS]
         env = dict(os.environ, MANPATH=under(dest, d["mandir"]))
         rc, out, err = run(["systemd-analyze", "verify"] + names, env=env)
         eq((rc, out + err), (0, ""), "systemd-analyze verify")
@@ -166,6 +170,12 @@ def test_systemd_units_verify_without_a_warning():
         assert re.search(r"^ExecStart=%s/" % re.escape(d["sbindir"]), units[u], re.M), u
         assert "--config %s/jangteo.conf" % d["sysconfdir"] in units[u], u
     assert re.search(r"--queue %i$", units["jangteo-worker@.service"], re.M)
+    with open(os.path.join(unitdir, "jangteo-reconcile.service")) as fh:
+        recon = fh.read()
+    assert "%s/jangteoctl --config %s/jangteo.conf reconcile --pg toss --fetch" % (
+        d["bindir"], d["sysconfdir"]) in recon, recon
+    with open(os.path.join(unitdir, "jangteo-reconcile.timer")) as fh:
+        assert re.search(r"^Unit=jangteo-reconcile\.service$", fh.read(), re.M)
     # The pool runs in prefork mode on the socket the site files name.
     assert "--listen /run/jangteo/fcgi.sock" in units["jangteo-fcgi.service"]
     for site in ["nginx-jangteo.conf", "apache-jangteo.conf"]:

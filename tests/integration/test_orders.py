@@ -424,7 +424,7 @@ def test_fail_return_gives_stock_back_once():
         raise AssertionError("PG message echoed unescaped")
 
 
-def test_shopper_cancels_an_unpaid_order_but_not_a_paid_one():
+def test_shopper_cancels_an_unpaid_order_and_a_paid_one_is_refunded():
     pid = make_product(price=1000, stock=5)
     uid = make_user(points=10000)
     s = Session(uid)
@@ -435,11 +435,15 @@ def test_shopper_cancels_an_unpaid_order_but_not_a_paid_one():
     eq(stock(pid), 5, "stock back")
     eq(s.post_json("/api/v1/orders/%s/cancel" % o["orderId"], {}).status, 200, "replay ok")
     eq(stock(pid), 5, "once")
+    # A paid (points) order's cancel is a full refund, done at once: points and stock back.
     paid = order(s, [(pid, 1)]).json()
-    envelope(s.post_json("/api/v1/orders/%s/cancel" % paid["orderId"], {}), 409,
-             "ORDER_NOT_CANCELABLE")
-    eq(status(paid["orderId"]), "PAID", "untouched")
-    eq(stock(pid), 4, "untouched")
+    eq(stock(pid), 4, "sold")
+    r = s.post_json("/api/v1/orders/%s/cancel" % paid["orderId"], {})
+    eq(r.status, 200, "refunded")
+    eq(r.json()["status"], "CANCELED", "status")
+    eq(r.json()["refund"]["status"], "DONE", "refund done")
+    eq(status(paid["orderId"]), "CANCELED", "stored")
+    eq(stock(pid), 5, "stock back")
 
 
 def test_unpaid_orders_expire_and_give_stock_back():

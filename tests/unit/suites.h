@@ -33,6 +33,7 @@ Suite *session_suite(void);
 Suite *breaker_suite(void);  /* injectable clock, no sleeps */
 Suite *pg_suite(void);       /* PG answers classified (no server) */
 Suite *pricecmp_suite(void); /* Naver answers parsed strictly (no server) */
+Suite *reconcile_suite(void); /* settlement files and API answers parsed strictly (no server) */
 Suite *cart_suite(void);     /* server: Redis and MariaDB of a running stack */
 Suite *ledger_suite(void);   /* server: postings, replays, limits, the books check */
 

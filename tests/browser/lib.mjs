@@ -1,0 +1,326 @@
+// lib: the harness shared by the browser journeys: loads playwright-core and html-validate
+// from the installed dependencies, launches Debian's Chromium, and wraps each journey step so
+// that every document the browser loads is validated, every console error and uncaught page
+// error is caught, and a screenshot of each step is kept as an artifact.
+//
+// Environment:
+//   JT_HTTP_PORT     the stack's port on 127.0.0.1 [8080]
+//   JT_ARTIFACTS     where screenshots and failure notes go [$JT_RUN/artifacts/browser]
+//   JT_BROWSER_DEPS  the directory whose node_modules holds the dependencies [this directory]
+//   JT_CHROMIUM      the Chromium binary [/usr/lib/chromium/chromium, else /usr/bin/chromium]
+//   JT_BROWSER_HEADED=1  show the window (needs a display)
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const depsDir = process.env.JT_BROWSER_DEPS || here;
+const require = createRequire(path.join(depsDir, 'package.json'));
+const { chromium } = require('playwright-core');
+const { HtmlValidate } = require('html-validate');
+
+export const PORT = Number(process.env.JT_HTTP_PORT || 8080);
+export const BASE = `http://127.0.0.1:${PORT}`;
+// Each step waits at most this long for anything (a page, a text, a poll).
+export const STEP_TIMEOUT_MS = 20000;
+
+const validator = new HtmlValidate(
+  JSON.parse(fs.readFileSync(path.join(here, 'htmlvalidate.json'), 'utf8')));
+
+// The template behind each shop page, so a validation failure names the file to fix.
+const TEMPLATES = [
+  [/^\/$/, 'home.html'],
+  [/^\/products\/[0-9]+$/, 'product.html'],
+  [/^\/products$/, 'products.html'],
+  [/^\/cart$/, 'cart.html'],
+  [/^\/checkout$/, 'checkout.html'],
+  [/^\/checkout\/(toss\/success|kakaopay\/approve)$/, 'order_received.html'],
+  [/^\/login$/, 'login.html'],
+  [/^\/orders$/, 'orders.html'],
+  [/^\/orders\/[^/]+\/pay$/, 'order_pay.html'],
+  [/^\/orders\/[^/]+$/, 'order.html'],
+  [/^\/admin$/, 'admin_dashboard.html'],
+  [/^\/admin\/products$/, 'admin_products.html'],
+  [/^\/admin\/products\/[0-9]+$/, 'admin_product.html'],
+  [/^\/admin\/orders$/, 'admin_orders.html'],
+  [/^\/admin\/orders\/[^/]+$/, 'admin_order.html'],
+  [/^\/admin\/ledger$/, 'admin_ledger.html'],
+];
+
+// Names the template that renders the page at url (inside layout.html), or the server that
+// answered when it is not the shop.
+export function templateOf(url) {
+  const u = new URL(url);
+  if (u.origin !== BASE) {
+    return `(not the shop: ${u.host}${u.pathname})`;
+  }
+  for (const [re, name] of TEMPLATES) {
+    if (re.test(u.pathname)) {
+      return `templates/${name} in templates/layout.html`;
+    }
+  }
+  return '(a page of the shop with no template on record: error.html?)';
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Polls fn until it returns a truthy value; throws after ms with what.
+export async function eventually(fn, what, ms = STEP_TIMEOUT_MS, every = 250) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) {
+      return last;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    }
+    await sleep(every);
+  }
+}
+
+export function assert(cond, what) {
+  if (!cond) {
+    throw new Error(what);
+  }
+}
+
+export function eq(actual, expected, what) {
+  if (actual !== expected) {
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+// "12,300" or "12,300원" -> 12300; NaN when there is no number.
+export function won(text) {
+  const m = String(text).match(/-?[0-9][0-9,]*/);
+  return m ? Number(m[0].replace(/,/g, '')) : NaN;
+}
+
+export function artifactsDir() {
+  const dir = process.env.JT_ARTIFACTS ||
+    path.join(process.env.JT_RUN || path.join(here, '..', '..', 'run'), 'artifacts', 'browser');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function chromiumPath() {
+  if (process.env.JT_CHROMIUM) {
+    return process.env.JT_CHROMIUM;
+  }
+  // The real binary, not Debian's wrapper script (which only adds flags for desktops).
+  for (const p of ['/usr/lib/chromium/chromium', '/usr/bin/chromium']) {
+    if (fs.existsSync(p)) {
+      return p;
+    }
+  }
+  throw new Error('no Chromium: install the Debian package chromium (script/setup does)');
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: process.env.JT_BROWSER_HEADED !== '1',
+    // Loopback only: no phoning home, no component updates, no sandbox (root in a container).
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update',
+      '--disable-features=Translate,MediaRouter,OptimizationHints'],
+  });
+}
+
+// One journey: a browser context (its own cookies), one page, and the checks that run on
+// every document and every console message while the steps run.
+export class Journey {
+  constructor(browser, name) {
+    this.browser = browser;
+    this.name = name;
+    this.dir = artifactsDir();
+    this.steps = [];        // {n, name, ok, ms, problems}
+    this.problems = [];     // of the step running now: they fail it
+    this.warnings = [];     // of the step running now, about pages that are not the shop's
+    this.notes = [];        // of the step running now: what it saw, for the log
+    this.pending = [];      // validations in flight
+    this.pages = 0;
+  }
+
+  async open() {
+    this.context = await this.browser.newContext({
+      locale: 'ko-KR',
+      timezoneId: 'Asia/Seoul',
+      viewport: { width: 1024, height: 768 },
+    });
+    this.context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    this.context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+    this.page = await this.context.newPage();
+    this.page.on('console', (msg) => {
+      if (msg.type() === 'error') {
+        const loc = msg.location();
+        this.complain(this.page.url(), `console error on ${this.page.url()}: ${msg.text()}` +
+          (loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''));
+      }
+    });
+    this.page.on('pageerror', (err) => {
+      this.complain(this.page.url(), `uncaught page error on ${this.page.url()}: ${err.message}`);
+    });
+    this.page.on('response', (resp) => {
+      const req = resp.request();
+      if (req.resourceType() !== 'document' || req.frame() !== this.page.mainFrame()) {
+        return;
+      }
+      const status = resp.status();
+      if (status >= 300 && status < 400) {
+        return;  // a redirect's body is never shown
+      }
+      this.pending.push(this.validate(resp));
+    });
+    return this.page;
+  }
+
+  // Adds a line to the step's log (printed under its PASS/FAIL line).
+  note(text) {
+    this.notes.push(text);
+  }
+
+  // Records a problem seen on the page at url: it fails the step on the shop's pages; on
+  // another site's (the fake PG's hosted pages, test infrastructure) it is only reported.
+  complain(url, text) {
+    let origin = null;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      // about:blank and the like count as the shop's
+    }
+    if (origin !== null && origin !== 'null' && origin !== BASE) {
+      this.warnings.push(text);
+    } else {
+      this.problems.push(text);
+    }
+  }
+
+  async validate(resp) {
+    const url = resp.url();
+    let body;
+    try {
+      body = await resp.text();
+    } catch (err) {
+      this.complain(url, `could not read the document ${url}: ${err.message}`);
+      return;
+    }
+    const type = resp.headers()['content-type'] || '';
+    if (!type.startsWith('text/html')) {
+      this.complain(url, `document ${url} is ${type || 'of no type'}, not text/html`);
+      return;
+    }
+    this.pages++;
+    const report = await validator.validateString(body, url);
+    if (report.valid) {
+      return;
+    }
+    const lines = body.split('\n');
+    const out = [];
+    for (const r of report.results) {
+      for (const m of r.messages) {
+        const src = (lines[m.line - 1] || '').trim().slice(0, 160);
+        out.push(`  ${m.ruleId} at ${m.line}:${m.column}: ${m.message}\n      | ${src}`);
+      }
+    }
+    this.complain(url, `HTML of ${url} (${templateOf(url)}) fails validation:\n${out.join('\n')}`);
+  }
+
+  // Runs one step: fn(page), then waits for the page's validations, then a screenshot.
+  // Returns true when the step passed (no exception, no invalid page, no console error).
+  async step(name, fn) {
+    const n = this.steps.length + 1;
+    const tag = `${this.name}-${String(n).padStart(2, '0')}-${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+    const t0 = Date.now();
+    this.problems = [];
+    this.warnings = [];
+    this.notes = [];
+    let error = null;
+    try {
+      await fn(this.page);
+    } catch (err) {
+      error = err;
+    }
+    await Promise.all(this.pending.splice(0));
+    try {
+      await this.page.screenshot({ path: path.join(this.dir, `${tag}.png`), fullPage: true });
+    } catch (err) {
+      this.problems.push(`screenshot failed: ${err.message}`);
+    }
+    const problems = this.problems.splice(0);
+    const warnings = this.warnings.splice(0);
+    if (error) {
+      problems.unshift(`${error.message}\n  (at ${this.page.url()})`);
+      try {
+        fs.writeFileSync(path.join(this.dir, `${tag}.html`), await this.page.content());
+      } catch {
+        // the page is gone: the screenshot and the message are what there is
+      }
+    }
+    const ok = problems.length === 0;
+    const ms = Date.now() - t0;
+    this.steps.push({ n, name, ok, ms, problems, warnings });
+    console.log(`${ok ? 'PASS' : 'FAIL'} ${this.name} ${String(n).padStart(2, '0')} ${name} (${(ms / 1000).toFixed(1)}s)`);
+    for (const note of this.notes.splice(0)) {
+      console.log('  ' + note);
+    }
+    for (const p of problems) {
+      console.log('  ' + p.replace(/\n/g, '\n  '));
+    }
+    for (const w of warnings) {
+      console.log('  warning (not the shop): ' + w.replace(/\n/g, '\n  '));
+    }
+    if (error) {
+      // The steps after one that did not reach its page cannot run.
+      const stop = new StepFailed(`${this.name}: step ${n} (${name}) failed`);
+      stop.journey = this;
+      throw stop;
+    }
+    return ok;
+  }
+
+  async close() {
+    if (this.context) {
+      await this.context.close().catch(() => {});
+    }
+  }
+}
+
+export class StepFailed extends Error {}
+
+// Follows a link or button and waits for the document it leads to.
+export async function clickAndWait(page, locator, urlPattern) {
+  await Promise.all([
+    page.waitForURL(urlPattern, { waitUntil: 'load' }),
+    locator.click(),
+  ]);
+}
+
+// The trial balance on /admin/ledger: {account code: {balance, debits, credits}}, integers
+// (debits and credits are null when the row has no such cells).
+export async function trialBalance(page) {
+  return page.$$eval('#trial-balance [data-account]', (cells) => {
+    const num = (el) => {
+      if (!el) {
+        return null;
+      }
+      const t = (el.textContent || '').replace(/[,\s원]/g, '').replace('−', '-');
+      return /^-?[0-9]+$/.test(t) ? Number(t) : NaN;
+    };
+    const out = {};
+    for (const c of cells) {
+      const row = c.closest('tr');
+      out[c.getAttribute('data-account')] = {
+        balance: num(c),
+        debits: num(row && row.querySelector('.debits')),
+        credits: num(row && row.querySelector('.credits')),
+      };
+    }
+    return out;
+  });
+}
