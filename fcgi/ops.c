@@ -30,6 +30,12 @@ ops_healthz(struct req *r)
 	return resp_json(r, db_up && redis_up ? 200 : 503, o);
 }
 
+/* The circuit breakers /metrics shows: price comparison (pricecmp.c), the payment workers'
+ * confirm/check gate (paychecks.c) and their refund calls (workers/job_refund.c). */
+static const char *const metrics_breakers[] = {
+	"naver", "pg-toss", "pg-kakaopay", "pg-toss-refund", "pg-kakaopay-refund",
+};
+
 /* GET /metrics: Prometheus text for all handler processes together. */
 int
 ops_metrics(struct req *r)
@@ -41,7 +47,8 @@ ops_metrics(struct req *r)
 	metrics_render(r->app->metrics, &out);
 	/* The circuit breakers' states as their processes last reported them to Redis (Redis
 	 * down: the counters above are still served). */
-	(void)breaker_render_metrics(r->app->redis, "naver", &out);
+	(void)breaker_render_metrics(r->app->redis, metrics_breakers,
+	    sizeof(metrics_breakers) / sizeof(metrics_breakers[0]), &out);
 	resp_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, out.data, out.len);
 	buf_release(&out);
 	return 0;

@@ -64,6 +64,16 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
 void
 breaker_settings_default(struct breaker_settings *out)
 {
@@ -481,7 +491,7 @@ out:
 
 /* One process's report, as breaker_render_metrics reads it back. */
 struct proc_report {
-	const char *pid;                 /* owned by the Redis reply */
+	const char *pid;                 /* points into the Redis reply; read_reports copies it */
 	enum breaker_state state;
 	int64_t n[5];                    /* calls, failures, slow, rejected, transitions */
 };
@@ -523,8 +533,41 @@ out:
 	return rc;
 }
 
+/* Reads the per-process reports of breaker name from Redis into reps (at most
+ * RENDER_PROCS_MAX). Returns how many, or -1 when Redis did not answer. */
+static int
+read_reports(struct redis *r, const char *name, struct proc_report *reps)
+{
+	char key[BREAKER_NAME_MAX + 16];
+	redisReply *rep;
+	size_t i;
+	int n = 0;
+
+	snprintf(key, sizeof(key), "breaker:%s:procs", name);
+	rep = redis_cmdl(r, "HGETALL", key, NULL);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		return -1;
+	}
+	for (i = 0; i + 1 < rep->elements && n < RENDER_PROCS_MAX; i += 2) {
+		redisReply *f = rep->element[i], *v = rep->element[i + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		if (parse_report(f->str, v->str, v->len, &reps[n]) == 0) {
+			/* pid points into the reply: keep a copy past freeReplyObject. */
+			reps[n].pid = xstrdup(reps[n].pid);
+			n++;
+		}
+	}
+	freeReplyObject(rep);
+	return n;
+}
+
 int
-breaker_render_metrics(struct redis *r, const char *name, struct buf *out)
+breaker_render_metrics(struct redis *r, const char *const *names, size_t nnames,
+    struct buf *out)
 {
 	static const char *const help[5] = {
 		"Calls whose outcome a circuit breaker recorded.",
@@ -533,47 +576,45 @@ breaker_render_metrics(struct redis *r, const char *name, struct buf *out)
 		"Calls a circuit breaker refused (failed fast).",
 		"Circuit breaker state changes.",
 	};
-	struct proc_report *reps = NULL;
-	char key[BREAKER_NAME_MAX + 16];
-	redisReply *rep;
-	size_t i, n = 0;
-	int k, st;
+	struct proc_report *reps;
+	int *counts;
+	size_t b, i;
+	int k, st, rc = 0;
 
-	if (!name_ok(name))
-		return -1;
-	snprintf(key, sizeof(key), "breaker:%s:procs", name);
-	rep = redis_cmdl(r, "HGETALL", key, NULL);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		if (rep != NULL)
-			freeReplyObject(rep);
-		return -1;
-	}
-	if (rep->elements > 0)
-		reps = xcalloc(rep->elements / 2 + 1, sizeof(*reps));
-	for (i = 0; i + 1 < rep->elements && n < RENDER_PROCS_MAX; i += 2) {
-		redisReply *f = rep->element[i], *v = rep->element[i + 1];
-
-		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-			continue;
-		if (parse_report(f->str, v->str, v->len, &reps[n]) == 0)
-			n++;
+	reps = xcalloc(nnames * RENDER_PROCS_MAX + 1, sizeof(*reps));
+	counts = xcalloc(nnames + 1, sizeof(*counts));
+	for (b = 0; b < nnames; b++) {
+		counts[b] = name_ok(names[b]) ? read_reports(r, names[b], &reps[b * RENDER_PROCS_MAX])
+		    : 0;
+		if (counts[b] < 0) {
+			rc = -1;
+			goto out;
+		}
 	}
 	buf_puts(out, "# HELP jangteo_breaker_state Circuit breaker state per process (1 = the "
 	    "current one).\n# TYPE jangteo_breaker_state gauge\n");
-	for (i = 0; i < n; i++)
-		for (st = 0; st < BREAKER_STATE__MAX; st++)
-			buf_printf(out, "jangteo_breaker_state{breaker=\"%s\",pid=\"%s\","
-			    "state=\"%s\"} %d\n", name, reps[i].pid, breaker_state_names[st],
-			    (int)reps[i].state == st);
+	for (b = 0; b < nnames; b++)
+		for (i = 0; i < (size_t)counts[b]; i++)
+			for (st = 0; st < BREAKER_STATE__MAX; st++)
+				buf_printf(out, "jangteo_breaker_state{breaker=\"%s\",pid=\"%s\","
+				    "state=\"%s\"} %d\n", names[b], reps[b * RENDER_PROCS_MAX + i].pid,
+				    breaker_state_names[st],
+				    (int)reps[b * RENDER_PROCS_MAX + i].state == st);
 	for (k = 0; k < 5; k++) {
 		buf_printf(out, "# HELP jangteo_breaker_%s_total %s\n"
 		    "# TYPE jangteo_breaker_%s_total counter\n", report_counters[k], help[k],
 		    report_counters[k]);
-		for (i = 0; i < n; i++)
-			buf_printf(out, "jangteo_breaker_%s_total{breaker=\"%s\",pid=\"%s\"} %"
-			    PRId64 "\n", report_counters[k], name, reps[i].pid, reps[i].n[k]);
+		for (b = 0; b < nnames; b++)
+			for (i = 0; i < (size_t)counts[b]; i++)
+				buf_printf(out, "jangteo_breaker_%s_total{breaker=\"%s\",pid=\"%s\"} %"
+				    PRId64 "\n", report_counters[k], names[b],
+				    reps[b * RENDER_PROCS_MAX + i].pid, reps[b * RENDER_PROCS_MAX + i].n[k]);
 	}
+out:
+	for (b = 0; b < nnames; b++)
+		for (i = 0; i < (size_t)(counts[b] > 0 ? counts[b] : 0); i++)
+			free((char *)reps[b * RENDER_PROCS_MAX + i].pid);
+	free(counts);
 	free(reps);
-	freeReplyObject(rep);
-	return 0;
+	return rc;
 }

@@ -166,11 +166,12 @@ void breaker_snapshot(struct breaker *b, struct breaker_snapshot *out);
  * effort). */
 int breaker_publish(struct breaker *b, struct redis *r, int ttl_seconds);
 
-/* Appends the Prometheus text for every process that published breaker name (the
- * breaker:{name}:procs hash): jangteo_breaker_state{breaker,pid,state} (1 for the current
- * state, 0 for the others) and the counters jangteo_breaker_{calls,failures,slow,rejected,
- * transitions}_total{breaker,pid}. A field that is not a well-formed report is skipped.
- * Returns 0, or -1 when Redis did not answer (nothing appended). */
-int breaker_render_metrics(struct redis *r, const char *name, struct buf *out);
+/* Appends the Prometheus text for every process that published one of the breakers names[0..n)
+ * (their breaker:{name}:procs hashes), each metric family's HELP and TYPE once:
+ * jangteo_breaker_state{breaker,pid,state} (1 for the current state, 0 for the others) and
+ * the counters jangteo_breaker_{calls,failures,slow,rejected,transitions}_total{breaker,pid}.
+ * A field that is not a well-formed report is skipped. Returns 0, or -1 when Redis did not
+ * answer (nothing appended). */
+int breaker_render_metrics(struct redis *r, const char *const *names, size_t n, struct buf *out);
 
 #endif

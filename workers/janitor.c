@@ -1,6 +1,8 @@
 /* jangteo-janitor: periodically re-pushes outbox jobs that were never picked up or whose
- * worker's claim expired (the worker died), so a crash anywhere loses no job, and expires
- * unpaid orders whose time ran out, giving their stock back. */
+ * worker's claim expired (the worker died), so a crash anywhere loses no job, expires unpaid
+ * orders whose time ran out, giving their stock back, and queues a payment.check for every
+ * payment whose outcome we do not know (UNKNOWN orders on their back-off schedule, stale
+ * CONFIRMING orders whose confirm job is gone; lib/paychecks.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,11 +15,15 @@
 #include "log.h"
 #include "orders.h"
 #include "outbox.h"
+#include "paychecks.h"
 
 #define JANITOR_BATCH 200
 
 /* Unpaid orders expired per sweep at most (each in its own short transaction). */
 #define JANITOR_EXPIRE_BATCH 100
+
+/* Payment checks queued per sweep at most (each in its own short transaction). */
+#define JANITOR_CHECK_BATCH 100
 
 /* One sweep: returns how many jobs were pushed, or -1. */
 static int64_t
@@ -53,6 +59,38 @@ expire_orders(struct db *db, struct arena *a)
 	if (n > 0)
 		log_info(NULL, "expired %lld unpaid orders", (long long)n);
 	return n;
+}
+
+/* Queues and pushes a payment.check for each order due one (at most one pending per order).
+ * Returns how many were queued, or -1. */
+static int64_t
+queue_checks(const struct conf *c, struct db *db, struct bus *bus, struct arena *a)
+{
+	struct paycheck_due due[JANITOR_CHECK_BATCH];
+	int64_t base = conf_int(c, CONF_PAYMENTS_CHECK_BASE_SECONDS), n, i, queued = 0, job;
+	int rc;
+
+	n = paychecks_due(db, a, base, conf_int(c, CONF_PAYMENTS_CONFIRMING_STALE_SECONDS),
+	    JANITOR_CHECK_BATCH, due);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct bus_job bj = { 0, JOB_PAYMENT_CHECK };
+
+		rc = paychecks_queue(db, due[i].order_id, due[i].public_id, base, &job);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		queued++;
+		log_info(NULL, "payment check %lld queued for %s order %s", (long long)job,
+		    due[i].status, due[i].public_id);
+		bj.outbox_id = job;
+		if (bus_push(bus, &bj) != 0)
+			log_warn(NULL, "payment check %lld not pushed; swept again after the grace",
+			    (long long)job);
+	}
+	return queued;
 }
 
 int
@@ -96,6 +134,9 @@ main(int argc, char **argv)
 		rc = sweep(c, db, bus, a);
 		arena_reset(a);
 		if (expire_orders(db, a) < 0)
+			rc = -1;
+		arena_reset(a);
+		if (queue_checks(c, db, bus, a) < 0)
 			rc = -1;
 		arena_reset(a);
 		if (once)

@@ -1,9 +1,9 @@
 /* job_confirm: the payment.confirm job: asks the PG to confirm (approve) a payment the shopper
- * authorised, behind a circuit breaker per PG, and records the outcome with lib/payments. */
+ * authorised, behind this process's circuit breaker for that PG (lib/paychecks.h's gate), and
+ * records the outcome with lib/payments. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -15,25 +15,20 @@
 #include "jparse.h"
 #include "money.h"
 #include "orders.h"
+#include "paychecks.h"
 #include "payments.h"
 #include "pg.h"
-#include "redis.h"
 
 /* Unknown-class outcomes are retried while the claim's attempt count is below this; then the
  * order goes to UNKNOWN for the janitor and an admin. */
 #define CONFIRM_MAX_ATTEMPTS 5
-/* How long a published breaker report lives in Redis, and how often it is refreshed. */
-#define BREAKER_PUBLISH_TTL 120
-#define BREAKER_PUBLISH_EVERY_MS 10000
 
-/* This worker process's clients, breakers, Redis and bus producer, made on first use. */
-static struct pg *pgs[PG__MAX];
-static struct breaker *breakers[PG__MAX];
-static struct redis *redis;
+/* The failure message kept when a lookup says "no" without one of its own. */
+static const char MSG_NOT_APPROVED[] = "결제가 승인되지 않았습니다.";
+
+/* This worker process's bus producer (settle jobs). The PG clients and breakers are the
+ * process's gates (lib/paychecks.h), shared with the payment.check job. */
 static struct bus *producer;
-static int64_t published_ms[PG__MAX];
-
-static const char *const breaker_names[PG__MAX] = { "pg-toss", "pg-kakaopay" };
 
 /* The job's payload, checked. */
 struct confirm_job {
@@ -44,61 +39,6 @@ struct confirm_job {
 	const char *pg_token;   /* KakaoPay only; NULL for Toss */
 	const char *user_ref;
 };
-
-static void
-on_transition(struct breaker *b, enum breaker_state from, enum breaker_state to, void *arg)
-{
-	struct breaker_snapshot s;
-
-	breaker_snapshot(b, &s);
-	log_warn(NULL, "breaker %s: %s -> %s (failure rate %d%%, slow rate %d%%, %d calls)",
-	    breaker_name(b), breaker_state_name(from), breaker_state_name(to), s.failure_rate,
-	    s.slow_rate, s.window_calls);
-	if (redis != NULL)
-		breaker_publish(b, redis, BREAKER_PUBLISH_TTL);
-}
-
-/* Makes this process's PG client and breaker for id on first use. */
-static void
-setup(const struct conf *c, enum pg_id id)
-{
-	static const struct breaker_hook hook = { on_transition, NULL };
-	struct breaker_settings s;
-
-	if (redis == NULL)
-		redis = redis_new(c);
-	if (pgs[id] == NULL)
-		pgs[id] = pg_new(c, id);
-	if (breakers[id] == NULL) {
-		breaker_settings_from_conf(c, &s);
-		breakers[id] = breaker_new(breaker_names[id], &s, NULL);
-		if (breakers[id] == NULL)
-			abort();  /* the config's bounds make the settings valid: a programming error */
-		breaker_set_hook(breakers[id], &hook);
-		breaker_publish(breakers[id], redis, BREAKER_PUBLISH_TTL);
-		published_ms[id] = breaker_clock_ms();
-	}
-}
-
-/* Refreshes the breaker's report now and then (the hook reports every transition). */
-static void
-publish_now_and_then(enum pg_id id)
-{
-	int64_t now = breaker_clock_ms();
-
-	if (now - published_ms[id] < BREAKER_PUBLISH_EVERY_MS)
-		return;
-	published_ms[id] = now;
-	breaker_publish(breakers[id], redis, BREAKER_PUBLISH_TTL);
-}
-
-/* True when the breaker should count this outcome as the PG failing. A refusal is a healthy
- * answer; so is "not found" for a lookup. */
-static bool
-pg_failed(enum pg_outcome o)
-{
-	return o != PG_OK && o != PG_REFUSED && o != PG_NOT_FOUND;
-}
 
 /* Parses the payload strictly into *j (strings owned by *p). Returns 0 or -1. */
 static int
@@ -139,20 +79,32 @@ maybe_done_already(const struct pg_result *r)
 /* Asks the PG about the payment (by orderId at Toss, by tid at KakaoPay) through the breaker.
  * Returns false when the breaker refused (nothing was asked). */
 static bool
-lookup(struct job_ctx *ctx, const struct confirm_job *j, struct pg_result *r)
+lookup(struct job_ctx *ctx, struct paychecks_gate *g, const struct confirm_job *j,
+    struct pg_result *r)
 {
 	struct pg_lookup_req req;
 
-	if (!breaker_allow(breakers[j->pg]))
+	if (!breaker_allow(g->breaker))
 		return false;
 	memset(&req, 0, sizeof(req));
 	req.order_id = j->order_id;
 	req.payment_key = j->pg == PG_KAKAOPAY ? j->payment_key : NULL;
-	pg_lookup(pgs[j->pg], &req, r);
-	breaker_record(breakers[j->pg], !pg_failed(r->outcome), r->elapsed_ms);
+	pg_lookup(g->pg, &req, r);
+	paychecks_gate_record(g, r);
 	log_info(&ctx->log, "lookup of %s at %s: %s %s %s (%ld ms)", j->order_id,
 	    pg_name(j->pg), pg_outcome_name(r->outcome), r->status, r->code, r->elapsed_ms);
 	return true;
+}
+
+/* True when a lookup says this very payment ended without approval (ABORTED, EXPIRED): it
+ * will never be approved, so the order fails. An answer about another payment of the same
+ * order (Toss answers an order's latest attempt) decides nothing. */
+static bool
+lookup_says_no(const struct confirm_job *j, const struct pg_result *lr)
+{
+	if (strcmp(lr->status, "ABORTED") != 0 && strcmp(lr->status, "EXPIRED") != 0)
+		return false;
+	return lr->payment_key[0] == '\0' || strcmp(lr->payment_key, j->payment_key) == 0;
 }
 
 /* Pushes the settle job; a failed push is harmless (the janitor re-pushes). */
@@ -213,6 +165,7 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	struct confirm_job j;
 	struct pg_confirm_req req;
 	struct pg_result r, lr;
+	struct paychecks_gate *g;
 	struct order o;
 	char key[80];
 	enum job_result res;
@@ -248,9 +201,12 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		goto out;
 	}
 
-	setup(ctx->conf, j.pg);
-	if (!breaker_allow(breakers[j.pg])) {
-		log_info(&ctx->log, "breaker %s open: order %s waits", breaker_names[j.pg],
+	g = paychecks_gate(ctx->conf, j.pg);
+	if (!breaker_allow(g->breaker)) {
+		/* The order stays CONFIRMING. The release still counts an attempt (lib/outbox has no
+		 * way to give a claim back unspent); a job whose attempts run out while the breaker
+		 * stays open dies, and the janitor's stale-CONFIRMING sweep asks the PG instead. */
+		log_info(&ctx->log, "breaker %s open: order %s waits", paychecks_breaker_name(j.pg),
 		    o.public_id);
 		res = JOB_RETRY;
 		goto out;
@@ -263,9 +219,8 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.pg_token = j.pg_token;
 	req.user_ref = j.pg == PG_KAKAOPAY ? j.user_ref : NULL;
 	req.idempotency_key = key;
-	pg_confirm(pgs[j.pg], &req, &r);
-	breaker_record(breakers[j.pg], !pg_failed(r.outcome), r.elapsed_ms);
-	publish_now_and_then(j.pg);
+	pg_confirm(g->pg, &req, &r);
+	paychecks_gate_record(g, &r);
 	log_info(&ctx->log, "confirm %s at %s, attempt %d: %s %s %s (%ld ms)", o.public_id,
 	    pg_name(j.pg), claim->attempts, pg_outcome_name(r.outcome), r.status, r.code,
 	    r.elapsed_ms);
@@ -281,10 +236,16 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	default:
 		/* Our earlier confirm may have gone through with its answer lost (and at the last
 		 * attempt, ask anyway before giving up): the PG's own record decides. */
-		if (maybe_done_already(&r) || claim->attempts >= CONFIRM_MAX_ATTEMPTS) {
-			if (lookup(ctx, &j, &lr) && lr.outcome == PG_OK &&
-			    strcmp(lr.status, "DONE") == 0) {
+		if ((maybe_done_already(&r) || claim->attempts >= CONFIRM_MAX_ATTEMPTS) &&
+		    lookup(ctx, g, &j, &lr) && lr.outcome == PG_OK) {
+			if (strcmp(lr.status, "DONE") == 0) {
 				res = paid(ctx, claim, &o, &lr);
+				break;
+			}
+			if (lookup_says_no(&j, &lr)) {
+				res = settled(ctx, &o, payments_mark_failed(ctx->db, ctx->a, claim, &o,
+				    lr.code[0] != '\0' ? lr.code : lr.status, lr.message[0] != '\0' ?
+				    lr.message : MSG_NOT_APPROVED), "failed (lookup)");
 				break;
 			}
 		}
