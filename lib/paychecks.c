@@ -1,19 +1,16 @@
 /* paychecks: the follow-up of payments whose outcome we do not know: which orders are due for
  * a PG lookup, one payment.check job per order at a time, what an answerless lookup leaves
- * behind, the admin list, and the payment workers' gate (client + breaker) to each PG. */
+ * behind, and the admin list. The workers reach the PG through lib/pggate. */
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
 #include "arena.h"
-#include "breaker.h"
 #include "bus.h"
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
 #include "paychecks.h"
-#include "pg.h"
-#include "redis.h"
 
 /* UNKNOWN orders due for a check, and stale CONFIRMING ones whose confirm job is gone (dead,
  * done, or never there); never with a check job waiting, never needs_admin. The confirm job
@@ -330,82 +327,4 @@ paychecks_open(struct db *db, struct arena *a, size_t limit, struct paycheck **o
 	}
 	*out = list;
 	return (int64_t)res.nrows;
-}
-
-/* ---- the gate ------------------------------------------------------------------------------ */
-
-static const char *const breaker_names[PG__MAX] = { "pg-toss", "pg-kakaopay" };
-
-/* This process's gates and the Redis connection their breakers report to (made on first
- * use; a worker process runs one job at a time). */
-static struct paychecks_gate gates[PG__MAX];
-static struct redis *gate_redis;
-static int64_t published_ms[PG__MAX];
-
-const char *
-paychecks_breaker_name(enum pg_id id)
-{
-	return (unsigned)id < PG__MAX ? breaker_names[id] : "?";
-}
-
-static void
-on_transition(struct breaker *b, enum breaker_state from, enum breaker_state to, void *arg)
-{
-	struct breaker_snapshot s;
-
-	breaker_snapshot(b, &s);
-	/* The window is emptied by the transition: the running totals say more. */
-	log_warn(NULL, "breaker %s: %s -> %s (since start: %llu calls, %llu failed, %llu slow,"
-	    " %llu refused)", breaker_name(b), breaker_state_name(from), breaker_state_name(to),
-	    (unsigned long long)s.counters.calls, (unsigned long long)s.counters.failures,
-	    (unsigned long long)s.counters.slow, (unsigned long long)s.counters.rejected);
-	if (gate_redis != NULL)
-		(void)breaker_publish(b, gate_redis, PAYCHECKS_BREAKER_TTL);
-}
-
-struct paychecks_gate *
-paychecks_gate(const struct conf *c, enum pg_id id)
-{
-	static const struct breaker_hook hook = { on_transition, NULL };
-	struct paychecks_gate *g;
-	struct breaker_settings s;
-
-	if ((unsigned)id >= PG__MAX)
-		abort();  /* a programming error: ids come from pg_parse */
-	g = &gates[id];
-	if (gate_redis == NULL)
-		gate_redis = redis_new(c);
-	if (g->pg == NULL) {
-		g->id = id;
-		g->pg = pg_new(c, id);
-	}
-	if (g->breaker == NULL) {
-		breaker_settings_from_conf(c, &s);
-		g->breaker = breaker_new(breaker_names[id], &s, NULL);
-		if (g->breaker == NULL)
-			abort();  /* the config's bounds make the settings valid */
-		breaker_set_hook(g->breaker, &hook);
-		(void)breaker_publish(g->breaker, gate_redis, PAYCHECKS_BREAKER_TTL);
-		published_ms[id] = breaker_clock_ms();
-	}
-	return g;
-}
-
-bool
-paychecks_pg_failed(const struct pg_result *r)
-{
-	return r->outcome != PG_OK && r->outcome != PG_REFUSED && r->outcome != PG_NOT_FOUND;
-}
-
-void
-paychecks_gate_record(struct paychecks_gate *g, const struct pg_result *r)
-{
-	int64_t now;
-
-	breaker_record(g->breaker, !paychecks_pg_failed(r), r->elapsed_ms);
-	now = breaker_clock_ms();
-	if (now - published_ms[g->id] < PAYCHECKS_BREAKER_PUBLISH_MS)
-		return;
-	published_ms[g->id] = now;
-	(void)breaker_publish(g->breaker, gate_redis, PAYCHECKS_BREAKER_TTL);
 }

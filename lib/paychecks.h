@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pg.h"
 
 struct arena;
 struct breaker;
@@ -111,35 +110,5 @@ int paychecks_note(struct db *db, int64_t order_id, const char *result, bool nee
 /* True (1) when the order's expires_at lies more than grace_seconds in the past, 0 when not
  * (or no such order), or an enum db_rc. Uses the database's clock. */
 int paychecks_window_over(struct db *db, int64_t order_id, int64_t grace_seconds);
-
-/* ---- the payment workers' way to a PG ------------------------------------------------------ */
-
-/* This process's client and circuit breaker for one PG. */
-struct paychecks_gate {
-	enum pg_id id;
-	struct pg *pg;
-	struct breaker *breaker;
-};
-
-/* How long a published breaker report lives in Redis, and how often it is refreshed. */
-#define PAYCHECKS_BREAKER_TTL 120
-#define PAYCHECKS_BREAKER_PUBLISH_MS 10000
-
-/* The gate for PG id, made on first use from c: a PG client (pg_new) and a breaker named
- * paychecks_breaker_name(id) with the breaker.* settings, whose every transition is logged
- * (warn) and published to Redis. Never NULL; owned by this module and kept for the life of
- * the process (a worker runs one job at a time: not thread-safe). */
-struct paychecks_gate *paychecks_gate(const struct conf *c, enum pg_id id);
-
-/* Reports an admitted call's result r to the gate's breaker (a refusal or "not found" is the
- * PG answering, not failing) and refreshes the breaker's Redis report now and then. */
-void paychecks_gate_record(struct paychecks_gate *g, const struct pg_result *r);
-
-/* True when r means the PG failed to answer (what the breaker counts as a failure). */
-bool paychecks_pg_failed(const struct pg_result *r);
-
-/* "pg-toss", "pg-kakaopay": the breakers' names, as /metrics and the admin console show them;
- * "?" out of range. */
-const char *paychecks_breaker_name(enum pg_id id);
 
 #endif

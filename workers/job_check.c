@@ -18,14 +18,12 @@
 #include "paychecks.h"
 #include "payments.h"
 #include "pg.h"
+#include "pggate.h"
 
 /* Shown to the shopper when the PG's lookup gave a final "no" without a message of its own. */
 static const char MSG_ABORTED[] = "결제가 승인되지 않았습니다.";
 static const char MSG_EXPIRED[] = "결제 유효 시간이 만료되었습니다.";
 static const char MSG_NOT_FOUND[] = "결제 정보를 찾을 수 없습니다.";
-
-/* This process's bus producer for the settle jobs of the payments found approved. */
-static struct bus *producer;
 
 /* What a lookup's answer means for the order. */
 enum verdict {
@@ -135,18 +133,6 @@ answerless(struct job_ctx *ctx, const struct outbox_claim *claim, const struct o
 	return JOB_DONE;
 }
 
-/* Pushes the settle job; a failed push is harmless (the janitor re-pushes). */
-static void
-push_settle(struct job_ctx *ctx, int64_t id)
-{
-	struct bus_job bj = { id, JOB_SETTLE };
-
-	if (producer == NULL)
-		producer = bus_producer_new(ctx->conf);
-	if (bus_push(producer, &bj) != 0)
-		log_warn(&ctx->log, "settle job %" PRId64 " not pushed; the janitor will", id);
-}
-
 static enum job_result
 paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
     const struct pg_result *r, const char *what)
@@ -157,7 +143,7 @@ paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *
 	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &settle);
 	log_info(&ctx->log, "order %s: %s -> paid: %s", o->public_id, what, payments_rc_name(rc));
 	if (rc == PAYMENTS_DONE && settle > 0)
-		push_settle(ctx, settle);
+		job_push(ctx, settle, JOB_SETTLE);
 	if (rc == PAYMENTS_DONE || rc == PAYMENTS_MISMATCH)
 		(void)paychecks_note(ctx->db, o->id, rc == PAYMENTS_DONE ?
 		    arena_printf(ctx->a, "%s: PAID", what) :
@@ -193,7 +179,7 @@ enum job_result
 job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
 	struct json_object *p = NULL;
-	struct paychecks_gate *g;
+	struct pggate *g;
 	struct pg_lookup_req req;
 	struct pg_result r;
 	struct order o;
@@ -227,21 +213,21 @@ job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		res = skip(ctx, claim, "not a PG order");
 		goto out;
 	}
-	g = paychecks_gate(ctx->conf, id);
+	g = pggate_get(ctx->conf, id, PGGATE_PAY);
 	if (id == PG_KAKAOPAY && o.payment_key == NULL) {
 		res = answerless(ctx, claim, &o, "no KakaoPay tid to look up", false, true);
 		goto out;
 	}
 	if (!breaker_allow(g->breaker)) {
 		res = answerless(ctx, claim, &o, arena_printf(ctx->a, "not asked: breaker %s open",
-		    paychecks_breaker_name(id)), false, false);
+		    pggate_breaker_name(id, PGGATE_PAY)), false, false);
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
 	req.order_id = o.public_id;
 	req.payment_key = id == PG_KAKAOPAY ? o.payment_key : NULL;  /* Toss: by orderId */
 	pg_lookup(g->pg, &req, &r);
-	paychecks_gate_record(g, &r);
+	pggate_record(g, &r);
 	what = arena_printf(ctx->a, "lookup at %s: %s", pg_name(id), describe(ctx->a, &r));
 	log_info(&ctx->log, "check of %s (%s): %s (%ld ms)", o.public_id,
 	    orders_status_name(o.status), what, r.elapsed_ms);

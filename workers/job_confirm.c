@@ -1,5 +1,5 @@
 /* job_confirm: the payment.confirm job: asks the PG to confirm (approve) a payment the shopper
- * authorised, behind this process's circuit breaker for that PG (lib/paychecks.h's gate), and
+ * authorised, behind this process's circuit breaker for that PG (lib/pggate.h), and
  * records the outcome with lib/payments. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -15,9 +15,9 @@
 #include "jparse.h"
 #include "money.h"
 #include "orders.h"
-#include "paychecks.h"
 #include "payments.h"
 #include "pg.h"
+#include "pggate.h"
 
 /* Unknown-class outcomes are retried while the claim's attempt count is below this; then the
  * order goes to UNKNOWN for the janitor and an admin. */
@@ -25,10 +25,6 @@
 
 /* The failure message kept when a lookup says "no" without one of its own. */
 static const char MSG_NOT_APPROVED[] = "결제가 승인되지 않았습니다.";
-
-/* This worker process's bus producer (settle jobs). The PG clients and breakers are the
- * process's gates (lib/paychecks.h), shared with the payment.check job. */
-static struct bus *producer;
 
 /* The job's payload, checked. */
 struct confirm_job {
@@ -79,7 +75,7 @@ maybe_done_already(const struct pg_result *r)
 /* Asks the PG about the payment (by orderId at Toss, by tid at KakaoPay) through the breaker.
  * Returns false when the breaker refused (nothing was asked). */
 static bool
-lookup(struct job_ctx *ctx, struct paychecks_gate *g, const struct confirm_job *j,
+lookup(struct job_ctx *ctx, struct pggate *g, const struct confirm_job *j,
     struct pg_result *r)
 {
 	struct pg_lookup_req req;
@@ -90,7 +86,7 @@ lookup(struct job_ctx *ctx, struct paychecks_gate *g, const struct confirm_job *
 	req.order_id = j->order_id;
 	req.payment_key = j->pg == PG_KAKAOPAY ? j->payment_key : NULL;
 	pg_lookup(g->pg, &req, r);
-	paychecks_gate_record(g, r);
+	pggate_record(g, r);
 	log_info(&ctx->log, "lookup of %s at %s: %s %s %s (%ld ms)", j->order_id,
 	    pg_name(j->pg), pg_outcome_name(r->outcome), r->status, r->code, r->elapsed_ms);
 	return true;
@@ -105,18 +101,6 @@ lookup_says_no(const struct confirm_job *j, const struct pg_result *lr)
 	if (strcmp(lr->status, "ABORTED") != 0 && strcmp(lr->status, "EXPIRED") != 0)
 		return false;
 	return lr->payment_key[0] == '\0' || strcmp(lr->payment_key, j->payment_key) == 0;
-}
-
-/* Pushes the settle job; a failed push is harmless (the janitor re-pushes). */
-static void
-push_settle(struct job_ctx *ctx, int64_t id)
-{
-	struct bus_job bj = { id, JOB_SETTLE };
-
-	if (producer == NULL)
-		producer = bus_producer_new(ctx->conf);
-	if (bus_push(producer, &bj) != 0)
-		log_warn(&ctx->log, "settle job %" PRId64 " not pushed; the janitor will", id);
 }
 
 /* The job's result after a payments call. */
@@ -140,7 +124,7 @@ paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *
 
 	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &settle);
 	if (rc == PAYMENTS_DONE && settle > 0)
-		push_settle(ctx, settle);
+		job_push(ctx, settle, JOB_SETTLE);
 	return settled(ctx, o, rc, "paid");
 }
 
@@ -165,7 +149,7 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	struct confirm_job j;
 	struct pg_confirm_req req;
 	struct pg_result r, lr;
-	struct paychecks_gate *g;
+	struct pggate *g;
 	struct order o;
 	char key[80];
 	enum job_result res;
@@ -201,12 +185,12 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		goto out;
 	}
 
-	g = paychecks_gate(ctx->conf, j.pg);
+	g = pggate_get(ctx->conf, j.pg, PGGATE_PAY);
 	if (!breaker_allow(g->breaker)) {
 		/* The order stays CONFIRMING. The release still counts an attempt (lib/outbox has no
 		 * way to give a claim back unspent); a job whose attempts run out while the breaker
 		 * stays open dies, and the janitor's stale-CONFIRMING sweep asks the PG instead. */
-		log_info(&ctx->log, "breaker %s open: order %s waits", paychecks_breaker_name(j.pg),
+		log_info(&ctx->log, "breaker %s open: order %s waits", pggate_breaker_name(j.pg, PGGATE_PAY),
 		    o.public_id);
 		res = JOB_RETRY;
 		goto out;
@@ -220,7 +204,7 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.user_ref = j.pg == PG_KAKAOPAY ? j.user_ref : NULL;
 	req.idempotency_key = key;
 	pg_confirm(g->pg, &req, &r);
-	paychecks_gate_record(g, &r);
+	pggate_record(g, &r);
 	log_info(&ctx->log, "confirm %s at %s, attempt %d: %s %s %s (%ld ms)", o.public_id,
 	    pg_name(j.pg), claim->attempts, pg_outcome_name(r.outcome), r.status, r.code,
 	    r.elapsed_ms);

@@ -1,5 +1,6 @@
 /* job_refund: the refund job: cancels a reserved refund's amount at the PG, behind a circuit
- * breaker per PG of its own, and completes or releases the refund with lib/refunds.
+ * breaker per PG of its own (lib/pggate.h, use PGGATE_REFUND), and completes or releases the
+ * refund with lib/refunds.
  *
  * Outcomes: the PG's yes -> refunds_complete (DONE); a definite no -> refunds_release (FAILED,
  * the reservation given back); anything else (timeout, 5xx, reset, unparsable, in progress,
@@ -25,78 +26,11 @@
 #include "jobs.h"
 #include "jparse.h"
 #include "pg.h"
-#include "redis.h"
+#include "pggate.h"
 #include "refunds.h"
 
-/* How long a published breaker report lives in Redis, and how often it is refreshed. */
-#define BREAKER_PUBLISH_TTL 120
-#define BREAKER_PUBLISH_EVERY_MS 10000
 /* The cancelReason when the refund has none. */
 #define DEFAULT_REASON "고객 요청에 의한 환불"
-
-/* This worker process's clients, breakers, Redis and bus producer, made on first use. */
-static struct pg *pgs[PG__MAX];
-static struct breaker *breakers[PG__MAX];
-static struct redis *redis;
-static struct bus *producer;
-static int64_t published_ms[PG__MAX];
-
-static const char *const breaker_names[PG__MAX] = { "pg-toss-refund", "pg-kakaopay-refund" };
-
-static void
-on_transition(struct breaker *b, enum breaker_state from, enum breaker_state to, void *arg)
-{
-	struct breaker_snapshot s;
-
-	breaker_snapshot(b, &s);
-	log_warn(NULL, "breaker %s: %s -> %s (failure rate %d%%, slow rate %d%%, %d calls)",
-	    breaker_name(b), breaker_state_name(from), breaker_state_name(to), s.failure_rate,
-	    s.slow_rate, s.window_calls);
-	if (redis != NULL)
-		breaker_publish(b, redis, BREAKER_PUBLISH_TTL);
-}
-
-/* Makes this process's PG client and breaker for id on first use. */
-static void
-setup(const struct conf *c, enum pg_id id)
-{
-	static const struct breaker_hook hook = { on_transition, NULL };
-	struct breaker_settings s;
-
-	if (redis == NULL)
-		redis = redis_new(c);
-	if (pgs[id] == NULL)
-		pgs[id] = pg_new(c, id);
-	if (breakers[id] == NULL) {
-		breaker_settings_from_conf(c, &s);
-		breakers[id] = breaker_new(breaker_names[id], &s, NULL);
-		if (breakers[id] == NULL)
-			abort();  /* the config's bounds make the settings valid: a programming error */
-		breaker_set_hook(breakers[id], &hook);
-		breaker_publish(breakers[id], redis, BREAKER_PUBLISH_TTL);
-		published_ms[id] = breaker_clock_ms();
-	}
-}
-
-/* Refreshes the breaker's report now and then (the hook reports every transition). */
-static void
-publish_now_and_then(enum pg_id id)
-{
-	int64_t now = breaker_clock_ms();
-
-	if (now - published_ms[id] < BREAKER_PUBLISH_EVERY_MS)
-		return;
-	published_ms[id] = now;
-	breaker_publish(breakers[id], redis, BREAKER_PUBLISH_TTL);
-}
-
-/* True when the breaker should count this outcome as the PG failing: a refusal is a healthy
- * answer, and so is "not found" for a lookup. */
-static bool
-pg_failed(enum pg_outcome o)
-{
-	return o != PG_OK && o != PG_REFUSED && o != PG_NOT_FOUND;
-}
 
 /* The payload's refundId (owned by *p), or NULL when the payload is malformed. */
 static const char *
@@ -110,21 +44,6 @@ parse_job(const char *payload, struct json_object **p)
 	    jparse_string(*p, "refundId", REFUNDS_ID_LEN, &id) != 0)
 		return NULL;
 	return id;
-}
-
-/* Pushes the jobs a completion queued; a failed push is harmless (the janitor re-pushes). */
-static void
-push(struct job_ctx *ctx, int64_t id, enum job_kind kind)
-{
-	struct bus_job bj = { id, kind };
-
-	if (id <= 0)
-		return;
-	if (producer == NULL)
-		producer = bus_producer_new(ctx->conf);
-	if (bus_push(producer, &bj) != 0)
-		log_warn(&ctx->log, "%s job %" PRId64 " not pushed; the janitor will",
-		    bus_kind_name(kind), id);
 }
 
 /* The job's result after a refunds call. */
@@ -149,8 +68,8 @@ complete(struct job_ctx *ctx, const struct outbox_claim *claim, const struct ref
 
 	rc = refunds_complete(ctx->db, ctx->a, claim, t->public_id, &settle, &notify);
 	if (rc == REFUNDS_JOB_DONE) {
-		push(ctx, settle, JOB_REFUND_SETTLE);
-		push(ctx, notify, JOB_NOTIFY);
+		job_push(ctx, settle, JOB_REFUND_SETTLE);
+		job_push(ctx, notify, JOB_NOTIFY);
 	}
 	return result(ctx, t, rc, "done");
 }
@@ -159,20 +78,20 @@ complete(struct job_ctx *ctx, const struct outbox_claim *claim, const struct ref
  * through the breaker. Returns 1 when the PG's balance already shows this cancel, 0 when it
  * shows none, -1 when that cannot be told now (retry). */
 static int
-went_through(struct job_ctx *ctx, enum pg_id id, const struct refunds_task *t)
+went_through(struct job_ctx *ctx, struct pggate *g, const struct refunds_task *t)
 {
 	struct pg_lookup_req req;
 	struct pg_result r;
 
-	if (!breaker_allow(breakers[id]))
+	if (!breaker_allow(g->breaker))
 		return -1;
 	memset(&req, 0, sizeof(req));
 	req.order_id = t->order_public_id;
 	req.payment_key = t->payment_key;
-	pg_lookup(pgs[id], &req, &r);
-	breaker_record(breakers[id], !pg_failed(r.outcome), r.elapsed_ms);
+	pg_lookup(g->pg, &req, &r);
+	pggate_record(g, &r);
 	log_info(&ctx->log, "lookup of %s at %s after a refusal: %s %s balance %" PRId64,
-	    t->order_public_id, pg_name(id), pg_outcome_name(r.outcome), r.status,
+	    t->order_public_id, pg_name(g->id), pg_outcome_name(r.outcome), r.status,
 	    r.balance_amount);
 	if (r.outcome != PG_OK)
 		return -1;
@@ -195,6 +114,7 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	struct refunds_task t;
 	struct pg_cancel_req req;
 	struct pg_result r;
+	struct pggate *g;
 	enum pg_id id;
 	enum job_result res;
 	const char *refund_id;
@@ -236,9 +156,10 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		goto out;
 	}
 
-	setup(ctx->conf, id);
-	if (!breaker_allow(breakers[id])) {
-		log_info(&ctx->log, "breaker %s open: refund %s waits", breaker_names[id], t.public_id);
+	g = pggate_get(ctx->conf, id, PGGATE_REFUND);
+	if (!breaker_allow(g->breaker)) {
+		log_info(&ctx->log, "breaker %s open: refund %s waits", breaker_name(g->breaker),
+		    t.public_id);
 		res = JOB_RETRY;
 		goto out;
 	}
@@ -249,9 +170,8 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.cancelable = t.cancelable;
 	req.reason = t.reason != NULL ? t.reason : DEFAULT_REASON;
 	req.idempotency_key = key;
-	pg_cancel(pgs[id], &req, &r);
-	breaker_record(breakers[id], !pg_failed(r.outcome), r.elapsed_ms);
-	publish_now_and_then(id);
+	pg_cancel(g->pg, &req, &r);
+	pggate_record(g, &r);
 	log_info(&ctx->log, "cancel %s of %" PRId64 " won (cancelable %" PRId64 ") at %s,"
 	    " attempt %d: %s %s %s (%ld ms)", t.public_id, t.amount, t.cancelable, pg_name(id),
 	    claim->attempts, pg_outcome_name(r.outcome), r.status, r.code, r.elapsed_ms);
@@ -261,7 +181,7 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		res = complete(ctx, claim, &t);
 		break;
 	case PG_REFUSED:
-		rc = went_through(ctx, id, &t);
+		rc = went_through(ctx, g, &t);
 		if (rc == 1)
 			res = complete(ctx, claim, &t);
 		else if (rc == 0)

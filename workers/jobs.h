@@ -16,6 +16,11 @@ struct job_ctx {
 	struct log_ctx log;     /* req = "job-<id>" */
 };
 
+/* Pushes job id of kind on the bus after the transaction that queued it committed; id <= 0
+ * pushes nothing. A failed push is harmless (the janitor re-pushes) and is logged. One bus
+ * producer per worker process, made on first use (workers/worker.c). */
+void job_push(struct job_ctx *ctx, int64_t id, enum job_kind kind);
+
 enum job_result {
 	JOB_DONE,    /* the effect and the outbox completion committed together */
 	JOB_RETRY,   /* a transient failure: give the job back for a later attempt */

@@ -1,5 +1,6 @@
 /* jangteo-worker: PULLs jobs of one queue from the bus, claims each in the outbox, runs it. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,23 @@ static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const s
 	job_check_run,     /* JOB_PAYMENT_CHECK */
 	job_refund_run,    /* JOB_REFUND */
 };
+
+/* This process's producer for the jobs a job queues (job_push). */
+static struct bus *producer;
+
+void
+job_push(struct job_ctx *ctx, int64_t id, enum job_kind kind)
+{
+	struct bus_job bj = { id, kind };
+
+	if (id <= 0)
+		return;
+	if (producer == NULL)
+		producer = bus_producer_new(ctx->conf);
+	if (bus_push(producer, &bj) != 0)
+		log_warn(&ctx->log, "%s job %" PRId64 " not pushed; the janitor will",
+		    bus_kind_name(kind), id);
+}
 
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */
 static int64_t
@@ -129,6 +147,7 @@ main(int argc, char **argv)
 	log_info(NULL, "worker stopped");
 	arena_free(&a);
 	bus_free(&bus);
+	bus_free(&producer);
 	db_free(&db);
 	conf_free(&c);
 	return 0;

@@ -48,7 +48,8 @@ import random
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpfake
 
 CLIENT = ("jangteo-naver-shop-local", "naver-shop-local-secret")
 PATHS = {
@@ -156,33 +157,11 @@ class _State:
         return doc if isinstance(doc, dict) else {}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(httpfake.Handler):
     server_version = "fake-naver-shop/1"
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for
-    # the client\'s delayed ACK (~40 ms per keep-alive request).
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        pass
-
-    @property
-    def st(self):
-        return self.server.state
 
     def _send(self, status, body, ctype="application/json;charset=UTF-8"):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        elif isinstance(body, str):
-            body = body.encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test)
+        self._write(status, body, ctype)  # a client that gave up is a timeout test
 
     def _err(self, status, code, message):
         self._send(status, {"errorMessage": message, "errorCode": code})
@@ -285,8 +264,4 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve(host, port, fakes_dir):
-    httpd = ThreadingHTTPServer((host, port), _Handler)
-    httpd.daemon_threads = True
-    httpd.state = _State(fakes_dir)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
+    return httpfake.serve(_Handler, _State(fakes_dir), host, port, "fake-naver-shop")

@@ -50,7 +50,8 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpfake
 
 CLIENTS = {
     "naver": ("jangteo-naver-local", "naver-local-secret"),
@@ -145,37 +146,13 @@ def _kakao_profile(u):
             "kakao_account": acct}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(httpfake.Handler):
     server_version = "fake-oauth/1"
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for
-    # the client\'s delayed ACK (~40 ms per keep-alive request).
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):  # quiet: oauth-log records what matters
-        pass
 
     # ---- plumbing -------------------------------------------------------------------------
 
-    @property
-    def st(self):
-        return self.server.state
-
     def _send(self, status, body=b"", ctype="application/json;charset=UTF-8", headers=()):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        elif isinstance(body, str):
-            body = body.encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in headers:
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test)
+        self._write(status, body, ctype, headers)  # a client that gave up is a timeout test
         self.st.log(self.provider, self.endpoint, status)
 
     def _params(self):
@@ -351,23 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, body)
 
 
-class _Server:
-    def __init__(self, httpd, thread):
-        self.httpd = httpd
-        self.thread = thread
-
-    def shutdown(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def serve(host, port, fakes_dir):
     """Starts the fake providers on host:port in a daemon thread; returns an object whose
     shutdown() stops them. Knob files are read from fakes_dir."""
-    os.makedirs(fakes_dir, exist_ok=True)
-    httpd = ThreadingHTTPServer((host, port), _Handler)
-    httpd.daemon_threads = True
-    httpd.state = _State(fakes_dir)
-    t = threading.Thread(target=httpd.serve_forever, name="fake-oauth", daemon=True)
-    t.start()
-    return _Server(httpd, t)
+    return httpfake.serve(_Handler, _State(fakes_dir), host, port, "fake-oauth", fakes_dir)

@@ -152,7 +152,8 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpfake
 
 TOSS_SECRET = "test_sk_jangteo_local"
 TOSS_CLIENT_KEY = "test_ck_jangteo_local"
@@ -550,37 +551,13 @@ def _kakao_common(k):
 
 # ---- the handler ---------------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(httpfake.Handler):
     server_version = "fake-pg/1"
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for
-    # the client\'s delayed ACK (~40 ms per keep-alive request).
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):  # quiet: pg-log records what matters
-        pass
-
-    @property
-    def st(self):
-        return self.server.state
 
     # -- plumbing --
 
     def _send(self, status, body=b"", ctype="application/json;charset=UTF-8", headers=()):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        elif isinstance(body, str):
-            body = body.encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in headers:
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        if not self._write(status, body, ctype, headers):
             self.close_connection = True
         self.st.log(self.pg, self.endpoint, status, self.ref)
 
@@ -1534,23 +1511,7 @@ class _Handler(BaseHTTPRequestHandler):
                              payment_action_details=[dict(a) for a in k["actions"]])
 
 
-class _Server:
-    def __init__(self, httpd, thread):
-        self.httpd = httpd
-        self.thread = thread
-
-    def shutdown(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def serve(host, port, fakes_dir):
     """Starts the fake PGs on host:port in a daemon thread; returns an object whose
     shutdown() stops them. Knob and record files live in fakes_dir."""
-    os.makedirs(fakes_dir, exist_ok=True)
-    httpd = ThreadingHTTPServer((host, port), _Handler)
-    httpd.daemon_threads = True
-    httpd.state = _State(fakes_dir)
-    t = threading.Thread(target=httpd.serve_forever, name="fake-pg", daemon=True)
-    t.start()
-    return _Server(httpd, t)
+    return httpfake.serve(_Handler, _State(fakes_dir), host, port, "fake-pg", fakes_dir)
