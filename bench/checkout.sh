@@ -62,7 +62,7 @@ db "INSERT INTO sellers (name) VALUES ('bench-seller');
 mapfile -t UIDS < <(db "SELECT id FROM users WHERE email LIKE 'bench%@jangteo.test' ORDER BY id")
 mapfile -t PIDS < <(db "SELECT id FROM products WHERE name LIKE '벤치 상품 %' ORDER BY id")
 
-# One session per shopper, written the way lib/session.c reads it.
+# One session per shopper, written the way lib/shop/session.c reads it.
 {
 	echo "return {"
 	for uid in "${UIDS[@]}"; do

@@ -69,7 +69,7 @@ def race(run, port, args):
     pid = int(sql(run, "SELECT id FROM products WHERE name = '한정판 상품'")[0][0])
     uids = [int(r[0]) for r in sql(run, "SELECT id FROM users WHERE email LIKE 'flash%' ORDER BY id")]
 
-    # One session per buyer, written the way lib/session.c reads it, in one redis-cli pipe.
+    # One session per buyer, written the way lib/shop/session.c reads it, in one redis-cli pipe.
     sessions = []
     lines = []
     for uid in uids:

@@ -5,11 +5,11 @@
 #include <sys/stat.h>
 
 #include "cmds.h"
-#include "daemon.h"
-#include "conf.h"
-#include "db.h"
-#include "log.h"
-#include "migrate.h"
+#include "base/daemon.h"
+#include "base/conf.h"
+#include "infra/db.h"
+#include "base/log.h"
+#include "infra/migrate.h"
 
 static void
 usage(FILE *f)

@@ -4,14 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
-#include "buf.h"
+#include "base/arena.h"
+#include "base/buf.h"
 #include "cmds.h"
-#include "db.h"
-#include "ledger.h"
-#include "money.h"
-#include "valid.h"
-#include "wallet.h"
+#include "infra/db.h"
+#include "shop/ledger.h"
+#include "base/money.h"
+#include "base/valid.h"
+#include "shop/wallet.h"
 
 int
 ctl_ledger_check(const struct conf *c, struct db *db, int argc, char **argv)

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "arena.h"
-#include "bus.h"
+#include "base/arena.h"
+#include "infra/bus.h"
 #include "cmds.h"
-#include "conf.h"
-#include "pg.h"
-#include "reconcile.h"
-#include "redis.h"
+#include "base/conf.h"
+#include "clients/pg.h"
+#include "shop/reconcile.h"
+#include "infra/redis.h"
 
 #define CTL_ERR_MAX 512
 #define CTL_SHOW_MAX 64    /* bytes of a hostile argument echoed back */

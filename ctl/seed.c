@@ -1,11 +1,11 @@
 /* seed: demo data for the local shop (jangteoctl seed-demo). */
 #include <stdio.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "cmds.h"
-#include "db.h"
-#include "log.h"
-#include "password.h"
+#include "infra/db.h"
+#include "base/log.h"
+#include "infra/password.h"
 
 static const char SQL_SELLER[] =
     "INSERT INTO sellers (name, commission_bp) VALUES (?, ?)"

@@ -2,7 +2,7 @@
  * a reason) and orders (search, detail with timeline and payment, full or partial refund),
  * plus the helpers every admin page family shares (admin.h). Admin role and CSRF are the
  * dispatcher's (ROUTE_ADMIN, ROUTE_CSRF); every change is audited in its transaction
- * (lib/inventory.c) or right after another module's (admin_audit_after). A section whose
+ * (lib/shop/inventory.c) or right after another module's (admin_audit_after). A section whose
  * module fails shows ADMIN_UNAVAILABLE instead of failing the page. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -12,28 +12,28 @@
 
 #include "admin.h"
 #include "app.h"
-#include "arena.h"
-#include "audit.h"
-#include "buf.h"
-#include "bus.h"
-#include "catalog.h"
-#include "conf.h"
-#include "db.h"
-#include "esc.h"
-#include "form.h"
-#include "ids.h"
-#include "inventory.h"
-#include "log.h"
-#include "money.h"
-#include "orders.h"
-#include "outbox.h"
-#include "paychecks.h"
-#include "refunds.h"
+#include "base/arena.h"
+#include "shop/audit.h"
+#include "base/buf.h"
+#include "infra/bus.h"
+#include "shop/catalog.h"
+#include "base/conf.h"
+#include "infra/db.h"
+#include "base/esc.h"
+#include "base/form.h"
+#include "base/ids.h"
+#include "shop/inventory.h"
+#include "base/log.h"
+#include "base/money.h"
+#include "shop/orders.h"
+#include "infra/outbox.h"
+#include "shop/paychecks.h"
+#include "shop/refunds.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char SQL_ORDERS_TODAY[] =
     "SELECT status, COUNT(*) FROM orders WHERE created_at >= CURDATE() GROUP BY status";

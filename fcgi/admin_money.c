@@ -1,7 +1,7 @@
 /* admin_money: the admin console's money pages: sellers and their wallets with the payout
  * form (wallet_payout), the ledger's accounts with the trial balance and each account's
- * transfers, and the reconciliation runs with their findings. Reads go through lib/wallet,
- * lib/ledger and lib/reconcile; a section whose module fails shows ADMIN_UNAVAILABLE. */
+ * transfers, and the reconciliation runs with their findings. Reads go through lib/shop/wallet,
+ * lib/shop/ledger and lib/shop/reconcile; a section whose module fails shows ADMIN_UNAVAILABLE. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -9,22 +9,22 @@
 
 #include "admin.h"
 #include "app.h"
-#include "arena.h"
-#include "buf.h"
-#include "conf.h"
-#include "esc.h"
-#include "form.h"
-#include "ids.h"
-#include "ledger.h"
-#include "log.h"
-#include "money.h"
-#include "reconcile.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/esc.h"
+#include "base/form.h"
+#include "base/ids.h"
+#include "shop/ledger.h"
+#include "base/log.h"
+#include "base/money.h"
+#include "shop/reconcile.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
-#include "wallet.h"
+#include "base/valid.h"
+#include "shop/wallet.h"
 
 static const char MSG_NO_SELLER[] = "판매자를 찾을 수 없습니다.";
 

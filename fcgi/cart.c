@@ -9,17 +9,17 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "arena.h"
-#include "cart.h"
-#include "conf.h"
-#include "form.h"
-#include "jparse.h"
-#include "redis.h"
+#include "base/arena.h"
+#include "shop/cart.h"
+#include "base/conf.h"
+#include "base/form.h"
+#include "base/jparse.h"
+#include "infra/redis.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char MSG_NO_PRODUCT[] = "해당 상품이 존재하지 않습니다.";
 static const char MSG_BAD_ID[] = "잘못된 상품 번호입니다.";
@@ -216,7 +216,7 @@ form_product_or_400(struct req *r, int64_t *id)
 
 /* The quantity field of the form (dflt when absent and dflt >= 0). Returns 0, 1 after
  * re-rendering the page with 400, or -1 when that failed. Out-of-range integers pass here;
- * lib/cart judges them. */
+ * lib/shop/cart judges them. */
 static int
 form_quantity_or_400(struct req *r, int dflt, int lo, int *qty)
 {
@@ -357,7 +357,7 @@ api_done(struct req *r, int rc, int lo)
 }
 
 /* The "quantity" member. Returns 0, or -1 after answering 400 (missing: QUANTITY_REQUIRED
- * unless dflt >= 0; not an integer: INVALID_QUANTITY). Range is judged by lib/cart. */
+ * unless dflt >= 0; not an integer: INVALID_QUANTITY). Range is judged by lib/shop/cart. */
 static int
 json_quantity_or_400(struct req *r, int dflt, int lo, int *qty)
 {

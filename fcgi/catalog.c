@@ -1,5 +1,5 @@
 /* catalog: the product list, product and popular-products pages and their /api/v1 twins.
- * The product page also shows the lowest price on Naver Shopping (lib/pricecmp): one
+ * The product page also shows the lowest price on Naver Shopping (lib/clients/pricecmp): one
  * struct pricecmp per handler process, made on first use and kept for the process's life, so
  * each process has its own HTTP connection cache and its own "naver" circuit breaker. */
 #include <stdint.h>
@@ -8,19 +8,19 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "arena.h"
-#include "buf.h"
-#include "catalog.h"
-#include "conf.h"
-#include "esc.h"
-#include "form.h"
-#include "jparse.h"
-#include "pricecmp.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "shop/catalog.h"
+#include "base/conf.h"
+#include "base/esc.h"
+#include "base/form.h"
+#include "base/jparse.h"
+#include "clients/pricecmp.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char MSG_BAD_LIMIT[] = "limit은 1~100 사이의 정수여야 합니다.";
 static const char MSG_BAD_CURSOR[] = "잘못된 페이지 커서입니다.";

@@ -16,18 +16,18 @@
 #include <fcgiapp.h>
 
 #include "app.h"
-#include "arena.h"
-#include "bus.h"
-#include "conf.h"
-#include "daemon.h"
-#include "db.h"
-#include "log.h"
-#include "metrics.h"
-#include "redis.h"
+#include "base/arena.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "base/daemon.h"
+#include "infra/db.h"
+#include "base/log.h"
+#include "infra/metrics.h"
+#include "infra/redis.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
-#include "tmpl.h"
+#include "infra/tmpl.h"
 
 #define MAX_PREFORK 256
 

@@ -1,30 +1,30 @@
 /* oauth: social login pages: the provider list, the start of a Naver or Kakao login (state
  * in Redis, redirect to the provider) and the callback that finishes it (state check, token
- * and profile through lib/oauth, user through lib/identity, session through sess_login).
+ * and profile through lib/clients/oauth, user through lib/shop/identity, session through sess_login).
  *
  * One struct http per handler process, created here on first use and kept for the process's
- * life (it holds libcurl's connection cache); lib/oauth takes it as a parameter. */
+ * life (it holds libcurl's connection cache); lib/clients/oauth takes it as a parameter. */
 #include <string.h>
 #include <json-c/json.h>
 
-#include "account.h"
+#include "shop/account.h"
 #include "app.h"
-#include "arena.h"
-#include "buf.h"
-#include "conf.h"
-#include "esc.h"
-#include "form.h"
-#include "http.h"
-#include "identity.h"
-#include "ids.h"
-#include "log.h"
-#include "oauth.h"
-#include "redis.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/esc.h"
+#include "base/form.h"
+#include "infra/http.h"
+#include "shop/identity.h"
+#include "base/ids.h"
+#include "base/log.h"
+#include "clients/oauth.h"
+#include "infra/redis.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
+#include "base/valid.h"
 
 #define OAUTH_STATE_LEN 32           /* characters of [0-9a-z]: ~165 bits */
 #define OAUTH_STATE_TTL "600"        /* seconds a started login may take */

@@ -2,12 +2,12 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "breaker.h"
-#include "buf.h"
-#include "db.h"
-#include "log.h"
-#include "metrics.h"
-#include "redis.h"
+#include "infra/breaker.h"
+#include "base/buf.h"
+#include "infra/db.h"
+#include "base/log.h"
+#include "infra/metrics.h"
+#include "infra/redis.h"
 #include "req.h"
 #include "resp.h"
 

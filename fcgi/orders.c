@@ -1,35 +1,35 @@
 /* orders: checkout (the page over the cart, and POST /api/v1/orders in seed 002's shape),
  * the PGs' return URLs, the "order received" page that polls, My orders and the order page
  * with its timeline, its refunds and its refund form, and cancelling an order: an unpaid one
- * is abandoned, a paid one is refunded in full (lib/refunds.c). Prices and amounts come only
- * from the database; the domain rules live in lib/orders.c and lib/refunds.c. */
+ * is abandoned, a paid one is refunded in full (lib/shop/refunds.c). Prices and amounts come only
+ * from the database; the domain rules live in lib/shop/orders.c and lib/shop/refunds.c. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 #include <json-c/json.h>
 
 #include "app.h"
-#include "arena.h"
-#include "buf.h"
-#include "bus.h"
-#include "cart.h"
-#include "catalog.h"
-#include "conf.h"
-#include "esc.h"
-#include "form.h"
-#include "ids.h"
-#include "jparse.h"
-#include "log.h"
-#include "money.h"
-#include "orders.h"
-#include "pg.h"
-#include "points.h"
-#include "refunds.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "infra/bus.h"
+#include "shop/cart.h"
+#include "shop/catalog.h"
+#include "base/conf.h"
+#include "base/esc.h"
+#include "base/form.h"
+#include "base/ids.h"
+#include "base/jparse.h"
+#include "base/log.h"
+#include "base/money.h"
+#include "shop/orders.h"
+#include "clients/pg.h"
+#include "shop/points.h"
+#include "shop/refunds.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char MSG_NO_ORDER[] = "주문을 찾을 수 없습니다.";
 static const char MSG_BAD_RETURN[] = "결제 정보가 올바르지 않습니다.";

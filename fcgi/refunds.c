@@ -1,6 +1,6 @@
 /* refunds: a shopper's refunds of their own paid order: the order page's refund form
  * (POST /orders/{id}/refund) and its JSON twins (POST and GET /api/v1/orders/{id}/refunds).
- * Which lines, how much, the window and the concurrency rules live in lib/refunds.c; this file
+ * Which lines, how much, the window and the concurrency rules live in lib/shop/refunds.c; this file
  * reads and validates the input and answers. Admins refund through the admin console. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -8,18 +8,18 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "arena.h"
-#include "conf.h"
-#include "form.h"
-#include "jparse.h"
-#include "log.h"
-#include "orders.h"
-#include "refunds.h"
+#include "base/arena.h"
+#include "base/conf.h"
+#include "base/form.h"
+#include "base/jparse.h"
+#include "base/log.h"
+#include "shop/orders.h"
+#include "shop/refunds.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char MSG_NO_ORDER[] = "주문을 찾을 수 없습니다.";
 static const char MSG_BODY[] = "요청 본문은 lines와 reason만 담은 객체여야 합니다.";

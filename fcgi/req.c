@@ -4,12 +4,12 @@
 #include <strings.h>
 
 #include "app.h"
-#include "arena.h"
-#include "conf.h"
-#include "ids.h"
-#include "jparse.h"
+#include "base/arena.h"
+#include "base/conf.h"
+#include "base/ids.h"
+#include "base/jparse.h"
 #include "req.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char *const method_names[METHOD__MAX] = {
 	"GET",     /* METHOD_GET */

@@ -10,9 +10,9 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
-#include "form.h"
-#include "log.h"
-#include "session.h"
+#include "base/form.h"
+#include "base/log.h"
+#include "shop/session.h"
 
 struct app;
 struct arena;

@@ -3,15 +3,15 @@
 #include <string.h>
 
 #include "app.h"
-#include "buf.h"
-#include "conf.h"
-#include "esc.h"
-#include "log.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/esc.h"
+#include "base/log.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "tmpl.h"
+#include "infra/tmpl.h"
 
 struct resp_err_info {
 	int status;

@@ -3,17 +3,17 @@
 #include <string.h>
 
 #include "app.h"
-#include "arena.h"
-#include "buf.h"
-#include "conf.h"
-#include "log.h"
-#include "metrics.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/log.h"
+#include "infra/metrics.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
-#include "form.h"
+#include "base/form.h"
 #include "sess.h"
-#include "session.h"
+#include "shop/session.h"
 
 /* The core routes; each page family file adds its own table (route.h). */
 static const struct route core_routes[] = {

@@ -3,15 +3,15 @@
 #include <string.h>
 
 #include "app.h"
-#include "arena.h"
-#include "cart.h"
-#include "conf.h"
-#include "form.h"
-#include "log.h"
-#include "redis.h"
+#include "base/arena.h"
+#include "shop/cart.h"
+#include "base/conf.h"
+#include "base/form.h"
+#include "base/log.h"
+#include "infra/redis.h"
 #include "req.h"
 #include "sess.h"
-#include "session.h"
+#include "shop/session.h"
 
 /* Sets the Set-Cookie header for id (NULL: expire the cookie). */
 static void

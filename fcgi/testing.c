@@ -6,16 +6,16 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "arena.h"
-#include "bus.h"
-#include "db.h"
-#include "form.h"
-#include "jparse.h"
-#include "log.h"
-#include "outbox.h"
+#include "base/arena.h"
+#include "infra/bus.h"
+#include "infra/db.h"
+#include "base/form.h"
+#include "base/jparse.h"
+#include "base/log.h"
+#include "infra/outbox.h"
 #include "req.h"
 #include "resp.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char SQL_JOB[] =
     "SELECT status, attempts, (SELECT COUNT(*) FROM job_echo_effects WHERE outbox_id = o.id)"

@@ -7,12 +7,12 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "conf.h"
+#include "base/conf.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "wallet.h"
+#include "shop/wallet.h"
 
 /* Entries shown on the page and in the JSON. */
 #define WALLET_ENTRIES_MAX 50

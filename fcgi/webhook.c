@@ -12,16 +12,16 @@
 #include <json-c/json.h>
 
 #include "app.h"
-#include "bus.h"
-#include "conf.h"
-#include "jparse.h"
-#include "log.h"
-#include "orders.h"
-#include "paychecks.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "base/jparse.h"
+#include "base/log.h"
+#include "shop/orders.h"
+#include "shop/paychecks.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
-#include "valid.h"
+#include "base/valid.h"
 
 static const char MSG_MALFORMED[] = "웹훅 본문이 올바르지 않습니다.";
 

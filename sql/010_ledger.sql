@@ -1,6 +1,6 @@
--- 010_ledger: the double-entry ledger (lib/ledger.c), seller settlements (lib/settle.c) and
--- payouts (lib/wallet.c). Money columns are BIGINT won.
--- ledger_accounts: one row per account of the chart in lib/ledger.h, made on first use. code
+-- 010_ledger: the double-entry ledger (lib/shop/ledger.c), seller settlements (lib/shop/settle.c) and
+-- payouts (lib/shop/wallet.c). Money columns are BIGINT won.
+-- ledger_accounts: one row per account of the chart in lib/shop/ledger.h, made on first use. code
 -- compares byte for byte. debits_posted / credits_posted only grow, always in the transaction
 -- that inserts the transfers they sum; not_negative = 1 keeps the balance on the account's
 -- normal side at or above zero (customer points). owner_user_id / owner_seller_id / pg say

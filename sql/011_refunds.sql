@@ -1,4 +1,4 @@
--- 011_refunds: full and partial refunds of paid orders (lib/refunds.c).
+-- 011_refunds: full and partial refunds of paid orders (lib/shop/refunds.c).
 -- A refund is shown by public_id (24 random characters); id is internal. It is RESERVED when
 -- it is inserted (status REQUESTED, with orders.refunded_amount and each line's
 -- order_lines.canceled_quantity raised by guarded UPDATEs in the same transaction, so two

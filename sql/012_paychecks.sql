@@ -1,4 +1,4 @@
--- 012_paychecks: the follow-up of payments whose outcome we do not know (lib/paychecks.c).
+-- 012_paychecks: the follow-up of payments whose outcome we do not know (lib/shop/paychecks.c).
 -- One row per order that has been queued for a PG lookup (an UNKNOWN order, a stale
 -- CONFIRMING one, or one a webhook named). checks counts the lookups that gave no answer;
 -- next_at is when the janitor queues the next (payments.check_base_seconds, doubling);

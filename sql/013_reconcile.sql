@@ -1,5 +1,5 @@
 -- 013_reconcile: reconciliation runs against a PG's settlement file, their findings, and the
--- fencing guard that keeps a stale run from writing (lib/reconcile.c).
+-- fencing guard that keeps a stale run from writing (lib/shop/reconcile.c).
 -- A run takes a Redis lock and a fencing token (Redis INCR); it raises recon_guard's token to
 -- its own (a guarded UPDATE that only moves forward) and every write of the run re-reads the
 -- guard row in its transaction (FOR SHARE) and rolls back when a newer token is there, so a

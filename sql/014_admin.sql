@@ -1,6 +1,6 @@
 -- 014_admin: the admin console's records: the audit log of every admin action, and the
 -- stock adjustments made by hand (each with its reason).
--- audit_log rows are written in the transaction of the action they record (lib/audit.c), so
+-- audit_log rows are written in the transaction of the action they record (lib/shop/audit.c), so
 -- an action and its record commit or roll back together. Rows are never updated or deleted.
 -- before_json / after_json hold the target as it was and as it became (NULL for a creation's
 -- before or a deletion's after). Statements end with ';' at the end of a line.

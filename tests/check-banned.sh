@@ -1,7 +1,7 @@
 #!/bin/sh
 # check-banned: fails when the C sources use a form STYLE.md bans: unbounded string calls,
-# atoi, shell-outs, SQL sent as text outside lib/db.c, Redis commands built as format strings,
-# fcgi_stdio.h. Run by `make check`.
+# atoi, shell-outs, SQL sent as text outside lib/infra/db.c, Redis commands built as format
+# strings, fcgi_stdio.h. Run by `make check`.
 set -u
 src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$src" || exit 1
@@ -21,8 +21,8 @@ report() {
 report "unbounded or unchecked C library calls" \
 	'\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|atoll|strtok)\s*\(' "$files"
 report "shell-outs" '\b(system|popen)\s*\(' "$files"
-report "SQL sent as text outside lib/db.c (use prepared statements)" \
-	'\bmysql_(real_)?query\s*\(' "$(echo "$files" | grep -v '^lib/db\.c$')"
+report "SQL sent as text outside lib/infra/db.c (use prepared statements)" \
+	'\bmysql_(real_)?query\s*\(' "$(echo "$files" | grep -v '^lib/infra/db\.c$')"
 report "Redis commands built from a format string (use redis_cmd / redis_cmdl)" \
 	'\bredis(Append)?Command\s*\(' "$files"
 report "fcgi_stdio.h (use fcgiapp.h)" '#include\s*[<"]fcgi_stdio\.h' "$files"

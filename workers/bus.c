@@ -2,10 +2,10 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "bus.h"
-#include "conf.h"
-#include "daemon.h"
-#include "log.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "base/daemon.h"
+#include "base/log.h"
 
 int
 main(int argc, char **argv)

@@ -2,20 +2,20 @@
  * worker's claim expired (the worker died), so a crash anywhere loses no job, expires unpaid
  * orders whose time ran out, giving their stock back, and queues a payment.check for every
  * payment whose outcome we do not know (UNKNOWN orders on their back-off schedule, stale
- * CONFIRMING orders whose confirm job is gone; lib/paychecks.h). */
+ * CONFIRMING orders whose confirm job is gone; lib/shop/paychecks.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
-#include "bus.h"
-#include "conf.h"
-#include "daemon.h"
-#include "db.h"
-#include "log.h"
-#include "orders.h"
-#include "outbox.h"
-#include "paychecks.h"
+#include "base/arena.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "base/daemon.h"
+#include "infra/db.h"
+#include "base/log.h"
+#include "shop/orders.h"
+#include "infra/outbox.h"
+#include "shop/paychecks.h"
 
 #define JANITOR_BATCH 200
 

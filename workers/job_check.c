@@ -1,24 +1,24 @@
 /* job_check: the payment.check job: looks up at the PG, by orderId and behind this process's
  * breaker for that PG, a payment whose outcome we do not know (an UNKNOWN order, a stale
  * CONFIRMING one, one a webhook named), and marks the order PAID or FAILED when the PG
- * answers; otherwise records the check and schedules the next (lib/paychecks.h). An unknown
+ * answers; otherwise records the check and schedules the next (lib/shop/paychecks.h). An unknown
  * answer never fails an order. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "arena.h"
-#include "breaker.h"
-#include "bus.h"
-#include "conf.h"
-#include "db.h"
+#include "base/arena.h"
+#include "infra/breaker.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "infra/db.h"
 #include "jobs.h"
-#include "jparse.h"
-#include "orders.h"
-#include "paychecks.h"
-#include "payments.h"
-#include "pg.h"
-#include "pggate.h"
+#include "base/jparse.h"
+#include "shop/orders.h"
+#include "shop/paychecks.h"
+#include "shop/payments.h"
+#include "clients/pg.h"
+#include "clients/pggate.h"
 
 /* Shown to the shopper when the PG's lookup gave a final "no" without a message of its own. */
 static const char MSG_ABORTED[] = "결제가 승인되지 않았습니다.";
@@ -27,7 +27,7 @@ static const char MSG_NOT_FOUND[] = "결제 정보를 찾을 수 없습니다.";
 
 /* What a lookup's answer means for the order. */
 enum verdict {
-	VERDICT_PAID,      /* approved for the order's amount (lib/payments checks it again) */
+	VERDICT_PAID,      /* approved for the order's amount (lib/shop/payments checks it again) */
 	VERDICT_FAILED,    /* ABORTED, EXPIRED, or not found after the order's window */
 	VERDICT_OPEN,      /* no answer yet: check again later */
 	VERDICT_ADMIN,     /* an answer only a person can settle (cancelled at the PG) */
@@ -47,7 +47,7 @@ parse_job(const char *payload, struct json_object **p, const char **order_id)
 	return 0;
 }
 
-/* The job's result after a lib/payments call. */
+/* The job's result after a lib/shop/payments call. */
 static enum job_result
 payments_result(enum payments_rc rc)
 {

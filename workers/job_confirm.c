@@ -1,23 +1,23 @@
 /* job_confirm: the payment.confirm job: asks the PG to confirm (approve) a payment the shopper
- * authorised, behind this process's circuit breaker for that PG (lib/pggate.h), and
- * records the outcome with lib/payments. */
+ * authorised, behind this process's circuit breaker for that PG (lib/clients/pggate.h), and
+ * records the outcome with lib/shop/payments. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
-#include "breaker.h"
-#include "bus.h"
-#include "conf.h"
-#include "db.h"
+#include "base/arena.h"
+#include "infra/breaker.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "infra/db.h"
 #include "jobs.h"
-#include "jparse.h"
-#include "money.h"
-#include "orders.h"
-#include "payments.h"
-#include "pg.h"
-#include "pggate.h"
+#include "base/jparse.h"
+#include "base/money.h"
+#include "shop/orders.h"
+#include "shop/payments.h"
+#include "clients/pg.h"
+#include "clients/pggate.h"
 
 /* Unknown-class outcomes are retried while the claim's attempt count is below this; then the
  * order goes to UNKNOWN for the janitor and an admin. */
@@ -187,7 +187,7 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 
 	g = pggate_get(ctx->conf, j.pg, PGGATE_PAY);
 	if (!breaker_allow(g->breaker)) {
-		/* The order stays CONFIRMING. The release still counts an attempt (lib/outbox has no
+		/* The order stays CONFIRMING. The release still counts an attempt (lib/infra/outbox has no
 		 * way to give a claim back unspent); a job whose attempts run out while the breaker
 		 * stays open dies, and the janitor's stale-CONFIRMING sweep asks the PG instead. */
 		log_info(&ctx->log, "breaker %s open: order %s waits", pggate_breaker_name(j.pg, PGGATE_PAY),

@@ -2,10 +2,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "db.h"
+#include "base/daemon.h"
+#include "infra/db.h"
 #include "jobs.h"
-#include "jparse.h"
+#include "base/jparse.h"
 
 static const char SQL_EFFECT[] =
     "INSERT INTO job_echo_effects (outbox_id, message, worker_pid) VALUES (?, ?, ?)";

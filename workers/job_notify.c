@@ -1,5 +1,5 @@
 /* job_notify: the notify job: mails the shopper in Korean that their order was paid or a refund
- * of it completed (seed 002's post-order notification), through the SMTP relay (lib/mail).
+ * of it completed (seed 002's post-order notification), through the SMTP relay (lib/infra/mail).
  *
  * Delivery is at least once, not exactly once: the mail is sent, then the outbox row is
  * completed. A crash, a lost database connection or a lost claim between the relay's
@@ -11,7 +11,7 @@
  *
  * Product and user names come from sellers and shoppers: they are cleaned here (control bytes
  * become spaces, long names are cut at a character boundary) before they reach the subject or
- * the body, and lib/mail encodes a non-ASCII subject as RFC 2047 encoded-words and refuses any
+ * the body, and lib/infra/mail encodes a non-ASCII subject as RFC 2047 encoded-words and refuses any
  * header value holding CR or LF, so no name can add a header or a line of its own. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -20,17 +20,17 @@
 #include <strings.h>
 #include <time.h>
 
-#include "arena.h"
-#include "buf.h"
-#include "conf.h"
-#include "db.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "infra/db.h"
 #include "jobs.h"
-#include "jparse.h"
-#include "mail.h"
-#include "money.h"
-#include "orders.h"
-#include "refunds.h"
-#include "valid.h"
+#include "base/jparse.h"
+#include "infra/mail.h"
+#include "base/money.h"
+#include "shop/orders.h"
+#include "shop/refunds.h"
+#include "base/valid.h"
 
 static const char SQL_RECIPIENT[] =
     "SELECT email, name FROM users WHERE id = ?";
@@ -373,7 +373,7 @@ job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		notify_paid_text(ctx->conf, &o, &rcpt, &subject, &body);
 	else
 		notify_refund_text(ctx->conf, &o, &rf, &rcpt, &subject, &body);
-	/* A message lib/mail refuses to compose would be refused on every attempt: drop it here,
+	/* A message lib/infra/mail refuses to compose would be refused on every attempt: drop it here,
 	 * so only what the relay says is retried. */
 	if (mail_compose(&check, conf_str(ctx->conf, CONF_SMTP_FROM), rcpt.email,
 	    buf_cstr(&subject), buf_cstr(&body), time(NULL)) != 0) {

@@ -1,6 +1,6 @@
 /* job_refund: the refund job: cancels a reserved refund's amount at the PG, behind a circuit
- * breaker per PG of its own (lib/pggate.h, use PGGATE_REFUND), and completes or releases the
- * refund with lib/refunds.
+ * breaker per PG of its own (lib/clients/pggate.h, use PGGATE_REFUND), and completes or releases the
+ * refund with lib/shop/refunds.
  *
  * Outcomes: the PG's yes -> refunds_complete (DONE); a definite no -> refunds_release (FAILED,
  * the reservation given back); anything else (timeout, 5xx, reset, unparsable, in progress,
@@ -18,16 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "breaker.h"
-#include "bus.h"
-#include "conf.h"
-#include "db.h"
+#include "base/arena.h"
+#include "infra/breaker.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "infra/db.h"
 #include "jobs.h"
-#include "jparse.h"
-#include "pg.h"
-#include "pggate.h"
-#include "refunds.h"
+#include "base/jparse.h"
+#include "clients/pg.h"
+#include "clients/pggate.h"
+#include "shop/refunds.h"
 
 /* The cancelReason when the refund has none. */
 #define DEFAULT_REASON "고객 요청에 의한 환불"

@@ -1,12 +1,12 @@
 /* job_settle: the settle and refund.settle jobs: settle a paid order, or a refund, with its
- * sellers through lib/settle (one transaction with the outbox completion). */
+ * sellers through lib/shop/settle (one transaction with the outbox completion). */
 #include <string.h>
 #include <json-c/json.h>
 
-#include "conf.h"
+#include "base/conf.h"
 #include "jobs.h"
-#include "jparse.h"
-#include "settle.h"
+#include "base/jparse.h"
+#include "shop/settle.h"
 
 /* Longest id a payload may carry (public ids are 24 characters). */
 #define SETTLE_ID_MAX 64

@@ -2,8 +2,8 @@
 #ifndef JT_JOBS_H
 #define JT_JOBS_H
 
-#include "log.h"
-#include "outbox.h"
+#include "base/log.h"
+#include "infra/outbox.h"
 
 struct arena;
 struct conf;
@@ -35,7 +35,7 @@ enum job_result job_echo_run(struct job_ctx *ctx, const struct outbox_claim *cla
 /* payment.confirm: payload {"orderId", "pg", "amount", "paymentKey", "pgToken" (KakaoPay
  * only), "userRef"}. Confirms the payment at the PG (Idempotency-Key "confirm-<orderId>",
  * the same on every attempt) behind this process's breaker for that PG, then records the
- * outcome with lib/payments in one transaction with the outbox completion: approved -> PAID
+ * outcome with lib/shop/payments in one transaction with the outbox completion: approved -> PAID
  * (settle job pushed), refused -> FAILED, unknown -> retried up to 5 attempts, then UNKNOWN.
  * An open breaker retries later without calling (the order stays CONFIRMING). */
 enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim);
@@ -56,11 +56,11 @@ enum job_result job_notify_run(struct job_ctx *ctx, const struct outbox_claim *c
 
 /* payment.check: payload {"orderId"}. Looks the payment up at the PG by orderId behind the
  * breaker and marks an UNKNOWN or CONFIRMING order PAID or FAILED when the PG answers, else
- * schedules the next check (lib/paychecks.h; workers/job_check.c). */
+ * schedules the next check (lib/shop/paychecks.h; workers/job_check.c). */
 enum job_result job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
 /* refund: payload {"refundId"}. Cancels the refund's amount at the PG (Idempotency-Key
- * "refund-<refundId>") and completes or releases the refund (lib/refunds.h;
+ * "refund-<refundId>") and completes or releases the refund (lib/shop/refunds.h;
  * workers/job_refund.c). */
 enum job_result job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 

@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "bus.h"
-#include "conf.h"
-#include "daemon.h"
-#include "db.h"
-#include "ids.h"
+#include "base/arena.h"
+#include "infra/bus.h"
+#include "base/conf.h"
+#include "base/daemon.h"
+#include "infra/db.h"
+#include "base/ids.h"
 #include "jobs.h"
-#include "log.h"
-#include "outbox.h"
+#include "base/log.h"
+#include "infra/outbox.h"
 
 /* The handler of each job kind (NULL: not run by this program). */
 static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const struct outbox_claim *) = {

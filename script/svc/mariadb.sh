@@ -18,12 +18,12 @@
 #       status = ?) and stock is reserved with `available >= ?`; none of that needs the gap
 #       locks of REPEATABLE READ, which only add deadlocks between concurrent checkouts.
 #   innodb-lock-wait-timeout=5  a request waiting longer than that has already failed its user;
-#       db_tx reruns the transaction instead (lib/db.c).
+#       db_tx reruns the transaction instead (lib/infra/db.c).
 #   sql_mode: strict, no zero dates, division by zero is an error. Not ONLY_FULL_GROUP_BY:
 #       MariaDB's version ignores functional dependencies and rejects correct queries.
-#       lib/db.c sets the same mode on every session, so an external server behaves alike.
+#       lib/infra/db.c sets the same mode on every session, so an external server behaves alike.
 
-# The sql_mode lib/db.c also sets per session (keep the two equal).
+# The sql_mode lib/infra/db.c also sets per session (keep the two equal).
 MARIADB_SQL_MODE=STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO
 MARIADB_SQL_MODE+=,NO_ENGINE_SUBSTITUTION
 

@@ -31,7 +31,7 @@ async function adminPage(page, path, template) {
 }
 
 // How a refund of amount won through pg shows in the trial balance against before (see
-// lib/ledger.h): the posting refund:<id> debits "refunds" and credits pg_receivable:<pg>.
+// lib/shop/ledger.h): the posting refund:<id> debits "refunds" and credits pg_receivable:<pg>.
 // ("refunds" then goes back to its balance when the refund.settle job takes the money back
 // from the seller, so its debits, not its balance, show the refund.) Returns a description
 // when either moved by exactly amount the right way, else null.

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
+#include "infra/bus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

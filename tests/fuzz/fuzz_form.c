@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "form.h"
-#include "valid.h"
+#include "base/arena.h"
+#include "base/form.h"
+#include "base/valid.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

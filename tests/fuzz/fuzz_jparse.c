@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jparse.h"
-#include "valid.h"
+#include "base/jparse.h"
+#include "base/valid.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

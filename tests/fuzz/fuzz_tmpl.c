@@ -7,8 +7,8 @@
 
 #include <json-c/json.h>
 
-#include "buf.h"
-#include "tmpl.h"
+#include "base/buf.h"
+#include "infra/tmpl.h"
 
 /* A fixed context with a value of every kind the engine distinguishes. */
 static const char fuzz_tmpl_ctx[] =

@@ -127,7 +127,7 @@ def ctl(*args):
 
 # ---- people, products and sessions made directly in the stores ------------------------------
 # Tests that are not about sign-up make their users with SQL and sign them in by writing the
-# session straight into Redis (sess:<id> = {user, role, name, csrf}, the shape lib/session.c
+# session straight into Redis (sess:<id> = {user, role, name, csrf}, the shape lib/shop/session.c
 # reads), so they do not depend on the login pages.
 
 def redis(*args):

@@ -5,12 +5,12 @@ failure is retried with the outbox back-off and the mail goes out once the relay
 a shopper without a deliverable address, an order that no longer exists or a refund that does
 not exist completes the job without mail; hostile product names cannot touch the headers.
 
-The notify job is queued by the paths that pay (lib/orders.c for points, lib/payments.c for a
-PG) and refund (lib/refunds.c). Until a path queues it, these tests queue the job themselves
+The notify job is queued by the paths that pay (lib/shop/orders.c for points, lib/shop/payments.c for a
+PG) and refund (lib/shop/refunds.c). Until a path queues it, these tests queue the job themselves
 (an outbox row, which the janitor pushes) so the worker is tested either way; once the source
 names JOB_NOTIFY, the job must come from the path itself and carry exactly the payload of
 workers/jobs.h. While fcgi/refunds.c is a placeholder, the refund test records a DONE refund
-in the tables (as lib/refunds.c commits it) and queues its job; once the route is there it
+in the tables (as lib/shop/refunds.c commits it) and queues its job; once the route is there it
 refunds through POST /api/v1/orders/{id}/refunds.
 
 Helpers that could move to jt.py: mails_to (messages the sink saved for an envelope
@@ -173,7 +173,7 @@ def test_a_points_order_mails_the_shopper_once_with_the_amount_and_lines():
     o = new_order(s, [(p1, 2), (p2, 3)], "points")
     oid = o["orderId"]
     eq(status(oid), "PAID", "points orders are paid at checkout")
-    jid = paid_job(oid, "lib/orders.c")
+    jid = paid_job(oid, "lib/shop/orders.c")
     job_done(jid)
     addr = email_of(uid)
     m = one_mail(addr)
@@ -202,7 +202,7 @@ def test_a_toss_order_paid_by_the_confirm_worker_mails_once():
     back = follow_pg(o["payment"]["redirectUrl"], "outcome=success")
     eq(s.get(back).status, 200, "order received page")
     eventually(lambda: status(oid) == "PAID", timeout=20, what="PAID")
-    jid = paid_job(oid, "lib/payments.c")
+    jid = paid_job(oid, "lib/shop/payments.c")
     job_done(jid)
     addr = email_of(uid)
     m = one_mail(addr)
@@ -220,7 +220,7 @@ def test_a_relay_failure_is_retried_and_the_mail_goes_out_once_it_is_back():
     try:
         o = new_order(Session(uid), [(pid, 1)], "points")
         oid = o["orderId"]
-        jid = paid_job(oid, "lib/orders.c")
+        jid = paid_job(oid, "lib/shop/orders.c")
         # Two refused deliveries, each given back to the outbox with the back-off ...
         eventually(lambda: job_row(jid)[1] >= 2, timeout=20, what="a second attempt")
         eq(mails_to(email_of(uid)), [], "nothing delivered while the relay refuses")
@@ -244,14 +244,14 @@ def test_a_hostile_product_name_cannot_touch_the_headers():
     uid = make_user(name="이름\r\nX-Injected: 1", points=10000)
     o = new_order(Session(uid), [(pid, 1)], "points")
     oid = o["orderId"]
-    jid = paid_job(oid, "lib/orders.c")
+    jid = paid_job(oid, "lib/shop/orders.c")
     job_done(jid)
     addr = email_of(uid)
     m = one_mail(addr)
     eq(m.envelope, addr, "no extra recipient")
     names = sorted(h.split(":", 1)[0] for h in raw_headers(m))
     eq(names, ["Content-Transfer-Encoding", "Content-Type", "Date", "From", "MIME-Version",
-               "Message-ID", "Subject", "To"], "exactly the headers lib/mail writes")
+               "Message-ID", "Subject", "To"], "exactly the headers lib/infra/mail writes")
     raw_subject = [h for h in raw_headers(m) if h.startswith("Subject:")][0]
     if "=?UTF-8?B?" not in raw_subject:
         raise AssertionError("a Korean subject is encoded: %r" % raw_subject)
@@ -275,7 +275,7 @@ def test_no_mail_without_an_address_a_user_or_an_order_and_the_job_completes():
     ghost = "kakao-%d@oauth.invalid" % time.time_ns()
     sql("UPDATE users SET email = %s WHERE id = %d" % (quote(ghost), uid))
     o = new_order(Session(uid), [(pid, 1)], "points")
-    j1 = paid_job(o["orderId"], "lib/orders.c")
+    j1 = paid_job(o["orderId"], "lib/shop/orders.c")
     # An order that does not exist (or never will).
     j2 = add_notify_job('{"orderId":"NoSuchOrder0000000000000","event":"paid"}')
     # An order that was never paid.
@@ -306,7 +306,7 @@ def test_a_malformed_job_is_kept_for_a_person_not_completed():
 
 def refund_by_hand(oid, pid, qty, amount):
     """Records a DONE refund of qty units of pid on order oid straight in the tables (what
-    lib/refunds.c commits) and queues its notify job as lib/refunds.c does; returns the
+    lib/shop/refunds.c commits) and queues its notify job as lib/shop/refunds.c does; returns the
     refund's public id and the job id. For while the refund route is not there yet."""
     rid = "R" + ("%023d" % time.time_ns())[-23:]
     sql("INSERT INTO refunds (public_id, order_id, amount, status, actor, done_at)"
@@ -330,7 +330,7 @@ def test_a_refunded_event_mails_the_refund_once():
     s = Session(uid)
     o = new_order(s, [(pid, 2)], "points")
     oid = o["orderId"]
-    job_done(paid_job(oid, "lib/orders.c"))
+    job_done(paid_job(oid, "lib/shop/orders.c"))
     addr = email_of(uid)
     eventually(lambda: len(mails_to(addr)) == 1, what="the paid mail")
     if route_landed("fcgi/refunds.c"):
@@ -368,7 +368,7 @@ def test_a_refund_that_does_not_exist_or_failed_sends_nothing():
     uid = make_user(points=100000)
     o = new_order(Session(uid), [(pid, 2)], "points")
     oid = o["orderId"]
-    job_done(paid_job(oid, "lib/orders.c"))
+    job_done(paid_job(oid, "lib/shop/orders.c"))
     addr = email_of(uid)
     eventually(lambda: len(mails_to(addr)) == 1, what="the paid mail")
     j1 = add_notify_job('{"orderId":"%s","event":"refunded","refundId":"NoSuchRefund00000000000"}'

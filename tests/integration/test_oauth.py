@@ -1,6 +1,6 @@
 """Social login with Naver and Kakao against the fake providers (tests/fakes/oauth.py): the
 whole browser flow driven by hand (jangteo -> provider -> callback), cookies carried like a
-browser, and the rule that finds, links or creates the user (lib/identity.h)."""
+browser, and the rule that finds, links or creates the user (lib/shop/identity.h)."""
 import contextlib
 import http.client
 import json

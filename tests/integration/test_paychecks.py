@@ -1,6 +1,6 @@
 """Paychecks (issue 5, outcomes we do not know): an order whose confirm ended UNKNOWN, or that
 sits in CONFIRMING with its confirm job dead, is looked up at the fake PG (Toss by orderId,
-KakaoPay by tid) by the janitor's payment.check jobs (lib/paychecks.c, workers/job_check.c)
+KakaoPay by tid) by the janitor's payment.check jobs (lib/shop/paychecks.c, workers/job_check.c)
 and ends PAID when the PG approved it (exactly one approval at the PG), FAILED with its stock
 back when the PG reports it ABORTED or EXPIRED (or has never heard of it once the order's
 window is over), and stays UNKNOWN, listed for an admin, when the PG never answers. The Toss

@@ -2,7 +2,7 @@
 unique key when Redis forgot), who may read and charge whose balance, the points page.
 
 Users are made with SQL and signed in by writing their session straight into Redis
-(sess:<id> = {user, role, name, csrf}, the shape lib/session.c reads), so these tests do not
+(sess:<id> = {user, role, name, csrf}, the shape lib/shop/session.c reads), so these tests do not
 depend on the login pages."""
 import re
 import secrets
@@ -378,7 +378,7 @@ def form_post(sess, fields, csrf=True):
 
 
 def esc(s):
-    """The template engine's HTML escaping (lib/esc.c)."""
+    """The template engine's HTML escaping (lib/base/esc.c)."""
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("'", "&#39;"))
 

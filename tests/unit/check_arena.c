@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "suites.h"
 
 START_TEST(test_arena_alignment_zeroed)

@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "breaker.h"
-#include "conf.h"
+#include "infra/breaker.h"
+#include "base/conf.h"
 #include "suites.h"
 
 static int64_t fake_now;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "suites.h"
 
 START_TEST(test_buf_empty)

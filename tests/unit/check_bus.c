@@ -17,8 +17,8 @@
 
 #include <zmq.h>
 
-#include "bus.h"
-#include "conf.h"
+#include "infra/bus.h"
+#include "base/conf.h"
 #include "suites.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */

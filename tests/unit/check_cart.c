@@ -10,14 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "cart.h"
-#include "conf.h"
-#include "db.h"
-#include "ids.h"
-#include "migrate.h"
-#include "redis.h"
-#include "session.h"
+#include "base/arena.h"
+#include "shop/cart.h"
+#include "base/conf.h"
+#include "infra/db.h"
+#include "base/ids.h"
+#include "infra/migrate.h"
+#include "infra/redis.h"
+#include "shop/session.h"
 #include "suites.h"
 
 #ifndef JT_SRCDIR

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "base/conf.h"
 #include "suites.h"
 
 #ifndef JT_SRCDIR

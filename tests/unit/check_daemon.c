@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "base/daemon.h"
 #include "suites.h"
 
 static long

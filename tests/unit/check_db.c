@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "conf.h"
-#include "db.h"
+#include "base/arena.h"
+#include "base/conf.h"
+#include "infra/db.h"
 #include "suites.h"
 
 #define BLOB_LEN (64 * 1024)

@@ -2,8 +2,8 @@
 #include <check.h>
 #include <stdlib.h>
 
-#include "buf.h"
-#include "esc.h"
+#include "base/buf.h"
+#include "base/esc.h"
 #include "suites.h"
 
 /* Runs one escaper over in and compares the result with want. */
@@ -116,7 +116,7 @@ START_TEST(test_script_json)
 }
 END_TEST
 
-/* The Check suite for lib/esc.c. */
+/* The Check suite for lib/base/esc.c. */
 Suite *
 esc_suite(void)
 {

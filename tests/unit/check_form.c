@@ -1,8 +1,8 @@
 /* check_form: urlencoded and Cookie parsing decode exactly and refuse hostile input. */
 #include <string.h>
 
-#include "arena.h"
-#include "form.h"
+#include "base/arena.h"
+#include "base/form.h"
 #include "suites.h"
 
 static struct arena *arena;

@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "http.h"
-#include "log.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "infra/http.h"
+#include "base/log.h"
 #include "suites.h"
 
 #define MAX_RESPONSE 4096          /* http.max_response in the test config */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ids.h"
+#include "base/ids.h"
 #include "suites.h"
 
 START_TEST(test_ids_new_shape)

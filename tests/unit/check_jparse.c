@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jparse.h"
+#include "base/jparse.h"
 #include "suites.h"
 
 /* Parses the C string s with generous caps and returns the verdict, dropping the object. */

@@ -8,16 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "buf.h"
-#include "conf.h"
-#include "db.h"
-#include "ids.h"
-#include "ledger.h"
-#include "migrate.h"
-#include "settle.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "infra/db.h"
+#include "base/ids.h"
+#include "shop/ledger.h"
+#include "infra/migrate.h"
+#include "shop/settle.h"
 #include "suites.h"
-#include "wallet.h"
+#include "shop/wallet.h"
 
 #ifndef JT_SRCDIR
 #define JT_SRCDIR "."

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "suites.h"
 
 #define LINE_MAX_BYTES 8192

@@ -4,9 +4,9 @@
 #include <check.h>
 #include <string.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "mail.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "infra/mail.h"
 #include "suites.h"
 
 START_TEST(test_compose)

@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "metrics.h"
+#include "base/buf.h"
+#include "infra/metrics.h"
 #include "suites.h"
 
 static char dir[64];

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "money.h"
+#include "base/money.h"
 #include "suites.h"
 
 START_TEST(test_money_add_sub)

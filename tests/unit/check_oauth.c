@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "oauth.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "clients/oauth.h"
 #include "suites.h"
 
 #define NAVER_AUTH "http://127.0.0.1:9/naver/oauth2.0/authorize"

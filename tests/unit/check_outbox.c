@@ -3,11 +3,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "conf.h"
-#include "db.h"
-#include "migrate.h"
-#include "outbox.h"
+#include "base/arena.h"
+#include "base/conf.h"
+#include "infra/db.h"
+#include "infra/migrate.h"
+#include "infra/outbox.h"
 #include "suites.h"
 
 #ifndef JT_SRCDIR

@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "password.h"
+#include "infra/password.h"
 #include "suites.h"
 
 START_TEST(test_policy)

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "money.h"
-#include "pg.h"
-#include "pg_impl.h"
+#include "base/conf.h"
+#include "base/money.h"
+#include "clients/pg.h"
+#include "clients/pg_impl.h"
 #include "suites.h"
-#include "valid.h"
+#include "base/valid.h"
 
 /* The DONE card payment of the contract (section 1.3), with one field left to fill. */
 #define TOSS_DONE_FMT \

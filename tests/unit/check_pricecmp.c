@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
-#include "pricecmp.h"
+#include "base/buf.h"
+#include "clients/pricecmp.h"
 #include "suites.h"
 
 /* A real-shaped answer (contract section 3.2), items in the order given. */

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "conf.h"
-#include "money.h"
-#include "pg.h"
-#include "pg_impl.h"
-#include "reconcile.h"
+#include "base/arena.h"
+#include "base/conf.h"
+#include "base/money.h"
+#include "clients/pg.h"
+#include "clients/pg_impl.h"
+#include "shop/reconcile.h"
 #include "suites.h"
 
 /* Declared in suites.h once the lead adds it there; repeated so the file stands alone. */

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "redis.h"
+#include "base/conf.h"
+#include "infra/redis.h"
 #include "suites.h"
 
 static struct conf *t_conf;

@@ -2,9 +2,9 @@
 #include <check.h>
 #include <string.h>
 
-#include "conf.h"
-#include "redis.h"
-#include "session.h"
+#include "base/conf.h"
+#include "infra/redis.h"
+#include "shop/session.h"
 #include "suites.h"
 
 static struct conf *conf;

@@ -9,9 +9,9 @@
 
 #include <json-c/json.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "suites.h"
-#include "tmpl.h"
+#include "infra/tmpl.h"
 
 #define HOSTILE_ESC "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;x&#39;;"
 
@@ -614,7 +614,7 @@ START_TEST(test_load_directory)
 }
 END_TEST
 
-/* The Check suite for lib/tmpl.c. */
+/* The Check suite for lib/infra/tmpl.c. */
 Suite *
 tmpl_suite(void)
 {

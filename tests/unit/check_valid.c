@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "valid.h"
+#include "base/valid.h"
 
 #define U8(lit) (lit), (sizeof(lit) - 1)
 

@@ -1,0 +1,93 @@
+/* pggate: each payment worker process's PG clients and circuit breakers (see pggate.h). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "infra/breaker.h"
+#include "base/log.h"
+#include "clients/pggate.h"
+#include "infra/redis.h"
+
+/* How long a published breaker report lives in Redis, and how often it is refreshed. */
+#define PGGATE_BREAKER_TTL 120
+#define PGGATE_PUBLISH_MS 10000
+
+static const char *const breaker_names[PGGATE_USE__MAX][PG__MAX] = {
+	[PGGATE_PAY] = { "pg-toss", "pg-kakaopay" },
+	[PGGATE_REFUND] = { "pg-toss-refund", "pg-kakaopay-refund" },
+};
+
+static struct pggate gates[PGGATE_USE__MAX][PG__MAX];
+static int64_t published_ms[PGGATE_USE__MAX][PG__MAX];
+static struct pg *clients[PG__MAX];
+static struct redis *gate_redis;
+
+const char *
+pggate_breaker_name(enum pg_id id, enum pggate_use use)
+{
+	if ((unsigned)id >= PG__MAX || (unsigned)use >= PGGATE_USE__MAX)
+		return "?";
+	return breaker_names[use][id];
+}
+
+static void
+on_transition(struct breaker *b, enum breaker_state from, enum breaker_state to, void *arg)
+{
+	struct breaker_snapshot s;
+
+	breaker_snapshot(b, &s);
+	/* The window is emptied by the transition: the running totals say more. */
+	log_warn(NULL, "breaker %s: %s -> %s (since start: %llu calls, %llu failed, %llu slow,"
+	    " %llu refused)", breaker_name(b), breaker_state_name(from), breaker_state_name(to),
+	    (unsigned long long)s.counters.calls, (unsigned long long)s.counters.failures,
+	    (unsigned long long)s.counters.slow, (unsigned long long)s.counters.rejected);
+	if (gate_redis != NULL)
+		(void)breaker_publish(b, gate_redis, PGGATE_BREAKER_TTL);
+}
+
+struct pggate *
+pggate_get(const struct conf *c, enum pg_id id, enum pggate_use use)
+{
+	static const struct breaker_hook hook = { on_transition, NULL };
+	struct pggate *g;
+	struct breaker_settings s;
+
+	if ((unsigned)id >= PG__MAX || (unsigned)use >= PGGATE_USE__MAX)
+		abort();  /* a programming error: ids come from pg_parse */
+	g = &gates[use][id];
+	if (g->breaker != NULL)
+		return g;
+	if (gate_redis == NULL)
+		gate_redis = redis_new(c);
+	if (clients[id] == NULL)
+		clients[id] = pg_new(c, id);
+	g->id = id;
+	g->use = use;
+	g->pg = clients[id];
+	breaker_settings_from_conf(c, &s);
+	g->breaker = breaker_new(breaker_names[use][id], &s, NULL);
+	if (g->breaker == NULL)
+		abort();  /* the config's bounds make the settings valid */
+	breaker_set_hook(g->breaker, &hook);
+	(void)breaker_publish(g->breaker, gate_redis, PGGATE_BREAKER_TTL);
+	published_ms[use][id] = breaker_clock_ms();
+	return g;
+}
+
+bool
+pggate_pg_failed(const struct pg_result *r)
+{
+	return r->outcome != PG_OK && r->outcome != PG_REFUSED && r->outcome != PG_NOT_FOUND;
+}
+
+void
+pggate_record(struct pggate *g, const struct pg_result *r)
+{
+	int64_t now;
+
+	breaker_record(g->breaker, !pggate_pg_failed(r), r->elapsed_ms);
+	now = breaker_clock_ms();
+	if (now - published_ms[g->use][g->id] < PGGATE_PUBLISH_MS)
+		return;
+	published_ms[g->use][g->id] = now;
+	(void)breaker_publish(g->breaker, gate_redis, PGGATE_BREAKER_TTL);
+}

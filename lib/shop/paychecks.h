@@ -1,0 +1,114 @@
+/* paychecks: the janitor's follow-up of payments whose outcome we do not know
+ * (sql/012_paychecks.sql). An UNKNOWN order, or a CONFIRMING one whose confirm job is dead
+ * or finished without moving it, gets a `payment.check` job on a back-off schedule
+ * (payments.check_base_seconds, doubling); the payment worker looks the payment up at the
+ * PG by orderId and marks the order PAID or FAILED when the PG answers. After
+ * payments.check_max answerless checks the order is listed for an admin.
+ *
+ * The pieces: paychecks_due (what the janitor should check now), paychecks_queue (one check
+ * job per order at a time, shared by the janitor and the PG webhook), paychecks_record and
+ * paychecks_note (what workers/job_check.c writes after a lookup), paychecks_open (the admin
+ * console's list), and the payment workers' gate to each PG (one client and one circuit
+ * breaker per PG per process, used by the confirm and the check jobs alike, so both count
+ * against the same breaker). No call here holds a transaction across a network call. */
+#ifndef JT_PAYCHECKS_H
+#define JT_PAYCHECKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+struct arena;
+struct breaker;
+struct conf;
+struct db;
+struct outbox_claim;
+
+struct paycheck {
+	const char *order_public_id;
+	const char *status;         /* the order's: "UNKNOWN" or "CONFIRMING" */
+	const char *pg;
+	int64_t amount;
+	int checks;                 /* lookups made */
+	const char *next_at;        /* when the next is due, or NULL */
+	const char *last_result;    /* what the last lookup said, or NULL */
+	bool needs_admin;           /* checks reached payments.check_max */
+	const char *since;          /* when the order entered its status */
+};
+
+/* Orders whose payment outcome is open, those needing an admin first, at most limit.
+ * Returns the count or an enum db_rc. */
+int64_t paychecks_open(struct db *db, struct arena *a, size_t limit, struct paycheck **out);
+
+/* Longest last_result kept, in bytes (the column holds 255 characters; cut at a character
+ * boundary). */
+#define PAYCHECKS_RESULT_MAX 255
+
+/* Seconds after an order's expires_at during which a PG may still not know its payment
+ * (Toss's confirm window is 10 minutes after the shopper authenticates); a lookup answering
+ * "not found" later than that fails the order. */
+#define PAYCHECKS_NOT_FOUND_GRACE_SECONDS 600
+
+/* An order the janitor should queue a check for. */
+struct paycheck_due {
+	int64_t order_id;           /* internal id */
+	const char *public_id;      /* in the arena given to paychecks_due */
+	const char *status;         /* "UNKNOWN" or "CONFIRMING" */
+};
+
+/* Lists up to cap orders due for a check now, oldest first, into out:
+ *   - UNKNOWN orders whose next check is due (the first base_seconds after the order last
+ *     changed, later the next_at the previous check set);
+ *   - CONFIRMING orders unchanged for stale_seconds whose payment.confirm job is neither
+ *     pending nor claimed (dead, done without moving the order, or missing), at the same
+ *     schedule once checked;
+ * never an order marked needs_admin nor one with a payment.check job pending or claimed.
+ * Returns how many, or an enum db_rc. */
+int64_t paychecks_due(struct db *db, struct arena *a, int64_t base_seconds,
+    int64_t stale_seconds, size_t cap, struct paycheck_due *out);
+
+/* Queues a payment.check job {"orderId": public_id} for order order_id unless one is already
+ * pending or claimed, in one transaction: the order's payment_checks row is made if missing
+ * and locked, so a janitor and a webhook racing for one order queue one job. The row's
+ * next_at becomes now + base_seconds (so a job that dies before it runs is queued again by
+ * the janitor later). Returns 1 queued (*job is its outbox id: push it after this returns),
+ * 0 one was already waiting (*job = 0), or an enum db_rc (*job = 0). */
+int paychecks_queue(struct db *db, int64_t order_id, const char *public_id,
+    int64_t base_seconds, int64_t *job);
+
+/* What one answerless check leaves behind. */
+struct paychecks_answerless {
+	const char *result;         /* what the lookup said, for last_result (cut to
+	                             * PAYCHECKS_RESULT_MAX); may be NULL */
+	bool asked;                 /* false: nothing was asked (breaker open): the count stays
+	                             * and the next check is due after base_seconds */
+	bool needs_admin;           /* true: list for an admin now, whatever the count (the PG
+	                             * said something only a person can settle) */
+	int64_t base_seconds;       /* payments.check_base_seconds */
+	int64_t check_max;          /* payments.check_max */
+};
+
+/* Records an answerless check of order order_id and completes the worker's claim, in one
+ * transaction: checks + 1 (when asked), last_result, next_at = now + base_seconds * 2^checks
+ * (at most PAYCHECKS_DELAY_MAX seconds), and needs_admin (next_at NULL) once checks reach
+ * check_max or when asked to. The order itself is not touched: it stays UNKNOWN or
+ * CONFIRMING. Returns 1 recorded (*checks and *needs_admin, either may be NULL, tell the
+ * row's state), 0 the claim was lost (rolled back), or an enum db_rc (rolled back). */
+int paychecks_record(struct db *db, const struct outbox_claim *claim, int64_t order_id,
+    const struct paychecks_answerless *ans, int *checks, bool *needs_admin);
+
+/* Longest wait between two checks, in seconds (7 days). */
+#define PAYCHECKS_DELAY_MAX 604800
+
+/* Notes on the order's payment_checks row what a check decided (after lib/shop/payments has
+ * applied it in its own transaction): last_result = result (cut), next_at NULL, and
+ * needs_admin set when needs_admin (never cleared here). A missing row is made. Best effort:
+ * returns 0 or an enum db_rc. */
+int paychecks_note(struct db *db, int64_t order_id, const char *result, bool needs_admin);
+
+/* True (1) when the order's expires_at lies more than grace_seconds in the past, 0 when not
+ * (or no such order), or an enum db_rc. Uses the database's clock. */
+int paychecks_window_over(struct db *db, int64_t order_id, int64_t grace_seconds);
+
+#endif

@@ -1,0 +1,459 @@
+/* settle: settling paid orders and refunds with their sellers (see settle.h). */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "base/arena.h"
+#include "infra/db.h"
+#include "shop/ledger.h"
+#include "base/log.h"
+#include "base/money.h"
+#include "infra/outbox.h"
+#include "shop/settle.h"
+
+static const char SQL_ORDER[] =
+    "SELECT id, paid_at IS NOT NULL, amount FROM orders WHERE public_id = ?";
+static const char SQL_SETTLED[] =
+    "SELECT COUNT(*) FROM settlements WHERE kind = ? AND ref = ?";
+/* Each seller's lines: the whole sale, before any refund (refunds settle on their own). */
+static const char SQL_SELLER_LINES[] =
+    "SELECT l.seller_id, SUM(l.amount), s.commission_bp FROM order_lines l"
+    " JOIN sellers s ON s.id = l.seller_id WHERE l.order_id = ?"
+    " GROUP BY l.seller_id, s.commission_bp ORDER BY l.seller_id";
+static const char SQL_INSERT_SETTLEMENT[] =
+    "INSERT INTO settlements (kind, ref, order_id, seller_id, gross, commission, net,"
+    " commission_bp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_REFUND[] =
+    "SELECT r.id, r.status, r.amount, r.order_id FROM refunds r WHERE r.public_id = ?";
+static const char SQL_SALES_OF_ORDER[] =
+    "SELECT seller_id, gross, commission_bp FROM settlements"
+    " WHERE kind = 'sale' AND order_id = ? ORDER BY seller_id";
+static const char SQL_REFUNDED_BEFORE[] =
+    "SELECT seller_id, SUM(gross) FROM settlements WHERE kind = 'refund' AND order_id = ?"
+    " GROUP BY seller_id";
+static const char SQL_REFUND_LINES[] =
+    "SELECT l.seller_id, SUM(rl.amount) FROM refund_lines rl"
+    " JOIN order_lines l ON l.order_id = ? AND l.product_id = rl.product_id"
+    " WHERE rl.refund_id = ? GROUP BY l.seller_id ORDER BY l.seller_id";
+
+/* Results of the transaction functions besides 0 and the enum db_rc values. */
+enum settle_tx_rc {
+	TX_LOST = -400,     /* outbox_complete found the claim gone */
+	TX_BOOKS = -401,    /* the data disagree or the ledger refused (logged) */
+};
+
+/* Sellers one posting can carry: one leg each plus the commission leg. */
+#define SELLERS_PER_POSTING (LEDGER_LEGS_MAX - 1)
+
+static const char *const rc_names[SETTLE_RC__MAX] = {
+	"done", "replayed", "wait", "skipped", "lost", "failed",
+};
+
+const char *
+settle_rc_name(enum settle_rc rc)
+{
+	return (unsigned)rc < SETTLE_RC__MAX ? rc_names[rc] : "?";
+}
+
+int
+settle_commission(int64_t gross, int bp, int64_t *out)
+{
+	if (gross < 0 || gross > MONEY_MAX)
+		return -1;
+	return money_share_bp(gross, bp, out);
+}
+
+int
+settle_refund_commission(int64_t prior, int64_t refunded, int bp, int64_t *out)
+{
+	int64_t total, before, after;
+
+	if (prior < 0 || refunded < 0 || money_add(prior, refunded, &total) != 0 ||
+	    settle_commission(prior, bp, &before) != 0 ||
+	    settle_commission(total, bp, &after) != 0)
+		return -1;
+	*out = after - before;
+	return 0;
+}
+
+/* One seller's share of a sale or refund. */
+struct share {
+	int64_t seller_id;
+	int64_t gross;
+	int64_t commission;
+	int64_t net;
+	int bp;
+};
+
+/* What a settling transaction does. */
+struct settle_tx {
+	const struct outbox_claim *claim;
+	struct arena *a;
+	const char *kind;           /* "sale" or "refund" */
+	const char *ref;            /* the order's or the refund's public id */
+	int64_t order_id;
+	int default_bp;             /* sale */
+	int64_t refund_id;          /* refund */
+	int64_t refund_amount;      /* refund */
+	enum settle_rc rc;          /* out */
+};
+
+/* Completes the outbox row when there is a claim. Returns 0, TX_LOST or an enum db_rc. */
+static int
+complete(struct db *db, const struct outbox_claim *claim)
+{
+	int rc;
+
+	if (claim == NULL)
+		return 0;
+	rc = outbox_complete(db, claim);
+	if (rc < 0)
+		return rc;
+	return rc == 0 ? TX_LOST : 0;
+}
+
+/* 1 when kind/ref has its settlements already, 0 when not, or an enum db_rc. */
+static int
+settled_before(struct db *db, struct arena *a, const char *kind, const char *ref)
+{
+	struct db_res res;
+	int64_t n;
+
+	n = db_query(db, a, &res, SQL_SETTLED, "ss", kind, ref);
+	if (n < 0)
+		return (int)n;
+	return n == 1 && db_res_i64(&res, 0, 0) > 0;
+}
+
+/* Writes the settlements rows and the posting(s) of shares[0..n): each seller's net between
+ * seller_payable:<id> and other, and the commission between commission_revenue and other;
+ * sale = true moves money from other (sales_clearing) to them, false back to other
+ * (refunds). Returns 0, TX_BOOKS or an enum db_rc. */
+static int
+write_shares(struct db *db, struct settle_tx *t, const struct share *shares, size_t n,
+    bool sale, enum ledger_code code, const char *prefix, const char *other)
+{
+	struct ledger_leg legs[LEDGER_LEGS_MAX];
+	struct ledger_posting p;
+	enum ledger_rc lrc;
+	size_t i, first, nlegs, part = 0;
+	int64_t commission, rc;
+
+	for (i = 0; i < n; i++) {
+		rc = db_exec(db, SQL_INSERT_SETTLEMENT, "ssiiiiii", t->kind, t->ref, t->order_id,
+		    shares[i].seller_id, shares[i].gross, shares[i].commission, shares[i].net,
+		    (int64_t)shares[i].bp);
+		if (rc < 0)
+			return (int)rc;  /* DB_DUP: settled meanwhile; the rerun sees it */
+	}
+	for (first = 0; first < n; first += SELLERS_PER_POSTING) {
+		nlegs = 0;
+		commission = 0;
+		for (i = first; i < n && i < first + SELLERS_PER_POSTING; i++) {
+			const char *payable = arena_printf(t->a, "seller_payable:%" PRId64,
+			    shares[i].seller_id);
+
+			if (shares[i].net > 0) {
+				legs[nlegs].debit = sale ? other : payable;
+				legs[nlegs].credit = sale ? payable : other;
+				legs[nlegs].amount = shares[i].net;
+				nlegs++;
+			}
+			commission += shares[i].commission;   /* <= gross: no overflow */
+		}
+		if (commission > 0) {
+			legs[nlegs].debit = sale ? other : "commission_revenue";
+			legs[nlegs].credit = sale ? "commission_revenue" : other;
+			legs[nlegs].amount = commission;
+			nlegs++;
+		}
+		part++;
+		if (nlegs == 0)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.id = part == 1 ? arena_printf(t->a, "%s:%s", prefix, t->ref) :
+		    arena_printf(t->a, "%s:%s/%zu", prefix, t->ref, part);
+		p.code = code;
+		p.ref_type = sale ? "order" : "refund";
+		p.ref_id = t->ref;
+		p.legs = legs;
+		p.nlegs = nlegs;
+		lrc = ledger_post(db, &p);
+		if (lrc == LEDGER_DB_FAILED)
+			return ledger_tx_rc(db, lrc);
+		if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
+			log_error(NULL, "settle %s %s: the ledger refused %s: %s", t->kind, t->ref, p.id,
+			    ledger_rc_name(lrc));
+			return TX_BOOKS;
+		}
+	}
+	return 0;
+}
+
+/* ---- sales ---------------------------------------------------------------------------------- */
+
+static int
+sale_tx_fn(struct db *db, void *arg)
+{
+	struct settle_tx *t = arg;
+	struct share *shares;
+	struct db_res res;
+	int64_t n, sum = 0, amount, bp;
+	size_t i;
+	int rc;
+
+	n = db_query(db, t->a, &res, SQL_ORDER, "s", t->ref);
+	if (n < 0)
+		return (int)n;
+	if (n == 0 || db_res_i64(&res, 0, 1) == 0) {
+		log_error(NULL, "settle: order %s %s: nothing to settle", t->ref,
+		    n == 0 ? "is unknown" : "was never paid");
+		t->rc = SETTLE_SKIPPED;
+		return complete(db, t->claim);
+	}
+	t->order_id = db_res_i64(&res, 0, 0);
+	amount = db_res_i64(&res, 0, 2);
+	rc = settled_before(db, t->a, "sale", t->ref);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		t->rc = SETTLE_REPLAYED;
+		return complete(db, t->claim);
+	}
+
+	n = db_query(db, t->a, &res, SQL_SELLER_LINES, "i", t->order_id);
+	if (n < 0)
+		return (int)n;
+	shares = arena_alloc(t->a, res.nrows * sizeof(*shares));
+	for (i = 0; i < res.nrows; i++) {
+		struct share *s = &shares[i];
+
+		s->seller_id = db_res_i64(&res, i, 0);
+		s->gross = db_res_i64(&res, i, 1);
+		bp = db_res_null(&res, i, 2) ? t->default_bp : db_res_i64(&res, i, 2);
+		s->bp = (int)bp;
+		if (bp < 0 || bp > 10000 || settle_commission(s->gross, s->bp, &s->commission) != 0 ||
+		    money_add(sum, s->gross, &sum) != 0)
+			return TX_BOOKS;
+		s->net = s->gross - s->commission;
+	}
+	if (n == 0 || sum != amount) {
+		log_error(NULL, "settle: order %s: its lines sum to %" PRId64 ", the order is %"
+		    PRId64 ": not settled", t->ref, sum, amount);
+		return TX_BOOKS;
+	}
+	rc = write_shares(db, t, shares, res.nrows, true, LEDGER_SETTLE, "settle", "sales_clearing");
+	if (rc < 0)
+		return rc;
+	t->rc = SETTLE_DONE;
+	return complete(db, t->claim);
+}
+
+/* Runs fn; a duplicate settlement (a concurrent run committed first) reruns it once, when it
+ * finds the settlement made. */
+static enum settle_rc
+run(struct db *db, db_tx_fn fn, struct settle_tx *t)
+{
+	int rc, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		t->rc = SETTLE_FAILED;
+		rc = db_tx(db, fn, t);
+		if (rc == 0)
+			return t->rc;
+		if (rc == TX_LOST)
+			return SETTLE_LOST;
+		if (rc != DB_DUP)
+			break;
+	}
+	log_warn(NULL, "settle %s %s: rolled back (%d)", t->kind, t->ref, rc);
+	return SETTLE_FAILED;
+}
+
+enum settle_rc
+settle_order(struct db *db, struct arena *a, const struct outbox_claim *claim,
+    const char *order_public_id, int default_bp)
+{
+	struct settle_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.claim = claim;
+	t.a = a;
+	t.kind = "sale";
+	t.ref = order_public_id;
+	t.default_bp = default_bp;
+	return run(db, sale_tx_fn, &t);
+}
+
+/* ---- refunds -------------------------------------------------------------------------------- */
+
+/* The sale's share of seller in res (SQL_SALES_OF_ORDER), or -1. */
+static ssize_t
+sale_row(const struct db_res *res, int64_t seller)
+{
+	size_t i;
+
+	for (i = 0; i < res->nrows; i++)
+		if (db_res_i64(res, i, 0) == seller)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* What earlier refunds took back from seller (SQL_REFUNDED_BEFORE rows). */
+static int64_t
+refunded_before(const struct db_res *res, int64_t seller)
+{
+	size_t i;
+
+	for (i = 0; i < res->nrows; i++)
+		if (db_res_i64(res, i, 0) == seller)
+			return db_res_i64(res, i, 1);
+	return 0;
+}
+
+/* Splits the refund over the sellers: by its lines, or (a refund recorded without lines)
+ * over what each seller has left, in seller order. Fills shares' seller_id and gross;
+ * returns how many, or -1 when it cannot be split. */
+static ssize_t
+split_refund(const struct settle_tx *t, const struct db_res *lines, const struct db_res *sales,
+    const struct db_res *before, struct share *shares)
+{
+	int64_t left = t->refund_amount, room, take, sum = 0;
+	size_t i, n = 0;
+
+	if (lines->nrows > 0) {
+		for (i = 0; i < lines->nrows; i++) {
+			shares[n].seller_id = db_res_i64(lines, i, 0);
+			shares[n].gross = db_res_i64(lines, i, 1);
+			if (money_add(sum, shares[n].gross, &sum) != 0)
+				return -1;
+			n++;
+		}
+		return sum == t->refund_amount ? (ssize_t)n : -1;
+	}
+	for (i = 0; i < sales->nrows && left > 0; i++) {
+		room = db_res_i64(sales, i, 1) - refunded_before(before, db_res_i64(sales, i, 0));
+		take = room < left ? room : left;
+		if (take <= 0)
+			continue;
+		shares[n].seller_id = db_res_i64(sales, i, 0);
+		shares[n].gross = take;
+		left -= take;
+		n++;
+	}
+	return left == 0 ? (ssize_t)n : -1;
+}
+
+static int
+refund_tx_fn(struct db *db, void *arg)
+{
+	struct settle_tx *t = arg;
+	struct db_res res, sales, before, lines;
+	struct share *shares;
+	const char *status;
+	int64_t n, prior;
+	ssize_t ns, row, i;
+	int rc;
+
+	n = db_query(db, t->a, &res, SQL_REFUND, "s", t->ref);
+	if (n < 0)
+		return (int)n;
+	status = n == 1 ? db_res_str(&res, 0, 1) : NULL;
+	if (status == NULL || strcmp(status, "FAILED") == 0) {
+		log_error(NULL, "settle: refund %s %s: nothing to settle", t->ref,
+		    status == NULL ? "is unknown" : "failed");
+		t->rc = SETTLE_SKIPPED;
+		return complete(db, t->claim);
+	}
+	if (strcmp(status, "DONE") != 0) {
+		t->rc = SETTLE_WAIT;
+		return 0;
+	}
+	t->refund_id = db_res_i64(&res, 0, 0);
+	t->refund_amount = db_res_i64(&res, 0, 2);
+	t->order_id = db_res_i64(&res, 0, 3);
+	rc = settled_before(db, t->a, "refund", t->ref);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		t->rc = SETTLE_REPLAYED;
+		return complete(db, t->claim);
+	}
+	n = db_query(db, t->a, &sales, SQL_SALES_OF_ORDER, "i", t->order_id);
+	if (n < 0)
+		return (int)n;
+	if (n == 0) {
+		/* The sale is not settled yet: taking the refund back now would push the
+		 * seller below what they were ever credited. Wait for it. */
+		t->rc = SETTLE_WAIT;
+		return 0;
+	}
+	n = db_query(db, t->a, &before, SQL_REFUNDED_BEFORE, "i", t->order_id);
+	if (n < 0)
+		return (int)n;
+	n = db_query(db, t->a, &lines, SQL_REFUND_LINES, "ii", t->order_id, t->refund_id);
+	if (n < 0)
+		return (int)n;
+	shares = arena_alloc(t->a, (lines.nrows + sales.nrows) * sizeof(*shares));
+	ns = split_refund(t, &lines, &sales, &before, shares);
+	if (ns <= 0) {
+		log_error(NULL, "settle: refund %s of %" PRId64 " cannot be split over the order's"
+		    " sellers", t->ref, t->refund_amount);
+		return TX_BOOKS;
+	}
+	for (i = 0; i < ns; i++) {
+		struct share *s = &shares[i];
+
+		row = sale_row(&sales, s->seller_id);
+		prior = refunded_before(&before, s->seller_id);
+		if (row < 0 || prior + s->gross > db_res_i64(&sales, (size_t)row, 1)) {
+			log_error(NULL, "settle: refund %s takes %" PRId64 " back from seller %" PRId64
+			    " past its sale", t->ref, s->gross, s->seller_id);
+			return TX_BOOKS;
+		}
+		s->bp = (int)db_res_i64(&sales, (size_t)row, 2);
+		if (settle_refund_commission(prior, s->gross, s->bp, &s->commission) != 0)
+			return TX_BOOKS;
+		s->net = s->gross - s->commission;
+	}
+	rc = write_shares(db, t, shares, (size_t)ns, false, LEDGER_REFUND_SETTLE, "refund.settle",
+	    "refunds");
+	if (rc < 0)
+		return rc;
+	t->rc = SETTLE_DONE;
+	return complete(db, t->claim);
+}
+
+enum settle_rc
+settle_refund(struct db *db, struct arena *a, const struct outbox_claim *claim,
+    const char *refund_public_id)
+{
+	struct settle_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.claim = claim;
+	t.a = a;
+	t.kind = "refund";
+	t.ref = refund_public_id;
+	return run(db, refund_tx_fn, &t);
+}
+
+/* ---- skipping ------------------------------------------------------------------------------- */
+
+static int
+skip_tx_fn(struct db *db, void *arg)
+{
+	return complete(db, arg);
+}
+
+enum settle_rc
+settle_skip(struct db *db, const struct outbox_claim *claim)
+{
+	int rc = db_tx(db, skip_tx_fn, (void *)claim);
+
+	if (rc == TX_LOST)
+		return SETTLE_LOST;
+	return rc == 0 ? SETTLE_SKIPPED : SETTLE_FAILED;
+}

@@ -1,0 +1,300 @@
+/* wallet: sellers' wallets read from the ledger and settlements, and payouts (see wallet.h). */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "base/arena.h"
+#include "infra/db.h"
+#include "shop/ledger.h"
+#include "base/log.h"
+#include "base/money.h"
+#include "base/valid.h"
+#include "shop/wallet.h"
+
+/* A wallet per seller: the payable account joined by owner, the settlements and payouts
+ * summed per seller. */
+#define WALLET_SQL(inner, where) \
+    "SELECT s.id, s.name, s.commission_bp," \
+    " COALESCE(a.credits_posted - a.debits_posted, 0), COALESCE(st.sales, 0)," \
+    " COALESCE(st.commission, 0), COALESCE(st.refunds, 0), COALESCE(p.paid, 0)" \
+    " FROM sellers s" \
+    " LEFT JOIN ledger_accounts a ON a.owner_seller_id = s.id" \
+    " LEFT JOIN (SELECT seller_id, SUM(IF(kind = 'sale', gross, 0)) AS sales," \
+    " SUM(IF(kind = 'sale', commission, -commission)) AS commission," \
+    " SUM(IF(kind = 'refund', gross, 0)) AS refunds FROM settlements" inner \
+    " GROUP BY seller_id) st ON st.seller_id = s.id" \
+    " LEFT JOIN (SELECT seller_id, SUM(amount) AS paid FROM payouts" inner \
+    " GROUP BY seller_id) p ON p.seller_id = s.id" where
+static const char SQL_WALLETS[] = WALLET_SQL("", " ORDER BY s.id");
+static const char SQL_WALLET[] = WALLET_SQL(" WHERE seller_id = ?", " WHERE s.id = ?");
+
+static const char SQL_ENTRIES[] =
+    "SELECT kind, ref, gross, commission, net, at FROM ("
+    " SELECT kind, ref, gross, commission, IF(kind = 'sale', net, -net) AS net,"
+    " created_at AS at, id FROM settlements WHERE seller_id = ?"
+    " UNION ALL"
+    " SELECT 'payout', CAST(id AS CHAR), amount, 0, -amount, created_at, id FROM payouts"
+    " WHERE seller_id = ?) x ORDER BY at DESC, id DESC LIMIT ?";
+static const char SQL_SELLER_OF_USER[] =
+    "SELECT id FROM sellers WHERE owner_user_id = ?";
+static const char SQL_SELLER_EXISTS[] =
+    "SELECT 1 FROM sellers WHERE id = ?";
+static const char SQL_LOCK_PAYABLE[] =
+    "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE code = ? FOR UPDATE";
+static const char SQL_PAYOUT_BY_KEY[] =
+    "SELECT id, seller_id, amount FROM payouts WHERE idempotency_key = ?";
+static const char SQL_INSERT_PAYOUT[] =
+    "INSERT INTO payouts (seller_id, amount, actor_user_id, idempotency_key)"
+    " VALUES (?, ?, NULLIF(?, 0), ?)";
+
+static const char *const payout_rc_names[WALLET_PAYOUT__MAX] = {
+	"paid_out", "replayed", "nothing", "too_much", "no_seller", "failed", "key_reused",
+	"bad_request",
+};
+
+const char *
+wallet_payout_rc_name(enum wallet_payout_rc rc)
+{
+	return (unsigned)rc < WALLET_PAYOUT__MAX ? payout_rc_names[rc] : "?";
+}
+
+/* Fills *w from row i of a WALLET_SQL result. */
+static void
+wallet_from_row(struct arena *a, const struct db_res *res, size_t i, int default_bp,
+    struct wallet *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->seller_id = db_res_i64(res, i, 0);
+	w->seller_name = arena_strdup(a, db_res_str(res, i, 1));
+	w->commission_bp = db_res_null(res, i, 2) ? default_bp : (int)db_res_i64(res, i, 2);
+	w->payable = db_res_i64(res, i, 3);
+	w->sales_total = db_res_i64(res, i, 4);
+	w->commission_total = db_res_i64(res, i, 5);
+	w->refunds_total = db_res_i64(res, i, 6);
+	w->paid_out_total = db_res_i64(res, i, 7);
+}
+
+int64_t
+wallet_list(struct db *db, struct arena *a, int default_bp, struct wallet **out)
+{
+	struct wallet *rows;
+	struct db_res res;
+	int64_t n;
+	size_t i;
+
+	n = db_query(db, a, &res, SQL_WALLETS, "");
+	if (n < 0)
+		return n;
+	rows = arena_alloc(a, res.nrows * sizeof(*rows));
+	for (i = 0; i < res.nrows; i++)
+		wallet_from_row(a, &res, i, default_bp, &rows[i]);
+	*out = rows;
+	return n;
+}
+
+int
+wallet_get(struct db *db, struct arena *a, int64_t seller_id, int default_bp, struct wallet *out)
+{
+	struct db_res res;
+	int64_t n;
+
+	n = db_query(db, a, &res, SQL_WALLET, "iii", seller_id, seller_id, seller_id);
+	if (n <= 0)
+		return (int)n;
+	wallet_from_row(a, &res, 0, default_bp, out);
+	return 1;
+}
+
+int64_t
+wallet_entries(struct db *db, struct arena *a, int64_t seller_id, size_t limit,
+    struct wallet_entry **out)
+{
+	struct wallet_entry *rows;
+	struct db_res res;
+	int64_t n;
+	size_t i;
+
+	n = db_query(db, a, &res, SQL_ENTRIES, "iii", seller_id, seller_id, (int64_t)limit);
+	if (n < 0)
+		return n;
+	rows = arena_alloc(a, res.nrows * sizeof(*rows));
+	for (i = 0; i < res.nrows; i++) {
+		const char *at = db_res_str(&res, i, 5);
+
+		rows[i].kind = db_res_str(&res, i, 0);
+		rows[i].ref = db_res_str(&res, i, 1);
+		rows[i].gross = db_res_i64(&res, i, 2);
+		rows[i].commission = db_res_i64(&res, i, 3);
+		rows[i].net = db_res_i64(&res, i, 4);
+		/* "YYYY-MM-DD HH:MM:SS.mmm" from the DATETIME(3): keep the seconds */
+		rows[i].at = at != NULL ? arena_strndup(a, at, 19) : "";
+	}
+	*out = rows;
+	return n;
+}
+
+int
+wallet_seller_of_user(struct db *db, int64_t user_id, int64_t *seller_id)
+{
+	struct arena *a = arena_new(512);
+	struct db_res res;
+	int64_t n;
+
+	*seller_id = 0;
+	n = db_query(db, a, &res, SQL_SELLER_OF_USER, "i", user_id);
+	if (n == 1)
+		*seller_id = db_res_i64(&res, 0, 0);
+	arena_free(&a);
+	return n < 0 ? (int)n : n == 1;
+}
+
+/* ---- payouts -------------------------------------------------------------------------------- */
+
+/* Results of the payout transaction besides 0 and the enum db_rc values. */
+enum payout_tx_rc {
+	TX_REFUSED = -500,   /* t->rc says why; nothing written */
+};
+
+struct payout_tx {
+	int64_t seller_id;
+	int64_t amount;             /* -1: everything */
+	int64_t actor;
+	const char *key;
+	struct arena *a;
+	enum wallet_payout_rc rc;   /* out */
+	int64_t payout_id;          /* out */
+	int64_t paid;               /* out */
+};
+
+static int
+payout_tx_fn(struct db *db, void *arg)
+{
+	struct payout_tx *t = arg;
+	struct db_res res;
+	enum ledger_rc lrc;
+	int64_t n, payable, amount;
+
+	n = db_query(db, t->a, &res, SQL_SELLER_EXISTS, "i", t->seller_id);
+	if (n < 0)
+		return (int)n;
+	if (n == 0) {
+		t->rc = WALLET_NO_SELLER;
+		return TX_REFUSED;
+	}
+	/* The seller's payable row first: payouts of one seller run one at a time, and a key
+	 * used twice at once is seen by the second after the first commits. */
+	n = db_query(db, t->a, &res, SQL_LOCK_PAYABLE, "s",
+	    arena_printf(t->a, "seller_payable:%" PRId64, t->seller_id));
+	if (n < 0)
+		return (int)n;
+	payable = n == 1 ? db_res_i64(&res, 0, 0) : 0;
+	if (t->key != NULL) {
+		n = db_query(db, t->a, &res, SQL_PAYOUT_BY_KEY, "s", t->key);
+		if (n < 0)
+			return (int)n;
+		if (n == 1) {
+			if (db_res_i64(&res, 0, 1) != t->seller_id ||
+			    (t->amount != -1 && db_res_i64(&res, 0, 2) != t->amount)) {
+				t->rc = WALLET_KEY_REUSED;
+				return TX_REFUSED;
+			}
+			t->payout_id = db_res_i64(&res, 0, 0);
+			t->paid = db_res_i64(&res, 0, 2);
+			t->rc = WALLET_REPLAYED;
+			return 0;
+		}
+	}
+	if (payable <= 0) {
+		t->rc = WALLET_NOTHING;
+		return TX_REFUSED;
+	}
+	amount = t->amount == -1 ? payable : t->amount;
+	if (amount > payable) {
+		t->rc = WALLET_TOO_MUCH;
+		return TX_REFUSED;
+	}
+	n = db_exec(db, SQL_INSERT_PAYOUT, "iiis", t->seller_id, amount, t->actor, t->key);
+	if (n < 0)
+		return (int)n;   /* DB_DUP: the key was taken meanwhile; the rerun sees it */
+	t->payout_id = db_last_insert_id(db);
+	lrc = ledger_post_payout(db, t->payout_id, t->seller_id, amount);
+	if (lrc != LEDGER_POSTED) {
+		log_error(NULL, "payout %" PRId64 ": posting refused: %s", t->payout_id,
+		    ledger_rc_name(lrc));
+		return ledger_tx_rc(db, lrc);
+	}
+	t->paid = amount;
+	t->rc = WALLET_PAID_OUT;
+	return 0;
+}
+
+enum wallet_payout_rc
+wallet_payout(struct db *db, int64_t seller_id, int64_t amount, int64_t actor_user_id,
+    const char *key, int64_t *payout_id, int64_t *paid)
+{
+	struct payout_tx t;
+	int rc, attempt;
+
+	*payout_id = 0;
+	*paid = 0;
+	if ((amount != -1 && (amount <= 0 || amount > MONEY_MAX)) ||
+	    (key != NULL && !valid_token(key, 1, 64)) || actor_user_id < 0)
+		return WALLET_BAD_REQUEST;
+	if (seller_id <= 0)
+		return WALLET_NO_SELLER;
+	memset(&t, 0, sizeof(t));
+	t.seller_id = seller_id;
+	t.amount = amount;
+	t.actor = actor_user_id;
+	t.key = key;
+	t.a = arena_new(1024);
+	for (attempt = 0; attempt < 2; attempt++) {
+		t.rc = WALLET_PAYOUT_FAILED;
+		rc = db_tx(db, payout_tx_fn, &t);
+		if (rc != DB_DUP)
+			break;
+	}
+	arena_free(&t.a);
+	if (rc == 0 || rc == TX_REFUSED) {
+		if (t.rc == WALLET_PAID_OUT || t.rc == WALLET_REPLAYED) {
+			*payout_id = t.payout_id;
+			*paid = t.paid;
+		}
+		return t.rc;
+	}
+	log_error(NULL, "payout of seller %" PRId64 " failed (%d)", seller_id, rc);
+	return WALLET_PAYOUT_FAILED;
+}
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+
+struct json_object *
+wallet_json(const struct wallet *w, const struct wallet_entry *entries, size_t n)
+{
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array();
+	size_t i;
+
+	json_object_object_add(o, "sellerId", json_object_new_int64(w->seller_id));
+	json_object_object_add(o, "sellerName", json_object_new_string(w->seller_name));
+	json_object_object_add(o, "commissionBp", json_object_new_int(w->commission_bp));
+	json_object_object_add(o, "payable", json_object_new_int64(w->payable));
+	json_object_object_add(o, "salesTotal", json_object_new_int64(w->sales_total));
+	json_object_object_add(o, "commissionTotal", json_object_new_int64(w->commission_total));
+	json_object_object_add(o, "refundsTotal", json_object_new_int64(w->refunds_total));
+	json_object_object_add(o, "paidOutTotal", json_object_new_int64(w->paid_out_total));
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "kind", json_object_new_string(entries[i].kind));
+		json_object_object_add(e, "ref", json_object_new_string(entries[i].ref));
+		json_object_object_add(e, "gross", json_object_new_int64(entries[i].gross));
+		json_object_object_add(e, "commission", json_object_new_int64(entries[i].commission));
+		json_object_object_add(e, "net", json_object_new_int64(entries[i].net));
+		json_object_object_add(e, "at", json_object_new_string(entries[i].at));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(o, "entries", list);
+	return o;
+}
