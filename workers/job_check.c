@@ -13,7 +13,7 @@
 #include "base/conf.h"
 #include "infra/db.h"
 #include "jobs.h"
-#include "base/jparse.h"
+#include "infra/payload.h"
 #include "shop/orders.h"
 #include "shop/paychecks.h"
 #include "shop/payments.h"
@@ -33,19 +33,6 @@ enum verdict {
 	VERDICT_ADMIN,     /* an answer only a person can settle (cancelled at the PG) */
 	VERDICT__MAX
 };
-
-/* Parses {"orderId": str} strictly. Returns 0 (*order_id owned by *p) or -1. */
-static int
-parse_job(const char *payload, struct json_object **p, const char **order_id)
-{
-	static const char *const keys[] = { "orderId", NULL };
-
-	if (jparse(payload, strlen(payload), 1024, 1, p) != JPARSE_OK || *p == NULL ||
-	    jparse_only_keys(*p, keys) != 0 ||
-	    jparse_string(*p, "orderId", ORDERS_KEY_MAX, order_id) != 0 || (*order_id)[0] == '\0')
-		return -1;
-	return 0;
-}
 
 /* The job's result after a lib/shop/payments call. */
 static enum job_result
@@ -143,7 +130,7 @@ paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *
 	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &settle);
 	log_info(&ctx->log, "order %s: %s -> paid: %s", o->public_id, what, payments_rc_name(rc));
 	if (rc == PAYMENTS_DONE && settle > 0)
-		job_push(ctx, settle, JOB_SETTLE);
+		bus_push_job(ctx->bus, settle, JOB_SETTLE);
 	if (rc == PAYMENTS_DONE || rc == PAYMENTS_MISMATCH)
 		(void)paychecks_note(ctx->db, o->id, rc == PAYMENTS_DONE ?
 		    arena_printf(ctx->a, "%s: PAID", what) :
@@ -178,7 +165,6 @@ failed(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order
 enum job_result
 job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
 	struct pggate *g;
 	struct pg_lookup_req req;
 	struct pg_result r;
@@ -188,7 +174,7 @@ job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	enum pg_id id;
 	int rc;
 
-	if (parse_job(claim->payload, &p, &order_id) != 0) {
+	if (payload_order_parse(ctx->a, claim->payload, &order_id) != 0) {
 		log_error(&ctx->log, "check: malformed payload");
 		res = skip(ctx, claim, "malformed payload");  /* the janitor queues a good one */
 		goto out;
@@ -247,6 +233,5 @@ job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		break;
 	}
 out:
-	json_object_put(p);
 	return res;
 }

@@ -12,7 +12,7 @@
 #include "base/conf.h"
 #include "infra/db.h"
 #include "jobs.h"
-#include "base/jparse.h"
+#include "infra/payload.h"
 #include "base/money.h"
 #include "shop/orders.h"
 #include "shop/payments.h"
@@ -28,38 +28,19 @@ static const char MSG_NOT_APPROVED[] = "결제가 승인되지 않았습니다."
 
 /* The job's payload, checked. */
 struct confirm_job {
-	const char *order_id;
+	struct payload_confirm p;
 	enum pg_id pg;
-	int64_t amount;
-	const char *payment_key;
-	const char *pg_token;   /* KakaoPay only; NULL for Toss */
-	const char *user_ref;
 };
 
-/* Parses the payload strictly into *j (strings owned by *p). Returns 0 or -1. */
+/* Parses the payload strictly into *j (strings in a). Returns 0 or -1. */
 static int
-parse_job(const char *payload, struct json_object **p, struct confirm_job *j)
+parse_job(struct arena *a, const char *payload, struct confirm_job *j)
 {
-	static const char *const keys[] = {
-		"orderId", "pg", "amount", "paymentKey", "pgToken", "userRef", NULL,
-	};
-	const char *pg;
-	int rc;
-
 	memset(j, 0, sizeof(*j));
-	if (jparse(payload, strlen(payload), 8192, 2, p) != JPARSE_OK || *p == NULL ||
-	    jparse_only_keys(*p, keys) != 0 ||
-	    jparse_string(*p, "orderId", ORDERS_KEY_MAX, &j->order_id) != 0 ||
-	    jparse_string(*p, "pg", 16, &pg) != 0 || pg_parse(pg, &j->pg) != 0 ||
-	    jparse_int64(*p, "amount", 1, MONEY_MAX, &j->amount) != 0 ||
-	    jparse_string(*p, "paymentKey", 200, &j->payment_key) != 0 ||
-	    jparse_string(*p, "userRef", 64, &j->user_ref) != 0)
+	if (payload_confirm_parse(a, payload, &j->p) != 0 || pg_parse(j->p.pg, &j->pg) != 0)
 		return -1;
-	rc = jparse_string(*p, "pgToken", 200, &j->pg_token);
-	if (rc < 0 || (rc == 1) != (j->pg == PG_TOSS))
+	if ((j->p.pg_token == NULL) != (j->pg == PG_TOSS))
 		return -1;  /* KakaoPay needs the pg_token; Toss has none */
-	if (j->order_id[0] == '\0' || j->payment_key[0] == '\0')
-		return -1;
 	return 0;
 }
 
@@ -83,11 +64,11 @@ lookup(struct job_ctx *ctx, struct pggate *g, const struct confirm_job *j,
 	if (!breaker_allow(g->breaker))
 		return false;
 	memset(&req, 0, sizeof(req));
-	req.order_id = j->order_id;
-	req.payment_key = j->pg == PG_KAKAOPAY ? j->payment_key : NULL;
+	req.order_id = j->p.order_id;
+	req.payment_key = j->pg == PG_KAKAOPAY ? j->p.payment_key : NULL;
 	pg_lookup(g->pg, &req, r);
 	pggate_record(g, r);
-	log_info(&ctx->log, "lookup of %s at %s: %s %s %s (%ld ms)", j->order_id,
+	log_info(&ctx->log, "lookup of %s at %s: %s %s %s (%ld ms)", j->p.order_id,
 	    pg_name(j->pg), pg_outcome_name(r->outcome), r->status, r->code, r->elapsed_ms);
 	return true;
 }
@@ -100,7 +81,7 @@ lookup_says_no(const struct confirm_job *j, const struct pg_result *lr)
 {
 	if (strcmp(lr->status, "ABORTED") != 0 && strcmp(lr->status, "EXPIRED") != 0)
 		return false;
-	return lr->payment_key[0] == '\0' || strcmp(lr->payment_key, j->payment_key) == 0;
+	return lr->payment_key[0] == '\0' || strcmp(lr->payment_key, j->p.payment_key) == 0;
 }
 
 /* The job's result after a payments call. */
@@ -124,7 +105,7 @@ paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *
 
 	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &settle);
 	if (rc == PAYMENTS_DONE && settle > 0)
-		job_push(ctx, settle, JOB_SETTLE);
+		bus_push_job(ctx->bus, settle, JOB_SETTLE);
 	return settled(ctx, o, rc, "paid");
 }
 
@@ -145,7 +126,6 @@ unknown(struct job_ctx *ctx, const struct outbox_claim *claim, const struct orde
 enum job_result
 job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
 	struct confirm_job j;
 	struct pg_confirm_req req;
 	struct pg_result r, lr;
@@ -155,18 +135,18 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	enum job_result res;
 	int rc;
 
-	if (parse_job(claim->payload, &p, &j) != 0) {
+	if (parse_job(ctx->a, claim->payload, &j) != 0) {
 		log_error(&ctx->log, "confirm: malformed payload");
 		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
 		goto out;
 	}
-	rc = orders_get(ctx->db, ctx->a, j.order_id, true, &o);
+	rc = orders_get(ctx->db, ctx->a, j.p.order_id, true, &o);
 	if (rc < 0) {
 		res = JOB_RETRY;
 		goto out;
 	}
 	if (rc == 0) {
-		log_error(&ctx->log, "confirm: no order %s: job dropped", j.order_id);
+		log_error(&ctx->log, "confirm: no order %s: job dropped", j.p.order_id);
 		res = payments_skip(ctx->db, claim) == PAYMENTS_SKIPPED ? JOB_DONE : JOB_RETRY;
 		goto out;
 	}
@@ -176,8 +156,8 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		goto out;
 	}
 	if (orders_pay_name(o.pay) == NULL || strcmp(orders_pay_name(o.pay), pg_name(j.pg)) != 0 ||
-	    j.amount != o.amount || o.payment_key == NULL ||
-	    strcmp(o.payment_key, j.payment_key) != 0) {
+	    j.p.amount != o.amount || o.payment_key == NULL ||
+	    strcmp(o.payment_key, j.p.payment_key) != 0) {
 		log_error(&ctx->log, "confirm: job for %s disagrees with the order (pg, amount or"
 		    " key)", o.public_id);
 		res = settled(ctx, &o, payments_mark_unknown(ctx->db, ctx->a, claim, &o,
@@ -199,9 +179,9 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	memset(&req, 0, sizeof(req));
 	req.order_id = o.public_id;
 	req.amount = o.amount;
-	req.payment_key = j.payment_key;
-	req.pg_token = j.pg_token;
-	req.user_ref = j.pg == PG_KAKAOPAY ? j.user_ref : NULL;
+	req.payment_key = j.p.payment_key;
+	req.pg_token = j.p.pg_token;
+	req.user_ref = j.pg == PG_KAKAOPAY ? j.p.user_ref : NULL;
 	req.idempotency_key = key;
 	pg_confirm(g->pg, &req, &r);
 	pggate_record(g, &r);
@@ -237,6 +217,5 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		break;
 	}
 out:
-	json_object_put(p);
 	return res;
 }

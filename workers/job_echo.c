@@ -5,7 +5,7 @@
 #include "base/daemon.h"
 #include "infra/db.h"
 #include "jobs.h"
-#include "base/jparse.h"
+#include "infra/payload.h"
 
 static const char SQL_EFFECT[] =
     "INSERT INTO job_echo_effects (outbox_id, message, worker_pid) VALUES (?, ?, ?)";
@@ -26,7 +26,7 @@ echo_tx(struct db *db, void *arg)
 	rc = db_exec(db, SQL_EFFECT, "isi", t->claim->id, t->message, (int64_t)getpid());
 	if (rc == DB_DUP) {
 		t->lost = 1;  /* someone else's transaction recorded it */
-		return -1;
+		return DB_ABORT;
 	}
 	if (rc < 0)
 		return (int)rc;
@@ -35,7 +35,7 @@ echo_tx(struct db *db, void *arg)
 		return (int)rc;
 	if (rc == 0) {
 		t->lost = 1;
-		return -1;
+		return DB_ABORT;
 	}
 	return 0;
 }
@@ -43,30 +43,20 @@ echo_tx(struct db *db, void *arg)
 enum job_result
 job_echo_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
 	struct echo_tx t = { claim, NULL, 0 };
-	int64_t sleep_ms = 0;
-	enum job_result res;
+	struct payload_echo p;
 
-	if (jparse(claim->payload, strlen(claim->payload), 4096, 4, &p) != JPARSE_OK ||
-	    jparse_string(p, "message", 200, &t.message) != 0 ||
-	    jparse_int64(p, "sleep_ms", 0, 60000, &sleep_ms) < 0) {
+	if (payload_echo_parse(ctx->a, claim->payload, &p) != 0) {
 		log_error(&ctx->log, "echo: malformed payload");
-		res = JOB_RETRY;
-		goto out;
+		return JOB_RETRY;
 	}
-	daemon_sleep_ms((long)sleep_ms);
-	if (daemon_stop) {
-		res = JOB_RETRY;  /* asked to stop mid-job: hand it back at once */
-		goto out;
-	}
+	t.message = p.message;
+	daemon_sleep_ms((long)p.sleep_ms);
+	if (daemon_stop)
+		return JOB_RETRY;  /* asked to stop mid-job: hand it back at once */
 	if (db_tx(ctx->db, echo_tx, &t) == 0) {
 		log_info(&ctx->log, "echo done");
-		res = JOB_DONE;
-	} else {
-		res = t.lost ? JOB_LOST : JOB_RETRY;
+		return JOB_DONE;
 	}
-out:
-	json_object_put(p);
-	return res;
+	return t.lost ? JOB_LOST : JOB_RETRY;
 }

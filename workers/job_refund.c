@@ -24,27 +24,13 @@
 #include "base/conf.h"
 #include "infra/db.h"
 #include "jobs.h"
-#include "base/jparse.h"
+#include "infra/payload.h"
 #include "clients/pg.h"
 #include "clients/pggate.h"
 #include "shop/refunds.h"
 
 /* The cancelReason when the refund has none. */
 #define DEFAULT_REASON "고객 요청에 의한 환불"
-
-/* The payload's refundId (owned by *p), or NULL when the payload is malformed. */
-static const char *
-parse_job(const char *payload, struct json_object **p)
-{
-	static const char *const keys[] = { "refundId", NULL };
-	const char *id;
-
-	if (jparse(payload, strlen(payload), 1024, 1, p) != JPARSE_OK || *p == NULL ||
-	    jparse_only_keys(*p, keys) != 0 ||
-	    jparse_string(*p, "refundId", REFUNDS_ID_LEN, &id) != 0)
-		return NULL;
-	return id;
-}
 
 /* The job's result after a refunds call. */
 static enum job_result
@@ -68,8 +54,8 @@ complete(struct job_ctx *ctx, const struct outbox_claim *claim, const struct ref
 
 	rc = refunds_complete(ctx->db, ctx->a, claim, t->public_id, &settle, &notify);
 	if (rc == REFUNDS_JOB_DONE) {
-		job_push(ctx, settle, JOB_REFUND_SETTLE);
-		job_push(ctx, notify, JOB_NOTIFY);
+		bus_push_job(ctx->bus, settle, JOB_REFUND_SETTLE);
+		bus_push_job(ctx->bus, notify, JOB_NOTIFY);
 	}
 	return result(ctx, t, rc, "done");
 }
@@ -110,7 +96,6 @@ went_through(struct job_ctx *ctx, struct pggate *g, const struct refunds_task *t
 enum job_result
 job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
 	struct refunds_task t;
 	struct pg_cancel_req req;
 	struct pg_result r;
@@ -122,8 +107,7 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	int rc;
 
 	memset(&t, 0, sizeof(t));
-	refund_id = parse_job(claim->payload, &p);
-	if (refund_id == NULL) {
+	if (payload_refund_parse(ctx->a, claim->payload, &refund_id) != 0) {
 		log_error(&ctx->log, "refund: malformed payload");
 		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
 		goto out;
@@ -195,6 +179,5 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		break;
 	}
 out:
-	json_object_put(p);
 	return res;
 }

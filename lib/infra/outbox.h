@@ -25,6 +25,11 @@ struct outbox_claim {
  * or an enum db_rc. */
 int64_t outbox_add(struct db *db, enum job_kind kind, const char *payload_json);
 
+/* outbox_add, and on success the job appended to batch (the caller pushes the batch after
+ * its commit: bus_push_batch). Returns the new id (> 0) or an enum db_rc. */
+int64_t outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
+    const char *payload_json);
+
 enum outbox_claim_rc {
 	OUTBOX_CLAIMED = 1,   /* *out is filled; the job is ours for claim_seconds */
 	OUTBOX_NOT_MINE = 0,  /* done, dead, unknown, not yet due, or another worker holds it */
@@ -95,9 +100,6 @@ int64_t outbox_stuck(struct db *db, struct arena *a, int64_t stuck_ms, size_t li
  * newest), at most limit. Returns the count or an enum db_rc. */
 int64_t outbox_dead(struct db *db, struct arena *a, int64_t before_id, size_t limit,
     struct outbox_job **out);
-
-/* Job id. Returns 1 with *out filled, 0 unknown, or an enum db_rc. */
-int outbox_job_get(struct db *db, struct arena *a, int64_t id, struct outbox_job *out);
 
 /* An admin's retry, called inside the transaction that also audits it: locks job id, reads it
  * into *before, and when it is dead, claimed with an expired claim, or pending and due, puts
