@@ -182,7 +182,6 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 	struct recon_run run;
 	struct arena *a = NULL;
 	struct redis *redis = NULL;
-	struct pg *pg = NULL;
 	struct bus *bus = NULL;
 	char *data = NULL;
 	size_t len = 0;
@@ -219,8 +218,7 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 		fprintf(stderr, "jangteoctl reconcile: Redis failed: %s\n", redis_error(redis));
 		goto out;
 	}
-	pg = pg_new(c, args.pg);
-	if (args.fetch != NULL && reconcile_fetch(pg, args.pg, args.fetch, a, &file, err,
+	if (args.fetch != NULL && reconcile_fetch(c, args.pg, args.fetch, a, &file, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "jangteoctl reconcile: --fetch %s: %s\n", shown(args.fetch, show),
 		    err);
@@ -232,7 +230,7 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 	o.db = db;
 	o.redis = redis;
 	o.lock = &lock;
-	o.pg = pg;
+	o.conf = c;
 	o.bus = bus;
 	o.file = &file;
 	o.source = args.file != NULL ? args.file : arena_printf(a, "api:%s", args.fetch);
@@ -260,7 +258,6 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 out:
 	reconcile_unlock(redis, &lock);
 	bus_free(&bus);
-	pg_free(&pg);
 	redis_free(&redis);
 	reconcile_file_free(&file);
 	free(data);

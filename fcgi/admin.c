@@ -195,47 +195,6 @@ admin_form_text(struct req *r, const char *name, size_t max_chars, const char **
 	return text_field(&r->form, name, max_chars, out);
 }
 
-struct audit_after_tx {
-	int64_t actor;
-	const char *action;
-	const char *target;
-	struct json_object *before;
-	struct json_object *after;
-};
-
-static int
-audit_after_fn(struct db *db, void *arg)
-{
-	struct audit_after_tx *t = arg;
-
-	return audit_record_json(db, t->actor, t->action, t->target, t->before, t->after);
-}
-
-int
-admin_audit_after(struct req *r, const char *action, const char *target,
-    struct json_object *before, struct json_object *after)
-{
-	struct audit_after_tx t = { sess_user(r), action, target, before, after };
-
-	if (db_tx(r->app->db, audit_after_fn, &t) != 0) {
-		log_error(&r->log, "admin: AUDIT RECORD LOST: user %" PRId64 " %s %s", t.actor,
-		    action, target);
-		return -1;
-	}
-	return 0;
-}
-
-/* Pushes a job a transaction queued; the janitor resends a lost push. */
-static void
-push_job(struct req *r, int64_t outbox_id, enum job_kind kind)
-{
-	struct bus_job j = { outbox_id, kind };
-
-	if (outbox_id > 0 && bus_push(r->app->bus, &j) != 0)
-		log_warn(&r->log, "admin: push of job %" PRId64 " failed; the janitor will resend it",
-		    outbox_id);
-}
-
 /* ---- dashboard ------------------------------------------------------------------------------ */
 
 static void
@@ -1117,7 +1076,6 @@ page_order_refund(struct req *r)
 	struct refunds_req rq = { 0 };
 	struct refund out;
 	struct order o;
-	struct json_object *before, *after;
 	const char *full = NULL, *key = NULL, *v;
 	enum refunds_rc rrc;
 	size_t i, n = 0;
@@ -1169,19 +1127,7 @@ page_order_refund(struct req *r)
 	if (rrc == REFUNDS_REPLAYED)
 		return admin_done(r, arena_printf(r->a, "/admin/orders/%s", o.public_id),
 		    "refund_replayed");
-	push_job(r, out.job, JOB_REFUND);
-	before = json_object_new_object();
-	json_object_object_add(before, "status", json_object_new_string(
-	    orders_status_name(o.status)));
-	json_object_object_add(before, "refundedAmount", json_object_new_int64(o.refunded_amount));
-	after = refunds_json(&out);
-	if (after == NULL)
-		after = json_object_new_object();
-	json_object_object_add(after, "full", json_object_new_boolean(full != NULL));
-	admin_audit_after(r, "refund.request", arena_printf(r->a, "order:%s", o.public_id),
-	    before, after);
-	json_object_put(before);
-	json_object_put(after);
+	bus_push_batch(r->app->bus, &out.jobs);  /* audited in the refund's own transaction */
 	return admin_done(r, arena_printf(r->a, "/admin/orders/%s", o.public_id),
 	    rrc == REFUNDS_DONE ? "refund_done" : "refund_accepted");
 }

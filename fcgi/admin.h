@@ -50,12 +50,6 @@ int admin_query_text(struct req *r, const char *name, size_t max_chars, const ch
 /* Form field name of the POST body, like admin_query_text. */
 int admin_form_text(struct req *r, const char *name, size_t max_chars, const char **out);
 
-/* Writes the audit record of an action that committed in another module's own transaction
- * (refunds_request, wallet_payout), in a transaction of its own right after it. Borrows both
- * values. Returns 0, or -1 when it could not be written (logged loudly: the action stands). */
-int admin_audit_after(struct req *r, const char *action, const char *target,
-    struct json_object *before, struct json_object *after);
-
 /* admin_ops.c: the breakers published to Redis (breaker_publish), by name: [{"name", "state", "since",
  * "failureRate", "slowRate", "windowCalls", "calls", "failures", "slow", "rejected",
  * "opened", "pid", "updated", "procs": [...] when with_procs}]. NULL when Redis did not

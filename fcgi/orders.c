@@ -22,7 +22,6 @@
 #include "base/log.h"
 #include "base/money.h"
 #include "shop/orders.h"
-#include "clients/pg.h"
 #include "shop/points.h"
 #include "shop/refunds.h"
 #include "req.h"
@@ -57,41 +56,10 @@ static const struct {
 	[ORDERS_NO_USER]         = { 404, "USER_NOT_FOUND", "해당 유저가 존재하지 않습니다." },
 };
 
-/* This process's PG clients, made on first use (each keeps its connection alive). */
-static struct pg *pg_clients[PG__MAX];
-
-static struct pg *
-pg_client(struct req *r, enum pg_id id)
-{
-	if (pg_clients[id] == NULL)
-		pg_clients[id] = pg_new(r->app->conf, id);
-	return pg_clients[id];
-}
-
 static bool
 method_enabled(struct req *r, enum order_pay pay)
 {
-	switch (pay) {
-	case ORDER_PAY_POINTS:
-		return true;
-	case ORDER_PAY_TOSS:
-		return pg_enabled(r->app->conf, PG_TOSS);
-	case ORDER_PAY_KAKAOPAY:
-		return pg_enabled(r->app->conf, PG_KAKAOPAY);
-	default:
-		return false;
-	}
-}
-
-/* Pushes a job its transaction queued; a lost push is re-sent by the janitor. */
-static void
-push_job(struct req *r, int64_t outbox_id, enum job_kind kind)
-{
-	struct bus_job j = { outbox_id, kind };
-
-	if (outbox_id > 0 && bus_push(r->app->bus, &j) != 0)
-		log_warn(&r->log, "orders: push of job %" PRId64 " failed; the janitor will resend it",
-		    outbox_id);
+	return orders_pay_enabled(r->app->conf, pay);
 }
 
 /* The order {id} of the path if the signed-in user may see it (theirs; an admin any).
@@ -182,42 +150,29 @@ payment_json(struct req *r, const struct order *o)
 	return p;
 }
 
-/* KakaoPay's ready call for a new order, outside any transaction. On failure the order is
- * ended (FAILED, stock back) and *o reloaded. Returns 0 ready, 1 failed (answer
- * MSG_READY_FAILED), -1 on a database error. */
+/* KakaoPay's ready call for a new order (lib/shop/orders, through the breaker gate, outside
+ * any transaction). On failure the order is ended (FAILED, stock back) and *o reloaded.
+ * Returns 0 ready, 1 failed (answer MSG_READY_FAILED), -1 on a database error. */
 static int
 kakaopay_ready(struct req *r, struct order *o)
 {
-	struct pg_result res;
-	struct pg_ready_req rq = {
-		.order_id = o->public_id,
-		.user_ref = arena_printf(r->a, "%" PRId64, o->user_id),
-		.order_name = o->order_name,
-		.quantity = o->item_count,
-		.amount = o->amount,
-		.approval_url = site_url(r, arena_printf(r->a, "/checkout/kakaopay/approve?orderId=%s",
-		    o->public_id)),
-		.cancel_url = site_url(r, arena_printf(r->a, "/checkout/kakaopay/cancel?orderId=%s",
-		    o->public_id)),
-		.fail_url = site_url(r, arena_printf(r->a, "/checkout/kakaopay/fail?orderId=%s",
-		    o->public_id)),
+	struct orders_return_urls urls = {
+		site_url(r, arena_printf(r->a, "/checkout/kakaopay/approve?orderId=%s", o->public_id)),
+		site_url(r, arena_printf(r->a, "/checkout/kakaopay/cancel?orderId=%s", o->public_id)),
+		site_url(r, arena_printf(r->a, "/checkout/kakaopay/fail?orderId=%s", o->public_id)),
 	};
-	enum orders_move_rc mrc;
 
-	if (pg_ready(pg_client(r, PG_KAKAOPAY), &rq, &res) == PG_OK && res.payment_key[0] != '\0' &&
-	    res.redirect_url[0] != '\0') {
-		mrc = orders_set_pg_ready(r->app->db, o->id, res.payment_key, res.redirect_url);
-		if (mrc == ORDERS_MOVE_FAILED)
-			return -1;
-		if (orders_get(r->app->db, r->a, o->public_id, true, o) != 1)
-			return -1;
+	switch (orders_pg_ready(r->app->db, r->a, r->app->conf, &urls, o)) {
+	case ORDERS_MOVED:
+	case ORDERS_ALREADY:
 		return 0;
+	case ORDERS_WRONG_STATE:
+		log_warn(&r->log, "orders: KakaoPay ready for %s failed: the order was ended",
+		    o->public_id);
+		return 1;
+	default:
+		return -1;
 	}
-	log_warn(&r->log, "orders: KakaoPay ready for %s failed: %s %ld %s", o->public_id,
-	    pg_outcome_name(res.outcome), res.http_status, res.code);
-	mrc = orders_abandon(r->app->db, r->a, o->public_id, 0, ORDER_FAILED, "pg",
-	    "PG_READY_FAILED", "결제 준비 실패", o);
-	return mrc == ORDERS_MOVE_FAILED ? -1 : 1;
 }
 
 /* ---- checkout ------------------------------------------------------------------------------ */
@@ -240,7 +195,7 @@ checkout_run(struct req *r, const struct orders_create_req *cr, struct checkout 
 		return -1;
 	if (c->rc != ORDERS_CREATED && c->rc != ORDERS_REPLAYED)
 		return 0;
-	push_job(r, c->order.settle_job, JOB_SETTLE);
+	bus_push_batch(r->app->bus, &c->order.jobs);
 	if (c->rc == ORDERS_CREATED && c->order.pay == ORDER_PAY_KAKAOPAY) {
 		int rc = kakaopay_ready(r, &c->order);
 
@@ -656,7 +611,7 @@ pg_success(struct req *r, const struct orders_pg_return *ret, const char *what)
 	memset(&o, 0, sizeof(o));
 	rc = orders_pg_returned(r->app->db, r->a, ret, &o);
 	if (rc == ORDERS_MOVED) {
-		push_job(r, o.confirm_job, JOB_PAYMENT_CONFIRM);
+		bus_push_batch(r->app->bus, &o.jobs);
 		log_info(&r->log, "orders: %s confirming via %s", o.public_id, what);
 	}
 	return answer_return(r, rc, &o, what);
@@ -725,7 +680,8 @@ pg_failed(struct req *r, enum order_pay pay, const char *default_code)
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	if (o.pay != pay)
 		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	rc = orders_abandon(r->app->db, r->a, id, sess_user(r), ORDER_FAILED, "pg", code, message, &o);
+	rc = orders_abandon(r->app->db, r->a, id, sess_user(r), ORDER_FAILED, ORDER_BY_PG, code,
+	    message, &o);
 	switch (rc) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
@@ -880,7 +836,7 @@ cancel_order(struct req *r, struct order *o)
 {
 	memset(o, 0, sizeof(*o));
 	return orders_abandon(r->app->db, r->a, req_path_param(r, 0), sess_user(r), ORDER_CANCELED,
-	    "shopper", "CANCELED_BY_SHOPPER", "주문자가 결제 전에 주문을 취소했습니다.", o);
+	    ORDER_BY_SHOPPER, "CANCELED_BY_SHOPPER", "주문자가 결제 전에 주문을 취소했습니다.", o);
 }
 
 /* The signed-in shopper's order {id} when it is paid and theirs: "cancel" then means a full
@@ -911,7 +867,7 @@ refund_order(struct req *r, const char *key, struct refund *out)
 	q.shopper_days = (int)conf_int(r->app->conf, CONF_REFUNDS_SHOPPER_DAYS);
 	q.key = key;
 	rc = refunds_request(r->app->db, r->a, &q, out);
-	refunds_push_jobs(r->app->bus, out);
+	bus_push_batch(r->app->bus, &out->jobs);
 	if (rc == REFUNDS_ACCEPTED || rc == REFUNDS_DONE)
 		log_info(&r->log, "orders: full refund %s of %s: %s", out->public_id, q.order_public_id,
 		    refunds_rc_name(rc));

@@ -274,50 +274,63 @@ struct notify_mail {
 	struct notify_rcpt rcpt;
 };
 
-/* Loads the order (the refund) and the recipient of job m->job. Returns JOB_DONE when there
- * is a mail to send, else the job's result (a reason to send nothing is logged and the job
- * completed; a database failure or a refund not done yet retries). */
+/* Why a notify job sends nothing, logged; the job is completed (a reason never changes). */
 static enum job_result
-notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify_mail *m)
+no_mail(struct job_ctx *ctx, const struct outbox_claim *claim)
+{
+	return notify_finish(ctx, claim, false);
+}
+
+/* Loads the order (the refund) and the recipient of job m->job. Returns true when there is a
+ * mail to send; false with *res the job's result otherwise (a reason to send nothing is
+ * logged and the job completed; a database failure or a refund not done yet retries). */
+static bool
+notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify_mail *m,
+    enum job_result *res)
 {
 	const struct payload_notify *j = &m->job;
 	int rc;
 
+	*res = JOB_RETRY;
 	rc = orders_get(ctx->db, ctx->a, j->order_id, true, &m->o);
 	if (rc < 0)
-		return JOB_RETRY;
+		return false;
 	if (rc == 0) {
 		log_warn(&ctx->log, "notify: no order %s: no mail", j->order_id);
-		return notify_finish(ctx, claim, false);
+		*res = no_mail(ctx, claim);
+		return false;
 	}
 	if (m->o.paid_at == NULL) {
 		log_warn(&ctx->log, "notify: order %s was never paid (%s): no mail", m->o.public_id,
 		    orders_status_name(m->o.status));
-		return notify_finish(ctx, claim, false);
+		*res = no_mail(ctx, claim);
+		return false;
 	}
 	if (j->event == PAYLOAD_EVENT_REFUNDED) {
 		rc = notify_refund_load(ctx, &m->o, j->refund_id, &m->rf);
 		if (rc < 0)
-			return JOB_RETRY;
+			return false;
 		if (rc == 0 || m->rf.status == REFUND_FAILED) {
 			log_warn(&ctx->log, "notify: refund %s of order %s %s: no mail", j->refund_id,
 			    m->o.public_id, rc == 0 ? "does not exist" : "failed");
-			return notify_finish(ctx, claim, false);
+			*res = no_mail(ctx, claim);
+			return false;
 		}
 		if (m->rf.status != REFUND_DONE) {
 			log_warn(&ctx->log, "notify: refund %s is not done yet; later", m->rf.public_id);
-			return JOB_RETRY;
+			return false;
 		}
 	}
 	rc = notify_rcpt_load(ctx, m->o.user_id, &m->rcpt);
 	if (rc < 0)
-		return JOB_RETRY;
+		return false;
 	if (rc == 0 || !notify_deliverable(m->rcpt.email)) {
 		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", m->o.public_id,
 		    rc == 0 ? "no longer exists" : "has no deliverable e-mail address");
-		return notify_finish(ctx, claim, false);
+		*res = no_mail(ctx, claim);
+		return false;
 	}
-	return JOB_DONE;
+	return true;
 }
 
 enum job_result
@@ -334,8 +347,7 @@ job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		log_error(&ctx->log, "notify: malformed payload");
 		return JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
 	}
-	res = notify_load(ctx, claim, &m);
-	if (res != JOB_DONE)
+	if (!notify_load(ctx, claim, &m, &res))
 		return res;
 	event = payload_event_name(m.job.event);
 	if (m.job.event == PAYLOAD_EVENT_PAID)

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "infra/breaker.h"
 #include "infra/bus.h"
 #include "base/conf.h"
 #include "infra/db.h"
@@ -49,14 +48,11 @@ result(struct job_ctx *ctx, const struct refunds_task *t, enum refunds_job_rc rc
 static enum job_result
 complete(struct job_ctx *ctx, const struct outbox_claim *claim, const struct refunds_task *t)
 {
-	int64_t settle = 0, notify = 0;
+	struct bus_batch jobs;
 	enum refunds_job_rc rc;
 
-	rc = refunds_complete(ctx->db, ctx->a, claim, t->public_id, &settle, &notify);
-	if (rc == REFUNDS_JOB_DONE) {
-		bus_push_job(ctx->bus, settle, JOB_REFUND_SETTLE);
-		bus_push_job(ctx->bus, notify, JOB_NOTIFY);
-	}
+	rc = refunds_complete(ctx->db, ctx->a, claim, t->public_id, &jobs);
+	bus_push_batch(ctx->bus, &jobs);
 	return result(ctx, t, rc, "done");
 }
 
@@ -69,16 +65,14 @@ went_through(struct job_ctx *ctx, struct pggate *g, const struct refunds_task *t
 	struct pg_lookup_req req;
 	struct pg_result r;
 
-	if (!breaker_allow(g->breaker))
-		return -1;
 	memset(&req, 0, sizeof(req));
 	req.order_id = t->order_public_id;
 	req.payment_key = t->payment_key;
-	pg_lookup(g->pg, &req, &r);
-	pggate_record(g, &r);
+	if (!pggate_lookup(g, &req, &r))
+		return -1;
 	log_info(&ctx->log, "lookup of %s at %s after a refusal: %s %s balance %" PRId64,
-	    t->order_public_id, pg_name(g->id), pg_outcome_name(r.outcome), r.status,
-	    r.balance_amount);
+	    t->order_public_id, pg_name(g->id), pg_outcome_name(r.outcome),
+	    pg_state_name(r.state), r.balance_amount);
 	if (r.outcome != PG_OK)
 		return -1;
 	if (r.balance_amount == t->cancelable - t->amount)
@@ -141,12 +135,6 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	}
 
 	g = pggate_get(ctx->conf, id, PGGATE_REFUND);
-	if (!breaker_allow(g->breaker)) {
-		log_info(&ctx->log, "breaker %s open: refund %s waits", breaker_name(g->breaker),
-		    t.public_id);
-		res = JOB_RETRY;
-		goto out;
-	}
 	snprintf(key, sizeof(key), "refund-%s", t.public_id);
 	memset(&req, 0, sizeof(req));
 	req.payment_key = t.payment_key;
@@ -154,11 +142,16 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.cancelable = t.cancelable;
 	req.reason = t.reason != NULL ? t.reason : DEFAULT_REASON;
 	req.idempotency_key = key;
-	pg_cancel(g->pg, &req, &r);
-	pggate_record(g, &r);
+	if (!pggate_cancel(g, &req, &r)) {
+		log_info(&ctx->log, "breaker %s open: refund %s waits",
+		    pggate_breaker_name(id, PGGATE_REFUND), t.public_id);
+		res = JOB_RETRY;
+		goto out;
+	}
 	log_info(&ctx->log, "cancel %s of %" PRId64 " won (cancelable %" PRId64 ") at %s,"
 	    " attempt %d: %s %s %s (%ld ms)", t.public_id, t.amount, t.cancelable, pg_name(id),
-	    claim->attempts, pg_outcome_name(r.outcome), r.status, r.code, r.elapsed_ms);
+	    claim->attempts, pg_outcome_name(r.outcome), pg_state_name(r.state), r.code,
+	    r.elapsed_ms);
 
 	switch (r.outcome) {
 	case PG_OK:

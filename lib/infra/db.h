@@ -117,6 +117,12 @@ struct db_field {
  * member size does not fit its type aborts (a programming error). */
 int db_res_map(const struct db_res *res, size_t row, const struct db_field *fields, void *out);
 
+/* Every row of res mapped through fields into a new array of res->nrows elements of size
+ * bytes (zeroed first, one spare element at the end) from a, in *out. Returns the number of
+ * rows, or DB_ERR as db_res_map. */
+int64_t db_res_map_rows(const struct db_res *res, struct arena *a, const struct db_field *fields,
+    size_t size, void **out);
+
 /* AUTO_INCREMENT id of the last insert on this connection. */
 int64_t db_last_insert_id(struct db *db);
 

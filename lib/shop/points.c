@@ -37,18 +37,13 @@ static const char INFLIGHT[] = "inflight";
 /* A finished key's Redis record is {"fp": fingerprint, "status": 200, "body": "..."}. */
 #define RECORD_MAX (64 * 1024)
 
-/* Results of the charge transaction besides 0 and the enum db_rc values (which end at -100). */
-enum charge_tx_rc {
-	CHARGE_TX_NO_USER = -200,
-	CHARGE_TX_LIMIT   = -201,
-};
-
 struct charge_tx {
 	const struct points_charge_req *req;
 	struct arena *a;
 	const char *fp;         /* the request's fingerprint */
 	const char *body;       /* out: the response */
 	size_t body_len;
+	enum points_outcome why;  /* out, DB_ABORT: POINTS_NO_USER or POINTS_LIMIT */
 };
 
 /* How claiming the Redis key went. */
@@ -134,8 +129,8 @@ user_json_text(struct arena *a, const struct points_user *u, size_t *len)
 }
 
 /* The transaction: guarded UPDATE, balance read back, the charge row with its response.
- * Returns 0, CHARGE_TX_NO_USER, CHARGE_TX_LIMIT or an enum db_rc (DB_DUP: the key was used;
- * everything this run did is rolled back). Safe to rerun. */
+ * Returns 0, DB_ABORT (t->why: POINTS_NO_USER or POINTS_LIMIT) or an enum db_rc (DB_DUP: the
+ * key was used; everything this run did is rolled back). Safe to rerun. */
 static int
 charge_tx_fn(struct db *db, void *arg)
 {
@@ -149,8 +144,9 @@ charge_tx_fn(struct db *db, void *arg)
 	int64_t limit, n;
 	int found;
 
+	t->why = POINTS_LIMIT;
 	if (money_sub(MONEY_MAX, req->amount, &limit) != 0 || limit < 0)
-		return CHARGE_TX_LIMIT;
+		return DB_ABORT;
 	n = db_exec(db, SQL_ADD, "iii", req->amount, req->user_id, limit);
 	if (n < 0)
 		return (int)n;
@@ -158,7 +154,9 @@ charge_tx_fn(struct db *db, void *arg)
 		n = db_query(db, t->a, &res, SQL_USER_EXISTS, "i", req->user_id);
 		if (n < 0)
 			return (int)n;
-		return n == 0 ? CHARGE_TX_NO_USER : CHARGE_TX_LIMIT;
+		if (n == 0)
+			t->why = POINTS_NO_USER;
+		return DB_ABORT;
 	}
 	found = points_get(db, t->a, req->user_id, &u);
 	if (found <= 0)
@@ -364,11 +362,8 @@ points_charge(struct db *db, struct redis *redis, struct arena *a,
 	case DB_DUP:
 		outcome = stored_charge(db, a, req, fp, &record_fp, &found);
 		break;
-	case CHARGE_TX_NO_USER:
-		outcome = POINTS_NO_USER;
-		break;
-	case CHARGE_TX_LIMIT:
-		outcome = POINTS_LIMIT;
+	case DB_ABORT:
+		outcome = t.why;
 		break;
 	default:
 		log_error(req->log, "points: charge transaction failed (%d)", rc);

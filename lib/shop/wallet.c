@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "base/arena.h"
+#include "shop/audit.h"
 #include "infra/db.h"
 #include "shop/ledger.h"
 #include "base/log.h"
@@ -152,11 +153,6 @@ wallet_seller_of_user(struct db *db, int64_t user_id, int64_t *seller_id)
 
 /* ---- payouts -------------------------------------------------------------------------------- */
 
-/* Results of the payout transaction besides 0 and the enum db_rc values. */
-enum payout_tx_rc {
-	TX_REFUSED = -500,   /* t->rc says why; nothing written */
-};
-
 struct payout_tx {
 	int64_t seller_id;
 	int64_t amount;             /* -1: everything */
@@ -167,6 +163,25 @@ struct payout_tx {
 	int64_t payout_id;          /* out */
 	int64_t paid;               /* out */
 };
+
+/* The admin's payout audited as "wallet.payout" in its own transaction: before {"payable"},
+ * after {"payoutId", "paid", "payable"}. Returns 0 or an enum db_rc. */
+static int
+audit_payout(struct db *db, const struct payout_tx *t, int64_t payable)
+{
+	struct json_object *before = json_object_new_object(), *after = json_object_new_object();
+	int rc;
+
+	json_object_object_add(before, "payable", json_object_new_int64(payable));
+	json_object_object_add(after, "payoutId", json_object_new_int64(t->payout_id));
+	json_object_object_add(after, "paid", json_object_new_int64(t->paid));
+	json_object_object_add(after, "payable", json_object_new_int64(payable - t->paid));
+	rc = audit_record_json(db, t->actor, "wallet.payout",
+	    arena_printf(t->a, "seller:%" PRId64, t->seller_id), before, after);
+	json_object_put(before);
+	json_object_put(after);
+	return rc;
+}
 
 static int
 payout_tx_fn(struct db *db, void *arg)
@@ -181,7 +196,7 @@ payout_tx_fn(struct db *db, void *arg)
 		return (int)n;
 	if (n == 0) {
 		t->rc = WALLET_NO_SELLER;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	/* The seller's payable row first: payouts of one seller run one at a time, and a key
 	 * used twice at once is seen by the second after the first commits. */
@@ -198,7 +213,7 @@ payout_tx_fn(struct db *db, void *arg)
 			if (db_res_i64(&res, 0, 1) != t->seller_id ||
 			    (t->amount != -1 && db_res_i64(&res, 0, 2) != t->amount)) {
 				t->rc = WALLET_KEY_REUSED;
-				return TX_REFUSED;
+				return DB_ABORT;
 			}
 			t->payout_id = db_res_i64(&res, 0, 0);
 			t->paid = db_res_i64(&res, 0, 2);
@@ -208,12 +223,12 @@ payout_tx_fn(struct db *db, void *arg)
 	}
 	if (payable <= 0) {
 		t->rc = WALLET_NOTHING;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	amount = t->amount == -1 ? payable : t->amount;
 	if (amount > payable) {
 		t->rc = WALLET_TOO_MUCH;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	n = db_exec(db, SQL_INSERT_PAYOUT, "iiis", t->seller_id, amount, t->actor, t->key);
 	if (n < 0)
@@ -227,7 +242,7 @@ payout_tx_fn(struct db *db, void *arg)
 	}
 	t->paid = amount;
 	t->rc = WALLET_PAID_OUT;
-	return 0;
+	return t->actor > 0 ? audit_payout(db, t, payable) : 0;
 }
 
 enum wallet_payout_rc
@@ -257,7 +272,7 @@ wallet_payout(struct db *db, int64_t seller_id, int64_t amount, int64_t actor_us
 			break;
 	}
 	arena_free(&t.a);
-	if (rc == 0 || rc == TX_REFUSED) {
+	if (rc == 0 || rc == DB_ABORT) {
 		if (t.rc == WALLET_PAID_OUT || t.rc == WALLET_REPLAYED) {
 			*payout_id = t.payout_id;
 			*paid = t.paid;
