@@ -2,6 +2,9 @@
 
 The tests talk to a stack started by tests/run-stack-tests.sh; its location comes from the
 environment (JT_RUN, JT_HTTP_PORT, JT_SRCDIR). Standard library only."""
+import email
+import email.policy
+import glob
 import http.client
 import json
 import os
@@ -269,3 +272,20 @@ def follow_pg(url, query_extra):
     eq(r.status, 302, "the PG sends the browser back")
     back = urllib.parse.urlsplit(r.getheader("Location"))
     return back.path + "?" + back.query
+
+
+def mails_to(addr):
+    """Every message the sink saved for envelope recipient addr, oldest first, parsed; each
+    has .raw (bytes) and .envelope (the X-Envelope-To value)."""
+    out = []
+    files = glob.glob(os.path.join(RUN, "mail", "*.eml"))
+    for f in sorted(files, key=lambda p: int(os.path.basename(p)[:-4])):
+        with open(f, "rb") as fh:
+            raw = fh.read()
+        first = raw.split(b"\r\n", 1)[0].decode("utf-8")
+        if addr in first:
+            m = email.message_from_bytes(raw, policy=email.policy.default)
+            m.raw = raw
+            m.envelope = first[len("X-Envelope-To: "):]
+            out.append(m)
+    return out

@@ -5,25 +5,19 @@ failure is retried with the outbox back-off and the mail goes out once the relay
 a shopper without a deliverable address, an order that no longer exists or a refund that does
 not exist completes the job without mail; hostile product names cannot touch the headers.
 
-The notify job is queued by the paths that pay (lib/shop/orders.c for points, lib/shop/payments.c for a
-PG) and refund (lib/shop/refunds.c). Until a path queues it, these tests queue the job themselves
-(an outbox row, which the janitor pushes) so the worker is tested either way; once the source
-names JOB_NOTIFY, the job must come from the path itself and carry exactly the payload of
-workers/jobs.h. While fcgi/refunds.c is a placeholder, the refund test records a DONE refund
-in the tables (as lib/shop/refunds.c commits it) and queues its job; once the route is there it
-refunds through POST /api/v1/orders/{id}/refunds.
-
-Helpers that could move to jt.py: mails_to (messages the sink saved for an envelope
-recipient, with .raw and .envelope), smtp_fail (the sink's fault knob), add_notify_job."""
-import email
-import email.policy
-import glob
+The notify job of a payment is queued by the paid effects every paying path shares
+(lib/shop/order_state.c: a points checkout, a PG's confirm or check, a reconciliation repair,
+whose test is in test_reconcile.py) and the one of a refund by lib/shop/refunds_done.c; each
+carries exactly the payload lib/infra/payload.c builds. While fcgi/refunds.c is a
+placeholder, the refund test records a DONE refund in the tables (as lib/shop/refunds_done.c
+commits it) and queues its job; once the route is there it refunds through
+POST /api/v1/orders/{id}/refunds."""
 import os
 import re
 import time
 
-from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, make_product, make_user,
-                quote, sql)
+from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, mails_to, make_product,
+                make_user, quote, sql)
 from jt import order_status as status
 
 SUBJECT_PAID = "[장터] 결제 완료: "
@@ -76,23 +70,6 @@ def paid_job(oid):
     eq(len(jobs), 1, "the paying path queued one notify job")
     eq(jobs[0][3], '{"orderId":"%s","event":"paid"}' % oid, "its payload")
     return jobs[0][0]
-
-
-def mails_to(addr):
-    """Every message the sink saved for envelope recipient addr, oldest first, parsed; each
-    has .raw (bytes) and .envelope (the X-Envelope-To value)."""
-    out = []
-    files = glob.glob(os.path.join(RUN, "mail", "*.eml"))
-    for f in sorted(files, key=lambda p: int(os.path.basename(p)[:-4])):
-        with open(f, "rb") as fh:
-            raw = fh.read()
-        first = raw.split(b"\r\n", 1)[0].decode("utf-8")
-        if addr in first:
-            m = email.message_from_bytes(raw, policy=email.policy.default)
-            m.raw = raw
-            m.envelope = first[len("X-Envelope-To: "):]
-            out.append(m)
-    return out
 
 
 def body_of(m):
