@@ -16,7 +16,7 @@
 /* ---- statements --------------------------------------------------------------------------- */
 
 static const char SQL_POSTING[] =
-    "SELECT t.leg, d.code, c.code, t.amount, t.code, t.ref_type, t.ref_id"
+    "SELECT t.leg, d.code AS debit, c.code AS credit, t.amount, t.code, t.ref_type, t.ref_id"
     " FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id"
     " JOIN ledger_accounts c ON c.id = t.credit_account_id"
     " WHERE t.posting_id = ? ORDER BY t.leg";
@@ -65,10 +65,12 @@ static const char SQL_TRANSFERS_OF[] =
 
 /* The books check. */
 static const char SQL_CHECK_TOTALS[] =
-    "SELECT COALESCE(SUM(debits_posted), 0), COALESCE(SUM(credits_posted), 0),"
-    " (SELECT COALESCE(SUM(amount), 0) FROM ledger_transfers) FROM ledger_accounts";
+    "SELECT COALESCE(SUM(debits_posted), 0) AS debits, COALESCE(SUM(credits_posted), 0) AS"
+    " credits, (SELECT COALESCE(SUM(amount), 0) FROM ledger_transfers) AS transfers"
+    " FROM ledger_accounts";
 static const char SQL_CHECK_ACCOUNTS[] =
-    "SELECT a.code, a.debits_posted, a.credits_posted, COALESCE(d.s, 0), COALESCE(c.s, 0)"
+    "SELECT a.code, a.debits_posted, a.credits_posted, COALESCE(d.s, 0) AS transfer_debits,"
+    " COALESCE(c.s, 0) AS transfer_credits"
     " FROM ledger_accounts a"
     " LEFT JOIN (SELECT debit_account_id AS id, SUM(amount) AS s FROM ledger_transfers"
     " GROUP BY debit_account_id) d ON d.id = a.id"
@@ -81,7 +83,8 @@ static const char SQL_CHECK_LIMITS[] =
     " AND IF(kind IN ('asset','expense'), debits_posted < credits_posted,"
     " credits_posted < debits_posted) ORDER BY code";
 static const char SQL_CHECK_PAID[] =
-    "SELECT o.public_id, o.amount, SUM(t.amount), COUNT(t.id), SUM(c.code <> 'sales_clearing')"
+    "SELECT o.public_id, o.amount, SUM(t.amount) AS posted, COUNT(t.id) AS transfers,"
+    " SUM(c.code <> 'sales_clearing') AS misplaced"
     " FROM orders o"
     " LEFT JOIN ledger_transfers t ON t.posting_id = CONCAT('paid:', o.public_id)"
     " LEFT JOIN ledger_accounts c ON c.id = t.credit_account_id"
@@ -92,7 +95,8 @@ static const char SQL_HAS_REFUNDS[] =
     "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE()"
     " AND table_name = 'refunds'";
 static const char SQL_CHECK_REFUNDS[] =
-    "SELECT r.public_id, r.amount, SUM(t.amount), COUNT(t.id), SUM(d.code <> 'refunds')"
+    "SELECT r.public_id, r.amount, SUM(t.amount) AS posted, COUNT(t.id) AS transfers,"
+    " SUM(d.code <> 'refunds') AS misplaced"
     " FROM refunds r"
     " LEFT JOIN ledger_transfers t ON t.posting_id = CONCAT('refund:', r.public_id)"
     " LEFT JOIN ledger_accounts d ON d.id = t.debit_account_id"
@@ -145,20 +149,6 @@ const char *
 ledger_kind_name(enum ledger_kind k)
 {
 	return (unsigned)k < LEDGER_KIND__MAX ? kind_names[k] : "?";
-}
-
-static int
-kind_parse(const char *s, enum ledger_kind *out)
-{
-	int i;
-
-	for (i = 0; s != NULL && i < LEDGER_KIND__MAX; i++) {
-		if (strcmp(s, kind_names[i]) == 0) {
-			*out = (enum ledger_kind)i;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* ---- the chart ---------------------------------------------------------------------------- */
@@ -358,13 +348,13 @@ compare_stored(const struct ledger_posting *p, const struct db_res *res)
 	if (res->nrows != p->nlegs)
 		goto conflict;
 	for (i = 0; i < p->nlegs; i++) {
-		if (db_res_i64(res, i, 0) != (int64_t)i ||
-		    strcmp(db_res_str(res, i, 1), p->legs[i].debit) != 0 ||
-		    strcmp(db_res_str(res, i, 2), p->legs[i].credit) != 0 ||
-		    db_res_i64(res, i, 3) != p->legs[i].amount ||
-		    strcmp(db_res_str(res, i, 4), code_names[p->code]) != 0 ||
-		    strcmp(db_res_str(res, i, 5), ref_or_empty(p->ref_type)) != 0 ||
-		    strcmp(db_res_str(res, i, 6), ref_or_empty(p->ref_id)) != 0)
+		if (db_col_i64(res, i, "leg") != (int64_t)i ||
+		    strcmp(db_col_str(res, i, "debit"), p->legs[i].debit) != 0 ||
+		    strcmp(db_col_str(res, i, "credit"), p->legs[i].credit) != 0 ||
+		    db_col_i64(res, i, "amount") != p->legs[i].amount ||
+		    strcmp(db_col_str(res, i, "code"), code_names[p->code]) != 0 ||
+		    strcmp(db_col_str(res, i, "ref_type"), ref_or_empty(p->ref_type)) != 0 ||
+		    strcmp(db_col_str(res, i, "ref_id"), ref_or_empty(p->ref_id)) != 0)
 			goto conflict;
 	}
 	return LEDGER_REPLAYED;
@@ -707,16 +697,34 @@ ledger_tx_rc(struct db *db, enum ledger_rc rc)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+static const struct db_field account_fields[] = {
+	DB_FIELD(struct ledger_account, code, DB_F_STR, "code"),
+	DB_ENUM(struct ledger_account, kind, "kind", kind_names, LEDGER_KIND__MAX),
+	DB_FIELD(struct ledger_account, debits_posted, DB_F_I64, "debits_posted"),
+	DB_FIELD(struct ledger_account, credits_posted, DB_F_I64, "credits_posted"),
+	DB_FIELDS_END,
+};
+
+static const struct db_field transfer_fields[] = {
+	DB_FIELD(struct ledger_transfer, id, DB_F_I64, "id"),
+	DB_FIELD(struct ledger_transfer, posting_id, DB_F_STR, "posting_id"),
+	DB_FIELD(struct ledger_transfer, debit, DB_F_STR, "debit"),
+	DB_FIELD(struct ledger_transfer, credit, DB_F_STR, "credit"),
+	DB_FIELD(struct ledger_transfer, amount, DB_F_I64, "amount"),
+	DB_ENUM(struct ledger_transfer, code, "code", code_names, LEDGER_CODE__MAX),
+	DB_FIELD(struct ledger_transfer, ref_type, DB_F_STR, "ref_type"),
+	DB_FIELD(struct ledger_transfer, ref_id, DB_F_STR, "ref_id"),
+	DB_FIELD(struct ledger_transfer, created_at, DB_F_STR, "at"),
+	DB_FIELDS_END,
+};
+
 /* Fills *out from row i of an ACCOUNT_COLUMNS result. Returns 0 or DB_ERR (bad kind). */
 static int
-account_from_row(struct arena *a, const struct db_res *res, size_t i, struct ledger_account *out)
+account_from_row(const struct db_res *res, size_t i, struct ledger_account *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->code = arena_strdup(a, db_res_str(res, i, 0));
-	if (kind_parse(db_res_str(res, i, 1), &out->kind) != 0)
+	if (db_res_map(res, i, account_fields, out) != 0)
 		return DB_ERR;
-	out->debits_posted = db_res_i64(res, i, 2);
-	out->credits_posted = db_res_i64(res, i, 3);
 	if (out->kind == LEDGER_ASSET || out->kind == LEDGER_EXPENSE)
 		out->balance = out->debits_posted - out->credits_posted;
 	else
@@ -737,7 +745,7 @@ ledger_accounts(struct db *db, struct arena *a, struct ledger_account **out)
 		return n;
 	rows = arena_alloc(a, res.nrows * sizeof(*rows));
 	for (i = 0; i < res.nrows; i++)
-		if (account_from_row(a, &res, i, &rows[i]) != 0)
+		if (account_from_row(&res, i, &rows[i]) != 0)
 			return DB_ERR;
 	*out = rows;
 	return n;
@@ -754,17 +762,15 @@ ledger_account_get(struct db *db, struct arena *a, const char *code, struct ledg
 	n = db_query(db, a, &res, SQL_ACCOUNT, "s", code);
 	if (n <= 0)
 		return (int)n;
-	return account_from_row(a, &res, 0, out) == 0 ? 1 : DB_ERR;
+	return account_from_row(&res, 0, out) == 0 ? 1 : DB_ERR;
 }
 
 int64_t
 ledger_transfers(struct db *db, struct arena *a, const char *account, int64_t before_id,
     size_t limit, struct ledger_transfer **out)
 {
-	struct ledger_transfer *rows;
 	struct db_res res;
 	int64_t n, before = before_id > 0 ? before_id : INT64_MAX, lim = (int64_t)limit;
-	size_t i;
 
 	if (account != NULL)
 		n = db_query(db, a, &res, SQL_TRANSFERS_OF, "siisiii", account, before, lim,
@@ -773,23 +779,7 @@ ledger_transfers(struct db *db, struct arena *a, const char *account, int64_t be
 		n = db_query(db, a, &res, SQL_TRANSFERS_ALL, "ii", before, lim);
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++) {
-		struct ledger_transfer *t = &rows[i];
-
-		t->id = db_res_i64(&res, i, 0);
-		t->posting_id = db_res_str(&res, i, 1);
-		t->debit = db_res_str(&res, i, 2);
-		t->credit = db_res_str(&res, i, 3);
-		t->amount = db_res_i64(&res, i, 4);
-		if (ledger_code_parse(db_res_str(&res, i, 5), &t->code) != 0)
-			return DB_ERR;
-		t->ref_type = db_res_str(&res, i, 6);
-		t->ref_id = db_res_str(&res, i, 7);
-		t->created_at = db_res_str(&res, i, 8);
-	}
-	*out = rows;
-	return n;
+	return db_res_map_rows(&res, a, transfer_fields, sizeof(**out), (void **)out);
 }
 
 /* ---- the books check ---------------------------------------------------------------------- */
@@ -808,18 +798,18 @@ check_postings(struct db *db, struct arena *a, struct buf *report, const char *s
 	if (n < 0)
 		return n;
 	for (i = 0; i < res.nrows; i++) {
-		const char *id = db_res_str(&res, i, 0);
+		const char *id = db_col_str(&res, i, "public_id");
 
-		if (db_res_i64(&res, i, 3) == 0)
+		if (db_col_i64(&res, i, "transfers") == 0)
 			buf_printf(report, "%s %s: no %s%s posting (amount %" PRId64 ")\n", what, id,
-			    prefix, id, db_res_i64(&res, i, 1));
-		else if (db_res_i64(&res, i, 4) > 0)
+			    prefix, id, db_col_i64(&res, i, "amount"));
+		else if (db_col_i64(&res, i, "misplaced") > 0)
 			buf_printf(report, "%s %s: posting %s%s does not %s %s\n", what, id, prefix,
 			    id, strcmp(side, "refunds") == 0 ? "debit" : "credit", side);
 		else
 			buf_printf(report, "%s %s: posting %s%s moves %" PRId64 ", the %s is %"
-			    PRId64 "\n", what, id, prefix, id, db_res_i64(&res, i, 2), what,
-			    db_res_i64(&res, i, 1));
+			    PRId64 "\n", what, id, prefix, id, db_col_i64(&res, i, "posted"), what,
+			    db_col_i64(&res, i, "amount"));
 	}
 	return n;
 }
@@ -828,20 +818,21 @@ int64_t
 ledger_check(struct db *db, struct arena *a, struct buf *report)
 {
 	struct db_res res;
-	int64_t n, bad = 0;
+	int64_t n, bad = 0, debits;
 	size_t i;
 
 	n = db_query(db, a, &res, SQL_CHECK_TOTALS, "");
 	if (n < 0)
 		return n;
-	if (db_res_i64(&res, 0, 0) != db_res_i64(&res, 0, 1)) {
+	debits = db_col_i64(&res, 0, "debits");
+	if (debits != db_col_i64(&res, 0, "credits")) {
 		buf_printf(report, "books: accounts' debits %" PRId64 " != credits %" PRId64 "\n",
-		    db_res_i64(&res, 0, 0), db_res_i64(&res, 0, 1));
+		    debits, db_col_i64(&res, 0, "credits"));
 		bad++;
 	}
-	if (db_res_i64(&res, 0, 0) != db_res_i64(&res, 0, 2)) {
+	if (debits != db_col_i64(&res, 0, "transfers")) {
 		buf_printf(report, "books: accounts' debits %" PRId64 " != transfers %" PRId64 "\n",
-		    db_res_i64(&res, 0, 0), db_res_i64(&res, 0, 2));
+		    debits, db_col_i64(&res, 0, "transfers"));
 		bad++;
 	}
 
@@ -850,9 +841,10 @@ ledger_check(struct db *db, struct arena *a, struct buf *report)
 		return n;
 	for (i = 0; i < res.nrows; i++)
 		buf_printf(report, "account %s: posted debits %" PRId64 " credits %" PRId64
-		    ", its transfers debit %" PRId64 " credit %" PRId64 "\n", db_res_str(&res, i, 0),
-		    db_res_i64(&res, i, 1), db_res_i64(&res, i, 2), db_res_i64(&res, i, 3),
-		    db_res_i64(&res, i, 4));
+		    ", its transfers debit %" PRId64 " credit %" PRId64 "\n",
+		    db_col_str(&res, i, "code"), db_col_i64(&res, i, "debits_posted"),
+		    db_col_i64(&res, i, "credits_posted"), db_col_i64(&res, i, "transfer_debits"),
+		    db_col_i64(&res, i, "transfer_credits"));
 	bad += n;
 
 	n = db_query(db, a, &res, SQL_CHECK_LIMITS, "");
@@ -860,7 +852,8 @@ ledger_check(struct db *db, struct arena *a, struct buf *report)
 		return n;
 	for (i = 0; i < res.nrows; i++)
 		buf_printf(report, "account %s: below zero (debits %" PRId64 ", credits %" PRId64
-		    ")\n", db_res_str(&res, i, 0), db_res_i64(&res, i, 1), db_res_i64(&res, i, 2));
+		    ")\n", db_col_str(&res, i, "code"), db_col_i64(&res, i, "debits_posted"),
+		    db_col_i64(&res, i, "credits_posted"));
 	bad += n;
 
 	n = check_postings(db, a, report, SQL_CHECK_PAID, "order", "paid:", "sales_clearing");

@@ -28,8 +28,16 @@ static const char SQL_INSERT_CHARGE[] =
 static const char SQL_STORED_CHARGE[] =
     "SELECT request_hash, response FROM point_charges WHERE user_id = ? AND idempotency_key = ?";
 static const char SQL_HISTORY[] =
-    "SELECT id, amount, balance_after, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s')"
-    " FROM point_charges WHERE user_id = ? ORDER BY id DESC LIMIT ?";
+    "SELECT id, amount, balance_after, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS"
+    " created_at FROM point_charges WHERE user_id = ? ORDER BY id DESC LIMIT ?";
+
+static const struct db_field history_fields[] = {
+	DB_FIELD(struct points_charge_row, id, DB_F_I64, "id"),
+	DB_FIELD(struct points_charge_row, amount, DB_F_I64, "amount"),
+	DB_FIELD(struct points_charge_row, balance_after, DB_F_I64, "balance_after"),
+	DB_FIELD(struct points_charge_row, created_at, DB_F_STR, "created_at"),
+	DB_FIELDS_END,
+};
 
 /* What Redis holds for a key whose first request is still running. */
 static const char INFLIGHT[] = "inflight";
@@ -64,11 +72,11 @@ points_get(struct db *db, struct arena *a, int64_t user_id, struct points_user *
 		return (int)n;
 	memset(out, 0, sizeof(*out));
 	out->id = user_id;
-	snprintf(out->name, sizeof(out->name), "%s", db_res_str(&res, 0, 0));
-	out->has_phone = !db_res_null(&res, 0, 1);
+	snprintf(out->name, sizeof(out->name), "%s", db_col_str(&res, 0, "name"));
+	out->has_phone = !db_col_null(&res, 0, "phone");
 	if (out->has_phone)
-		snprintf(out->phone, sizeof(out->phone), "%s", db_res_str(&res, 0, 1));
-	out->amount = db_res_i64(&res, 0, 2);
+		snprintf(out->phone, sizeof(out->phone), "%s", db_col_str(&res, 0, "phone"));
+	out->amount = db_col_i64(&res, 0, "points");
 	return 1;
 }
 
@@ -90,23 +98,13 @@ int64_t
 points_history(struct db *db, struct arena *a, int64_t user_id, size_t max,
     struct points_charge_row **out)
 {
-	struct points_charge_row *rows;
 	struct db_res res;
 	int64_t n;
-	size_t i;
 
 	n = db_query(db, a, &res, SQL_HISTORY, "ii", user_id, (int64_t)max);
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++) {
-		rows[i].id = db_res_i64(&res, i, 0);
-		rows[i].amount = db_res_i64(&res, i, 1);
-		rows[i].balance_after = db_res_i64(&res, i, 2);
-		rows[i].created_at = db_res_str(&res, i, 3);
-	}
-	*out = rows;
-	return n;
+	return db_res_map_rows(&res, a, history_fields, sizeof(**out), (void **)out);
 }
 
 bool
@@ -316,10 +314,10 @@ stored_charge(struct db *db, struct arena *a, const struct points_charge_req *re
 		log_error(req->log, "points: duplicate charge key but no stored row (%" PRId64 ")", n);
 		return POINTS_FAILED;
 	}
-	*stored_fp = db_res_str(&rows, 0, 0);
+	*stored_fp = db_col_str(&rows, 0, "request_hash");
 	res->status = 200;
-	res->body = db_res_str(&rows, 0, 1);
-	res->body_len = rows.lens[1];
+	res->body = db_col_str(&rows, 0, "response");
+	res->body_len = rows.lens[db_res_col(&rows, "response")];
 	return strcmp(*stored_fp, fp) == 0 ? POINTS_REPLAYED : POINTS_KEY_REUSED;
 }
 

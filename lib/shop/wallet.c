@@ -18,8 +18,9 @@
  * summed per seller. */
 #define WALLET_SQL(inner, where) \
     "SELECT s.id, s.name, s.commission_bp," \
-    " COALESCE(a.credits_posted - a.debits_posted, 0), COALESCE(st.sales, 0)," \
-    " COALESCE(st.commission, 0), COALESCE(st.refunds, 0), COALESCE(p.paid, 0)" \
+    " COALESCE(a.credits_posted - a.debits_posted, 0) AS payable," \
+    " COALESCE(st.sales, 0) AS sales_total, COALESCE(st.commission, 0) AS commission_total," \
+    " COALESCE(st.refunds, 0) AS refunds_total, COALESCE(p.paid, 0) AS paid_out_total" \
     " FROM sellers s" \
     " LEFT JOIN ledger_accounts a ON a.owner_seller_id = s.id" \
     " LEFT JOIN (SELECT seller_id, SUM(IF(kind = 'sale', gross, 0)) AS sales," \
@@ -43,7 +44,8 @@ static const char SQL_SELLER_OF_USER[] =
 static const char SQL_SELLER_EXISTS[] =
     "SELECT 1 FROM sellers WHERE id = ?";
 static const char SQL_LOCK_PAYABLE[] =
-    "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE code = ? FOR UPDATE";
+    "SELECT credits_posted - debits_posted AS payable FROM ledger_accounts WHERE code = ?"
+    " FOR UPDATE";
 static const char SQL_PAYOUT_BY_KEY[] =
     "SELECT id, seller_id, amount FROM payouts WHERE idempotency_key = ?";
 static const char SQL_INSERT_PAYOUT[] =
@@ -61,20 +63,38 @@ wallet_payout_rc_name(enum wallet_payout_rc rc)
 	return (unsigned)rc < WALLET_PAYOUT__MAX ? payout_rc_names[rc] : "?";
 }
 
-/* Fills *w from row i of a WALLET_SQL result. */
-static void
-wallet_from_row(struct arena *a, const struct db_res *res, size_t i, int default_bp,
-    struct wallet *w)
+static const struct db_field wallet_fields[] = {
+	DB_FIELD(struct wallet, seller_id, DB_F_I64, "id"),
+	DB_FIELD(struct wallet, seller_name, DB_F_STR, "name"),
+	DB_FIELD(struct wallet, commission_bp, DB_F_INT, "commission_bp"),
+	DB_FIELD(struct wallet, payable, DB_F_I64, "payable"),
+	DB_FIELD(struct wallet, sales_total, DB_F_I64, "sales_total"),
+	DB_FIELD(struct wallet, commission_total, DB_F_I64, "commission_total"),
+	DB_FIELD(struct wallet, refunds_total, DB_F_I64, "refunds_total"),
+	DB_FIELD(struct wallet, paid_out_total, DB_F_I64, "paid_out_total"),
+	DB_FIELDS_END,
+};
+
+static const struct db_field entry_fields[] = {
+	DB_FIELD(struct wallet_entry, kind, DB_F_STR, "kind"),
+	DB_FIELD(struct wallet_entry, ref, DB_F_STR, "ref"),
+	DB_FIELD(struct wallet_entry, gross, DB_F_I64, "gross"),
+	DB_FIELD(struct wallet_entry, commission, DB_F_I64, "commission"),
+	DB_FIELD(struct wallet_entry, net, DB_F_I64, "net"),
+	DB_FIELD(struct wallet_entry, at, DB_F_STR, "at"),
+	DB_FIELDS_END,
+};
+
+/* Fills *w from row i of a WALLET_SQL result. Returns 0 or DB_ERR. */
+static int
+wallet_from_row(const struct db_res *res, size_t i, int default_bp, struct wallet *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->seller_id = db_res_i64(res, i, 0);
-	w->seller_name = arena_strdup(a, db_res_str(res, i, 1));
-	w->commission_bp = db_res_null(res, i, 2) ? default_bp : (int)db_res_i64(res, i, 2);
-	w->payable = db_res_i64(res, i, 3);
-	w->sales_total = db_res_i64(res, i, 4);
-	w->commission_total = db_res_i64(res, i, 5);
-	w->refunds_total = db_res_i64(res, i, 6);
-	w->paid_out_total = db_res_i64(res, i, 7);
+	if (db_res_map(res, i, wallet_fields, w) != 0)
+		return DB_ERR;
+	if (db_col_null(res, i, "commission_bp"))
+		w->commission_bp = default_bp;
+	return 0;
 }
 
 int64_t
@@ -88,9 +108,10 @@ wallet_list(struct db *db, struct arena *a, int default_bp, struct wallet **out)
 	n = db_query(db, a, &res, SQL_WALLETS, "");
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
+	rows = arena_alloc(a, (res.nrows + 1) * sizeof(*rows));
 	for (i = 0; i < res.nrows; i++)
-		wallet_from_row(a, &res, i, default_bp, &rows[i]);
+		if (wallet_from_row(&res, i, default_bp, &rows[i]) != 0)
+			return DB_ERR;
 	*out = rows;
 	return n;
 }
@@ -104,8 +125,7 @@ wallet_get(struct db *db, struct arena *a, int64_t seller_id, int default_bp, st
 	n = db_query(db, a, &res, SQL_WALLET, "iii", seller_id, seller_id, seller_id);
 	if (n <= 0)
 		return (int)n;
-	wallet_from_row(a, &res, 0, default_bp, out);
-	return 1;
+	return wallet_from_row(&res, 0, default_bp, out) == 0 ? 1 : DB_ERR;
 }
 
 int64_t
@@ -120,18 +140,11 @@ wallet_entries(struct db *db, struct arena *a, int64_t seller_id, size_t limit,
 	n = db_query(db, a, &res, SQL_ENTRIES, "iii", seller_id, seller_id, (int64_t)limit);
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++) {
-		const char *at = db_res_str(&res, i, 5);
-
-		rows[i].kind = db_res_str(&res, i, 0);
-		rows[i].ref = db_res_str(&res, i, 1);
-		rows[i].gross = db_res_i64(&res, i, 2);
-		rows[i].commission = db_res_i64(&res, i, 3);
-		rows[i].net = db_res_i64(&res, i, 4);
-		/* "YYYY-MM-DD HH:MM:SS.mmm" from the DATETIME(3): keep the seconds */
-		rows[i].at = at != NULL ? arena_strndup(a, at, 19) : "";
-	}
+	if (db_res_map_rows(&res, a, entry_fields, sizeof(*rows), (void **)&rows) < 0)
+		return DB_ERR;
+	/* "YYYY-MM-DD HH:MM:SS.mmm" from the DATETIME(3): keep the seconds */
+	for (i = 0; i < res.nrows; i++)
+		rows[i].at = rows[i].at != NULL ? arena_strndup(a, rows[i].at, 19) : "";
 	*out = rows;
 	return n;
 }
@@ -204,19 +217,19 @@ payout_tx_fn(struct db *db, void *arg)
 	    arena_printf(t->a, "seller_payable:%" PRId64, t->seller_id));
 	if (n < 0)
 		return (int)n;
-	payable = n == 1 ? db_res_i64(&res, 0, 0) : 0;
+	payable = n == 1 ? db_col_i64(&res, 0, "payable") : 0;
 	if (t->key != NULL) {
 		n = db_query(db, t->a, &res, SQL_PAYOUT_BY_KEY, "s", t->key);
 		if (n < 0)
 			return (int)n;
 		if (n == 1) {
-			if (db_res_i64(&res, 0, 1) != t->seller_id ||
-			    (t->amount != -1 && db_res_i64(&res, 0, 2) != t->amount)) {
+			if (db_col_i64(&res, 0, "seller_id") != t->seller_id ||
+			    (t->amount != -1 && db_col_i64(&res, 0, "amount") != t->amount)) {
 				t->rc = WALLET_KEY_REUSED;
 				return DB_ABORT;
 			}
-			t->payout_id = db_res_i64(&res, 0, 0);
-			t->paid = db_res_i64(&res, 0, 2);
+			t->payout_id = db_col_i64(&res, 0, "id");
+			t->paid = db_col_i64(&res, 0, "amount");
 			t->rc = WALLET_REPLAYED;
 			return 0;
 		}
