@@ -171,6 +171,35 @@ parse_args(int argc, char **argv, struct ctl_args *args)
 	return 0;
 }
 
+/* Runs the reconciliation o describes and prints it. Returns the exit status: 0 nothing left,
+ * 1 findings, 2 failed, 3 a newer run took over. */
+static int
+run_and_print(const struct recon_opts *o, struct arena *a)
+{
+	struct recon_run run;
+	int rc;
+
+	switch (reconcile_run(o, a, &run)) {
+	case RECON_DONE:
+		rc = 0;
+		break;
+	case RECON_FINDINGS:
+		rc = 1;
+		break;
+	case RECON_BUSY:
+		fprintf(stderr, "jangteoctl reconcile: a newer reconciliation took over\n");
+		rc = 3;
+		break;
+	default:
+		rc = 2;
+		break;
+	}
+	print_run(o->db, a, &run);
+	if (rc == 2)
+		fprintf(stderr, "jangteoctl reconcile: the run failed (see the log)\n");
+	return rc;
+}
+
 int
 ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 {
@@ -179,7 +208,6 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 	struct recon_file file;
 	struct recon_lock lock;
 	struct recon_opts o;
-	struct recon_run run;
 	struct arena *a = NULL;
 	struct redis *redis = NULL;
 	struct bus *bus = NULL;
@@ -237,24 +265,7 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 	o.dry_run = args.dry_run;
 	o.repair_approved = conf_bool(c, CONF_RECONCILE_REPAIR_APPROVED);
 	o.confirming_stale_seconds = conf_int(c, CONF_PAYMENTS_CONFIRMING_STALE_SECONDS);
-	switch (reconcile_run(&o, a, &run)) {
-	case RECON_DONE:
-		rc = 0;
-		break;
-	case RECON_FINDINGS:
-		rc = 1;
-		break;
-	case RECON_BUSY:
-		fprintf(stderr, "jangteoctl reconcile: a newer reconciliation took over\n");
-		rc = 3;
-		break;
-	default:
-		rc = 2;
-		break;
-	}
-	print_run(db, a, &run);
-	if (rc == 2)
-		fprintf(stderr, "jangteoctl reconcile: the run failed (see the log)\n");
+	rc = run_and_print(&o, a);
 out:
 	reconcile_unlock(redis, &lock);
 	bus_free(&bus);

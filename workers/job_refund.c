@@ -87,6 +87,47 @@ went_through(struct job_ctx *ctx, struct pggate *g, const struct refunds_task *t
 	return -1;
 }
 
+/* The refund the job names, when it is to be cancelled at the PG now. Returns true with *t
+ * loaded and *id its PG; false with *res the job's result otherwise. */
+static bool
+load_task(struct job_ctx *ctx, const struct outbox_claim *claim, struct refunds_task *t,
+    enum pg_id *id, enum job_result *res)
+{
+	const char *refund_id;
+	int rc;
+
+	*res = JOB_RETRY;
+	memset(t, 0, sizeof(*t));
+	if (payload_refund_parse(ctx->a, claim->payload, &refund_id) != 0) {
+		log_error(&ctx->log, "refund: malformed payload");
+		return false;  /* kept for a person; dead after outbox.max_attempts */
+	}
+	rc = refunds_task_get(ctx->db, ctx->a, refund_id, t);
+	if (rc < 0)
+		return false;
+	if (rc == 0) {
+		log_error(&ctx->log, "refund: no refund %s: job dropped", refund_id);
+		*res = refunds_skip(ctx->db, claim) == REFUNDS_JOB_SKIPPED ? JOB_DONE : JOB_RETRY;
+		return false;
+	}
+	if (t->status != REFUND_REQUESTED) {
+		*res = result(ctx, t, refunds_skip(ctx->db, claim),
+		    arena_printf(ctx->a, "already %s", refunds_status_name(t->status)));
+		return false;
+	}
+	if (t->older_requested > 0) {
+		log_info(&ctx->log, "refund %s waits for %" PRId64 " older refund(s) of order %s",
+		    t->public_id, t->older_requested, t->order_public_id);
+		return false;
+	}
+	if (pg_parse(t->pg, id) != 0 || t->payment_key == NULL) {
+		log_error(&ctx->log, "refund %s: order %s has no PG payment (%s): left for a person",
+		    t->public_id, t->order_public_id, t->pg);
+		return false;
+	}
+	return true;
+}
+
 enum job_result
 job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
@@ -96,44 +137,11 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	struct pggate *g;
 	enum pg_id id;
 	enum job_result res;
-	const char *refund_id;
 	char key[40];
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	if (payload_refund_parse(ctx->a, claim->payload, &refund_id) != 0) {
-		log_error(&ctx->log, "refund: malformed payload");
-		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
-		goto out;
-	}
-	rc = refunds_task_get(ctx->db, ctx->a, refund_id, &t);
-	if (rc < 0) {
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (rc == 0) {
-		log_error(&ctx->log, "refund: no refund %s: job dropped", refund_id);
-		res = refunds_skip(ctx->db, claim) == REFUNDS_JOB_SKIPPED ? JOB_DONE : JOB_RETRY;
-		goto out;
-	}
-	if (t.status != REFUND_REQUESTED) {
-		res = result(ctx, &t, refunds_skip(ctx->db, claim),
-		    arena_printf(ctx->a, "already %s", refunds_status_name(t.status)));
-		goto out;
-	}
-	if (t.older_requested > 0) {
-		log_info(&ctx->log, "refund %s waits for %" PRId64 " older refund(s) of order %s",
-		    t.public_id, t.older_requested, t.order_public_id);
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (pg_parse(t.pg, &id) != 0 || t.payment_key == NULL) {
-		log_error(&ctx->log, "refund %s: order %s has no PG payment (%s): left for a person",
-		    t.public_id, t.order_public_id, t.pg);
-		res = JOB_RETRY;
-		goto out;
-	}
-
+	if (!load_task(ctx, claim, &t, &id, &res))
+		return res;
 	g = pggate_get(ctx->conf, id, PGGATE_REFUND);
 	snprintf(key, sizeof(key), "refund-%s", t.public_id);
 	memset(&req, 0, sizeof(req));
@@ -145,8 +153,7 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	if (!pggate_cancel(g, &req, &r)) {
 		log_info(&ctx->log, "breaker %s open: refund %s waits",
 		    pggate_breaker_name(id, PGGATE_REFUND), t.public_id);
-		res = JOB_RETRY;
-		goto out;
+		return JOB_RETRY;
 	}
 	log_info(&ctx->log, "cancel %s of %" PRId64 " won (cancelable %" PRId64 ") at %s,"
 	    " attempt %d: %s %s %s (%ld ms)", t.public_id, t.amount, t.cancelable, pg_name(id),
@@ -155,22 +162,16 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 
 	switch (r.outcome) {
 	case PG_OK:
-		res = complete(ctx, claim, &t);
-		break;
+		return complete(ctx, claim, &t);
 	case PG_REFUSED:
 		rc = went_through(ctx, g, &t);
 		if (rc == 1)
-			res = complete(ctx, claim, &t);
-		else if (rc == 0)
-			res = result(ctx, &t, refunds_release(ctx->db, ctx->a, claim, t.public_id,
+			return complete(ctx, claim, &t);
+		if (rc == 0)
+			return result(ctx, &t, refunds_release(ctx->db, ctx->a, claim, t.public_id,
 			    r.code, r.message), "failed");
-		else
-			res = JOB_RETRY;
-		break;
+		return JOB_RETRY;
 	default:
-		res = JOB_RETRY;  /* unknown: the same key next time; never released */
-		break;
+		return JOB_RETRY;  /* unknown: the same key next time; never released */
 	}
-out:
-	return res;
 }

@@ -433,21 +433,98 @@ db_fetch_big(struct arena *a, MYSQL_STMT *st, unsigned col, unsigned long size, 
 	return 0;
 }
 
-/* Copies every row of st's stored result into res, cells in a. Returns nrows or a db_rc. */
+/* The per-column fetch buffers of one result, bound to its statement. */
+struct db_fetch_bufs {
+	size_t ncols;
+	MYSQL_BIND *bind;
+	char **bufs;
+	unsigned long *caps, *lens;
+	my_bool *nulls, *errs;
+};
+
+/* Buffers for the ncols fields: each as large as the column's longest value (at least
+ * DB_FETCH_MIN bytes). Out of memory aborts. */
+static void
+db_fetch_bufs_init(struct db_fetch_bufs *b, const MYSQL_FIELD *fields, size_t ncols)
+{
+	size_t col;
+
+	b->ncols = ncols;
+	b->bind = db_xcalloc(ncols, sizeof(*b->bind));
+	b->bufs = db_xcalloc(ncols, sizeof(*b->bufs));
+	b->caps = db_xcalloc(ncols, sizeof(*b->caps));
+	b->lens = db_xcalloc(ncols, sizeof(*b->lens));
+	b->nulls = db_xcalloc(ncols, sizeof(*b->nulls));
+	b->errs = db_xcalloc(ncols, sizeof(*b->errs));
+	for (col = 0; col < ncols; col++) {
+		b->caps[col] = fields[col].max_length < DB_FETCH_MIN ? DB_FETCH_MIN :
+		    fields[col].max_length;
+		b->bufs[col] = db_xcalloc(b->caps[col] + 1, 1);
+		b->bind[col].buffer_type = MYSQL_TYPE_STRING;
+		b->bind[col].buffer = b->bufs[col];
+		b->bind[col].buffer_length = b->caps[col] + 1;
+		b->bind[col].length = &b->lens[col];
+		b->bind[col].is_null = &b->nulls[col];
+		b->bind[col].error = &b->errs[col];
+	}
+}
+
+static void
+db_fetch_bufs_free(struct db_fetch_bufs *b)
+{
+	size_t col;
+
+	for (col = 0; b->bufs != NULL && col < b->ncols; col++)
+		free(b->bufs[col]);
+	free(b->bufs);
+	free(b->bind);
+	free(b->caps);
+	free(b->lens);
+	free(b->nulls);
+	free(b->errs);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Copies the row just fetched into row of res (cells in a). 0, or -1 when a long value
+ * could not be read. */
+static int
+db_fetch_copy(struct arena *a, MYSQL_STMT *st, struct db_fetch_bufs *b, struct db_res *res,
+    size_t row)
+{
+	size_t col, cell;
+	char *p;
+
+	for (col = 0; col < b->ncols; col++) {
+		cell = row * b->ncols + col;
+		if (b->nulls[col])
+			continue;           /* cells[] and lens[] are zeroed: NULL, 0 */
+		if (!b->errs[col] && b->lens[col] <= b->caps[col]) {
+			p = arena_alloc(a, (size_t)b->lens[col] + 1);
+			memcpy(p, b->bufs[col], b->lens[col]);
+		} else if (db_fetch_big(a, st, (unsigned)col, b->lens[col] + 1, &p,
+		    &b->lens[col]) != 0) {
+			return -1;
+		}
+		res->cells[cell] = p;
+		res->lens[cell] = b->lens[col];
+	}
+	return 0;
+}
+
+/* Copies every row of st's stored result into res, cells and column names in a. Returns
+ * nrows or a db_rc. */
 static int64_t
 db_fetch(struct db *db, struct arena *a, struct db_res *res, MYSQL_STMT *st, const char *sql)
 {
+	struct db_fetch_bufs b;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *fields;
-	MYSQL_BIND *bind = NULL;
-	char **bufs = NULL;
-	unsigned long *caps = NULL, *lens = NULL;
-	my_bool *nulls = NULL, *errs = NULL;
-	size_t nrows, ncols = 0, row, col;
+	size_t nrows, ncols, row, col;
 	int64_t rc;
 	int frc;
 
 	memset(res, 0, sizeof(*res));
+	memset(&b, 0, sizeof(b));
 	if (mysql_stmt_store_result(st) != 0)
 		return db_stmt_fail(db, st, sql);
 	meta = mysql_stmt_result_metadata(st);
@@ -464,29 +541,11 @@ db_fetch(struct db *db, struct arena *a, struct db_res *res, MYSQL_STMT *st, con
 		rc = DB_ERR;
 		goto out;
 	}
-
-	bind = db_xcalloc(ncols, sizeof(*bind));
-	bufs = db_xcalloc(ncols, sizeof(*bufs));
-	caps = db_xcalloc(ncols, sizeof(*caps));
-	lens = db_xcalloc(ncols, sizeof(*lens));
-	nulls = db_xcalloc(ncols, sizeof(*nulls));
-	errs = db_xcalloc(ncols, sizeof(*errs));
-	for (col = 0; col < ncols; col++) {
-		caps[col] = fields[col].max_length < DB_FETCH_MIN ? DB_FETCH_MIN :
-		    fields[col].max_length;
-		bufs[col] = db_xcalloc(caps[col] + 1, 1);
-		bind[col].buffer_type = MYSQL_TYPE_STRING;
-		bind[col].buffer = bufs[col];
-		bind[col].buffer_length = caps[col] + 1;
-		bind[col].length = &lens[col];
-		bind[col].is_null = &nulls[col];
-		bind[col].error = &errs[col];
-	}
-	if (mysql_stmt_bind_result(st, bind) != 0) {
+	db_fetch_bufs_init(&b, fields, ncols);
+	if (mysql_stmt_bind_result(st, b.bind) != 0) {
 		rc = db_stmt_fail(db, st, sql);
 		goto out;
 	}
-
 	res->ncols = ncols;
 	res->names = arena_alloc(a, ncols * sizeof(*res->names));
 	for (col = 0; col < ncols; col++)
@@ -497,26 +556,9 @@ db_fetch(struct db *db, struct arena *a, struct db_res *res, MYSQL_STMT *st, con
 		frc = mysql_stmt_fetch(st);
 		if (frc == MYSQL_NO_DATA)
 			break;
-		if (frc == 1) {
+		if (frc == 1 || db_fetch_copy(a, st, &b, res, row) != 0) {
 			rc = db_stmt_fail(db, st, sql);
 			goto out;
-		}
-		for (col = 0; col < ncols; col++) {
-			size_t cell = row * ncols + col;
-			char *p;
-
-			if (nulls[col])
-				continue;           /* cells[] and lens[] are zeroed: NULL, 0 */
-			if (!errs[col] && lens[col] <= caps[col]) {
-				p = arena_alloc(a, (size_t)lens[col] + 1);
-				memcpy(p, bufs[col], lens[col]);
-			} else if (db_fetch_big(a, st, (unsigned)col, lens[col] + 1, &p,
-			    &lens[col]) != 0) {
-				rc = db_stmt_fail(db, st, sql);
-				goto out;
-			}
-			res->cells[cell] = p;
-			res->lens[cell] = lens[col];
 		}
 	}
 	res->nrows = row;
@@ -527,14 +569,7 @@ out:
 	if (meta != NULL)
 		mysql_free_result(meta);
 	mysql_stmt_free_result(st);
-	for (col = 0; bufs != NULL && col < ncols; col++)
-		free(bufs[col]);
-	free(bufs);
-	free(bind);
-	free(caps);
-	free(lens);
-	free(nulls);
-	free(errs);
+	db_fetch_bufs_free(&b);
 	return rc;
 }
 
@@ -731,206 +766,6 @@ db_query(struct db *db, struct arena *a, struct db_res *res, const char *sql,
 	rc = db_run(db, a, res, sql, &args, false);
 	db_args_free(&args);
 	return rc;
-}
-
-static void
-db_res_check(const struct db_res *res, size_t row, size_t col)
-{
-	if (row < res->nrows && col < res->ncols)
-		return;
-	log_error(&db_log_ctx, "db: cell (%zu, %zu) outside a %zu x %zu result", row, col,
-	    res->nrows, res->ncols);
-	abort();
-}
-
-/* The cell's text, NUL-terminated (a blob may hold more NULs: see res->lens), or NULL for SQL
- * NULL. Owned by the result's arena. Aborts when row/col is out of range. */
-const char *
-db_res_str(const struct db_res *res, size_t row, size_t col)
-{
-	db_res_check(res, row, col);
-	return res->cells[row * res->ncols + col];
-}
-
-/* The cell as an integer, 0 for SQL NULL. A cell that is not a whole int64 in decimal is a
- * programming error (wrong column): it aborts, like an out-of-range row/col. */
-int64_t
-db_res_i64(const struct db_res *res, size_t row, size_t col)
-{
-	const char *s = db_res_str(res, row, col);
-	size_t len = res->lens[row * res->ncols + col];
-	char *end;
-	long long v;
-
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (len == 0 || end != s + len || errno != 0) {
-		log_error(&db_log_ctx, "db: cell (%zu, %zu) is not an int64", row, col);
-		abort();
-	}
-	return (int64_t)v;
-}
-
-/* True when the cell is SQL NULL. Aborts when row/col is out of range. */
-bool
-db_res_null(const struct db_res *res, size_t row, size_t col)
-{
-	return db_res_str(res, row, col) == NULL;
-}
-
-/* ---- columns by name ---------------------------------------------------------------- */
-
-/* The index of name in res, or ncols when it has none. */
-static size_t
-db_res_find(const struct db_res *res, const char *name)
-{
-	size_t col;
-
-	for (col = 0; col < res->ncols; col++)
-		if (strcmp(res->names[col], name) == 0)
-			break;
-	return col;
-}
-
-size_t
-db_res_col(const struct db_res *res, const char *name)
-{
-	size_t col = db_res_find(res, name);
-
-	if (col == res->ncols) {
-		log_error(&db_log_ctx, "db: no column \"%s\" in a result of %zu columns", name,
-		    res->ncols);
-		abort();
-	}
-	return col;
-}
-
-const char *
-db_col_str(const struct db_res *res, size_t row, const char *name)
-{
-	return db_res_str(res, row, db_res_col(res, name));
-}
-
-int64_t
-db_col_i64(const struct db_res *res, size_t row, const char *name)
-{
-	return db_res_i64(res, row, db_res_col(res, name));
-}
-
-bool
-db_col_null(const struct db_res *res, size_t row, const char *name)
-{
-	return db_res_null(res, row, db_res_col(res, name));
-}
-
-/* The member size each field type needs (DB_F_CHARS: any; DB_F_ENUM: an int's). */
-static bool
-db_field_size_ok(const struct db_field *f)
-{
-	switch (f->type) {
-	case DB_F_I64:
-		return f->size == sizeof(int64_t);
-	case DB_F_INT:
-	case DB_F_ENUM:
-		return f->size == sizeof(int);
-	case DB_F_BOOL:
-		return f->size == sizeof(bool);
-	case DB_F_STR:
-		return f->size == sizeof(const char *);
-	case DB_F_CHARS:
-		return f->size > 0;
-	default:
-		return false;
-	}
-}
-
-/* Stores the cell s (NULL for SQL NULL) of res's row, column col into the member at p. */
-static int
-db_field_store(const struct db_res *res, size_t row, size_t col, const struct db_field *f,
-    char *p)
-{
-	const char *s = db_res_str(res, row, col);
-	int64_t v;
-	int i;
-
-	switch (f->type) {
-	case DB_F_I64:
-		v = db_res_i64(res, row, col);
-		memcpy(p, &v, sizeof(v));
-		return 0;
-	case DB_F_INT:
-		v = db_res_i64(res, row, col);
-		if (v < INT_MIN || v > INT_MAX)
-			return -1;
-		i = (int)v;
-		memcpy(p, &i, sizeof(i));
-		return 0;
-	case DB_F_BOOL:
-		*(bool *)(void *)p = db_res_i64(res, row, col) != 0;
-		return 0;
-	case DB_F_STR:
-		memcpy(p, &s, sizeof(s));
-		return 0;
-	case DB_F_CHARS:
-		if (s == NULL || res->lens[row * res->ncols + col] >= f->size)
-			return -1;
-		memcpy(p, s, res->lens[row * res->ncols + col] + 1);
-		return 0;
-	case DB_F_ENUM:
-		for (i = 0; s != NULL && i < f->nnames; i++) {
-			if (f->names[i] != NULL && strcmp(s, f->names[i]) == 0) {
-				memcpy(p, &i, sizeof(i));
-				return 0;
-			}
-		}
-		return -1;
-	default:
-		return -1;
-	}
-}
-
-int
-db_res_map(const struct db_res *res, size_t row, const struct db_field *fields, void *out)
-{
-	const struct db_field *f;
-	size_t col;
-
-	for (f = fields; f->col != NULL; f++) {
-		if (!db_field_size_ok(f)) {
-			log_error(&db_log_ctx, "db: the descriptor of column \"%s\" has a %zu-byte"
-			    " member for its type", f->col, f->size);
-			abort();
-		}
-		col = db_res_find(res, f->col);
-		if (col == res->ncols) {
-			log_error(&db_log_ctx, "db: no column \"%s\" in a result of %zu columns",
-			    f->col, res->ncols);
-			return DB_ERR;
-		}
-		if (db_field_store(res, row, col, f, (char *)out + f->off) != 0) {
-			log_error(&db_log_ctx, "db: column \"%s\" of row %zu does not fit its member",
-			    f->col, row);
-			return DB_ERR;
-		}
-	}
-	return 0;
-}
-
-int64_t
-db_res_map_rows(const struct db_res *res, struct arena *a, const struct db_field *fields,
-    size_t size, void **out)
-{
-	char *rows = arena_alloc(a, (res->nrows + 1) * size);
-	size_t i;
-
-	memset(rows, 0, (res->nrows + 1) * size);
-	*out = rows;
-	for (i = 0; i < res->nrows; i++)
-		if (db_res_map(res, i, fields, rows + i * size) != 0)
-			return DB_ERR;
-	return (int64_t)res->nrows;
 }
 
 /* The AUTO_INCREMENT id generated by the last INSERT that generated one on this handle, or 0. */

@@ -148,16 +148,12 @@ file_add(struct recon_file *f)
 	return r;
 }
 
-/* Checks one data line (printable ASCII, NUL-terminated in line) and appends its row. */
+/* Splits line at its commas into col[COL__MAX] (in place). 0, or -1 with err set. */
 static int
-csv_row(char *line, size_t lineno, struct recon_file *f, struct arena *a, char *err,
-    size_t err_len)
+csv_split(char *line, size_t lineno, char *col[COL__MAX], char *err, size_t err_len)
 {
-	char *col[COL__MAX], *p;
-	struct recon_row *r;
-	int64_t won[3], amount, fee, net, diff;
+	char *p;
 	size_t n = 0;
-	int i;
 
 	if (strchr(line, '"') != NULL) {
 		set_err(err, err_len, "line %zu: quoted fields are not supported", lineno);
@@ -178,6 +174,15 @@ csv_row(char *line, size_t lineno, struct recon_file *f, struct arena *a, char *
 		set_err(err, err_len, "line %zu: %zu fields, want %d", lineno, n, COL__MAX);
 		return -1;
 	}
+	return 0;
+}
+
+/* Checks the text fields of a row: one settlement date, this file's PG, a known type and
+ * well-formed keys. 0, or -1 with err set. */
+static int
+csv_words(char *const col[COL__MAX], size_t lineno, struct recon_file *f, char *err,
+    size_t err_len)
+{
 	if (!date_ok(col[COL_DATE])) {
 		set_err(err, err_len, "line %zu: settlement_date \"%.40s\" is not a YYYY-MM-DD date",
 		    lineno, col[COL_DATE]);
@@ -215,6 +220,23 @@ csv_row(char *line, size_t lineno, struct recon_file *f, struct arena *a, char *
 		    " characters", lineno, col[COL_TX], RECON_TX_MAX);
 		return -1;
 	}
+	if (!at_ok(col[COL_AT])) {
+		set_err(err, err_len, "line %zu: transaction_at \"%.40s\" is not an ISO 8601 time",
+		    lineno, col[COL_AT]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the amounts of a row into won[0..3) (amount, fee, net) and checks their signs and
+ * amount - fee = net. 0, or -1 with err set. */
+static int
+csv_amounts(char *const col[COL__MAX], size_t lineno, int64_t won[3], char *err,
+    size_t err_len)
+{
+	int64_t diff;
+	int i;
+
 	for (i = COL_AMOUNT; i <= COL_NET; i++) {
 		if (money_parse(col[i], &won[i - COL_AMOUNT]) != 0) {
 			set_err(err, err_len, "line %zu: %s \"%.40s\" is not an integer number of won",
@@ -222,24 +244,32 @@ csv_row(char *line, size_t lineno, struct recon_file *f, struct arena *a, char *
 			return -1;
 		}
 	}
-	amount = won[0];
-	fee = won[1];
-	net = won[2];
-	if (col[COL_TYPE][0] == 'a' ? amount <= 0 : amount >= 0) {
+	if (col[COL_TYPE][0] == 'a' ? won[0] <= 0 : won[0] >= 0) {
 		set_err(err, err_len, "line %zu: an %s of %" PRId64 " won (approvals are positive,"
-		    " cancels negative)", lineno, col[COL_TYPE], amount);
+		    " cancels negative)", lineno, col[COL_TYPE], won[0]);
 		return -1;
 	}
-	if (money_sub(amount, fee, &diff) != 0 || diff != net) {
+	if (money_sub(won[0], won[1], &diff) != 0 || diff != won[2]) {
 		set_err(err, err_len, "line %zu: amount - fee = net does not hold (%" PRId64 " - %"
-		    PRId64 " != %" PRId64 ")", lineno, amount, fee, net);
+		    PRId64 " != %" PRId64 ")", lineno, won[0], won[1], won[2]);
 		return -1;
 	}
-	if (!at_ok(col[COL_AT])) {
-		set_err(err, err_len, "line %zu: transaction_at \"%.40s\" is not an ISO 8601 time",
-		    lineno, col[COL_AT]);
+	return 0;
+}
+
+/* Checks one data line (printable ASCII, NUL-terminated in line) and appends its row. */
+static int
+csv_row(char *line, size_t lineno, struct recon_file *f, struct arena *a, char *err,
+    size_t err_len)
+{
+	char *col[COL__MAX];
+	struct recon_row *r;
+	int64_t won[3];
+
+	if (csv_split(line, lineno, col, err, err_len) != 0 ||
+	    csv_words(col, lineno, f, err, err_len) != 0 ||
+	    csv_amounts(col, lineno, won, err, err_len) != 0)
 		return -1;
-	}
 	if (f->nrows >= RECON_ROWS_MAX) {
 		set_err(err, err_len, "line %zu: more than %d rows", lineno, RECON_ROWS_MAX);
 		return -1;
@@ -250,9 +280,9 @@ csv_row(char *line, size_t lineno, struct recon_file *f, struct arena *a, char *
 	r->payment_key = arena_strdup(a, col[COL_KEY]);
 	r->order_id = arena_strdup(a, col[COL_ORDER]);
 	r->transaction_key = arena_strdup(a, col[COL_TX]);
-	r->amount = amount;
-	r->fee = fee;
-	r->net = net;
+	r->amount = won[0];
+	r->fee = won[1];
+	r->net = won[2];
 	r->at = arena_strdup(a, col[COL_AT]);
 	return 0;
 }
