@@ -1,4 +1,5 @@
 /* job_echo: the demo job that proves the outbox path end to end (exactly-once effect). */
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,7 +14,7 @@ static const char SQL_EFFECT[] =
 struct echo_tx {
 	const struct outbox_claim *claim;
 	const char *message;
-	int lost;
+	bool lost;
 };
 
 static int
@@ -22,28 +23,21 @@ echo_tx(struct db *db, void *arg)
 	struct echo_tx *t = arg;
 	int64_t rc;
 
-	t->lost = 0;
+	t->lost = false;
 	rc = db_exec(db, SQL_EFFECT, "isi", t->claim->id, t->message, (int64_t)getpid());
 	if (rc == DB_DUP) {
-		t->lost = 1;  /* someone else's transaction recorded it */
+		t->lost = true;  /* someone else's transaction recorded it */
 		return DB_ABORT;
 	}
 	if (rc < 0)
 		return (int)rc;
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0) {
-		t->lost = 1;
-		return DB_ABORT;
-	}
-	return 0;
+	return outbox_finish(db, t->claim, &t->lost);
 }
 
 enum job_result
 job_echo_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct echo_tx t = { claim, NULL, 0 };
+	struct echo_tx t = { claim, NULL, false };
 	struct payload_echo p;
 
 	if (payload_echo_parse(ctx->a, claim->payload, &p) != 0) {

@@ -139,6 +139,17 @@ outbox_complete(struct db *db, const struct outbox_claim *c)
 }
 
 int
+outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost)
+{
+	int rc = outbox_complete(db, c);
+
+	*lost = rc == 0;
+	if (rc < 0)
+		return rc;
+	return rc == 0 ? DB_ABORT : 0;
+}
+
+int
 outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
     const char *error)
 {

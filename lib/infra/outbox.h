@@ -5,6 +5,7 @@
 #ifndef JT_OUTBOX_H
 #define JT_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "infra/bus.h"
@@ -45,6 +46,11 @@ int outbox_claim(struct db *db, struct arena *a, int64_t id, int claim_seconds, 
  * the job's effect and roll back when it returns 0. Returns 1 marked, 0 claim lost, or an enum
  * db_rc. */
 int outbox_complete(struct db *db, const struct outbox_claim *c);
+
+/* outbox_complete as the last step of a job's transaction function: returns 0 when the row
+ * is marked done, DB_ABORT with *lost set when the claim was lost (the function returns it,
+ * so the transaction rolls back), or an enum db_rc. *lost is cleared otherwise. */
+int outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost);
 
 /* Gives a failed job back: pending again, due after retry_delay_ms, error noted (truncated).
  * Returns 1, 0 when the claim was lost, or an enum db_rc. */

@@ -206,8 +206,10 @@ order_state_paid(struct db *db, struct arena *a, const struct order *o,
 	return *ledger_rc == LEDGER_DB_FAILED ? ledger_tx_rc(db, *ledger_rc) : DB_ABORT;
 }
 
-int
-order_state_reserve(struct db *db, const struct order_line *lines, size_t n)
+/* Takes (take) or gives back each line's stock (quantity - canceled_quantity), in the order
+ * given. Returns 1 done, 0 a line's stock was short (taking), or an enum db_rc. */
+static int
+move_stock(struct db *db, const struct order_line *lines, size_t n, bool take)
 {
 	int64_t rc, q;
 	size_t i;
@@ -216,28 +218,24 @@ order_state_reserve(struct db *db, const struct order_line *lines, size_t n)
 		q = (int64_t)lines[i].quantity - lines[i].canceled_quantity;
 		if (q <= 0)
 			continue;
-		rc = db_exec(db, SQL_RESERVE, "iii", q, lines[i].product_id, q);
-		if (rc < 0)
-			return (int)rc;
-		if (rc == 0)
-			return 0;
+		rc = take ? db_exec(db, SQL_RESERVE, "iii", q, lines[i].product_id, q) :
+		    db_exec(db, SQL_RELEASE, "ii", q, lines[i].product_id);
+		if (rc < 0 || (take && rc == 0))
+			return (int)rc;  /* 0: the guard of a take refused */
 	}
 	return 1;
 }
 
 int
+order_state_reserve(struct db *db, const struct order_line *lines, size_t n)
+{
+	return move_stock(db, lines, n, true);
+}
+
+int
 order_state_release(struct db *db, const struct order_line *lines, size_t n)
 {
-	int64_t rc, q;
-	size_t i;
+	int rc = move_stock(db, lines, n, false);
 
-	for (i = 0; i < n; i++) {
-		q = (int64_t)lines[i].quantity - lines[i].canceled_quantity;
-		if (q <= 0)
-			continue;
-		rc = db_exec(db, SQL_RELEASE, "ii", q, lines[i].product_id);
-		if (rc < 0)
-			return (int)rc;
-	}
-	return 0;
+	return rc < 0 ? rc : 0;
 }

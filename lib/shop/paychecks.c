@@ -218,7 +218,7 @@ record_tx_fn(struct db *db, void *arg)
 	struct arena *a = arena_new(512);
 	struct db_res res;
 	int64_t rc, checks;
-	bool admin;
+	bool admin, lost;
 
 	rc = db_exec(db, SQL_ENSURE_ROW, "ii", t->order_id, ans->base_seconds);
 	if (rc < 0)
@@ -240,13 +240,9 @@ record_tx_fn(struct db *db, void *arg)
 	    ans->base_seconds, 0), t->order_id);
 	if (rc < 0)
 		goto out;
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
+	rc = outbox_finish(db, t->claim, &lost);  /* lost: DB_ABORT */
+	if (rc != 0)
 		goto out;
-	if (rc == 0) {
-		rc = DB_ABORT;  /* the outbox claim was lost */
-		goto out;
-	}
 	t->checks = (int)checks;
 	t->needs_admin = admin;
 	rc = 0;

@@ -82,7 +82,7 @@ pay_tx_fn(struct db *db, void *arg)
 	int64_t rc;
 
 	t->moved = false;
-	t->lost = false;
+	t->lost = false;  /* an effect's own DB_ABORT is no lost claim */
 	bus_batch_clear(&t->jobs);
 	if (t->m.to != ORDER_STATUS__MAX) {
 		/* Lock the order first: the event names the status really left, and a racing
@@ -103,14 +103,7 @@ pay_tx_fn(struct db *db, void *arg)
 				return (int)rc;
 		}
 	}
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0) {
-		t->lost = true;
-		return DB_ABORT;
-	}
-	return 0;
+	return outbox_finish(db, t->claim, &t->lost);
 }
 
 /* A pay_tx for moving o to to (ORDER_STATUS__MAX: only the claim), with the event's note. */

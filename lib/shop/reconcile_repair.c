@@ -46,11 +46,28 @@ look_up(struct recon_ctx *c, const struct recon_group *g, struct pg_result *r)
 	return r->outcome;
 }
 
-static const char *
-lookup_failed(struct recon_ctx *c, const struct pg_result *r)
+/* Asks the PG for the payment's balance now, where the file cannot settle it. Returns true
+ * when the PG answered about a payment of the order's amount (f->pg_amount is its balance);
+ * otherwise records f as a report saying why, with *rc its result, and returns false. */
+static bool
+balance_now(struct recon_ctx *c, struct recon_found *f, const struct recon_group *g,
+    const struct order *o, struct pg_result *r, int *rc)
 {
-	return reconcile_note(c->scratch, "the PG's lookup failed: %s (HTTP %ld%s%s)",
-	    pg_outcome_name(r->outcome), r->http_status, r->code[0] != '\0' ? ", " : "", r->code);
+	if (look_up(c, g, r) != PG_OK) {
+		f->note = reconcile_note(c->scratch, "the PG's lookup failed: %s (HTTP %ld%s%s)",
+		    pg_outcome_name(r->outcome), r->http_status, r->code[0] != '\0' ? ", " : "",
+		    r->code);
+		*rc = reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
+		return false;
+	}
+	f->pg_amount = r->balance_amount;
+	if (r->total_amount != o->amount) {
+		f->note = reconcile_note(c->scratch, "the PG holds %" PRId64 " won for a %" PRId64
+		    " won order", r->total_amount, o->amount);
+		*rc = reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
+		return false;
+	}
+	return true;
 }
 
 /* The PG approved a payment we do not hold paid: cancel it there (amount: its balance). */
@@ -161,6 +178,7 @@ unpaid_here(struct recon_ctx *c, struct recon_found *f, const struct recon_ours 
 	const struct order *o = &ours->o;
 	struct pg_result r;
 	bool stale;
+	int rc;
 
 	f->cls = RECON_MISSING_HERE;
 	f->action = "report";
@@ -188,16 +206,8 @@ unpaid_here(struct recon_ctx *c, struct recon_found *f, const struct recon_ours 
 		    " won order", g->approved, o->amount);
 		return reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
 	}
-	if (look_up(c, g, &r) != PG_OK) {
-		f->note = lookup_failed(c, &r);
-		return reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
-	}
-	f->pg_amount = r.balance_amount;
-	if (r.total_amount != o->amount) {
-		f->note = reconcile_note(c->scratch, "the PG holds %" PRId64 " won for a %" PRId64
-		    " won order", r.total_amount, o->amount);
-		return reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
-	}
+	if (!balance_now(c, f, g, o, &r, &rc))
+		return rc;
 	if (r.state == PG_STATE_CANCELED || r.balance_amount == 0) {
 		f->cls = RECON_MATCH;
 		f->action = "none";
@@ -245,16 +255,8 @@ paid_here(struct recon_ctx *c, struct recon_found *f, const struct recon_ours *o
 	}
 	/* The file alone does not settle it: its cancels are of another day, or they differ
 	 * from our refunds. The PG's balance now does. */
-	if (look_up(c, g, &r) != PG_OK) {
-		f->note = lookup_failed(c, &r);
-		return reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
-	}
-	f->pg_amount = r.balance_amount;
-	if (r.total_amount != o->amount) {
-		f->note = reconcile_note(c->scratch, "the PG holds %" PRId64 " won, the order is %"
-		    PRId64 " won", r.total_amount, o->amount);
-		return reconcile_record(c, f, RECON_REPAIR_NONE, NULL, NULL);
-	}
+	if (!balance_now(c, f, g, o, &r, &rc))
+		return rc;
 	if (r.balance_amount == our_net) {
 		f->cls = RECON_MATCH;
 		f->action = "none";

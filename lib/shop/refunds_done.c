@@ -235,21 +235,14 @@ job_tx_fn(struct db *db, void *arg)
 	int64_t rc;
 
 	t->moved = false;
-	t->lost = false;
+	t->lost = false;  /* a refund's own DB_ABORT is no lost claim */
 	bus_batch_clear(&t->jobs);
 	if (t->refund_public_id != NULL) {
 		rc = job_refund(db, t);
 		if (rc != 0)
 			return (int)rc;
 	}
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0) {
-		t->lost = true;
-		return DB_ABORT;
-	}
-	return 0;
+	return outbox_finish(db, t->claim, &t->lost);
 }
 
 static enum refunds_job_rc

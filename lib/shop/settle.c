@@ -109,18 +109,15 @@ struct settle_tx {
 static int
 complete(struct db *db, struct settle_tx *t)
 {
+	bool lost;
 	int rc;
 
 	if (t->claim == NULL)
 		return 0;
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
+	rc = outbox_finish(db, t->claim, &lost);
+	if (lost)
 		t->rc = SETTLE_LOST;
-		return DB_ABORT;
-	}
-	return 0;
+	return rc;
 }
 
 /* The data disagree or the ledger refused (logged): roll back, retry the job later. */

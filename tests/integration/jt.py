@@ -8,6 +8,7 @@ import glob
 import http.client
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -275,17 +276,20 @@ def follow_pg(url, query_extra):
 
 
 def mails_to(addr):
-    """Every message the sink saved for envelope recipient addr, oldest first, parsed; each
-    has .raw (bytes) and .envelope (the X-Envelope-To value)."""
+    """Every message the SMTP sink saved for envelope recipient addr, oldest first, parsed;
+    each has .raw (bytes), .envelope (the X-Envelope-To value) and .raw_subject (the Subject
+    header as sent, folded lines included)."""
     out = []
     files = glob.glob(os.path.join(RUN, "mail", "*.eml"))
     for f in sorted(files, key=lambda p: int(os.path.basename(p)[:-4])):
         with open(f, "rb") as fh:
             raw = fh.read()
         first = raw.split(b"\r\n", 1)[0].decode("utf-8")
-        if addr in first:
+        if first == "X-Envelope-To: " + addr:
             m = email.message_from_bytes(raw, policy=email.policy.default)
             m.raw = raw
             m.envelope = first[len("X-Envelope-To: "):]
+            subject = re.search(rb"^Subject:.*?(?=\r\n(?! ))", raw, re.M | re.S)
+            m.raw_subject = subject.group(0).decode("ascii") if subject else ""
             out.append(m)
     return out
