@@ -4,6 +4,7 @@
 #define JT_ROUTE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "req.h"
 
 enum route_flag {
@@ -14,6 +15,11 @@ enum route_flag {
 	ROUTE_CSRF  = 1u << 4,  /* state change: needs the session's CSRF token */
 	ROUTE_TEST  = 1u << 5,  /* exists only with fcgi.test_routes = true */
 	ROUTE_RAW   = 1u << 6,  /* answers its own content type (metrics) */
+	ROUTE_TWIN  = 1u << 7,  /* one of two representations of a resource: an HTML route and
+	                         * a JSON route with the same method and pattern, both flagged.
+	                         * The dispatcher picks the JSON one when the Accept header
+	                         * prefers application/json over text/html (accept_prefers),
+	                         * the HTML one otherwise; both answer with Vary: Accept */
 };
 
 struct route {
@@ -42,6 +48,12 @@ extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, 
 /* Joins the core table and the families' into the one table the dispatcher reads. Call once
  * per process before route_names or route_dispatch. */
 void route_init(void);
+
+/* Writes the route table to f, one route per line, in matching order:
+ * "METHOD PATTERN FLAGS NAME", FLAGS being the route's flags as lower-case words joined by
+ * '+' ("json+login+csrf"). For tests/check-api-doc.sh (jangteo-fcgi --routes). Call after
+ * route_init. */
+void route_dump(FILE *f);
 
 /* The number of routes, and the metrics label of each in table order. */
 size_t route_count(void);
