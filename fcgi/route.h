@@ -32,6 +32,7 @@ struct route {
 
 /* The route tables of the page families, each ended by an entry whose handler is NULL. */
 extern const struct route account_routes[];   /* account.c: sign-up, login, logout */
+extern const struct route settings_routes[];  /* settings.c: the account page, notice settings */
 extern const struct route oauth_routes[];     /* oauth.c: Naver and Kakao login */
 extern const struct route catalog_routes[];   /* catalog.c: products, popular products */
 extern const struct route points_routes[];    /* points.c: balance and charges */
