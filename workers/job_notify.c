@@ -28,6 +28,7 @@
 #include "base/jparse.h"
 #include "infra/mail.h"
 #include "base/money.h"
+#include "base/text.h"
 #include "shop/orders.h"
 #include "shop/refunds.h"
 #include "base/valid.h"
@@ -91,62 +92,11 @@ notify_parse(const char *payload, struct json_object **p, struct notify_job *j)
 	return 0;
 }
 
-/* Appends s to out as one line of plain text of at most max bytes: control bytes and runs of
- * white space become one space, bytes that are not UTF-8 become '?', leading and trailing
- * spaces are dropped, and a longer text is cut at a character boundary and ends with "…". An
- * empty result appends fallback instead. */
-static void
-notify_clean(struct buf *out, const char *s, size_t max, const char *fallback)
-{
-	static const char ellipsis[] = "…";
-	size_t len = s != NULL ? strlen(s) : 0, i = 0, mark = out->len, used = 0, n;
-	bool space = false;
-	uint32_t cp;
-
-	while (i < len) {
-		n = valid_utf8_next((const unsigned char *)s + i, len - i, &cp);
-		if (n > 0 && (cp <= 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-		    cp == 0x2028 || cp == 0x2029)) {
-			space = used > 0;  /* white space and control characters: one space */
-			i += n;
-			continue;
-		}
-		if (used + (space ? 1 : 0) + (n == 0 ? 1 : n) > max)
-			goto cut;
-		if (space) {
-			buf_putc(out, ' ');
-			used++;
-			space = false;
-		}
-		if (n == 0) {
-			buf_putc(out, '?');  /* not UTF-8: a visible mark, never the raw byte */
-			used++;
-			i++;
-			continue;
-		}
-		buf_append(out, s + i, n);
-		used += n;
-		i += n;
-	}
-	if (used == 0)
-		buf_puts(out, fallback);
-	return;
-cut:
-	/* Make room for the ellipsis, cutting back to a character boundary. */
-	while (used > 0 && used + sizeof(ellipsis) - 1 > max) {
-		do
-			used--;
-		while (used > 0 && ((unsigned char)out->data[mark + used] & 0xC0) == 0x80);
-	}
-	buf_truncate(out, mark + used);
-	buf_puts(out, ellipsis);
-}
-
 /* "<first product>" or "<first product> 외 N건", cleaned and bounded by name_max. */
 static void
 notify_summary(struct buf *out, const char *first, size_t nlines, size_t name_max)
 {
-	notify_clean(out, first, name_max, "상품");
+	text_clean_line(out, first, name_max, "상품");
 	if (nlines > 1)
 		buf_printf(out, " 외 %zu건", nlines - 1);
 }
@@ -183,7 +133,7 @@ notify_deliverable(const char *addr)
 static void
 notify_head(struct buf *b, const struct notify_rcpt *r, const char *what)
 {
-	notify_clean(b, r->name, NOTIFY_USER_NAME_MAX, "고객");
+	text_clean_line(b, r->name, NOTIFY_USER_NAME_MAX, "고객");
 	buf_printf(b, "님, 안녕하세요.\n%s\n\n", what);
 }
 
@@ -221,7 +171,7 @@ notify_paid_text(const struct conf *c, const struct order *o, const struct notif
 		buf_puts(body, "\n[주문 내역]\n");
 	for (i = 0; i < o->nlines; i++) {
 		buf_puts(body, "- ");
-		notify_clean(body, o->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		text_clean_line(body, o->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
 		buf_printf(body, " x %d: %s원\n", o->lines[i].quantity,
 		    money_format(o->lines[i].amount, line_won));
 	}
@@ -261,7 +211,7 @@ notify_refund_text(const struct conf *c, const struct order *o, const struct ref
 		buf_puts(body, "\n[환불 내역]\n");
 	for (i = 0; i < rf->nlines; i++) {
 		buf_puts(body, "- ");
-		notify_clean(body, rf->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		text_clean_line(body, rf->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
 		buf_printf(body, " x %d: %s원\n", rf->lines[i].quantity,
 		    money_format(rf->lines[i].amount, line_won));
 	}
