@@ -46,11 +46,6 @@ enum notify_event { NOTIFY_PAID, NOTIFY_REFUNDED, NOTIFY_EVENT__MAX };
 
 static const char *const notify_event_names[NOTIFY_EVENT__MAX] = { "paid", "refunded" };
 
-/* How each payment method is named to the shopper. */
-static const char *const notify_pay_names[ORDER_PAY__MAX] = {
-	"포인트", "토스페이먼츠", "카카오페이",
-};
-
 /* The job's payload, checked; strings are owned by the parsed JSON. */
 struct notify_job {
 	const char *order_id;
@@ -164,8 +159,7 @@ notify_paid_text(const struct conf *c, const struct order *o, const struct notif
 	buf_puts(body, "주문상품: ");
 	notify_summary(body, o->nlines > 0 ? o->lines[0].name : o->order_name, o->nlines,
 	    NOTIFY_BODY_NAME_MAX);
-	buf_printf(body, "\n결제수단: %s\n", (unsigned)o->pay < ORDER_PAY__MAX ?
-	    notify_pay_names[o->pay] : "-");
+	buf_printf(body, "\n결제수단: %s\n", orders_pay_label(o->pay));
 	buf_printf(body, "결제금액: %s원\n", won);
 	if (o->nlines > 0)
 		buf_puts(body, "\n[주문 내역]\n");
@@ -202,8 +196,7 @@ notify_refund_text(const struct conf *c, const struct order *o, const struct ref
 	buf_printf(body, "주문번호: %s\n환불번호: %s\n", o->public_id, rf->public_id);
 	buf_puts(body, "환불상품: ");
 	notify_summary(body, first, n, NOTIFY_BODY_NAME_MAX);
-	buf_printf(body, "\n환불수단: %s\n", (unsigned)o->pay < ORDER_PAY__MAX ?
-	    notify_pay_names[o->pay] : "-");
+	buf_printf(body, "\n환불수단: %s\n", orders_pay_label(o->pay));
 	buf_printf(body, "환불금액: %s원\n", won);
 	if (money_sub(o->amount, o->refunded_amount, &remaining) == 0 && remaining >= 0)
 		buf_printf(body, "남은 결제금액: %s원\n", money_format(remaining, left));

@@ -37,6 +37,10 @@ int orders_status_parse(const char *s, enum order_status *out);
 const char *orders_pay_name(enum order_pay p);
 int orders_pay_parse(const char *s, enum order_pay *out);
 
+/* How a payment method is named to shoppers ("포인트", "토스페이먼츠", "카카오페이"); "-" out
+ * of range. */
+const char *orders_pay_label(enum order_pay p);
+
 /* True for statuses nothing automatic will change any more (PAID may still be refunded by a
  * person). The "order received" page stops polling at these. */
 bool orders_status_final(enum order_status s);
