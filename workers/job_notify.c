@@ -12,7 +12,11 @@
  * Product and user names come from sellers and shoppers: they are cleaned here (control bytes
  * become spaces, long names are cut at a character boundary) before they reach the subject or
  * the body, and lib/infra/mail encodes a non-ASCII subject as RFC 2047 encoded-words and refuses any
- * header value holding CR or LF, so no name can add a header or a line of its own. */
+ * header value holding CR or LF, so no name can add a header or a line of its own.
+ *
+ * A shopper who gave a mobile number and consented to KakaoTalk 알림톡 gets the notice there
+ * instead, exactly once (workers/notify_alimtalk.c, asked first); the mail is for everyone
+ * else, and the fallback when the provider refuses for good. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -304,6 +308,14 @@ job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	if (rc < 0) {
 		res = JOB_RETRY;
 		goto out;
+	}
+	if (rc == 1) {
+		/* 알림톡 first for a shopper who asked for it; the mail otherwise or after it. */
+		struct notify_alimtalk_in kakao = { &o, j.event == NOTIFY_REFUNDED ? &rf : NULL,
+			rcpt.name };
+
+		if (notify_alimtalk(ctx, claim, &kakao, &res))
+			goto out;
 	}
 	if (rc == 0 || !notify_deliverable(rcpt.email)) {
 		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", o.public_id,
