@@ -16,7 +16,7 @@ import subprocess
 import time
 
 from jt import (RUN, SRC, Session, envelope, eq, eventually, get, make_product, make_user,
-                pids, request, sql)
+                pids, redis, request, sql)
 from test_notify import email_of, job_done, job_row, mails_to, notify_jobs
 
 FAKE_PORT = int(os.environ.get("JT_HTTP_PORT", "18080")) + 4
@@ -356,3 +356,12 @@ def test_a_provider_that_stays_down_opens_the_breaker_and_the_mail_takes_over():
         eq(len(eventually(lambda: mails_to(email_of(s.user_id)), what="mail")), 1, "one mail")
         eq(job_row(j)[:2], ("done", 3), "mailed at the third attempt")
         eq(deliveries("paid:" + oid), [], "nothing recorded for 알림톡")
+
+
+def test_zz_cleanup_leaves_no_breaker_report_behind():
+    """The notify workers' "alimtalk" breaker reports (TTL 120 s) would show in /metrics for
+    the tests that follow (test_deploy expects only the HTTP families on a quiet stack)."""
+    redis("DEL", "breaker:alimtalk", "breaker:alimtalk:procs")
+    faults("")
+    no_kakao([])
+    eq(redis("EXISTS", "breaker:alimtalk:procs"), "0", "gone")
