@@ -235,9 +235,10 @@ alimtalk_classify(long http_status, const char *body, size_t len, struct alimtal
 	    !json_object_is_type(message, json_type_object) ||
 	    !json_object_object_get_ex(message, "sendResults", &results) ||
 	    !json_object_is_type(results, json_type_array) ||
-	    json_object_array_length(results) != 1 ||
-	    (first = json_object_array_get_idx(results, 0)) == NULL ||
-	    !json_object_is_type(first, json_type_object) ||
+	    json_object_array_length(results) != 1)
+		goto out;
+	first = json_object_array_get_idx(results, 0);
+	if (!json_object_is_type(first, json_type_object) ||
 	    int_member(first, "resultCode", &rcode) != 0)
 		goto out;
 	if (rcode != 0) {
