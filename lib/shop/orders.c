@@ -371,6 +371,26 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 	return ORDERS_CREATED;
 }
 
+/* True when a name the client sent for a line is not that product's name in t (priced from
+ * the database, sorted by product id). Compared byte for byte: a renamed product, or a
+ * client showing something else, must be looked at again. */
+static bool
+client_names_differ(const struct orders_create_req *req, const struct create_tx *t)
+{
+	size_t i, j;
+
+	for (i = 0; i < req->nlines; i++) {
+		if (req->lines[i].client_name == NULL)
+			continue;
+		for (j = 0; j < t->nlines; j++)
+			if (t->lines[j].product_id == req->lines[i].product_id)
+				break;
+		if (j == t->nlines || strcmp(t->lines[j].name, req->lines[i].client_name) != 0)
+			return true;
+	}
+	return false;
+}
+
 static int
 create_tx_fn(struct db *db, void *arg)
 {
@@ -556,6 +576,8 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 	prc = price_lines(db, a, req, &t);
 	if (prc != ORDERS_CREATED)
 		return prc;
+	if (client_names_differ(req, &t))
+		return ORDERS_PRODUCT_CHANGED;
 	if (req->client_amount >= 0 && req->client_amount != t.amount)
 		return ORDERS_AMOUNT_MISMATCH;
 
@@ -872,4 +894,13 @@ orders_json(const struct order *o)
 		json_object_object_add(j, "events", events);
 	}
 	return j;
+}
+
+/* How each payment method is named to shoppers (mails, 알림톡). */
+static const char *const pay_labels[ORDER_PAY__MAX] = { "포인트", "토스페이먼츠", "카카오페이" };
+
+const char *
+orders_pay_label(enum order_pay p)
+{
+	return (unsigned)p < ORDER_PAY__MAX ? pay_labels[p] : "-";
 }
