@@ -355,7 +355,8 @@ def nodelay_fakes(run, env, stack):
     p = subprocess.Popen(["/usr/bin/python3", os.path.join(REPO, "bench", "fakes_nodelay.py"),
                           "--run", run, "--smtp-port", str(port + 25), "--oauth-port",
                           str(port + 1), "--pg-port", str(port + 2), "--naver-port",
-                          str(port + 3)], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                          str(port + 3), "--alimtalk-port", str(port + 4)],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     with open(os.path.join(run, "pids", "benchfakes.pid"), "w") as fh:
         fh.write("%d\n" % p.pid)
     deadline = time.time() + 20

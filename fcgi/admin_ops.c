@@ -32,7 +32,7 @@
 #define ADMIN_STUCK_MS 60000
 
 /* Breakers every deployment has; shown even before any process published them. */
-static const char *const known_breakers[] = { "naver", "pg-kakaopay", "pg-toss" };
+static const char *const known_breakers[] = { "alimtalk", "naver", "pg-kakaopay", "pg-toss" };
 
 #define BREAKERS_MAX 64
 

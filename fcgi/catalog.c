@@ -1,4 +1,6 @@
-/* catalog: the product list, product and popular-products pages and their /api/v1 twins.
+/* catalog: the product list, product and popular-products pages and their /api/v1 twins;
+ * /products/{id} and /products/popular also answer JSON in seed 002's shapes when the Accept
+ * header asks for it (ROUTE_TWIN: the dispatcher picks the page or the seed's JSON).
  * The product page also shows the lowest price on Naver Shopping (lib/clients/pricecmp): one
  * struct pricecmp per handler process, made on first use and kept for the process's life, so
  * each process has its own HTTP connection cache and its own "naver" circuit breaker. */
@@ -98,9 +100,10 @@ items_json(const struct catalog_page *p)
 	return a;
 }
 
-/* The popular list as [{"id", "name", "saleCount"}], or NULL on a MariaDB error. */
+/* The popular list as [{"id", "name", count_key}] (count_key: "saleCount" in /api/v1,
+ * "sale_count" in seed 002's shape), or NULL on a MariaDB error. */
 static struct json_object *
-popular_json(struct req *r)
+popular_json(struct req *r, const char *count_key)
 {
 	struct catalog_popular top[CATALOG_POPULAR_MAX];
 	struct json_object *a;
@@ -115,7 +118,7 @@ popular_json(struct req *r)
 
 		json_object_object_add(o, "id", json_object_new_int64(top[i].id));
 		json_object_object_add(o, "name", json_object_new_string(top[i].name));
-		json_object_object_add(o, "saleCount", json_object_new_int64(top[i].sale_count));
+		json_object_object_add(o, count_key, json_object_new_int64(top[i].sale_count));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -174,7 +177,7 @@ page_list(struct req *r)
 
 	if (rc != 0)
 		return rc == -1 ? 0 : -1;
-	popular = popular_json(r);
+	popular = popular_json(r, "saleCount");
 	if (popular == NULL)
 		return -1;
 	ctx = json_object_new_object();
@@ -198,11 +201,37 @@ page_list(struct req *r)
 static int
 api_popular(struct req *r)
 {
-	struct json_object *a = popular_json(r);
+	struct json_object *a = popular_json(r, "saleCount");
 
 	if (a == NULL)
 		return -1;
 	return resp_json(r, 200, a);
+}
+
+/* GET /products/popular with Accept: application/json (seed 002): [{"id", "name",
+ * "sale_count"}], the five best sellers of the last three days. */
+static int
+seed_popular(struct req *r)
+{
+	struct json_object *a = popular_json(r, "sale_count");
+
+	if (a == NULL)
+		return -1;
+	return resp_json(r, 200, a);
+}
+
+/* GET /products/popular (the page): the five best sellers of the last three days. */
+static int
+page_popular(struct req *r)
+{
+	struct json_object *ctx, *popular = popular_json(r, "saleCount");
+
+	if (popular == NULL)
+		return -1;
+	ctx = json_object_new_object();
+	json_object_object_add(ctx, "title", json_object_new_string("인기 상품"));
+	json_object_object_add(ctx, "popular", popular);
+	return resp_page(r, 200, "popular", ctx);
 }
 
 /* The active product of the path into *it. Returns 1, or 0 after answering 400
@@ -328,6 +357,25 @@ api_product(struct req *r)
 	return resp_json(r, 200, o);
 }
 
+/* GET /products/{id} with Accept: application/json (seed 002): {"id", "name", "price",
+ * "stock"}. 400 INVALID_PRODUCT_ID ("잘못된 상품 번호입니다."), 404 PRODUCT_NOT_FOUND. */
+static int
+seed_product(struct req *r)
+{
+	struct catalog_item it;
+	struct json_object *o;
+	int rc = product_or_404(r, &it);
+
+	if (rc <= 0)
+		return rc;
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(it.id));
+	json_object_object_add(o, "name", json_object_new_string(it.name));
+	json_object_object_add(o, "price", json_object_new_int64(it.price));
+	json_object_object_add(o, "stock", json_object_new_int64(it.stock));
+	return resp_json(r, 200, o);
+}
+
 /* GET /products/{id}: the product page, with the Naver lowest price unless switched off.
  * 400 / 404 error pages as api_product. */
 static int
@@ -375,10 +423,14 @@ test_invalidate(struct req *r)
 	return resp_json(r, 200, o);
 }
 
-/* Table order is match order: /api/v1/products/popular before /api/v1/products/{id}. */
+/* Table order is match order: .../popular before .../{id}. The twins (ROUTE_TWIN) are one
+ * resource each: the page, or seed 002's JSON when Accept prefers application/json. */
 const struct route catalog_routes[] = {
 	{ METHOD_GET,  "/products",                        page_list,       ROUTE_HTML, "products" },
-	{ METHOD_GET,  "/products/{id}",                   page_product,    ROUTE_HTML, "product" },
+	{ METHOD_GET,  "/products/popular",                page_popular,    ROUTE_HTML | ROUTE_TWIN, "products_popular" },
+	{ METHOD_GET,  "/products/popular",                seed_popular,    ROUTE_JSON | ROUTE_TWIN, "seed_products_popular" },
+	{ METHOD_GET,  "/products/{id}",                   page_product,    ROUTE_HTML | ROUTE_TWIN, "product" },
+	{ METHOD_GET,  "/products/{id}",                   seed_product,    ROUTE_JSON | ROUTE_TWIN, "seed_product" },
 	{ METHOD_GET,  "/api/v1/products",                 api_list,        ROUTE_JSON, "api_products" },
 	{ METHOD_GET,  "/api/v1/products/popular",         api_popular,     ROUTE_JSON, "api_products_popular" },
 	{ METHOD_GET,  "/api/v1/products/{id}",            api_product,     ROUTE_JSON, "api_product" },

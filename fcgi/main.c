@@ -2,6 +2,7 @@
  * --listen it opens the socket itself and supervises --prefork N children, respawning any
  * that die (for systemd, since spawn-fcgi's -F does not combine with -n). */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: jangteo-fcgi [--config FILE] [--listen SOCKET [--prefork N] [--socket-mode MODE]]\n"
+	    "       jangteo-fcgi --routes\n"
 	    "  Without --listen, serves the FastCGI socket on fd 0 (spawn-fcgi).\n"
+	    "  --routes            print the route table (METHOD PATTERN FLAGS NAME) and exit\n"
 	    "  --config FILE       configuration (default %s/jangteo.conf)\n"
 	    "  --listen SOCKET     unix socket path or host:port to open (default: fcgi.socket)\n"
 	    "  --prefork N         handler processes to keep running (default: fcgi.prefork)\n"
@@ -200,11 +203,13 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "prefork", required_argument, NULL, 'n' },
 		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "routes", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf", *listen_on = NULL;
 	long prefork = 0, mode = 0660;
+	bool dump_routes = false;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct conf *c;
@@ -213,6 +218,7 @@ main(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "c:l:n:m:h", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'r': dump_routes = true; break;
 		case 'c': config = optarg; break;
 		case 'l': listen_on = optarg; break;
 		case 'n':
@@ -236,6 +242,11 @@ main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (dump_routes) {
+		route_init();
+		route_dump(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	c = daemon_config("jangteo-fcgi", config, false);
 	if (c == NULL)

@@ -31,9 +31,10 @@ ops_healthz(struct req *r)
 }
 
 /* The circuit breakers /metrics shows: price comparison (pricecmp.c), the payment workers'
- * confirm/check gate (paychecks.c) and their refund calls (workers/job_refund.c). */
+ * confirm/check gate (paychecks.c), their refund calls (workers/job_refund.c) and the notify
+ * workers' 알림톡 (lib/clients/alimtalk.c). */
 static const char *const metrics_breakers[] = {
-	"naver", "pg-toss", "pg-kakaopay", "pg-toss-refund", "pg-kakaopay-refund",
+	"naver", "pg-toss", "pg-kakaopay", "pg-toss-refund", "pg-kakaopay-refund", "alimtalk",
 };
 
 /* GET /metrics: Prometheus text for all handler processes together. */

@@ -50,7 +50,9 @@ static const struct {
 	[ORDERS_NO_PRODUCT]      = { 404, "PRODUCT_NOT_FOUND", "해당 상품이 존재하지 않습니다." },
 	[ORDERS_SOLD_OUT]        = { 409, "SOLD_OUT", "품절된 상품이 존재합니다." },
 	[ORDERS_AMOUNT_MISMATCH] = { 409, "AMOUNT_MISMATCH",
-	                             "결제 금액이 주문 금액과 다릅니다. 상품 가격을 다시 확인해 주세요." },
+	                             "상품 정보가 변경되어 결제 금액이 주문 금액과 다릅니다. 상품 가격을 다시 확인해 주세요." },
+	[ORDERS_PRODUCT_CHANGED] = { 409, "PRODUCT_CHANGED",
+	                             "상품 정보가 변경되었습니다. 상품명과 가격을 다시 확인한 뒤 주문해 주세요." },
 	[ORDERS_NO_POINTS]       = { 409, "INSUFFICIENT_POINTS", "결제 금액이 부족합니다." },
 	[ORDERS_TOO_LARGE]       = { 400, "AMOUNT_TOO_LARGE", "주문 금액이 너무 큽니다." },
 	[ORDERS_NO_USER]         = { 404, "USER_NOT_FOUND", "해당 유저가 존재하지 않습니다." },
@@ -390,15 +392,15 @@ read_lines(struct req *r, struct json_object *products, struct orders_line_req *
 	lines = arena_alloc(r->a, len * sizeof(*lines));
 	for (i = 0; i < len; i++) {
 		struct json_object *p = json_object_array_get_idx(products, i);
-		const char *name;
+		const char *name = NULL;
 		int64_t id, q;
 
 		if (p == NULL || !json_object_is_type(p, json_type_object) ||
 		    jparse_only_keys(p, line_fields) != 0 ||
 		    jparse_int64(p, "id", 1, INT64_MAX, &id) != 0 ||
-		    jparse_string(p, "name", 200, &name) < 0) {
+		    jparse_string(p, "name", ORDERS_CLIENT_NAME_MAX, &name) < 0) {
 			resp_error(r, 400, "PRODUCTS_INVALID",
-			    "각 상품은 id(양의 정수)와 quantity(정수)를 담은 객체여야 합니다.");
+			    "각 상품은 id(양의 정수), quantity(정수)와 선택 항목 name(문자열)을 담은 객체여야 합니다.");
 			return -1;
 		}
 		if (jparse_int64(p, "quantity", 1, max_q, &q) != 0) {
@@ -415,6 +417,7 @@ read_lines(struct req *r, struct json_object *products, struct orders_line_req *
 		}
 		lines[i].product_id = id;
 		lines[i].quantity = (int)q;
+		lines[i].client_name = name;  /* NULL when not sent (jparse_string left it) */
 	}
 	*out = lines;
 	*n = len;
@@ -423,19 +426,22 @@ read_lines(struct req *r, struct json_object *products, struct orders_line_req *
 
 /* POST /api/v1/orders {"products": [{"id", "quantity"[, "name"]}], "paymentMethod":
  * "points"|"toss"|"kakaopay" (default points, as seed 002), "paymentAmount": the total the
- * client expects (optional), "user_id": optional, must be the signed-in user}; optional
- * Idempotency-Key header. 201 with the order and "payment" (where to send the shopper), 200
- * for a replayed key; 400, 403, 404, 409, 422, 502 (KakaoPay's ready failed). */
+ * client expects (optional), "user_id": optional, must be the signed-in user, "id": seed
+ * 002's client-side order number (optional, an integer >= 0, not used: the shop numbers its
+ * orders)}; optional Idempotency-Key header. A "name" or "paymentAmount" that is not the
+ * shop's current one is 409 (lib/shop/orders.c decides). 201 with the order and "payment"
+ * (where to send the shopper), 200 for a replayed key; 400, 403, 404, 409, 422, 502
+ * (KakaoPay's ready failed). */
 static int
 api_order_create(struct req *r)
 {
 	static const char *const fields[] = { "products", "paymentMethod", "paymentAmount",
-		"user_id", NULL };
+		"user_id", "id", NULL };
 	struct orders_create_req cr;
 	struct checkout c;
 	struct json_object *products = NULL, *o;
 	const char *key, *method;
-	int64_t amount = -1, uid;
+	int64_t amount = -1, uid, client_order;
 	enum order_pay pay = ORDER_PAY_POINTS;
 	int rc;
 
@@ -446,7 +452,10 @@ api_order_create(struct req *r)
 		    "멱등성 키는 영문, 숫자, '-', '_'로 이루어진 1~64자여야 합니다.");
 	if (!json_object_is_type(r->json, json_type_object) || jparse_only_keys(r->json, fields) != 0)
 		return resp_error(r, 400, "INVALID_FIELDS",
-		    "요청 본문은 products, paymentMethod, paymentAmount만 담은 객체여야 합니다.");
+		    "요청 본문은 products, paymentMethod, paymentAmount, user_id, id만 담은 객체여야"
+		    " 합니다.");
+	if (jparse_int64(r->json, "id", 0, INT64_MAX, &client_order) < 0)
+		return resp_error(r, 400, "ORDER_ID_INVALID", "id는 0 이상의 정수여야 합니다.");
 	rc = jparse_int64(r->json, "user_id", 1, INT64_MAX, &uid);
 	if (rc < 0)
 		return resp_error(r, 400, "USER_ID_INVALID", "user_id는 양의 정수여야 합니다.");

@@ -45,10 +45,12 @@ static const struct outcome_answer outcome_answers[POINTS__MAX] = {
 };
 
 /* The user {id} of the path when the signed-in user may see it (read) or charge it (!read):
- * their own; for an admin reading, anyone's. Returns 0, or -1 after answering 404 (not an
- * id) or 403. */
+ * their own; for an admin reading, anyone's. Returns 0, or -1 after answering 404
+ * USER_NOT_FOUND (seed 002's "존재하지 않는 유저입니다.") for a segment that is not an id and
+ * for a shopper naming any user but themselves, so the answer never tells whether another
+ * user exists; an admin charging someone else gets 403 (a top-up is the owner's act). */
 static int
-path_user_or_403(struct req *r, bool read, int64_t *out)
+path_user_or_404(struct req *r, bool read, int64_t *out)
 {
 	int64_t id;
 
@@ -56,7 +58,11 @@ path_user_or_403(struct req *r, bool read, int64_t *out)
 		resp_error(r, 404, "USER_NOT_FOUND", MSG_NO_USER);
 		return -1;
 	}
-	if (id != sess_user(r) && !(read && sess_is_admin(r))) {
+	if (id != sess_user(r) && !sess_is_admin(r)) {
+		resp_error(r, 404, "USER_NOT_FOUND", MSG_NO_USER);
+		return -1;
+	}
+	if (id != sess_user(r) && !read) {
 		resp_fail(r, RESP_FORBIDDEN);
 		return -1;
 	}
@@ -100,7 +106,8 @@ charge(struct req *r, int64_t user_id, const char *key, int64_t amount,
 	return points_charge(r->app->db, r->app->redis, r->a, &cr, res);
 }
 
-/* GET /api/v1/users/{id}: the balance. 200, 403, 404. */
+/* GET /api/v1/users/{id}: the balance (points_user_json, seed 002's shape plus ours).
+ * 200, 404. */
 static int
 api_user_get(struct req *r)
 {
@@ -108,7 +115,7 @@ api_user_get(struct req *r)
 	int64_t id;
 	int rc;
 
-	if (path_user_or_403(r, true, &id) != 0)
+	if (path_user_or_404(r, true, &id) != 0)
 		return 0;
 	rc = points_get(r->app->db, r->a, id, &u);
 	if (rc < 0)
@@ -119,7 +126,7 @@ api_user_get(struct req *r)
 }
 
 /* GET /api/v1/users/{id}/charges: {"userId", "charges": [{"id", "amount", "balanceAfter",
- * "createdAt"}]}, the newest POINTS_HISTORY_MAX, newest first. 200, 403, 404. */
+ * "createdAt"}]}, the newest POINTS_HISTORY_MAX, newest first. 200, 404. */
 static int
 api_user_charges(struct req *r)
 {
@@ -129,7 +136,7 @@ api_user_charges(struct req *r)
 	int64_t id, n, i;
 	int rc;
 
-	if (path_user_or_403(r, true, &id) != 0)
+	if (path_user_or_404(r, true, &id) != 0)
 		return 0;
 	rc = points_get(r->app->db, r->a, id, &u);
 	if (rc < 0)
@@ -157,7 +164,8 @@ api_user_charges(struct req *r)
 
 /* POST /api/v1/users/{id}/charge {"chargeAmount": N} with Idempotency-Key: the balance after
  * the charge (200), or the first answer again with Idempotent-Replayed: true. 400 (key
- * missing or malformed, body fields, amount out of range), 403, 404, 409 (key in flight,
+ * missing or malformed, body fields, amount out of range), 403 (an admin charging someone
+ * else), 404 (anyone else, for a shopper), 409 (key in flight,
  * balance limit), 422 (key used for another amount). */
 static int
 api_user_charge(struct req *r)
@@ -168,7 +176,7 @@ api_user_charge(struct req *r)
 	const char *key, *code, *msg;
 	int64_t id, amount;
 
-	if (path_user_or_403(r, false, &id) != 0)
+	if (path_user_or_404(r, false, &id) != 0)
 		return 0;
 	key = req_param(r, "HTTP_IDEMPOTENCY_KEY");
 	if (key == NULL || *key == '\0')

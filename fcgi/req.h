@@ -54,6 +54,8 @@ struct req {
 
 	const struct route *route;   /* NULL when nothing matched */
 	bool path_is_json;           /* a JSON route has this path (for 405 answers) */
+	bool negotiated;             /* the path has HTML and JSON twins (ROUTE_TWIN): the answer
+	                              * depends on Accept and says so (Vary: Accept) */
 	size_t route_index;
 	const char *params[REQ_MAX_PARAMS]; /* {name} segments of the route, percent-decoded */
 	size_t nparams;

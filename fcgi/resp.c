@@ -83,6 +83,8 @@ resp_send(struct req *r, int status, const char *content_type, const char *extra
 	    "Referrer-Policy: same-origin\r\n"
 	    "Cache-Control: no-store\r\n");
 	buf_printf(&h, "X-Request-Id: %s\r\n", r->id);
+	if (r->negotiated)
+		buf_puts(&h, "Vary: Accept\r\n");  /* twins: the representation follows Accept */
 	if (r->set_cookie != NULL)
 		buf_printf(&h, "Set-Cookie: %s\r\n", r->set_cookie);
 	if (extra_headers != NULL)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "base/accept.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/conf.h"
@@ -36,8 +37,8 @@ static const struct route core_routes[] = {
 
 /* Every family's table, in matching order. A new page family: one file, one line here. */
 static const struct route *const route_families[] = {
-	core_routes, account_routes, oauth_routes, catalog_routes, points_routes, cart_routes,
-	orders_routes, refunds_routes, webhook_routes, wallet_routes, admin_routes,
+	core_routes, account_routes, settings_routes, oauth_routes, catalog_routes, points_routes,
+	cart_routes, orders_routes, refunds_routes, webhook_routes, wallet_routes, admin_routes,
 	admin_money_routes, admin_ops_routes,
 };
 
@@ -45,6 +46,30 @@ static const struct route *const route_families[] = {
 static struct route routes[ROUTE_MAX];
 static const char *names[ROUTE_MAX];
 static size_t nroutes;
+
+/* The words route_dump writes for each flag, in bit order. */
+static const char *const flag_words[] = {
+	"html", "json", "login", "admin", "csrf", "test", "raw", "twin",
+};
+
+/* True when the table has exactly one partner for twin route t: the same method and pattern,
+ * ROUTE_TWIN, the other representation. */
+static bool
+twin_has_partner(size_t t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nroutes; i++) {
+		if (i == t || !(routes[i].flags & ROUTE_TWIN) || routes[i].method != routes[t].method ||
+		    strcmp(routes[i].pattern, routes[t].pattern) != 0)
+			continue;
+		if (((routes[i].flags ^ routes[t].flags) & (ROUTE_HTML | ROUTE_JSON)) !=
+		    (ROUTE_HTML | ROUTE_JSON))
+			return false;
+		n++;
+	}
+	return n == 1;
+}
 
 void
 route_init(void)
@@ -60,6 +85,35 @@ route_init(void)
 			names[nroutes] = routes[nroutes].name;
 			nroutes++;
 		}
+	}
+	for (i = 0; i < nroutes; i++) {
+		if ((routes[i].flags & ROUTE_TWIN) && !twin_has_partner(i)) {
+			log_error(NULL, "route %s: a twin needs one partner of the other kind",
+			    routes[i].name);
+			abort();
+		}
+	}
+}
+
+void
+route_dump(FILE *f)
+{
+	static const char *const methods[METHOD__MAX] = {
+		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OTHER",
+	};
+	size_t i, b;
+
+	for (i = 0; i < nroutes; i++) {
+		const char *sep = "";
+
+		fprintf(f, "%s %s ", methods[routes[i].method], routes[i].pattern);
+		for (b = 0; b < sizeof(flag_words) / sizeof(flag_words[0]); b++) {
+			if (routes[i].flags & (1u << b)) {
+				fprintf(f, "%s%s", sep, flag_words[b]);
+				sep = "+";
+			}
+		}
+		fprintf(f, " %s\n", routes[i].name);
 	}
 }
 
@@ -109,12 +163,21 @@ match_pattern(struct req *r, const char *pattern, const char *path)
 	return 1;
 }
 
-/* Finds the route for r; on a path that exists with other methods, writes them into allow. */
+/* True when the request's Accept header prefers JSON to HTML (a twin's JSON route). */
+static bool
+wants_json_twin(const struct req *r)
+{
+	return accept_prefers(req_param(r, "HTTP_ACCEPT"), "application/json", "text/html");
+}
+
+/* Finds the route for r; on a path that exists with other methods, writes them into allow.
+ * Of two twins (ROUTE_TWIN) only the one the Accept header picks can match. */
 static const struct route *
 find_route(struct req *r, struct buf *allow, bool *bad_segment)
 {
 	bool tests = conf_bool(r->app->conf, CONF_FCGI_TEST_ROUTES);
 	enum req_method m = r->method == METHOD_HEAD ? METHOD_GET : r->method;
+	int json_twin = -1;  /* wants_json_twin, asked once when a twin matches */
 	size_t i;
 	int rc;
 
@@ -131,6 +194,13 @@ find_route(struct req *r, struct buf *allow, bool *bad_segment)
 		}
 		if (rc == 0)
 			continue;
+		if (rt->flags & ROUTE_TWIN) {
+			if (json_twin < 0)
+				json_twin = wants_json_twin(r);
+			r->negotiated = true;
+			if (((rt->flags & ROUTE_JSON) != 0) != (json_twin == 1))
+				continue;  /* the other representation's route */
+		}
 		if (rt->flags & ROUTE_JSON)
 			r->path_is_json = true;
 		if (rt->method == m) {

@@ -4,6 +4,7 @@
 #define JT_ROUTE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "req.h"
 
 enum route_flag {
@@ -14,6 +15,11 @@ enum route_flag {
 	ROUTE_CSRF  = 1u << 4,  /* state change: needs the session's CSRF token */
 	ROUTE_TEST  = 1u << 5,  /* exists only with fcgi.test_routes = true */
 	ROUTE_RAW   = 1u << 6,  /* answers its own content type (metrics) */
+	ROUTE_TWIN  = 1u << 7,  /* one of two representations of a resource: an HTML route and
+	                         * a JSON route with the same method and pattern, both flagged.
+	                         * The dispatcher picks the JSON one when the Accept header
+	                         * prefers application/json over text/html (accept_prefers),
+	                         * the HTML one otherwise; both answer with Vary: Accept */
 };
 
 struct route {
@@ -26,6 +32,7 @@ struct route {
 
 /* The route tables of the page families, each ended by an entry whose handler is NULL. */
 extern const struct route account_routes[];   /* account.c: sign-up, login, logout */
+extern const struct route settings_routes[];  /* settings.c: the account page, notice settings */
 extern const struct route oauth_routes[];     /* oauth.c: Naver and Kakao login */
 extern const struct route catalog_routes[];   /* catalog.c: products, popular products */
 extern const struct route points_routes[];    /* points.c: balance and charges */
@@ -42,6 +49,12 @@ extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, 
 /* Joins the core table and the families' into the one table the dispatcher reads. Call once
  * per process before route_names or route_dispatch. */
 void route_init(void);
+
+/* Writes the route table to f, one route per line, in matching order:
+ * "METHOD PATTERN FLAGS NAME", FLAGS being the route's flags as lower-case words joined by
+ * '+' ("json+login+csrf"). For tests/check-api-doc.sh (jangteo-fcgi --routes). Call after
+ * route_init. */
+void route_dump(FILE *f);
 
 /* The number of routes, and the metrics label of each in table order. */
 size_t route_count(void);

@@ -12,7 +12,11 @@
  * Product and user names come from sellers and shoppers: they are cleaned here (control bytes
  * become spaces, long names are cut at a character boundary) before they reach the subject or
  * the body, and lib/infra/mail encodes a non-ASCII subject as RFC 2047 encoded-words and refuses any
- * header value holding CR or LF, so no name can add a header or a line of its own. */
+ * header value holding CR or LF, so no name can add a header or a line of its own.
+ *
+ * A shopper who gave a mobile number and consented to KakaoTalk 알림톡 gets the notice there
+ * instead, exactly once (workers/notify_alimtalk.c, asked first); the mail is for everyone
+ * else, and the fallback when the provider refuses for good. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +32,7 @@
 #include "infra/mail.h"
 #include "infra/payload.h"
 #include "base/money.h"
+#include "base/text.h"
 #include "shop/orders.h"
 #include "shop/refunds.h"
 #include "base/valid.h"
@@ -41,73 +46,17 @@ static const char SQL_RECIPIENT[] =
 #define NOTIFY_BODY_NAME_MAX 300
 #define NOTIFY_USER_NAME_MAX 60
 
-/* How each payment method is named to the shopper. */
-static const char *const notify_pay_names[ORDER_PAY__MAX] = {
-	"포인트", "토스페이먼츠", "카카오페이",
-};
-
 /* Who the mail goes to. */
 struct notify_rcpt {
 	const char *email;
 	const char *name;
 };
 
-/* Appends s to out as one line of plain text of at most max bytes: control bytes and runs of
- * white space become one space, bytes that are not UTF-8 become '?', leading and trailing
- * spaces are dropped, and a longer text is cut at a character boundary and ends with "…". An
- * empty result appends fallback instead. */
-static void
-notify_clean(struct buf *out, const char *s, size_t max, const char *fallback)
-{
-	static const char ellipsis[] = "…";
-	size_t len = s != NULL ? strlen(s) : 0, i = 0, mark = out->len, used = 0, n;
-	bool space = false;
-	uint32_t cp;
-
-	while (i < len) {
-		n = valid_utf8_next((const unsigned char *)s + i, len - i, &cp);
-		if (n > 0 && (cp <= 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-		    cp == 0x2028 || cp == 0x2029)) {
-			space = used > 0;  /* white space and control characters: one space */
-			i += n;
-			continue;
-		}
-		if (used + (space ? 1 : 0) + (n == 0 ? 1 : n) > max)
-			goto cut;
-		if (space) {
-			buf_putc(out, ' ');
-			used++;
-			space = false;
-		}
-		if (n == 0) {
-			buf_putc(out, '?');  /* not UTF-8: a visible mark, never the raw byte */
-			used++;
-			i++;
-			continue;
-		}
-		buf_append(out, s + i, n);
-		used += n;
-		i += n;
-	}
-	if (used == 0)
-		buf_puts(out, fallback);
-	return;
-cut:
-	/* Make room for the ellipsis, cutting back to a character boundary. */
-	while (used > 0 && used + sizeof(ellipsis) - 1 > max) {
-		do
-			used--;
-		while (used > 0 && ((unsigned char)out->data[mark + used] & 0xC0) == 0x80);
-	}
-	buf_truncate(out, mark + used);
-	buf_puts(out, ellipsis);
-}
-
 /* "<first product>" or "<first product> 외 N건", cleaned and bounded by name_max. */
 static void
 notify_summary(struct buf *out, const char *first, size_t nlines, size_t name_max)
 {
-	notify_clean(out, first, name_max, "상품");
+	text_clean_line(out, first, name_max, "상품");
 	if (nlines > 1)
 		buf_printf(out, " 외 %zu건", nlines - 1);
 }
@@ -144,7 +93,7 @@ notify_deliverable(const char *addr)
 static void
 notify_head(struct buf *b, const struct notify_rcpt *r, const char *what)
 {
-	notify_clean(b, r->name, NOTIFY_USER_NAME_MAX, "고객");
+	text_clean_line(b, r->name, NOTIFY_USER_NAME_MAX, "고객");
 	buf_printf(b, "님, 안녕하세요.\n%s\n\n", what);
 }
 
@@ -175,14 +124,13 @@ notify_paid_text(const struct conf *c, const struct order *o, const struct notif
 	buf_puts(body, "주문상품: ");
 	notify_summary(body, o->nlines > 0 ? o->lines[0].name : o->order_name, o->nlines,
 	    NOTIFY_BODY_NAME_MAX);
-	buf_printf(body, "\n결제수단: %s\n", (unsigned)o->pay < ORDER_PAY__MAX ?
-	    notify_pay_names[o->pay] : "-");
+	buf_printf(body, "\n결제수단: %s\n", orders_pay_label(o->pay));
 	buf_printf(body, "결제금액: %s원\n", won);
 	if (o->nlines > 0)
 		buf_puts(body, "\n[주문 내역]\n");
 	for (i = 0; i < o->nlines; i++) {
 		buf_puts(body, "- ");
-		notify_clean(body, o->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		text_clean_line(body, o->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
 		buf_printf(body, " x %d: %s원\n", o->lines[i].quantity,
 		    money_format(o->lines[i].amount, line_won));
 	}
@@ -213,8 +161,7 @@ notify_refund_text(const struct conf *c, const struct order *o, const struct ref
 	buf_printf(body, "주문번호: %s\n환불번호: %s\n", o->public_id, rf->public_id);
 	buf_puts(body, "환불상품: ");
 	notify_summary(body, first, n, NOTIFY_BODY_NAME_MAX);
-	buf_printf(body, "\n환불수단: %s\n", (unsigned)o->pay < ORDER_PAY__MAX ?
-	    notify_pay_names[o->pay] : "-");
+	buf_printf(body, "\n환불수단: %s\n", orders_pay_label(o->pay));
 	buf_printf(body, "환불금액: %s원\n", won);
 	if (money_sub(o->amount, o->refunded_amount, &remaining) == 0 && remaining >= 0)
 		buf_printf(body, "남은 결제금액: %s원\n", money_format(remaining, left));
@@ -222,7 +169,7 @@ notify_refund_text(const struct conf *c, const struct order *o, const struct ref
 		buf_puts(body, "\n[환불 내역]\n");
 	for (i = 0; i < rf->nlines; i++) {
 		buf_puts(body, "- ");
-		notify_clean(body, rf->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		text_clean_line(body, rf->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
 		buf_printf(body, " x %d: %s원\n", rf->lines[i].quantity,
 		    money_format(rf->lines[i].amount, line_won));
 	}
@@ -324,6 +271,14 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 	rc = notify_rcpt_load(ctx, m->o.user_id, &m->rcpt);
 	if (rc < 0)
 		return false;
+	if (rc == 1) {
+		/* 알림톡 first for a shopper who asked for it; the mail otherwise or after it. */
+		struct notify_alimtalk_in kakao = { &m->o,
+			j->event == PAYLOAD_EVENT_REFUNDED ? &m->rf : NULL, m->rcpt.name };
+
+		if (notify_alimtalk(ctx, claim, &kakao, res))
+			return false;
+	}
 	if (rc == 0 || !notify_deliverable(m->rcpt.email)) {
 		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", m->o.public_id,
 		    rc == 0 ? "no longer exists" : "has no deliverable e-mail address");

@@ -2,6 +2,8 @@
 #ifndef JT_JOBS_H
 #define JT_JOBS_H
 
+#include <stdbool.h>
+
 #include "base/log.h"
 #include "infra/outbox.h"
 
@@ -49,9 +51,28 @@ enum job_result job_settle_run(struct job_ctx *ctx, const struct outbox_claim *c
  * the commission (posting refund.settle:<refundId>), in one transaction with the outbox row. */
 enum job_result job_refund_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
-/* notify: payload {"orderId", "event": "paid" | "refunded"}. Mails the shopper through the
- * SMTP relay (workers/job_notify.c); a mail is sent at least once per job and event. */
+/* notify: payload {"orderId", "event": "paid" | "refunded"}. Sends the shopper 알림톡 when
+ * they consented (exactly once, notify_alimtalk), else mails them through the SMTP relay
+ * (workers/job_notify.c; a mail is sent at least once per job and event). */
 enum job_result job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* The 알림톡 leg of a notice (workers/notify_alimtalk.c). */
+struct order;
+struct refund;
+struct notify_alimtalk_in {
+	const struct order *order;    /* paid, loaded with details */
+	const struct refund *refund;  /* the completed refund of a "refunded" notice, else NULL */
+	const char *user_name;        /* the shopper's name (cleaned there); may be NULL */
+};
+
+/* Sends the notice as KakaoTalk 알림톡 when the shopper consented and gave a number and
+ * 알림톡 is configured; exactly once per notice (idempotency key at the provider, and the
+ * notify_deliveries record written with the job's completion). Returns true when the job is
+ * finished here with *res (JOB_DONE sent now or before, JOB_LOST, JOB_RETRY outcome unknown
+ * or the database failed), false when the notice should go by mail (no consent or number,
+ * not configured, refused for good, or unknown at alimtalk.mail_after_attempts). */
+bool notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
+    const struct notify_alimtalk_in *in, enum job_result *res);
 
 /* payment.check: payload {"orderId"}. Looks the payment up at the PG by orderId behind the
  * breaker and marks an UNKNOWN or CONFIRMING order PAID or FAILED when the PG answers, else

@@ -242,7 +242,24 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	INT("settle.commission_bp", "1000", 0, 10000,
 	    "platform commission in basis points for sellers without a rate of their own"), /* CONF_SETTLE_COMMISSION_BP */
 	BOOL("reconcile.repair_approved", "true",
-	    "a payment the PG approved but we hold as FAILED or UNKNOWN: true = mark it PAID, false = cancel it at the PG"), /* CONF_RECONCILE_REPAIR_APPROVED */
+	    "a payment the PG approved but we hold as FAILED or UNKNOWN: true = mark it PAID, false = cancel it at the PG"), /* CONF_RECONCILE_REPAIR_APPROVED */	STR("alimtalk.url", "https://api-alimtalk.cloud.toast.com", 1, 1024,
+	    "base URL of the KakaoTalk Bizmessage (NHN Cloud) API; the 알림톡 send is POST <url>/alimtalk/v2.3/appkeys/<appkey>/messages"), /* CONF_ALIMTALK_URL */
+	STR("alimtalk.appkey", "", 0, 128,
+	    "KakaoTalk Bizmessage app key; empty = 알림톡 off (order notices go by mail only)"), /* CONF_ALIMTALK_APPKEY */
+	SECRET("alimtalk.secret_key", "", 256,
+	    "KakaoTalk Bizmessage secret key (the X-Secret-Key header)"), /* CONF_ALIMTALK_SECRET_KEY */
+	STR("alimtalk.sender_key", "", 0, 64,
+	    "the KakaoTalk channel's sender key (senderKey, 40 characters at the provider)"), /* CONF_ALIMTALK_SENDER_KEY */
+	STR("alimtalk.template_paid", "JT_ORDER_PAID", 1, 20,
+	    "template code registered for the paid notice (variables: see docs/ARCHITECTURE.md, Notify)"), /* CONF_ALIMTALK_TEMPLATE_PAID */
+	STR("alimtalk.template_refunded", "JT_ORDER_REFUNDED", 1, 20,
+	    "template code registered for the refunded notice (variables: see docs/ARCHITECTURE.md, Notify)"), /* CONF_ALIMTALK_TEMPLATE_REFUNDED */
+	STR("alimtalk.resend_send_no", "", 0, 24,
+	    "SMS sender number registered with the provider; set: a recipient without KakaoTalk gets the notice as SMS/LMS from the provider (resendParameter); empty: no SMS fallback"), /* CONF_ALIMTALK_RESEND_SEND_NO */
+	INT("alimtalk.timeout_ms", "3000", 100, 20000,
+	    "whole-request timeout of a 알림톡 send, in milliseconds (below outbox.claim_seconds)"), /* CONF_ALIMTALK_TIMEOUT_MS */
+	INT("alimtalk.mail_after_attempts", "5", 1, 1000,
+	    "a notice whose 알림톡 outcome is still unknown (provider down, breaker open) at this attempt of its job goes by mail instead"), /* CONF_ALIMTALK_MAIL_AFTER_ATTEMPTS */
 };
 
 #undef STR

@@ -108,6 +108,15 @@ enum conf_key {
 	CONF_REFUNDS_SHOPPER_DAYS, /* days after payment a shopper may still refund their own orde... */
 	CONF_SETTLE_COMMISSION_BP, /* platform commission in basis points for sellers without a ra... */
 	CONF_RECONCILE_REPAIR_APPROVED, /* a payment the PG approved but we hold as FAILED or UNKNOWN: ... */
+	CONF_ALIMTALK_URL, /* base URL of the KakaoTalk Bizmessage (NHN Cloud) API; ... */
+	CONF_ALIMTALK_APPKEY, /* KakaoTalk Bizmessage app key; empty = 알림톡 off */
+	CONF_ALIMTALK_SECRET_KEY, /* KakaoTalk Bizmessage secret key (X-Secret-Key) */
+	CONF_ALIMTALK_SENDER_KEY, /* the KakaoTalk channel's sender key (senderKey) */
+	CONF_ALIMTALK_TEMPLATE_PAID, /* template code registered for the paid notice */
+	CONF_ALIMTALK_TEMPLATE_REFUNDED, /* template code registered for the refunded notice */
+	CONF_ALIMTALK_RESEND_SEND_NO, /* SMS sender number for the provider's SMS fallback; empty = none */
+	CONF_ALIMTALK_TIMEOUT_MS, /* whole-request timeout of a 알림톡 send, in milliseconds */
+	CONF_ALIMTALK_MAIL_AFTER_ATTEMPTS, /* attempt of a notice job at which an unknown 알림톡 outcome falls back to mail */
 	CONF__MAX
 };
 

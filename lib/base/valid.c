@@ -245,3 +245,44 @@ valid_token(const char *s, size_t min_len, size_t max_len)
 	}
 	return i >= min_len;
 }
+
+/* n ASCII digits at s? */
+static bool
+all_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+int
+valid_kr_mobile(const char *s, char *out, size_t cap)
+{
+	size_t len = s != NULL ? strnlen(s, VALID_KR_MOBILE_LEN + 1) : 0;
+	char sep = '\0';
+	const char *mid, *last;
+
+	if (cap > 0)
+		out[0] = '\0';
+	if (cap <= VALID_KR_MOBILE_LEN || (len != 11 && len != VALID_KR_MOBILE_LEN) ||
+	    strncmp(s, "010", 3) != 0)
+		return -1;
+	if (len == VALID_KR_MOBILE_LEN) {
+		sep = s[3];
+		if ((sep != '-' && sep != ' ') || s[8] != sep)
+			return -1;
+	}
+	mid = s + 3 + (sep != '\0');
+	last = mid + 4 + (sep != '\0');
+	if (!all_digits(mid, 4) || !all_digits(last, 4))
+		return -1;
+	memcpy(out, "010-", 4);
+	memcpy(out + 4, mid, 4);
+	out[8] = '-';
+	memcpy(out + 9, last, 4);
+	out[VALID_KR_MOBILE_LEN] = '\0';
+	return 0;
+}

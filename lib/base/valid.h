@@ -41,4 +41,13 @@ bool valid_email(const char *s);
 /* An opaque token: min_len..max_len characters of [A-Za-z0-9_-]. */
 bool valid_token(const char *s, size_t min_len, size_t max_len);
 
+#define VALID_KR_MOBILE_LEN 13  /* "010-1234-5678" */
+
+/* A Korean mobile number as a shopper types it: 010, four digits, four digits, written
+ * together ("01012345678") or with one '-' or one space between the groups, the same both
+ * times ("010-1234-5678", "010 1234 5678"). Anything else (other prefixes, "+82", other
+ * grouping, other characters) is refused. Writes the canonical "010-1234-5678" into out
+ * (cap > VALID_KR_MOBILE_LEN) and returns 0, or returns -1 with out "" (when cap > 0). */
+int valid_kr_mobile(const char *s, char *out, size_t cap);
+
 #endif

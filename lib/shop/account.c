@@ -18,6 +18,12 @@ static const char SQL_ACTIVATE[] =
     "UPDATE users SET status = 'active', name = ?, password_hash = ?, verified_at = NOW(3)"
     " WHERE email = ? AND status = 'pending'";
 static const char SQL_NOTE_LOGIN[] = "UPDATE users SET last_login_at = NOW(3) WHERE id = ?";
+static const char SQL_CONTACT[] =
+    "SELECT phone, DATE_FORMAT(alimtalk_consent_at, '%Y-%m-%d %H:%i:%s') FROM users WHERE id = ?";
+/* The consent keeps its first time while it stands (the record of when it was given). */
+static const char SQL_SET_CONTACT[] =
+    "UPDATE users SET phone = ?, alimtalk_consent_at ="
+    " IF(?, COALESCE(alimtalk_consent_at, NOW(3)), NULL) WHERE id = ?";
 
 /* Column order of SQL_GET and SQL_BY_EMAIL. */
 enum account_col { COL_ID, COL_EMAIL, COL_NAME, COL_ROLE, COL_STATUS, COL_POINTS, COL_HASH,
@@ -167,4 +173,48 @@ account_note_login(struct db *db, int64_t id)
 	int64_t n = db_exec(db, SQL_NOTE_LOGIN, "i", id);
 
 	return n < 0 ? (int)n : 0;
+}
+
+int
+account_contact_get(struct db *db, int64_t id, struct account_contact *out)
+{
+	struct arena *a = arena_new(1024);
+	struct db_res res;
+	int64_t n;
+	int rc = 1;
+
+	memset(out, 0, sizeof(*out));
+	n = db_query(db, a, &res, SQL_CONTACT, "i", id);
+	if (n <= 0) {
+		rc = (int)n;
+		goto out;
+	}
+	if ((!db_res_null(&res, 0, 0) && account_copy(&res, 0, out->phone, sizeof(out->phone)) != 0) ||
+	    (!db_res_null(&res, 0, 1) &&
+	    account_copy(&res, 1, out->consent_at, sizeof(out->consent_at)) != 0)) {
+		memset(out, 0, sizeof(*out));
+		rc = DB_ERR;
+		goto out;
+	}
+	out->alimtalk = out->consent_at[0] != '\0';
+out:
+	arena_free(&a);
+	return rc;
+}
+
+enum account_contact_rc
+account_contact_set(struct db *db, int64_t id, const char *phone, bool alimtalk)
+{
+	char canon[VALID_KR_MOBILE_LEN + 1];
+	bool has_phone = phone != NULL && phone[0] != '\0';
+	int64_t n;
+
+	if (has_phone && valid_kr_mobile(phone, canon, sizeof(canon)) != 0)
+		return ACCOUNT_CONTACT_BAD_PHONE;
+	if (alimtalk && !has_phone)
+		return ACCOUNT_CONTACT_NO_PHONE;
+	n = db_exec(db, SQL_SET_CONTACT, "sii", has_phone ? canon : NULL, (int64_t)alimtalk, id);
+	if (n < 0)
+		return ACCOUNT_CONTACT_FAILED;
+	return n == 0 ? ACCOUNT_CONTACT_NO_USER : ACCOUNT_CONTACT_SAVED;
 }

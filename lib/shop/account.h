@@ -3,6 +3,7 @@
 #ifndef JT_ACCOUNT_H
 #define JT_ACCOUNT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,5 +57,32 @@ int account_login_lookup(struct db *db, const char *email, struct account *out, 
 
 /* Records that user id signed in now (users.last_login_at). 0 or an enum db_rc. */
 int account_note_login(struct db *db, int64_t id);
+
+/* How a shopper wants order notices beyond mail: a mobile number and the consent to get
+ * them as KakaoTalk 알림톡 (sql/015; the consent needs a number). */
+struct account_contact {
+	char phone[81];        /* users.phone as stored ("010-1234-5678"), "" when none */
+	bool alimtalk;         /* consented to 알림톡 */
+	char consent_at[24];   /* when the consent was given, "YYYY-MM-DD HH:MM:SS"; "" when none */
+};
+
+/* Loads user id's contact. Returns 1 found, 0 unknown, or an enum db_rc. */
+int account_contact_get(struct db *db, int64_t id, struct account_contact *out);
+
+enum account_contact_rc {
+	ACCOUNT_CONTACT_SAVED,      /* stored (also when nothing changed) */
+	ACCOUNT_CONTACT_BAD_PHONE,  /* not a mobile number valid_kr_mobile takes */
+	ACCOUNT_CONTACT_NO_PHONE,   /* consent asked without a number */
+	ACCOUNT_CONTACT_NO_USER,    /* no such user */
+	ACCOUNT_CONTACT_FAILED,     /* the database failed; nothing changed */
+	ACCOUNT_CONTACT__MAX
+};
+
+/* Stores user id's mobile number (phone as typed, checked and written canonically by
+ * valid_kr_mobile; NULL or "" removes it) and 알림톡 consent in one UPDATE. The consent time
+ * is kept when the consent stands, set to now when it is given, cleared when it is
+ * withdrawn (or the number removed: consent needs a number). */
+enum account_contact_rc account_contact_set(struct db *db, int64_t id, const char *phone,
+    bool alimtalk);
 
 #endif

@@ -514,3 +514,12 @@ orders_json(const struct order *o)
 	}
 	return j;
 }
+
+/* How each payment method is named to shoppers (mails, 알림톡). */
+static const char *const pay_labels[ORDER_PAY__MAX] = { "포인트", "토스페이먼츠", "카카오페이" };
+
+const char *
+orders_pay_label(enum order_pay p)
+{
+	return (unsigned)p < ORDER_PAY__MAX ? pay_labels[p] : "-";
+}

@@ -36,6 +36,10 @@ int orders_status_parse(const char *s, enum order_status *out);
 const char *orders_pay_name(enum order_pay p);
 int orders_pay_parse(const char *s, enum order_pay *out);
 
+/* How a payment method is named to shoppers ("포인트", "토스페이먼츠", "카카오페이"); "-" out
+ * of range. */
+const char *orders_pay_label(enum order_pay p);
+
 /* True for statuses nothing automatic will change any more (PAID may still be refunded by a
  * person). The "order received" page stops polling at these. */
 bool orders_status_final(enum order_status s);
@@ -44,9 +48,14 @@ bool orders_status_final(enum order_status s);
 #define ORDERS_KEY_MAX 64
 #define ORDERS_ID_LEN 24
 
+#define ORDERS_CLIENT_NAME_MAX 800  /* bytes of a client_name: products.name is VARCHAR(200)
+                                    * of utf8mb4 */
+
 struct orders_line_req {
 	int64_t product_id;
 	int quantity;
+	const char *client_name;   /* the product name the client showed (seed 002's "name"),
+	                            * checked against the current one; NULL when not sent */
 };
 
 struct orders_create_req {
@@ -67,6 +76,7 @@ enum orders_create_rc {
 	ORDERS_NO_PRODUCT,         /* 404: unknown or inactive product (seed 002's message) */
 	ORDERS_SOLD_OUT,           /* 409: a line's stock is short; nothing reserved */
 	ORDERS_AMOUNT_MISMATCH,    /* 409: client_amount differs from the database's total */
+	ORDERS_PRODUCT_CHANGED,    /* 409: a line's client_name is not the product's name now */
 	ORDERS_NO_POINTS,          /* 409: points balance below the total; nothing reserved */
 	ORDERS_TOO_LARGE,          /* 400: the total passes MONEY_MAX */
 	ORDERS_NO_USER,            /* 404: the user does not exist */
@@ -117,7 +127,11 @@ struct order {
 	struct bus_batch jobs;     /* what the call that filled it queued: push after it returns */
 };
 
-/* Creates an order in one transaction: the order row (PENDING for a PG; PAID for points),
+/* Before anything is written, what the client showed is checked against the shop as it is
+ * now, as seed 000 checked the PG's item name and amount: a client_name that is not the
+ * product's current name is ORDERS_PRODUCT_CHANGED, a client_amount that is not the total
+ * ORDERS_AMOUNT_MISMATCH (the shopper saw another product or price: they must look again).
+ * Creates an order in one transaction: the order row (PENDING for a PG; PAID for points),
  * its lines priced from the database, the stock of each line reserved in product-id order,
  * and for points the balance taken with a guarded UPDATE and the paid effects
  * (order_state_paid: sale counted, settle and notify jobs, posting). A deadlock reruns the

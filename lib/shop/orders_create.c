@@ -152,6 +152,26 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 	return ORDERS_CREATED;
 }
 
+/* True when a name the client sent for a line is not that product's name in o (priced from
+ * the database, sorted by product id). Compared byte for byte: a renamed product, or a
+ * client showing something else, must be looked at again. */
+static bool
+client_names_differ(const struct orders_create_req *req, const struct order *o)
+{
+	size_t i, j;
+
+	for (i = 0; i < req->nlines; i++) {
+		if (req->lines[i].client_name == NULL)
+			continue;
+		for (j = 0; j < o->nlines; j++)
+			if (o->lines[j].product_id == req->lines[i].product_id)
+				break;
+		if (j == o->nlines || strcmp(o->lines[j].name, req->lines[i].client_name) != 0)
+			return true;
+	}
+	return false;
+}
+
 /* For points: the balance taken (guarded), then the paid effects. */
 static int
 pay_with_points(struct db *db, struct create_tx *t)
@@ -315,6 +335,8 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 	prc = price_lines(db, a, req, &t);
 	if (prc != ORDERS_CREATED)
 		return prc;
+	if (client_names_differ(req, &t.o))
+		return ORDERS_PRODUCT_CHANGED;
 	if (req->client_amount >= 0 && req->client_amount != t.o.amount)
 		return ORDERS_AMOUNT_MISMATCH;
 

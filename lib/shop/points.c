@@ -89,6 +89,7 @@ points_user_json(const struct points_user *u)
 	json_object_object_add(o, "userId", json_object_new_int64(u->id));
 	json_object_object_add(o, "name", json_object_new_string(u->name));
 	json_object_object_add(o, "phone", u->has_phone ? json_object_new_string(u->phone) : NULL);
+	json_object_object_add(o, "hpNo", u->has_phone ? json_object_new_string(u->phone) : NULL);
 	json_object_object_add(o, "amount", json_object_new_int64(u->amount));
 	json_object_object_add(o, "amountText", json_object_new_string(money_format(u->amount, text)));
 	return o;

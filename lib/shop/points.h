@@ -45,10 +45,11 @@ struct points_charge_row {
  * 0 unknown, or an enum db_rc. */
 int points_get(struct db *db, struct arena *a, int64_t user_id, struct points_user *out);
 
-/* The balance in the API's shape: {"userId", "name", "phone", "amount": 150000,
- * "amountText": "150,000"}; phone (seed 002's hpNo) is null when the user has none, amount a
- * number (seed 002 sent the string "150,000"; money is never a string in our JSON). Returns a
- * new reference (caller puts it). */
+/* The balance in the API's shape: {"userId", "name", "phone", "hpNo", "amount": 150000,
+ * "amountText": "150,000"}; phone and hpNo (seed 002's name for it) are the same number, null
+ * when the user has none; amount is a number (seed 002 sent the string "150,000", which is
+ * amountText: money is never a string in our JSON). Returns a new reference (caller puts
+ * it). */
 struct json_object *points_user_json(const struct points_user *u);
 
 /* Loads user_id's newest charges, at most max, newest first, into an array allocated in a.

@@ -1,7 +1,7 @@
 """fakes: one process serving every stand-in for an internet service jangteo talks to, on
 loopback, speaking the real wire protocols: an SMTP sink (smtp_sink.py), the Naver and
-Kakao OAuth providers (oauth.py), the Toss Payments and KakaoPay gateways (pg.py) and Naver
-Shopping search (naver_shop.py). Started by script/svc/fakes.sh; writes <run>/fakes/ready
+Kakao OAuth providers (oauth.py), the Toss Payments and KakaoPay gateways (pg.py), Naver
+Shopping search (naver_shop.py) and NHN Cloud's KakaoTalk 알림톡 API (alimtalk.py). Started by script/svc/fakes.sh; writes <run>/fakes/ready
 once every server listens, and stops on SIGTERM. Standard library only."""
 import argparse
 import os
@@ -11,6 +11,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import alimtalk  # noqa: E402
 import naver_shop  # noqa: E402
 import oauth  # noqa: E402
 import pg  # noqa: E402
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--oauth-port", type=int, required=True)
     ap.add_argument("--pg-port", type=int, required=True)
     ap.add_argument("--naver-port", type=int, required=True)
+    ap.add_argument("--alimtalk-port", type=int, required=True)
     args = ap.parse_args()
     fakes_dir = os.path.join(args.run, "fakes")
     os.makedirs(fakes_dir, exist_ok=True)
@@ -33,6 +35,7 @@ def main():
         oauth.serve("127.0.0.1", args.oauth_port, fakes_dir),
         pg.serve("127.0.0.1", args.pg_port, fakes_dir),
         naver_shop.serve("127.0.0.1", args.naver_port, fakes_dir),
+        alimtalk.serve("127.0.0.1", args.alimtalk_port, fakes_dir),
     ]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,7 +8,7 @@ builddir=${JT_BUILDDIR:-.}
 failed=0
 ran=0
 
-for name in jparse form utf8 tmpl bus; do
+for name in jparse form utf8 tmpl bus accept; do
 	bin=$builddir/tests/fuzz/fuzz_$name
 	corpus=$srcdir/tests/fuzz/corpus/$name
 	log=$builddir/tests/fuzz/fuzz_$name.corpus.log

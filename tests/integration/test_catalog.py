@@ -1,13 +1,15 @@
 """Catalog: cursor pages of active products (stable under inserts, strict cursor and limit),
-one product in seed 002's shape, the popular list from sales_daily, and the Redis cache
-(version key, TTLs, invalidation, live stock, MariaDB fallback while Redis is down)."""
+one product, the popular list from sales_daily, seed 002's own paths (/products/{id} and
+/products/popular answer its JSON when the Accept header asks for JSON, the pages otherwise),
+and the Redis cache (version key, TTLs, invalidation, live stock, MariaDB fallback while
+Redis is down)."""
 import base64
 import os
 import struct
 import subprocess
 import time
 
-from jt import RUN, envelope, eq, eventually, get, post_json, sql, stack
+from jt import RUN, envelope, eq, eventually, get, post_json, request, sql, stack
 
 TAG = "%x" % int(time.time() * 1000)
 MSG_BAD_LIMIT = "limit은 1~100 사이의 정수여야 합니다."
@@ -15,6 +17,9 @@ MSG_BAD_CURSOR = "잘못된 페이지 커서입니다."
 MSG_BAD_ID = "잘못된 상품 번호입니다."
 MSG_NOT_FOUND = "존재하지 않는 상품입니다."
 NEXT_SERIAL = [0]
+JSON = {"Accept": "application/json"}
+CHROME = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                    "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"}
 
 
 def q(s):
@@ -254,6 +259,56 @@ def test_unknown_id_is_404_and_malformed_id_is_400():
     assert MSG_NOT_FOUND in page.text
 
 
+def is_html(r):
+    return (r.header("Content-Type") or "").startswith("text/html")
+
+
+def test_the_seeds_product_path_is_json_when_asked_and_the_page_otherwise():
+    sid, _ = seller("seedpath")
+    pid = product(sid, name="빽다방 아메리카노 seed " + TAG, price=2500, stock=9)
+    r = get("/products/%d" % pid, headers=JSON)
+    eq(r.status, 200, "status")
+    eq(r.json(), {"id": pid, "name": "빽다방 아메리카노 seed " + TAG, "price": 2500, "stock": 9},
+       "seed 002's product, exactly its four keys")
+    eq(r.header("Vary"), "Accept", "Vary on the JSON")
+    eq(r.header("Content-Type"), "application/json; charset=utf-8", "type")
+    # Clients that prefer JSON get it; browsers, wildcards and no header get the page.
+    for accept, want_json in [("application/json, text/plain, */*", True),
+                              ("application/*", True),
+                              ("text/html;q=0.4, application/json", True),
+                              (CHROME["Accept"], False), ("*/*", False),
+                              ("application/json, text/html", False), (None, False),
+                              ("application/json;q=0", False), ("image/png", False),
+                              ("application/json;q=7", False)]:
+        r = get("/products/%d" % pid, headers={"Accept": accept} if accept else {})
+        eq(r.status, 200, "status for %r" % accept)
+        eq(is_html(r), not want_json, "HTML for %r" % accept)
+        eq(r.header("Vary"), "Accept", "Vary for %r" % accept)
+        if want_json:
+            eq(r.json()["stock"], 9, "JSON for %r" % accept)
+        else:
+            assert "<h1>빽다방 아메리카노 seed %s</h1>" % TAG in r.text, accept
+    # Errors follow the representation: the envelope for JSON, the error page for browsers.
+    for bad in ["abc", "0", "-1", "01", "9223372036854775808"]:
+        eq(envelope(get("/products/" + bad, headers=JSON), 400, "INVALID_PRODUCT_ID"), MSG_BAD_ID,
+           "JSON 400 for %r" % bad)
+        r = get("/products/" + bad, headers=CHROME)
+        eq((r.status, is_html(r)), (400, True), "page 400 for %r" % bad)
+    top = int(sql("SELECT COALESCE(MAX(id), 0) FROM products")[0][0])
+    eq(envelope(get("/products/%d" % (top + 1000), headers=JSON), 404, "PRODUCT_NOT_FOUND"),
+       MSG_NOT_FOUND, "JSON 404")
+    r = get("/products/%d" % (top + 1000), headers=CHROME)
+    eq((r.status, is_html(r), r.header("Vary")), (404, True, "Accept"), "page 404")
+    r = post_json("/products/%d" % pid, {}, headers=JSON)
+    envelope(r, 405, "METHOD_NOT_ALLOWED")
+    eq(r.header("Allow"), "GET, HEAD", "Allow")
+    r = request("POST", "/products/%d" % pid, body=b"", headers=CHROME)
+    eq((r.status, is_html(r)), (405, True), "405 page for a browser")
+    # jangteo's own paths are unchanged.
+    eq(get("/api/v1/products/%d" % pid).json()["seller"], "판매자-seedpath-" + TAG, "/api/v1")
+    eq(get("/api/v1/products/%d" % pid).header("Vary"), None, "no Vary on a single route")
+
+
 def test_inactive_product_is_hidden_everywhere():
     sid, _ = seller("inactive")
     pid = product(sid)
@@ -316,11 +371,18 @@ def test_popular_is_the_top5_of_the_last_3_days():
             {"id": ps[4], "name": name(4), "saleCount": 4 * big},
             {"id": ps[2], "name": name(2), "saleCount": 3 * big},
         ], "top 5")
-        text = get("/products").text
-        assert "<h2>인기 상품</h2>" in text
-        at = [text.index('<a href="/products/%d">%s</a>' % (ps[i], name(i))) for i in (1, 0, 3, 4, 2)]
-        eq(at, sorted(at), "popular order on the page")
-        assert "최근 3일 7,000,000,000,000개 판매" in text
+        # Seed 002's path and key: the same five with "sale_count".
+        r = get("/products/popular", headers=JSON)
+        eq((r.status, r.header("Vary")), (200, "Accept"), "seed popular status")
+        eq(r.json(), [{"id": ps[i], "name": name(i), "sale_count": n * big}
+                      for i, n in ((1, 7), (0, 6), (3, 4), (4, 4), (2, 3))], "seed top 5")
+        for path in ["/products", "/products/popular"]:
+            text = get(path, headers=CHROME).text
+            assert "인기 상품</h" in text, path
+            at = [text.index('<a href="/products/%d">%s</a>' % (ps[i], name(i)))
+                  for i in (1, 0, 3, 4, 2)]
+            eq(at, sorted(at), "popular order on " + path)
+            assert "최근 3일 7,000,000,000,000개 판매" in text, path
     finally:
         sql("DELETE FROM sales_daily WHERE product_id IN (%s)"
             % ",".join(str(p) for p in ps + [gone]))

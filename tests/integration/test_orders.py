@@ -204,18 +204,75 @@ def test_someone_elses_user_id_is_403_and_no_session_is_401():
     eq(stock(pid), 4, "only the one good order")
 
 
-def test_a_hostile_name_is_ignored_and_prices_come_from_the_database():
+def product_name(pid):
+    return sql("SELECT name FROM products WHERE id = %d" % pid)[0][0]
+
+
+def test_a_name_that_is_not_the_products_is_409_and_prices_come_from_the_database():
     pid = make_product(price=700, stock=5)
     uid = make_user(points=10000)
     s = Session(uid)
+    changed = "상품 정보가 변경되었습니다. 상품명과 가격을 다시 확인한 뒤 주문해 주세요."
+    for name in ["<script>alert(1)</script>", product_name(pid) + " ", "",
+                 product_name(pid).upper() + "x"]:
+        r = s.post_json("/api/v1/orders", {"products": [{"id": pid, "quantity": 2,
+                                                         "name": name}],
+                                           "paymentMethod": "points"})
+        eq(envelope(r, 409, "PRODUCT_CHANGED"), changed, "name %r" % name)
+    eq(stock(pid), 5, "nothing reserved")
+    eq(points(uid), 10000, "nothing spent")
     r = s.post_json("/api/v1/orders", {"products": [{"id": pid, "quantity": 2,
-                                                     "name": "<script>alert(1)</script>"}],
+                                                     "name": product_name(pid)}],
                                        "paymentMethod": "points"})
-    eq(r.status, 201, "created")
+    eq(r.status, 201, "the shop's own name passes")
     eq(r.json()["amount"], 1400, "database price")
-    page = s.get("/orders/" + r.json()["orderId"]).text
-    if "<script>alert" in page:
-        raise AssertionError("client-sent name reached the page")
+
+
+def test_a_renamed_product_or_a_new_price_refuses_the_seeds_order():
+    """Seed 002's body: the client sends what it showed; a change since then is a 409 with
+    nothing written, and the same body with the new name and amount goes through."""
+    pid = make_product(price=2500, stock=9, name="빽다방 아메리카노-" + secrets.token_hex(3))
+    other = make_product(price=1000, stock=9)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    old_name = product_name(pid)
+
+    def seed_body(name, amount):
+        return {"id": 1, "user_id": uid, "paymentAmount": amount,
+                "products": [{"id": pid, "name": name, "quantity": 2},
+                             {"id": other, "name": product_name(other), "quantity": 1}]}
+
+    sql("UPDATE products SET name = CONCAT(name, ' (리뉴얼)') WHERE id = %d" % pid)
+    envelope(s.post_json("/api/v1/orders", seed_body(old_name, 6000)), 409, "PRODUCT_CHANGED")
+    sql("UPDATE products SET price = 2700 WHERE id = %d" % pid)
+    msg = envelope(s.post_json("/api/v1/orders", seed_body(product_name(pid), 6000)), 409,
+                   "AMOUNT_MISMATCH")
+    if not msg.startswith("상품 정보가 변경되어"):
+        raise AssertionError("the message says the product changed: %r" % msg)
+    eq((stock(pid), stock(other), points(uid)), (9, 9, 100000), "nothing written")
+    eq(count("SELECT COUNT(*) FROM orders WHERE user_id = %d" % uid), 0, "no order")
+    r = s.post_json("/api/v1/orders", seed_body(product_name(pid), 6400))
+    eq(r.status, 201, "the current name and amount: %r" % r.body[:200])
+    eq((r.json()["amount"], stock(pid), points(uid)), (6400, 7, 93600), "paid with points")
+
+
+def test_the_seeds_order_number_is_accepted_and_not_used():
+    pid = make_product(price=100, stock=5)
+    uid = make_user(points=1000)
+    s = Session(uid)
+    a = order(s, [(pid, 1)], extra={"id": 1})
+    b = order(s, [(pid, 1)], extra={"id": 1})
+    eq((a.status, b.status), (201, 201), "two orders: the client's number is not a key")
+    if a.json()["orderId"] == b.json()["orderId"] or a.json()["orderId"] == "1":
+        raise AssertionError("the shop numbers its orders: %r %r" % (a.json()["orderId"],
+                                                                     b.json()["orderId"]))
+    for bad in [-1, "1", 1.5, None]:
+        envelope(order(s, [(pid, 1)], extra={"id": bad}), 400, "ORDER_ID_INVALID")
+    msg = envelope(order(s, [(pid, 1)], extra={"orderNo": 1}), 400, "INVALID_FIELDS")
+    for field in ["products", "paymentMethod", "paymentAmount", "user_id", "id"]:
+        if field not in msg:
+            raise AssertionError("the message names %s: %r" % (field, msg))
+    eq(stock(pid), 3, "only the two good orders")
 
 
 def test_idempotency_key_replays_the_order_and_refuses_another_body():

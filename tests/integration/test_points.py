@@ -51,7 +51,9 @@ def new_key():
 
 
 def expected(user_id, amount, name="김테스트", phone=None):
-    return {"userId": user_id, "name": name, "phone": phone, "amount": amount,
+    """The balance as GET /api/v1/users/{id} answers it: seed 002's userId, name, hpNo and
+    amount (a number here; its text form is amountText), and our phone (the same as hpNo)."""
+    return {"userId": user_id, "name": name, "phone": phone, "hpNo": phone, "amount": amount,
             "amountText": "{:,}".format(amount)}
 
 
@@ -77,15 +79,20 @@ def test_balance_needs_a_session():
     eq(balance(uid), 0, "nothing charged")
 
 
-def test_someone_elses_balance_is_forbidden_and_unchanged():
+def test_someone_elses_balance_is_the_seeds_404_like_an_unknown_user():
     me, other = make_user(), make_user(name="남의계정", points=7000)
     s = Session(me)
-    eq(envelope(get("/api/v1/users/%d" % other, headers=s.headers()), 403, "FORBIDDEN"),
-       "접근 권한이 없습니다.", "message")
-    envelope(get("/api/v1/users/%d/charges" % other, headers=s.headers()), 403, "FORBIDDEN")
-    envelope(charge(s, other, {"chargeAmount": 5000}, key=new_key()), 403, "FORBIDDEN")
-    # An id that does not exist is forbidden too for a shopper: no probing for accounts.
-    envelope(get("/api/v1/users/999999999", headers=s.headers()), 403, "FORBIDDEN")
+    # Another user's id and an id nobody has answer alike (seed 002's 404), so a shopper
+    # cannot probe which accounts exist.
+    for uid in (other, 999999999):
+        eq(envelope(get("/api/v1/users/%d" % uid, headers=s.headers()), 404,
+                    "USER_NOT_FOUND"), NO_USER_MSG, "message for %d" % uid)
+        envelope(get("/api/v1/users/%d/charges" % uid, headers=s.headers()), 404,
+                 "USER_NOT_FOUND")
+        envelope(charge(s, uid, {"chargeAmount": 5000}, key=new_key()), 404, "USER_NOT_FOUND")
+    a = get("/api/v1/users/%d" % other, headers=s.headers())
+    b = get("/api/v1/users/999999999", headers=s.headers())
+    eq(a.body, b.body, "the same body for an existing and a missing user")
     eq(balance(other), 7000, "other's balance")
     eq(charge_rows(other), 0, "no charge row")
 

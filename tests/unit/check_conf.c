@@ -86,6 +86,15 @@ static const char *const expected_names[CONF__MAX] = {
 	"refunds.shopper_days",
 	"settle.commission_bp",
 	"reconcile.repair_approved",
+	"alimtalk.url",
+	"alimtalk.appkey",
+	"alimtalk.secret_key",
+	"alimtalk.sender_key",
+	"alimtalk.template_paid",
+	"alimtalk.template_refunded",
+	"alimtalk.resend_send_no",
+	"alimtalk.timeout_ms",
+	"alimtalk.mail_after_attempts",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */

@@ -210,6 +210,35 @@ START_TEST(test_valid_token)
 END_TEST
 
 /* The validators suite. */
+START_TEST(test_valid_kr_mobile)
+{
+	static const char *const good[][2] = {
+		{ "010-1234-5678", "010-1234-5678" }, { "01012345678", "010-1234-5678" },
+		{ "010 1234 5678", "010-1234-5678" }, { "010-0000-0000", "010-0000-0000" },
+	};
+	static const char *const bad[] = {
+		"", "010", "0101234567", "010123456789", "010-1234-567", "010-12345-678",
+		"010-1234 5678", "010 1234-5678", "010--1234-5678", "011-1234-5678", "016-123-4567",
+		"+82-10-1234-5678", "8210-1234-5678", "010-1234-567a", "010-12a4-5678", " 01012345678",
+		"01012345678 ", "010-1234-5678\n", "010\t1234\t5678", "０１０-1234-5678",
+		"010-1234-56789", "010.1234.5678",
+	};
+	char out[VALID_KR_MOBILE_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(valid_kr_mobile(good[i][0], out, sizeof(out)), 0);
+		ck_assert_str_eq(out, good[i][1]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(valid_kr_mobile(bad[i], out, sizeof(out)) == -1, "accepted %s", bad[i]);
+		ck_assert_str_eq(out, "");
+	}
+	ck_assert_int_eq(valid_kr_mobile(NULL, out, sizeof(out)), -1);
+	ck_assert_int_eq(valid_kr_mobile("010-1234-5678", out, VALID_KR_MOBILE_LEN), -1);
+}
+END_TEST
+
 Suite *
 valid_suite(void)
 {
@@ -223,6 +252,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_valid_text);
 	tcase_add_test(tc, test_valid_email);
 	tcase_add_test(tc, test_valid_token);
+	tcase_add_test(tc, test_valid_kr_mobile);
 	suite_add_tcase(s, tc);
 	return s;
 }
