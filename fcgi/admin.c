@@ -1,8 +1,8 @@
 /* admin: the admin console's dashboard, products (create, edit, deactivate, stock adjust with
  * a reason) and orders (search, detail with timeline and payment, full or partial refund),
  * plus the helpers every admin page family shares (admin.h). Admin role and CSRF are the
- * dispatcher's (ROUTE_ADMIN, ROUTE_CSRF); every change is audited in its transaction
- * (lib/shop/inventory.c) or right after another module's (admin_audit_after). A section whose
+ * dispatcher's (ROUTE_ADMIN, ROUTE_CSRF); every change is audited in its own transaction by
+ * the module that makes it (lib/shop/inventory.c, refunds.c, wallet.c). A section whose
  * module fails shows ADMIN_UNAVAILABLE instead of failing the page. */
 #include <inttypes.h>
 #include <stdbool.h>
