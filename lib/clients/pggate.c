@@ -75,7 +75,9 @@ pggate_get(const struct conf *c, enum pg_id id, enum pggate_use use)
 	return g;
 }
 
-bool
+/* True when r means the PG failed to answer (what the breakers count as a failure): a
+ * refusal or "not found" is the PG answering. */
+static bool
 pggate_pg_failed(const struct pg_result *r)
 {
 	return r->outcome != PG_OK && r->outcome != PG_REFUSED && r->outcome != PG_NOT_FOUND;

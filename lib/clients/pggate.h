@@ -47,9 +47,6 @@ bool pggate_lookup(struct pggate *g, const struct pg_lookup_req *req, struct pg_
 bool pggate_toss_settlements(struct pggate *g, const char *date, int page, int size,
     struct pg_settlement *rows, size_t *n, struct pg_result *out);
 
-/* True when r means the PG failed to answer (what the breakers count as a failure). */
-bool pggate_pg_failed(const struct pg_result *r);
-
 /* The breaker's name ("pg-toss", "pg-kakaopay-refund"), as /metrics and the admin console
  * show it; "?" out of range. */
 const char *pggate_breaker_name(enum pg_id id, enum pggate_use use);

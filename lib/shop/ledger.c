@@ -71,20 +71,6 @@ ledger_code_name(enum ledger_code c)
 	return (unsigned)c < LEDGER_CODE__MAX ? ledger_code_names[c] : "?";
 }
 
-int
-ledger_code_parse(const char *s, enum ledger_code *out)
-{
-	int i;
-
-	for (i = 0; s != NULL && i < LEDGER_CODE__MAX; i++) {
-		if (strcmp(s, ledger_code_names[i]) == 0) {
-			*out = (enum ledger_code)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 const char *
 ledger_kind_name(enum ledger_kind k)
 {

@@ -101,6 +101,7 @@ reconcile_note(struct arena *a, const char *fmt, ...)
 
 /* ---- a string map over an array's keys ------------------------------------------------ */
 
+/* An open-addressing string map over the keys of an array (slots hold index + 1). */
 struct recon_strmap {
 	size_t *slots;              /* index + 1, 0 = empty */
 	size_t mask;
@@ -120,8 +121,10 @@ str_hash(const char *s)
 	return h;
 }
 
-struct recon_strmap *
-reconcile_strmap_new(size_t n, const char *(*name)(const void *, size_t), const void *ctx)
+/* A map for about n keys; name(ctx, i) is the key of index i. Never NULL: free it with
+ * strmap_free. */
+static struct recon_strmap *
+strmap_new(size_t n, const char *(*name)(const void *, size_t), const void *ctx)
 {
 	struct recon_strmap *m = calloc(1, sizeof(*m));
 	size_t cap = 16;
@@ -139,8 +142,9 @@ reconcile_strmap_new(size_t n, const char *(*name)(const void *, size_t), const 
 	return m;
 }
 
-size_t *
-reconcile_strmap_slot(struct recon_strmap *m, const char *key)
+/* The slot of key: holding its index + 1, or 0 where it would go (store index + 1 there). */
+static size_t *
+strmap_slot(struct recon_strmap *m, const char *key)
 {
 	size_t i = (size_t)str_hash(key) & m->mask;
 
@@ -149,8 +153,8 @@ reconcile_strmap_slot(struct recon_strmap *m, const char *key)
 	return &m->slots[i];
 }
 
-void
-reconcile_strmap_free(struct recon_strmap **m)
+static void
+strmap_free(struct recon_strmap **m)
 {
 	if (*m == NULL)
 		return;
@@ -417,7 +421,7 @@ static int
 group_row(struct recon_ctx *c, size_t i)
 {
 	const struct recon_row *r = &c->o->file->rows[i];
-	size_t *slot = reconcile_strmap_slot(c->gmap, r->payment_key);
+	size_t *slot = strmap_slot(c->gmap, r->payment_key);
 	struct recon_group *g;
 	int64_t *sum;
 
@@ -454,10 +458,10 @@ build_groups(struct recon_ctx *c)
 	c->groups = calloc(file->nrows > 0 ? file->nrows : 1, sizeof(*c->groups));
 	if (c->groups == NULL)
 		abort();
-	c->gmap = reconcile_strmap_new(file->nrows, group_name, c->groups);
-	txs = reconcile_strmap_new(file->nrows, row_tx_name, file->rows);
+	c->gmap = strmap_new(file->nrows, group_name, c->groups);
+	txs = strmap_new(file->nrows, row_tx_name, file->rows);
 	for (i = 0; rc == 0 && i < file->nrows; i++) {
-		slot = reconcile_strmap_slot(txs, file->rows[i].transaction_key);
+		slot = strmap_slot(txs, file->rows[i].transaction_key);
 		if (*slot != 0) {
 			rc = repeated_row(c, i, *slot - 1);
 			arena_reset(c->scratch);
@@ -466,7 +470,7 @@ build_groups(struct recon_ctx *c)
 		*slot = i + 1;
 		rc = group_row(c, i);
 	}
-	reconcile_strmap_free(&txs);
+	strmap_free(&txs);
 	return rc;
 }
 
@@ -487,7 +491,7 @@ missing_at_pg(struct recon_ctx *c)
 	if (n < 0)
 		return (int)n;
 	for (i = 0; i < res.nrows; i++) {
-		if (*reconcile_strmap_slot(c->gmap, db_col_str(&res, i, "payment_key")) != 0)
+		if (*strmap_slot(c->gmap, db_col_str(&res, i, "payment_key")) != 0)
 			continue;
 		memset(&f, 0, sizeof(f));
 		f.seq = (int64_t)(c->o->file->nrows + i);
@@ -697,7 +701,7 @@ reconcile_run(const struct recon_opts *o, struct arena *a, struct recon_run *out
 	if (ret == RECON_FAILED && strcmp(out->status, "running") == 0)
 		out->status = "failed";
 	free(c.groups);
-	reconcile_strmap_free(&c.gmap);
+	strmap_free(&c.gmap);
 	arena_free(&c.scratch);
 	return ret;
 }

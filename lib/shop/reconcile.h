@@ -182,6 +182,4 @@ struct recon_opts {
  * closes the run. *out is the run (strings in a). Returns an enum recon_rc. */
 enum recon_rc reconcile_run(const struct recon_opts *o, struct arena *a, struct recon_run *out);
 
-const char *reconcile_rc_name(enum recon_rc rc);
-
 #endif

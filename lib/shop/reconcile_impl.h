@@ -107,16 +107,4 @@ int64_t reconcile_now_ms(void);
  * 0, or -1 when Redis failed. */
 int reconcile_fence_above(struct redis *r, int64_t floor, int64_t *token);
 
-/* An open-addressing string map over the keys of an array (slots hold index + 1). */
-struct recon_strmap;
-
-/* A map for about n keys; name(ctx, i) is the key of index i. Never NULL: free it with
- * reconcile_strmap_free. */
-struct recon_strmap *reconcile_strmap_new(size_t n, const char *(*name)(const void *, size_t),
-    const void *ctx);
-void reconcile_strmap_free(struct recon_strmap **m);
-
-/* The slot of key: holding its index + 1, or 0 where it would go (store index + 1 there). */
-size_t *reconcile_strmap_slot(struct recon_strmap *m, const char *key);
-
 #endif

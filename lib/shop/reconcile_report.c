@@ -28,10 +28,6 @@ const char *const reconcile_class_names[RECON_CLASS__MAX] = {
 	"duplicate",        /* RECON_DUPLICATE */
 };
 
-static const char *const rc_names[RECON_RC__MAX] = {
-	"done", "findings", "busy", "failed",
-};
-
 static const struct db_field run_fields[] = {
 	DB_FIELD(struct recon_run, id, DB_F_I64, "id"),
 	DB_FIELD(struct recon_run, pg, DB_F_STR, "pg"),
@@ -69,12 +65,6 @@ const char *
 reconcile_class_name(enum recon_class c)
 {
 	return (unsigned)c < RECON_CLASS__MAX ? reconcile_class_names[c] : "?";
-}
-
-const char *
-reconcile_rc_name(enum recon_rc rc)
-{
-	return (unsigned)rc < RECON_RC__MAX ? rc_names[rc] : "?";
 }
 
 int64_t
