@@ -36,6 +36,7 @@ Suite *pricecmp_suite(void); /* Naver answers parsed strictly (no server) */
 Suite *reconcile_suite(void); /* settlement files and API answers parsed strictly (no server) */
 Suite *cart_suite(void);     /* server: Redis and MariaDB of a running stack */
 Suite *ledger_suite(void);   /* server: postings, replays, limits, the books check */
+Suite *breaker_published_suite(void); /* server: breaker reports in Redis read back */
 
 /* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
 const char *test_conf_path(void);
