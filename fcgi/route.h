@@ -34,7 +34,9 @@ extern const struct route orders_routes[];    /* orders.c: checkout, PG returns,
 extern const struct route refunds_routes[];   /* refunds.c: shopper refunds of paid orders */
 extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
 extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */
-extern const struct route admin_routes[];     /* admin.c: dashboard, products, orders */
+extern const struct route admin_dashboard_routes[]; /* admin_dashboard.c: the front page */
+extern const struct route admin_products_routes[]; /* admin_products.c: products and stock */
+extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and refunds */
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
                                                  * ledger, reconciliation */
 extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
