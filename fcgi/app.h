@@ -9,7 +9,9 @@ struct redis;
 struct bus;
 struct tmpl_set;
 struct metrics;
+struct pricewatch;
 struct req;
+struct social;
 
 struct app {
 	const struct conf *conf;   /* owned by main */
@@ -18,6 +20,8 @@ struct app {
 	struct bus *bus;
 	struct tmpl_set *tmpl;
 	struct metrics *metrics;   /* NULL when the metrics file could not be mapped */
+	struct pricewatch *pricewatch; /* the product page's Naver lowest price */
+	struct social *social;     /* social login: the providers' HTTP client */
 };
 
 /* Handlers: each answers the request itself and returns 0, or returns -1 on an internal

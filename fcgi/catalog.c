@@ -1,7 +1,6 @@
 /* catalog: the product list, product and popular-products pages and their /api/v1 twins.
- * The product page also shows the lowest price on Naver Shopping (lib/clients/pricecmp): one
- * struct pricecmp per handler process, made on first use and kept for the process's life, so
- * each process has its own HTTP connection cache and its own "naver" circuit breaker. */
+ * The product page also shows the lowest price on Naver Shopping, from lib/shop/pricewatch
+ * (the process's own, r->app->pricewatch: its HTTP connection cache and "naver" breaker). */
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -15,20 +14,17 @@
 #include "base/esc.h"
 #include "base/form.h"
 #include "base/jparse.h"
-#include "clients/pricecmp.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
+#include "shop/pricewatch.h"
 #include "base/valid.h"
 
 static const char MSG_BAD_LIMIT[] = "limit은 1~100 사이의 정수여야 합니다.";
 static const char MSG_BAD_CURSOR[] = "잘못된 페이지 커서입니다.";
 static const char MSG_BAD_ID[] = "잘못된 상품 번호입니다.";
 static const char MSG_NOT_FOUND[] = "존재하지 않는 상품입니다.";
-
-/* The process's Naver price lookup (see the top of the file). */
-static struct pricecmp *catalog_pricecmp;
 
 /* The list's query: ?cursor= (opaque; empty or absent = from the newest) and ?limit=
  * (1..100, default catalog.page_size). Stores them and whether limit was given. Returns 0, or
@@ -221,20 +217,6 @@ product_or_404(struct req *r, struct catalog_item *it)
 	return rc;
 }
 
-/* The Naver lowest price of product it (status PRICECMP_OFF when switched off). */
-static void
-naver_price(struct req *r, const struct catalog_item *it, struct pricecmp_result *out)
-{
-	if (!pricecmp_enabled(r->app->conf)) {
-		memset(out, 0, sizeof(*out));
-		out->status = PRICECMP_OFF;
-		return;
-	}
-	if (catalog_pricecmp == NULL)
-		catalog_pricecmp = pricecmp_new(r->app->conf, r->app->redis);
-	pricecmp_lookup(catalog_pricecmp, it->id, it->name, &r->log, out);
-}
-
 /* Unix seconds as RFC 3339 UTC ("2026-01-02T03:04:05Z"), in the arena. */
 static const char *
 rfc3339(struct req *r, int64_t t)
@@ -259,7 +241,7 @@ naver_json(struct req *r, const struct pricecmp_result *p)
 	bool found = p->status == PRICECMP_FOUND;
 
 	json_object_object_add(o, "status",
-	    json_object_new_string(pricecmp_status_name(p->status)));
+	    json_object_new_string(pricewatch_status_name(p->status)));
 	json_object_object_add(o, "price", found ? json_object_new_int64(p->offer.price) : NULL);
 	json_object_object_add(o, "mall", found ? json_object_new_string(p->offer.mall) : NULL);
 	json_object_object_add(o, "link", found ? json_object_new_string(p->offer.link) : NULL);
@@ -293,7 +275,7 @@ naver_ctx(struct req *r, const struct pricecmp_result *p)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, pricecmp_status_name(p->status), json_object_new_boolean(1));
+	json_object_object_add(o, pricewatch_status_name(p->status), json_object_new_boolean(1));
 	if (p->status == PRICECMP_FOUND) {
 		json_object_object_add(o, "price", json_object_new_int64(p->offer.price));
 		json_object_object_add(o, "mall", json_object_new_string(p->offer.mall[0] != '\0' ?
@@ -322,7 +304,7 @@ api_product(struct req *r)
 	if (rc <= 0)
 		return rc;
 	o = item_json(&it);
-	naver_price(r, &it, &p);
+	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
 		json_object_object_add(o, "naverLowestPrice", naver_json(r, &p));
 	return resp_json(r, 200, o);
@@ -350,7 +332,7 @@ page_product(struct req *r)
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	json_object_object_add(ctx, "max_quantity", json_object_new_int64(
 	    conf_int(r->app->conf, CONF_CART_MAX_QUANTITY)));
-	naver_price(r, &it, &p);
+	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
 		json_object_object_add(ctx, "naver", naver_ctx(r, &p));
 	return resp_page(r, 200, "product", ctx);

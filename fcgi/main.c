@@ -28,6 +28,8 @@
 #include "resp.h"
 #include "route.h"
 #include "infra/tmpl.h"
+#include "shop/pricewatch.h"
+#include "shop/social.h"
 
 #define MAX_PREFORK 256
 
@@ -61,11 +63,15 @@ app_open(struct app *app, const struct conf *c)
 		exit(1);
 	}
 	app->metrics = metrics_open(conf_str(c, CONF_METRICS_FILE), route_names(), route_count());
+	app->pricewatch = pricewatch_new(c, app->redis);
+	app->social = social_new(c);
 }
 
 static void
 app_close(struct app *app)
 {
+	social_free(&app->social);
+	pricewatch_free(&app->pricewatch);
 	db_free(&app->db);
 	redis_free(&app->redis);
 	bus_free(&app->bus);
