@@ -3,6 +3,7 @@
 #ifndef JT_APP_H
 #define JT_APP_H
 
+struct assets;
 struct conf;
 struct db;
 struct redis;
@@ -19,6 +20,7 @@ struct app {
 	struct redis *redis;
 	struct bus *bus;
 	struct tmpl_set *tmpl;
+	struct assets *assets;     /* the URLs of the files under /static/ */
 	struct metrics *metrics;   /* NULL when the metrics file could not be mapped */
 	struct pricewatch *pricewatch; /* the product page's Naver lowest price */
 	struct social *social;     /* social login: the providers' HTTP client */

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "base/arena.h"
+#include "infra/assets.h"
 #include "infra/bus.h"
 #include "base/conf.h"
 #include "base/daemon.h"
@@ -62,6 +63,11 @@ app_open(struct app *app, const struct conf *c)
 		log_error(NULL, "templates: %s", err);
 		exit(1);
 	}
+	app->assets = assets_load(conf_str(c, CONF_STATIC_DIR), err, sizeof(err));
+	if (app->assets == NULL) {
+		log_error(NULL, "static files: %s", err);
+		exit(1);
+	}
 	app->metrics = metrics_open(conf_str(c, CONF_METRICS_FILE), route_names(), route_count());
 	app->pricewatch = pricewatch_new(c, app->redis);
 	app->social = social_new(c);
@@ -76,6 +82,7 @@ app_close(struct app *app)
 	redis_free(&app->redis);
 	bus_free(&app->bus);
 	tmpl_set_free(&app->tmpl);
+	assets_free(&app->assets);
 	metrics_close(&app->metrics);
 }
 

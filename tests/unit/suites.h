@@ -14,6 +14,7 @@ Suite *jparse_suite(void);
 Suite *form_suite(void);
 Suite *esc_suite(void);
 Suite *tmpl_suite(void);
+Suite *assets_suite(void);    /* files in a temporary directory */
 Suite *conf_suite(void);
 Suite *log_suite(void);
 Suite *bus_suite(void);      /* ZeroMQ over ipc:// in a temp dir: no external server */
