@@ -36,12 +36,4 @@ int ops_metrics(struct req *r);
 /* home.c: the front page */
 int home_index(struct req *r);
 
-/* testing.c: routes that exist only with fcgi.test_routes = true */
-int testing_fail(struct req *r);
-int testing_echo(struct req *r);
-int testing_whoami(struct req *r);
-int testing_job_create(struct req *r);
-int testing_job_get(struct req *r);
-int testing_commit(struct req *r);
-
 #endif

@@ -13,7 +13,6 @@
 #include "base/conf.h"
 #include "base/esc.h"
 #include "base/form.h"
-#include "base/jparse.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -338,25 +337,6 @@ page_product(struct req *r)
 	return resp_page(r, 200, "product", ctx);
 }
 
-/* POST /api/v1/_test/catalog/invalidate {}: bumps the catalog version as the admin code will
- * after changing a product; {"version": N}. 503 when Redis is down. Test routes only. */
-static int
-test_invalidate(struct req *r)
-{
-	static const char *const fields[] = { NULL };
-	struct json_object *o;
-	int64_t v;
-
-	if (jparse_only_keys(r->json, fields) != 0)
-		return resp_fail(r, RESP_BAD_REQUEST);
-	v = catalog_invalidate(r->app->redis);
-	if (v < 0)
-		return resp_fail(r, RESP_UNAVAILABLE);
-	o = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_int64(v));
-	return resp_json(r, 200, o);
-}
-
 /* Table order is match order: /api/v1/products/popular before /api/v1/products/{id}. */
 const struct route catalog_routes[] = {
 	{ METHOD_GET,  "/products",                        page_list,       ROUTE_HTML, "products" },
@@ -364,6 +344,5 @@ const struct route catalog_routes[] = {
 	{ METHOD_GET,  "/api/v1/products",                 api_list,        ROUTE_JSON, "api_products" },
 	{ METHOD_GET,  "/api/v1/products/popular",         api_popular,     ROUTE_JSON, "api_products_popular" },
 	{ METHOD_GET,  "/api/v1/products/{id}",            api_product,     ROUTE_JSON, "api_product" },
-	{ METHOD_POST, "/api/v1/_test/catalog/invalidate", test_invalidate, ROUTE_JSON | ROUTE_TEST, "api_test_catalog_invalidate" },
 	{ 0, NULL, NULL, 0, NULL },
 };

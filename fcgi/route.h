@@ -12,7 +12,8 @@ enum route_flag {
 	ROUTE_LOGIN = 1u << 2,  /* needs a signed-in user */
 	ROUTE_ADMIN = 1u << 3,  /* needs an admin */
 	ROUTE_CSRF  = 1u << 4,  /* state change: needs the session's CSRF token */
-	ROUTE_TEST  = 1u << 5,  /* exists only with fcgi.test_routes = true */
+	ROUTE_TEST  = 1u << 5,  /* answered only with fcgi.test_routes = true (and built only
+	                         * with --enable-test-routes: tests/routes/testing.c) */
 	ROUTE_RAW   = 1u << 6,  /* answers its own content type (metrics) */
 };
 
@@ -40,6 +41,8 @@ extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and r
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
                                                  * ledger, reconciliation */
 extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
+extern const struct route testing_routes[];   /* tests/routes/testing.c: test-only routes,
+                                               * built with --enable-test-routes only */
 
 /* Joins the core table and the families' into the one table the dispatcher reads. Call once
  * per process before route_names or route_dispatch. */
