@@ -35,7 +35,8 @@ static const struct resp_err_info resp_errs[RESP_ERR__MAX] = {
 	{ 503, "SERVICE_UNAVAILABLE", "서비스를 잠시 사용할 수 없습니다." },              /* RESP_UNAVAILABLE */
 };
 
-const char *
+/* The reason phrase for a status ("Not Found"). */
+static const char *
 resp_reason(int status)
 {
 	switch (status) {
