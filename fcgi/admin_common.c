@@ -10,6 +10,8 @@
 #include "admin_common.h"
 #include "app.h"
 #include "base/arena.h"
+#include "base/buf.h"
+#include "base/esc.h"
 #include "base/form.h"
 #include "base/log.h"
 #include "base/valid.h"
@@ -155,6 +157,26 @@ int
 admin_common_form_text(struct req *r, const char *name, size_t max_chars, const char **out)
 {
 	return text_field(&r->form, name, max_chars, out);
+}
+
+const char *
+admin_common_next_url(struct req *r, const char *path, int64_t before_id,
+    const char *const *names, const char *const *vals, size_t n)
+{
+	struct buf u = { 0 };
+	const char *url;
+	size_t i;
+
+	buf_printf(&u, "%s?before=%" PRId64, path, before_id);
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL)
+			continue;
+		buf_printf(&u, "&%s=", names[i]);
+		esc_url_query(&u, vals[i]);
+	}
+	url = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return url;
 }
 
 const char *

@@ -60,6 +60,11 @@ int admin_common_query_text(struct req *r, const char *name, size_t max_chars,
 int admin_common_form_text(struct req *r, const char *name, size_t max_chars,
     const char **out);
 
+/* The link to a list's next page: path?before=<before_id>, then &names[i]=vals[i] (the value
+ * URL-escaped) for each of the n filters whose value is not NULL. In r's arena. */
+const char *admin_common_next_url(struct req *r, const char *path, int64_t before_id,
+    const char *const *names, const char *const *vals, size_t n);
+
 /* The Korean name of an order status ("결제 완료"), for the console. */
 const char *admin_common_status_label(enum order_status s);
 

@@ -10,18 +10,14 @@
 #include "app.h"
 #include "base/arena.h"
 #include "shop/audit.h"
-#include "base/buf.h"
 #include "infra/bus.h"
 #include "infra/db.h"
-#include "base/esc.h"
-#include "base/form.h"
 #include "base/log.h"
 #include "infra/outbox.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "base/valid.h"
 
 /* A pending job due this long ago and still not taken is stuck (the janitor re-pushes after
  * janitor.grace_ms, a few seconds: a minute means nobody is taking it). */
@@ -175,50 +171,82 @@ page_breakers(struct req *r)
 
 /* ---- audit log ------------------------------------------------------------------------------ */
 
-/* GET /admin/audit?actor=&action=&target=&from=&to=&before= */
-static int
-page_audit(struct req *r)
+/* Reads the audit log's filter. Returns NULL or the Korean reason it was refused. */
+static const char *
+read_audit_filter(struct req *r, struct audit_filter *f)
 {
-	struct json_object *ctx = admin_common_ctx(r, "감사 로그");
-	struct json_object *rows, *filter, *actions;
-	struct audit_filter f = { 0 };
-	struct audit_entry *e;
-	const char *err = NULL;
-	int64_t n, i;
+	memset(f, 0, sizeof(*f));
+	if (admin_common_query_id(r, "actor", &f->actor_id) < 0)
+		return "관리자 번호가 올바르지 않습니다.";
+	if (admin_common_query_text(r, "action", AUDIT_ACTION_MAX, &f->action) < 0)
+		return "작업 종류가 올바르지 않습니다.";
+	if (admin_common_query_text(r, "target", AUDIT_TARGET_MAX, &f->target) < 0)
+		return "대상이 올바르지 않습니다.";
+	if (admin_common_query_text(r, "from", 10, &f->from_day) < 0 ||
+	    (f->from_day != NULL && !audit_day_ok(f->from_day)) ||
+	    admin_common_query_text(r, "to", 10, &f->to_day) < 0 ||
+	    (f->to_day != NULL && !audit_day_ok(f->to_day)))
+		return "날짜는 YYYY-MM-DD 형식으로 입력해 주세요.";
+	if (admin_common_query_id(r, "before", &f->before_id) < 0)
+		return "페이지 정보가 올바르지 않습니다.";
+	return NULL;
+}
+
+/* Adds the filter form's values: ctx["filter"] and the action choices ctx["actions"]. */
+static void
+add_audit_filter(struct json_object *ctx, const struct audit_filter *f)
+{
+	struct json_object *filter = json_object_new_object();
+	struct json_object *actions = json_object_new_array();
 	size_t k;
 
-	if (admin_common_query_id(r, "actor", &f.actor_id) < 0)
-		err = "관리자 번호가 올바르지 않습니다.";
-	else if (admin_common_query_text(r, "action", AUDIT_ACTION_MAX, &f.action) < 0)
-		err = "작업 종류가 올바르지 않습니다.";
-	else if (admin_common_query_text(r, "target", AUDIT_TARGET_MAX, &f.target) < 0)
-		err = "대상이 올바르지 않습니다.";
-	else if (admin_common_query_text(r, "from", 10, &f.from_day) < 0 ||
-	    (f.from_day != NULL && !audit_day_ok(f.from_day)) ||
-	    admin_common_query_text(r, "to", 10, &f.to_day) < 0 ||
-	    (f.to_day != NULL && !audit_day_ok(f.to_day)))
-		err = "날짜는 YYYY-MM-DD 형식으로 입력해 주세요.";
-	else if (admin_common_query_id(r, "before", &f.before_id) < 0)
-		err = "페이지 정보가 올바르지 않습니다.";
-
-	filter = json_object_new_object();
-	if (f.actor_id > 0)
-		json_object_object_add(filter, "actor", json_object_new_int64(f.actor_id));
-	json_object_object_add(filter, "action", admin_common_jstr(f.action));
-	json_object_object_add(filter, "target", admin_common_jstr(f.target));
-	json_object_object_add(filter, "from", admin_common_jstr(f.from_day));
-	json_object_object_add(filter, "to", admin_common_jstr(f.to_day));
+	if (f->actor_id > 0)
+		json_object_object_add(filter, "actor", json_object_new_int64(f->actor_id));
+	json_object_object_add(filter, "action", admin_common_jstr(f->action));
+	json_object_object_add(filter, "target", admin_common_jstr(f->target));
+	json_object_object_add(filter, "from", admin_common_jstr(f->from_day));
+	json_object_object_add(filter, "to", admin_common_jstr(f->to_day));
 	json_object_object_add(ctx, "filter", filter);
-	actions = json_object_new_array();
 	for (k = 0; k < sizeof(audit_actions) / sizeof(audit_actions[0]); k++) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "value", json_object_new_string(audit_actions[k]));
 		json_object_object_add(o, "selected", json_object_new_boolean(
-		    f.action != NULL && strcmp(f.action, audit_actions[k]) == 0));
+		    f->action != NULL && strcmp(f->action, audit_actions[k]) == 0));
 		json_object_array_add(actions, o);
 	}
 	json_object_object_add(ctx, "actions", actions);
+}
+
+static struct json_object *
+entry_json(const struct audit_entry *e)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(e->id));
+	json_object_object_add(o, "actorId", json_object_new_int64(e->actor_id));
+	json_object_object_add(o, "actorEmail", admin_common_jstr(e->actor_email));
+	json_object_object_add(o, "actorName", admin_common_jstr(e->actor_name));
+	json_object_object_add(o, "action", admin_common_jstr(e->action));
+	json_object_object_add(o, "target", admin_common_jstr(e->target));
+	json_object_object_add(o, "before", admin_common_jstr(e->before_json));
+	json_object_object_add(o, "after", admin_common_jstr(e->after_json));
+	json_object_object_add(o, "at", admin_common_jstr(e->at));
+	return o;
+}
+
+/* GET /admin/audit?actor=&action=&target=&from=&to=&before= */
+static int
+page_audit(struct req *r)
+{
+	struct json_object *ctx = admin_common_ctx(r, "감사 로그");
+	struct json_object *rows;
+	struct audit_filter f;
+	struct audit_entry *e;
+	const char *err = read_audit_filter(r, &f);
+	int64_t n, i;
+
+	add_audit_filter(ctx, &f);
 	if (err != NULL) {
 		json_object_object_add(ctx, "error", json_object_new_string(err));
 		return admin_common_page(r, 400, "admin_audit", ctx);
@@ -229,42 +257,16 @@ page_audit(struct req *r)
 		return admin_common_page(r, 200, "admin_audit", ctx);
 	}
 	rows = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "id", json_object_new_int64(e[i].id));
-		json_object_object_add(o, "actorId", json_object_new_int64(e[i].actor_id));
-		json_object_object_add(o, "actorEmail", admin_common_jstr(e[i].actor_email));
-		json_object_object_add(o, "actorName", admin_common_jstr(e[i].actor_name));
-		json_object_object_add(o, "action", admin_common_jstr(e[i].action));
-		json_object_object_add(o, "target", admin_common_jstr(e[i].target));
-		json_object_object_add(o, "before", admin_common_jstr(e[i].before_json));
-		json_object_object_add(o, "after", admin_common_jstr(e[i].after_json));
-		json_object_object_add(o, "at", admin_common_jstr(e[i].at));
-		json_object_array_add(rows, o);
-	}
+	for (i = 0; i < n; i++)
+		json_object_array_add(rows, entry_json(&e[i]));
 	json_object_object_add(ctx, "entries", rows);
 	if (n == ADMIN_COMMON_PAGE_ROWS) {
-		struct buf u;
+		const char *names[] = { "actor", "action", "target", "from", "to" };
+		const char *vals[] = { f.actor_id > 0 ? arena_printf(r->a, "%" PRId64, f.actor_id) :
+		    NULL, f.action, f.target, f.from_day, f.to_day };
 
-		buf_init(&u);
-		buf_printf(&u, "/admin/audit?before=%" PRId64, e[n - 1].id);
-		if (f.actor_id > 0)
-			buf_printf(&u, "&actor=%" PRId64, f.actor_id);
-		if (f.action != NULL) {
-			buf_puts(&u, "&action=");
-			esc_url_query(&u, f.action);
-		}
-		if (f.target != NULL) {
-			buf_puts(&u, "&target=");
-			esc_url_query(&u, f.target);
-		}
-		if (f.from_day != NULL)
-			buf_printf(&u, "&from=%s", f.from_day);
-		if (f.to_day != NULL)
-			buf_printf(&u, "&to=%s", f.to_day);
-		json_object_object_add(ctx, "next", json_object_new_string(buf_cstr(&u)));
-		buf_release(&u);
+		json_object_object_add(ctx, "next", json_object_new_string(admin_common_next_url(r,
+		    "/admin/audit", e[n - 1].id, names, vals, sizeof(names) / sizeof(names[0]))));
 	}
 	return admin_common_page(r, 200, "admin_audit", ctx);
 }

@@ -10,9 +10,7 @@
 #include "admin_common.h"
 #include "app.h"
 #include "base/arena.h"
-#include "base/buf.h"
 #include "base/conf.h"
-#include "base/esc.h"
 #include "base/form.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -111,22 +109,6 @@ read_search(struct req *r, struct order_search *s, struct orderview_query *q)
 	return NULL;
 }
 
-/* The query string of s without paging, for the next-page link. */
-static void
-search_query(struct buf *u, const struct order_search *s)
-{
-	const char *names[] = { "order", "user", "status", "from", "to" };
-	const char *vals[] = { s->order, s->user, s->status, s->from, s->to };
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (vals[i] == NULL)
-			continue;
-		buf_printf(u, "&%s=", names[i]);
-		esc_url_query(u, vals[i]);
-	}
-}
-
 static struct json_object *
 row_json(const struct orderview_row *row)
 {
@@ -177,13 +159,11 @@ page_orders(struct req *r)
 		json_object_array_add(list, row_json(&rows[i]));
 	json_object_object_add(ctx, "orders", list);
 	if (n == ADMIN_COMMON_PAGE_ROWS) {
-		struct buf u;
+		const char *names[] = { "order", "user", "status", "from", "to" };
+		const char *vals[] = { s.order, s.user, s.status, s.from, s.to };
 
-		buf_init(&u);
-		buf_printf(&u, "/admin/orders?before=%" PRId64, rows[n - 1].id);
-		search_query(&u, &s);
-		json_object_object_add(ctx, "next", json_object_new_string(buf_cstr(&u)));
-		buf_release(&u);
+		json_object_object_add(ctx, "next", json_object_new_string(admin_common_next_url(r,
+		    "/admin/orders", rows[n - 1].id, names, vals, sizeof(names) / sizeof(names[0]))));
 	}
 	return admin_common_page(r, 200, "admin_orders", ctx);
 }

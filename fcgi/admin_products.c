@@ -11,8 +11,6 @@
 #include "admin_common.h"
 #include "app.h"
 #include "base/arena.h"
-#include "base/buf.h"
-#include "base/esc.h"
 #include "base/form.h"
 #include "base/log.h"
 #include "base/money.h"
@@ -70,16 +68,10 @@ page_products(struct req *r)
 		json_object_array_add(rows, product_json(&p[i]));
 	json_object_object_add(ctx, "products", rows);
 	if (n == ADMIN_COMMON_PAGE_ROWS) {
-		struct buf u;
+		const char *names[] = { "q" }, *vals[] = { q };
 
-		buf_init(&u);
-		buf_printf(&u, "/admin/products?before=%" PRId64, p[n - 1].id);
-		if (q != NULL) {
-			buf_puts(&u, "&q=");
-			esc_url_query(&u, q);
-		}
-		json_object_object_add(ctx, "next", json_object_new_string(buf_cstr(&u)));
-		buf_release(&u);
+		json_object_object_add(ctx, "next", json_object_new_string(admin_common_next_url(r,
+		    "/admin/products", p[n - 1].id, names, vals, 1)));
 	}
 	return admin_common_page(r, 200, "admin_products", ctx);
 }
