@@ -1,6 +1,4 @@
 /* route: the route table and the dispatcher (parse, match, enforce flags, handle, count). */
-#include "config.h"   /* JT_TEST_ROUTES */
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +28,7 @@ static const struct route *const route_families[] = {
 	core_routes, account_routes, oauth_routes, catalog_routes, points_routes, cart_routes,
 	orders_routes, refunds_routes, webhook_routes, wallet_routes, admin_dashboard_routes,
 	admin_products_routes, admin_orders_routes, admin_money_routes, admin_ops_routes,
-#ifdef JT_TEST_ROUTES
+#ifdef JT_TEST_ROUTES   /* configure --enable-test-routes (Makefile.am) */
 	testing_routes,
 #endif
 };
