@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "base/arena.h"
+#include "infra/assets.h"
 #include "infra/bus.h"
 #include "base/conf.h"
 #include "base/daemon.h"
@@ -29,6 +30,8 @@
 #include "resp.h"
 #include "route.h"
 #include "infra/tmpl.h"
+#include "shop/pricewatch.h"
+#include "shop/social.h"
 
 #define MAX_PREFORK 256
 
@@ -63,16 +66,26 @@ app_open(struct app *app, const struct conf *c)
 		log_error(NULL, "templates: %s", err);
 		exit(1);
 	}
+	app->assets = assets_load(conf_str(c, CONF_STATIC_DIR), err, sizeof(err));
+	if (app->assets == NULL) {
+		log_error(NULL, "static files: %s", err);
+		exit(1);
+	}
 	app->metrics = metrics_open(conf_str(c, CONF_METRICS_FILE), route_names(), route_count());
+	app->pricewatch = pricewatch_new(c, app->redis);
+	app->social = social_new(c);
 }
 
 static void
 app_close(struct app *app)
 {
+	social_free(&app->social);
+	pricewatch_free(&app->pricewatch);
 	db_free(&app->db);
 	redis_free(&app->redis);
 	bus_free(&app->bus);
 	tmpl_set_free(&app->tmpl);
+	assets_free(&app->assets);
 	metrics_close(&app->metrics);
 }
 

@@ -56,6 +56,9 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    /* CONF_SITE_SECURE_COOKIES */
 	STR("templates.dir", JT_DATADIR "/templates", 1, CONF_STR_MAX,
 	    "directory holding the *.html templates"), /* CONF_TEMPLATES_DIR */
+	STR("static.dir", JT_DATADIR "/static", 1, CONF_STR_MAX,
+	    "directory of the static files the web server serves under /static/"),
+	    /* CONF_STATIC_DIR */
 	{ "log.level", CONF_T_STR, "info", 1, 5, false, "debug|info|warn|error",
 	  "lowest level written: debug, info, warn or error" }, /* CONF_LOG_LEVEL */
 	STR("log.file", "-", 1, CONF_STR_MAX,

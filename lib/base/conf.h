@@ -20,6 +20,7 @@ enum conf_key {
 	CONF_SITE_BASE_URL,        /* str  public URL of the shop, e.g. http://127.0.0.1:8080 */
 	CONF_SITE_SECURE_COOKIES,  /* bool set Secure on cookies (behind https) */
 	CONF_TEMPLATES_DIR,        /* str  directory of *.html templates */
+	CONF_STATIC_DIR,           /* str  directory of the files served under /static/ */
 	CONF_LOG_LEVEL,            /* str  debug|info|warn|error */
 	CONF_LOG_FILE,             /* str  path, or - for stderr */
 	CONF_METRICS_FILE,         /* str  shared-memory file for counters across processes */

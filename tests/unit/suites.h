@@ -14,6 +14,7 @@ Suite *jparse_suite(void);
 Suite *form_suite(void);
 Suite *esc_suite(void);
 Suite *tmpl_suite(void);
+Suite *assets_suite(void);    /* files in a temporary directory */
 Suite *conf_suite(void);
 Suite *log_suite(void);
 Suite *bus_suite(void);      /* ZeroMQ over ipc:// in a temp dir: no external server */
@@ -39,6 +40,7 @@ Suite *pricecmp_suite(void); /* Naver answers parsed strictly (no server) */
 Suite *reconcile_suite(void); /* settlement files and API answers parsed strictly (no server) */
 Suite *cart_suite(void);     /* server: Redis and MariaDB of a running stack */
 Suite *ledger_suite(void);   /* server: postings, replays, limits, the books check */
+Suite *breaker_published_suite(void); /* server: breaker reports in Redis read back */
 
 /* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
 const char *test_conf_path(void);
