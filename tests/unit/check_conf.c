@@ -86,6 +86,9 @@ static const char *const expected_names[CONF__MAX] = {
 	"refunds.shopper_days",
 	"settle.commission_bp",
 	"reconcile.repair_approved",
+	"db.sync_wait", "redis.sentinels", "redis.master_name", "bus.curve_server_public",
+	"bus.curve_server_secret", "bus.curve_secret", "bus.curve_allow", "bus.heartbeat_ms",
+	"fcgi.allowed_addrs",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */

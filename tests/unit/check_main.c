@@ -19,7 +19,7 @@ static const struct suite_entry pure[] = {
 	{ "http", http_suite }, { "metrics", metrics_suite }, { "daemon", daemon_suite },
 	{ "oauth", oauth_suite }, { "password", password_suite }, { "mail", mail_suite },
 	{ "breaker", breaker_suite }, { "pg", pg_suite }, { "pricecmp", pricecmp_suite },
-	{ "reconcile", reconcile_suite },
+	{ "reconcile", reconcile_suite }, { "hostport", hostport_suite },
 };
 
 static const struct suite_entry server[] = {

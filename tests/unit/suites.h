@@ -23,6 +23,7 @@ Suite *daemon_suite(void);
 Suite *password_suite(void);
 Suite *mail_suite(void);
 Suite *oauth_suite(void);    /* provider answers parsed strictly (no server) */
+Suite *hostport_suite(void); /* failover lists and the Sentinel answers (no server) */
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config
  * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */
