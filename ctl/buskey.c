@@ -13,7 +13,7 @@
 int
 ctl_bus_keygen(int argc, char **argv)
 {
-	char pub[BUS_KEY_Z85 + 1], sec[BUS_KEY_Z85 + 1], line[BUS_KEY_Z85 + 64];
+	char pub[BUS_KEY_Z85 + 1], sec[BUS_KEY_Z85 + 1], line[3 * BUS_KEY_Z85 + 64];
 	int fd, n;
 
 	if (argc != 2 || argv[1][0] == '-') {
@@ -34,7 +34,7 @@ ctl_bus_keygen(int argc, char **argv)
 	n = snprintf(line, sizeof(line), "# jangteo bus CURVE secret key; public %s\n%s\n", pub,
 	    sec);
 	explicit_bzero(sec, sizeof(sec));
-	if (write(fd, line, (size_t)n) != n || close(fd) != 0) {
+	if (n < 0 || (size_t)n >= sizeof(line) || write(fd, line, (size_t)n) != n || close(fd) != 0) {
 		fprintf(stderr, "jangteoctl: %s: cannot write: %s\n", argv[1], strerror(errno));
 		explicit_bzero(line, sizeof(line));
 		unlink(argv[1]);
