@@ -27,6 +27,7 @@ import os
 import random
 import secrets
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -39,7 +40,7 @@ SHOPPERS = 6
 # A fault's window: from the fault until its heal plus this settling time.
 WINDOW_GRACE = 12.0
 # (offset from the start of the load in seconds, fault, seconds until it is healed)
-SCHEDULE = [(8, "web1", 10), (24, "dbwriter", 12), (42, "redis", 10), (58, "work2", 10)]
+SCHEDULE = [(6, "web1", 10), (20, "dbwriter", 10), (34, "redis", 10), (48, "work2", 10)]
 HOT_STOCK = 60
 DRILL_PRODUCTS = None  # filled from the database: [(id, price, initial stock, hot)]
 
@@ -280,7 +281,12 @@ class Drill:
 
     def heal(self, name, start, detail):
         begun = self.now()
-        self.cluster_cmd("heal", name)
+        try:
+            self.cluster_cmd("heal", name)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print("  heal %s FAILED: %s" % (name, e), flush=True)
+            with self.lock:
+                self.failures.append("heal " + name)
         done = self.now()
         print("  %6.1fs healed %-8s (heal took %.1fs)" % (done, name, done - begun), flush=True)
         with self.lock:
@@ -375,6 +381,7 @@ class Drill:
         self.check(sums["db1"] == sums["db2"] == sums["db3"],
                    "the three nodes agree (CHECKSUM TABLE of %d tables)" % len(sums["db1"]))
         self.intruder_check()
+        self.fcgi_peer_check()
         self.window_checks()
 
     def intruder_check(self):
@@ -404,6 +411,45 @@ class Drill:
         after = sum(open(p2, errors="replace").read().count("refused a client") for p2 in logs)
         self.check(after > before, "a worker with an unknown CURVE key is refused by the brokers"
                    " (%d refusals logged)" % (after - before))
+
+    def fcgi_peer_check(self):
+        """web1's FastCGI port serves lb only (fcgi.allowed_addrs): a request from the client
+        host is closed unanswered, the same request from lb is answered."""
+        def record(kind, content):
+            return struct.pack("!BBHHBB", 1, kind, 1, len(content), 0, 0) + content
+
+        params = b"".join(bytes([len(k), len(v)]) + k + v for k, v in (
+            (b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", b"/healthz"),
+            (b"SCRIPT_NAME", b"/healthz"), (b"QUERY_STRING", b""),
+            (b"SERVER_PROTOCOL", b"HTTP/1.1")))
+        req = (record(1, struct.pack("!HB5x", 1, 0)) + record(4, params) + record(4, b"") +
+               record(5, b""))
+        got = {}
+
+        def ask(host):
+            enter_ns(self.ns(host))
+            try:
+                c = socket.create_connection((self.ip["web1"], 9000), timeout=10)
+                c.sendall(req)
+                data = b""
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                c.close()
+                got[host] = data
+            except OSError as e:
+                got[host] = b"error: " + str(e).encode()
+        for host in ("client", "lb"):
+            t = threading.Thread(target=ask, args=(host,))
+            t.start()
+            t.join(timeout=20)
+        refused = got.get("client") == b"" or b"reset by peer" in got.get("client", b"")
+        self.check(refused and b"Status: 200" in got.get("lb", b""),
+                   "web1 answers FastCGI from lb only (client: %s; lb: %d bytes)"
+                   % ("closed unanswered" if refused else got.get("client"),
+                      len(got.get("lb", b""))))
 
     def window_checks(self):
         outside = []
@@ -481,6 +527,17 @@ class Drill:
         for name, start, heal, detail in self.faults:
             n, w, lasted = self.windows.get(name, (0, 0.0, heal - start))
             print("%-9s %-6s %6.1fs %7d %12.1fs" % (name, detail or name, lasted, n, w))
+        reruns = collections.Counter()
+        for h in ("web1", "web2", "work1", "work2"):
+            with open(os.path.join(self.a.run, "hosts", h, "log", "jangteo.log"),
+                      errors="replace") as f:
+                for line in f:
+                    if "db: rerunning transaction (" in line:
+                        reruns[line.split("(", 1)[1].split(",")[0]] += 1
+                    elif "connection lost during COMMIT" in line:
+                        reruns["COMMIT answer lost (not rerun)"] += 1
+        print("transactions rerun: %s" % (", ".join("%d %s" % (n, why) for why, n in
+                                                    sorted(reruns.items())) or "none"))
         print("errors outside windows: %d; checks failed: %d" % (
             sum(1 for e in self.errors) - sum(v[0] for v in self.windows.values()),
             len(self.failures)))
@@ -493,7 +550,7 @@ def main():
     ap.add_argument("--run", required=True)
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--net", required=True)
-    ap.add_argument("--seconds", type=int, default=80)
+    ap.add_argument("--seconds", type=int, default=70)
     ap.add_argument("--up-seconds", default="?")
     return Drill(ap.parse_args()).main()
 
