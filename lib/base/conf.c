@@ -271,6 +271,10 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	STR("fcgi.allowed_addrs", "", 0, CONF_STR_MAX,
 	    "comma-separated IPv4 addresses of the web servers a TCP fcgi.socket accepts; empty "
 	    "= any (bind to a private address then)"), /* CONF_FCGI_ALLOWED_ADDRS */
+	INT("db.failback_seconds", "30", 0, 86400,
+	    "a connection to a node other than the first of db.host is renewed, between "
+	    "transactions, after this many seconds, so writes return to the first node once it "
+	    "is back (0 = stay)"), /* CONF_DB_FAILBACK_SECONDS */
 };
 
 #undef STR

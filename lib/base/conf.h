@@ -117,6 +117,7 @@ enum conf_key {
 	CONF_BUS_CURVE_ALLOW,          /* str  file: client public keys a broker admits (ZAP) */
 	CONF_BUS_HEARTBEAT_MS,         /* int  ZMTP heartbeat interval; a peer silent 3x is dropped */
 	CONF_FCGI_ALLOWED_ADDRS,       /* str  web server addresses a TCP listener accepts */
+	CONF_DB_FAILBACK_SECONDS,      /* int  return to db.host's first node after this long; 0 = never */
 	CONF__MAX
 };
 

@@ -76,9 +76,12 @@ struct db {
 	unsigned rw_timeout;
 	int tx_retries;
 	int sync_wait;           /* wsrep_sync_wait for every session; 0 = leave it */
+	int failback_seconds;    /* return to the list's first node after this long; 0 = never */
 
 	MYSQL *my;               /* NULL while disconnected; owned */
 	char node[HOSTPORT_HOST_MAX + 8]; /* the host:port my is connected to, for logs */
+	int node_rank;           /* its place in db.host (1 = the first) */
+	time_t connected_at;     /* CLOCK_MONOTONIC seconds when my was connected */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t ncache;
 	uint64_t clock;
@@ -320,6 +323,15 @@ db_connect_one(struct db *db, const char *host, unsigned port, bool sock)
 	return my;
 }
 
+static time_t
+db_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* Connects to db.socket, or to the first node of the db.host list that is up and ready (the
  * list is walked from its start at every connect, so writes return to the first node once it
  * is back and a connection is renewed). Returns 0 or -1 (logged, error recorded). */
@@ -341,6 +353,8 @@ db_connect(struct db *db)
 		if (db->my == NULL)
 			continue;
 		snprintf(db->node, sizeof(db->node), "%s:%u", host, port);
+		db->node_rank = n;
+		db->connected_at = db_now_s();
 		if (n > 1)
 			log_info(&db_log_ctx, "db: connected to %s (entry %d of db.host)", db->node, n);
 		return 0;
@@ -745,6 +759,7 @@ db_new(const struct conf *c)
 	db->rw_timeout = (unsigned)conf_int(c, CONF_DB_RW_TIMEOUT);
 	db->tx_retries = (int)conf_int(c, CONF_DB_TX_RETRIES);
 	db->sync_wait = (int)conf_int(c, CONF_DB_SYNC_WAIT);
+	db->failback_seconds = (int)conf_int(c, CONF_DB_FAILBACK_SECONDS);
 	return db;
 }
 
@@ -971,6 +986,21 @@ db_tx_once(struct db *db, db_tx_fn fn, void *arg)
 	return frc;
 }
 
+/* Between transactions: a connection to a node other than db.host's first, older than
+ * db.failback_seconds, is closed, so the next statement walks the list from the first node
+ * again. After a failover and the first node's return, processes would otherwise stay split
+ * between two nodes, and hot rows written on both conflict at certification. */
+static void
+db_failback(struct db *db)
+{
+	if (db->my == NULL || db->node_rank <= 1 || db->failback_seconds == 0 ||
+	    db_now_s() - db->connected_at < db->failback_seconds)
+		return;
+	log_info(&db_log_ctx, "db: leaving %s (entry %d of db.host) to try the first node again",
+	    db->node, db->node_rank);
+	db_disconnect(db);
+}
+
 /* Runs fn(db, arg) in a transaction, rerunning it after a deadlock, a lock wait timeout or a
  * connection lost before COMMIT, at most db.tx_retries times. Returns 0 after a commit, fn's
  * negative value, or an enum db_rc (DB_GONE also when COMMIT's outcome is unknown). A nested
@@ -985,6 +1015,7 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 		log_error(&db_log_ctx, "db: db_tx called inside a transaction");
 		return DB_ERR;
 	}
+	db_failback(db);
 	for (attempt = 0;; attempt++) {
 		if (attempt > 0)
 			db_backoff(attempt);

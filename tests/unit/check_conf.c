@@ -88,7 +88,7 @@ static const char *const expected_names[CONF__MAX] = {
 	"reconcile.repair_approved",
 	"db.sync_wait", "redis.sentinels", "redis.master_name", "bus.curve_server_public",
 	"bus.curve_server_secret", "bus.curve_secret", "bus.curve_allow", "bus.heartbeat_ms",
-	"fcgi.allowed_addrs",
+	"fcgi.allowed_addrs", "db.failback_seconds",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */
