@@ -536,6 +536,14 @@ class Drill:
                         reruns[line.split("(", 1)[1].split(",")[0]] += 1
                     elif "connection lost during COMMIT" in line:
                         reruns["COMMIT answer lost (not rerun)"] += 1
+        galera = collections.Counter()
+        for n in ("db1", "db2", "db3"):
+            for name, value in self.sql(n, "SHOW GLOBAL STATUS WHERE Variable_name IN"
+                                           " ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')"):
+                galera[name] += int(value)
+        print("galera: %d certification failures, %d brute-force aborts (since each node's"
+              " last start)" % (galera["wsrep_local_cert_failures"],
+                                galera["wsrep_local_bf_aborts"]))
         print("transactions rerun: %s" % (", ".join("%d %s" % (n, why) for why, n in
                                                     sorted(reruns.items())) or "none"))
         print("errors outside windows: %d; checks failed: %d" % (
