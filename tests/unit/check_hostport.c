@@ -103,7 +103,8 @@ array_reply(size_t n, redisReply **elements)
 	r->type = REDIS_REPLY_ARRAY;
 	r->elements = n;
 	r->element = calloc(n == 0 ? 1 : n, sizeof(*r->element));
-	memcpy(r->element, elements, n * sizeof(*elements));
+	if (n > 0)
+		memcpy(r->element, elements, n * sizeof(*elements));
 	return r;
 }
 
