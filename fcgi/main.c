@@ -44,7 +44,8 @@ usage(FILE *f)
 	    "  Without --listen, serves the FastCGI socket on fd 0 (spawn-fcgi).\n"
 	    "  --routes            print the route table (METHOD PATTERN FLAGS NAME) and exit\n"
 	    "  --config FILE       configuration (default %s/jangteo.conf)\n"
-	    "  --listen SOCKET     unix socket path or host:port to open (default: fcgi.socket)\n"
+	    "  --listen SOCKET     unix socket path or host:port to open (default: fcgi.socket);\n"
+	    "                      over TCP only fcgi.allowed_addrs may connect, when set\n"
 	    "  --prefork N         handler processes to keep running (default: fcgi.prefork)\n"
 	    "  --socket-mode MODE  octal permissions of a unix socket (default 0660)\n",
 	    JT_SYSCONFDIR);
@@ -264,6 +265,14 @@ main(int argc, char **argv)
 	c = daemon_config("jangteo-fcgi", config, false);
 	if (c == NULL)
 		return 2;
+	/* libfcgi reads its peer allow-list for TCP listeners from the environment in
+	 * FCGX_Init; the config is where an operator sets it. */
+	if (conf_str(c, CONF_FCGI_ALLOWED_ADDRS)[0] != '\0' &&
+	    setenv("FCGI_WEB_SERVER_ADDRS", conf_str(c, CONF_FCGI_ALLOWED_ADDRS), 1) != 0) {
+		fprintf(stderr, "jangteo-fcgi: setenv: %s\n", strerror(errno));
+		conf_free(&c);
+		return 1;
+	}
 	route_init();
 	if (listen_on == NULL && prefork == 0) {
 		/* spawn-fcgi mode: the socket is fd 0. */

@@ -96,6 +96,9 @@ static const char *const expected_names[CONF__MAX] = {
 	"alimtalk.resend_send_no",
 	"alimtalk.timeout_ms",
 	"alimtalk.mail_after_attempts",
+	"db.sync_wait", "redis.sentinels", "redis.master_name", "bus.curve_server_public",
+	"bus.curve_server_secret", "bus.curve_secret", "bus.curve_allow", "bus.heartbeat_ms",
+	"fcgi.allowed_addrs", "db.failback_seconds",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */
