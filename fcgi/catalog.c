@@ -1,9 +1,8 @@
 /* catalog: the product list, product and popular-products pages and their /api/v1 twins;
  * /products/{id} and /products/popular also answer JSON in seed 002's shapes when the Accept
  * header asks for it (ROUTE_TWIN: the dispatcher picks the page or the seed's JSON).
- * The product page also shows the lowest price on Naver Shopping (lib/clients/pricecmp): one
- * struct pricecmp per handler process, made on first use and kept for the process's life, so
- * each process has its own HTTP connection cache and its own "naver" circuit breaker. */
+ * The product page also shows the lowest price on Naver Shopping, from lib/shop/pricewatch
+ * (the process's own, r->app->pricewatch: its HTTP connection cache and "naver" breaker). */
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -16,21 +15,17 @@
 #include "base/conf.h"
 #include "base/esc.h"
 #include "base/form.h"
-#include "base/jparse.h"
-#include "clients/pricecmp.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
+#include "shop/pricewatch.h"
 #include "base/valid.h"
 
 static const char MSG_BAD_LIMIT[] = "limit은 1~100 사이의 정수여야 합니다.";
 static const char MSG_BAD_CURSOR[] = "잘못된 페이지 커서입니다.";
 static const char MSG_BAD_ID[] = "잘못된 상품 번호입니다.";
 static const char MSG_NOT_FOUND[] = "존재하지 않는 상품입니다.";
-
-/* The process's Naver price lookup (see the top of the file). */
-static struct pricecmp *catalog_pricecmp;
 
 /* The list's query: ?cursor= (opaque; empty or absent = from the newest) and ?limit=
  * (1..100, default catalog.page_size). Stores them and whether limit was given. Returns 0, or
@@ -250,20 +245,6 @@ product_or_404(struct req *r, struct catalog_item *it)
 	return rc;
 }
 
-/* The Naver lowest price of product it (status PRICECMP_OFF when switched off). */
-static void
-naver_price(struct req *r, const struct catalog_item *it, struct pricecmp_result *out)
-{
-	if (!pricecmp_enabled(r->app->conf)) {
-		memset(out, 0, sizeof(*out));
-		out->status = PRICECMP_OFF;
-		return;
-	}
-	if (catalog_pricecmp == NULL)
-		catalog_pricecmp = pricecmp_new(r->app->conf, r->app->redis);
-	pricecmp_lookup(catalog_pricecmp, it->id, it->name, &r->log, out);
-}
-
 /* Unix seconds as RFC 3339 UTC ("2026-01-02T03:04:05Z"), in the arena. */
 static const char *
 rfc3339(struct req *r, int64_t t)
@@ -288,7 +269,7 @@ naver_json(struct req *r, const struct pricecmp_result *p)
 	bool found = p->status == PRICECMP_FOUND;
 
 	json_object_object_add(o, "status",
-	    json_object_new_string(pricecmp_status_name(p->status)));
+	    json_object_new_string(pricewatch_status_name(p->status)));
 	json_object_object_add(o, "price", found ? json_object_new_int64(p->offer.price) : NULL);
 	json_object_object_add(o, "mall", found ? json_object_new_string(p->offer.mall) : NULL);
 	json_object_object_add(o, "link", found ? json_object_new_string(p->offer.link) : NULL);
@@ -322,7 +303,7 @@ naver_ctx(struct req *r, const struct pricecmp_result *p)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, pricecmp_status_name(p->status), json_object_new_boolean(1));
+	json_object_object_add(o, pricewatch_status_name(p->status), json_object_new_boolean(1));
 	if (p->status == PRICECMP_FOUND) {
 		json_object_object_add(o, "price", json_object_new_int64(p->offer.price));
 		json_object_object_add(o, "mall", json_object_new_string(p->offer.mall[0] != '\0' ?
@@ -351,7 +332,7 @@ api_product(struct req *r)
 	if (rc <= 0)
 		return rc;
 	o = item_json(&it);
-	naver_price(r, &it, &p);
+	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
 		json_object_object_add(o, "naverLowestPrice", naver_json(r, &p));
 	return resp_json(r, 200, o);
@@ -398,29 +379,10 @@ page_product(struct req *r)
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	json_object_object_add(ctx, "max_quantity", json_object_new_int64(
 	    conf_int(r->app->conf, CONF_CART_MAX_QUANTITY)));
-	naver_price(r, &it, &p);
+	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
 		json_object_object_add(ctx, "naver", naver_ctx(r, &p));
 	return resp_page(r, 200, "product", ctx);
-}
-
-/* POST /api/v1/_test/catalog/invalidate {}: bumps the catalog version as the admin code will
- * after changing a product; {"version": N}. 503 when Redis is down. Test routes only. */
-static int
-test_invalidate(struct req *r)
-{
-	static const char *const fields[] = { NULL };
-	struct json_object *o;
-	int64_t v;
-
-	if (jparse_only_keys(r->json, fields) != 0)
-		return resp_fail(r, RESP_BAD_REQUEST);
-	v = catalog_invalidate(r->app->redis);
-	if (v < 0)
-		return resp_fail(r, RESP_UNAVAILABLE);
-	o = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_int64(v));
-	return resp_json(r, 200, o);
 }
 
 /* Table order is match order: .../popular before .../{id}. The twins (ROUTE_TWIN) are one
@@ -434,6 +396,5 @@ const struct route catalog_routes[] = {
 	{ METHOD_GET,  "/api/v1/products",                 api_list,        ROUTE_JSON, "api_products" },
 	{ METHOD_GET,  "/api/v1/products/popular",         api_popular,     ROUTE_JSON, "api_products_popular" },
 	{ METHOD_GET,  "/api/v1/products/{id}",            api_product,     ROUTE_JSON, "api_product" },
-	{ METHOD_POST, "/api/v1/_test/catalog/invalidate", test_invalidate, ROUTE_JSON | ROUTE_TEST, "api_test_catalog_invalidate" },
 	{ 0, NULL, NULL, 0, NULL },
 };

@@ -11,6 +11,7 @@
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
+#include "infra/assets.h"
 #include "infra/tmpl.h"
 
 struct resp_err_info {
@@ -34,7 +35,8 @@ static const struct resp_err_info resp_errs[RESP_ERR__MAX] = {
 	{ 503, "SERVICE_UNAVAILABLE", "서비스를 잠시 사용할 수 없습니다." },              /* RESP_UNAVAILABLE */
 };
 
-const char *
+/* The reason phrase for a status ("Not Found"). */
+static const char *
 resp_reason(int status)
 {
 	switch (status) {
@@ -115,6 +117,9 @@ send_page(struct req *r, int status, const char *page, struct json_object *ctx,
 	struct buf out = { 0 };
 	int rc;
 
+	/* {{static.<key>}}: the versioned URLs of the files under /static/ (lib/infra/assets). */
+	if (json_object_is_type(ctx, json_type_object))
+		json_object_object_add(ctx, "static", json_object_get(assets_json(r->app->assets)));
 	rc = tmpl_render_layout(r->app->tmpl, "layout", page, ctx, &out);
 	if (rc == 0)
 		resp_send(r, status, "text/html; charset=utf-8", extra_headers, out.data, out.len);

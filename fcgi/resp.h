@@ -50,7 +50,4 @@ int resp_error(struct req *r, int status, const char *code, const char *message)
 /* 303 See Other to a local path (must start with '/'). Returns 0. */
 int resp_redirect(struct req *r, const char *location);
 
-/* The reason phrase for a status ("Not Found"). */
-const char *resp_reason(int status);
-
 #endif

@@ -1,6 +1,7 @@
 # apache.sh: start, stop and probe the local stack's private Apache httpd, the alternative to
-# nginx (JT_WEB=apache), which passes every request on 127.0.0.1:$JT_HTTP_PORT to the FastCGI
-# socket through mod_proxy_fcgi (sourced by script/stack).
+# nginx (JT_WEB=apache), which serves /static/ from the source tree's static/ and passes every
+# other request on 127.0.0.1:$JT_HTTP_PORT to the FastCGI socket through mod_proxy_fcgi
+# (sourced by script/stack).
 #
 # Contract with the caller: script/stack has set JT_RUN, JT_HTTP_PORT and JT_START_WAIT,
 # created $JT_RUN/pids and $JT_RUN/log, and defined the stack_* helpers. Files:
@@ -10,7 +11,8 @@
 #                        and we record $!; Apache's own pid file is apache/apache2.pid
 #   log/apache-error.log, log/apache-access.log, log/apache.log (the parent's stdout/stderr)
 # Modules are loaded from JT_APACHE_MODULES [/usr/lib/apache2/modules]: mpm_event,
-# authz_core, proxy, proxy_fcgi, headers, unique_id (log_config and unixd are built in).
+# authz_core, proxy, proxy_fcgi, headers, unique_id, alias, mime (log_config and unixd are
+# built in).
 #
 # The request id: mod_unique_id gives each request a 24-character id over [A-Za-z0-9@-];
 # jangteo accepts only [A-Za-z0-9_-] ids of 8..N bytes, so the X-Request-Id header passed on is
@@ -52,6 +54,10 @@ Group root"
 		LoadModule proxy_fcgi_module $JT_APACHE_MODULES/mod_proxy_fcgi.so
 		LoadModule headers_module $JT_APACHE_MODULES/mod_headers.so
 		LoadModule unique_id_module $JT_APACHE_MODULES/mod_unique_id.so
+		LoadModule alias_module $JT_APACHE_MODULES/mod_alias.so
+		LoadModule mime_module $JT_APACHE_MODULES/mod_mime.so
+		# No system-wide type table: the one type served (scripts) is set where it is served.
+		TypesConfig /dev/null
 
 		StartServers 1
 		ServerLimit 2
@@ -85,10 +91,23 @@ Group root"
 		    # Apache's own id for the request (a client's X-Request-Id is not trusted).
 		    RequestHeader set X-Request-Id "expr=%{md5:%{reqenv:UNIQUE_ID}}"
 		    ProxyFCGIBackendType GENERIC
-		    # Everything is the application's: no static files, no index.
+		    # Everything but /static/ is the application's: no index.
 		    <Location "/">
 		        Require all granted
 		        ProxyPass "unix:$JT_RUN/fcgi.sock|fcgi://localhost/"
+		    </Location>
+		    # The pages' scripts, from the source tree (static.dir in the stack's config):
+		    # their URLs carry a version from their content, so they may be kept a year.
+		    Alias "/static/" "$JT_REPO/static/"
+		    <Directory "$JT_REPO/static">
+		        Require all granted
+		        Options None
+		        AddType "text/javascript; charset=utf-8" .js
+		    </Directory>
+		    <Location "/static/">
+		        ProxyPass "!"
+		        Header set Cache-Control "public, max-age=31536000, immutable"
+		        Header always set X-Content-Type-Options nosniff
 		    </Location>
 		</VirtualHost>
 	EOF

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import http.client
 
-from jt import PORT, RUN, SRC, eq, eventually, get
+from jt import PORT, RUN, SRC, Response, check_static_file, eq, eventually, get, static_version
 
 BUILD = os.environ.get("JT_BUILDDIR", os.path.join(SRC, "_build"))
 ETC = os.path.join(SRC, "etc")
@@ -37,6 +37,8 @@ MAN_PAGES = {"man8/jangteo-fcgi.8": ["fcgi/jangteo-fcgi"],
                                        "workers/jangteo-janitor"],
              "man1/jangteoctl.1": ["ctl/jangteoctl"]}
 HEX32 = re.compile(r"[0-9a-f]{32}")
+# The site files name the installed static directory; the tests serve the source tree's.
+INSTALLED_STATIC = "/usr/local/share/jangteo/static"
 
 _installed = {}
 
@@ -99,7 +101,8 @@ def test_make_install_lays_out_programs_config_data_units_and_man_pages():
             open(under(dest, d["sysconfdir"] + "/jangteo.conf"), "rb") as b:
         eq(b.read(), a.read(), "installed jangteo.conf")
     data = under(dest, d["pkgdatadir"])
-    for sub, pattern in [("sql", r"^\d{3}_[a-z0-9_]+\.sql$"), ("templates", r"^[a-z0-9_]+\.html$")]:
+    for sub, pattern in [("sql", r"^\d{3}_[a-z0-9_]+\.sql$"), ("templates", r"^[a-z0-9_]+\.html$"),
+                         ("static", r"^[a-z0-9][a-z0-9._-]*$")]:
         want = sorted(f for f in os.listdir(os.path.join(SRC, sub)) if re.match(pattern, f))
         eq(sorted(os.listdir(os.path.join(data, sub))), want, "installed %s/" % sub)
     examples = os.path.join(data, "examples")
@@ -317,13 +320,15 @@ def test_spawn_fcgi_script_runs_unprivileged_handlers_behind_a_0660_socket():
         # Everything the handlers read is readable by them (the stack's run directory is not).
         shutil.copy(os.path.join(BUILD, "fcgi", "jangteo-fcgi"), d)
         shutil.copytree(os.path.join(SRC, "templates"), os.path.join(d, "templates"))
+        shutil.copytree(os.path.join(SRC, "static"), os.path.join(d, "static"))
         os.mkdir(os.path.join(d, "log"))
         os.chown(os.path.join(d, "log"), nobody.pw_uid, -1)
         with open(os.path.join(RUN, "jangteo.conf")) as fh:
             conf = fh.read()
         for key, value in [("log.file", os.path.join(d, "log", "jangteo.log")),
                            ("metrics.file", os.path.join(d, "log", "metrics")),
-                           ("templates.dir", os.path.join(d, "templates"))]:
+                           ("templates.dir", os.path.join(d, "templates")),
+                           ("static.dir", os.path.join(d, "static"))]:
             conf = re.sub(r"^%s = .*$" % re.escape(key), "%s = %s" % (key, value), conf, flags=re.M)
         with open(os.path.join(d, "jangteo.conf"), "w") as fh:
             fh.write(conf)
@@ -565,6 +570,13 @@ def check_site(port):
     status, _, body = http_get(port, "/api/v1/no-such-thing")
     eq(status, 404, "API 404")
     eq(json.loads(body)["error"]["code"], "NOT_FOUND", "envelope passes through")
+    # The pages' scripts come from the static directory, served by the web server itself.
+    status, headers, body = http_get(port, "/static/order-status.js?v=" +
+                                     static_version("order-status.js"))
+    check_static_file(Response(status, list(headers.items()), body), "order-status.js")
+    status, headers, _ = http_get(port, "/static/no-such-file.js")
+    eq((status, headers.get("x-request-id")), (404, None), "a missing file is the server's 404")
+
 
 
 def serve_site(argv, port, log):
@@ -610,15 +622,18 @@ def test_apache_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         site = site.replace("<VirtualHost *:80>", "<VirtualHost 127.0.0.1:%d>" % port)
         eq(site.count("unix:/run/jangteo/fcgi.sock|"), 1, "the socket")
         site = site.replace("unix:/run/jangteo/fcgi.sock|", "unix:%s/fcgi.sock|" % RUN)
+        assert 'Alias "/static/" "%s/"' % INSTALLED_STATIC in site, "the static directory"
+        site = site.replace(INSTALLED_STATIC, os.path.join(SRC, "static"))
         with open(os.path.join(d, "site.conf"), "w") as fh:
             fh.write(site)
         users = "User www-data\nGroup root\n" if os.geteuid() == 0 else ""
         mod_lines = "".join("LoadModule %s_module %s/mod_%s.so\n" % (m, mods, m) for m in
                             ["mpm_event", "authz_core", "authz_host", "proxy", "proxy_fcgi",
-                             "headers", "unique_id"])
+                             "headers", "unique_id", "alias", "mime"])
         with open(os.path.join(d, "apache2.conf"), "w") as fh:
             fh.write("ServerRoot %s\nDefaultRuntimeDir %s\nPidFile %s/apache2.pid\n"
                      "ErrorLog %s/error.log\nDefine APACHE_LOG_DIR %s\n%s%s"
+                     "TypesConfig /dev/null\n"
                      "Listen 127.0.0.1:%d\nServerName localhost\nInclude %s/site.conf\n"
                      % (d, d, d, d, d, users, mod_lines, port, d))
         rc, out, err = run([apache, "-t", "-f", os.path.join(d, "apache2.conf")])
@@ -646,6 +661,7 @@ def test_nginx_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         for old, new in [("    listen 80;\n", "    listen 127.0.0.1:%d;\n" % port),
                          ("    listen [::]:80;\n", ""),
                          ("unix:/run/jangteo/fcgi.sock;", "unix:%s/fcgi.sock;" % RUN),
+                         (INSTALLED_STATIC + "/;", os.path.join(SRC, "static") + "/;"),
                          ("/var/log/nginx/", d + "/")]:
             assert old in site, old
             site = site.replace(old, new)

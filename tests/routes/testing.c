@@ -1,22 +1,30 @@
-/* testing: routes that exist only when fcgi.test_routes = true, so the integration tests can
- * reach paths no shopper can: a failing handler, an echo page, and the demo job of the outbox. */
+/* testing: the FastCGI program's test-only routes, so the integration tests and the
+ * benchmarks can reach what no shopper can: a failing handler, an echo page, the session's
+ * guards, the demo job of the outbox, the catalog cache's version, and the benchmarks'
+ * baseline commit. Test scaffolding: compiled into jangteo-fcgi only by `configure
+ * --enable-test-routes` (script/setup), and even then answered only with fcgi.test_routes =
+ * true (every route carries ROUTE_TEST). A production build has none of this, nor the table
+ * the baseline writes to (sql/008_bench.sql is installed only with the same option). Being no
+ * part of the shop, it keeps its two statements here rather than in lib/. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
-#include "app.h"
 #include "base/arena.h"
-#include "infra/bus.h"
-#include "infra/db.h"
 #include "base/form.h"
 #include "base/jparse.h"
 #include "base/log.h"
+#include "base/valid.h"
+#include "fcgi/app.h"
+#include "fcgi/req.h"
+#include "fcgi/resp.h"
+#include "fcgi/route.h"
+#include "infra/bus.h"
+#include "infra/db.h"
 #include "infra/outbox.h"
 #include "infra/payload.h"
-#include "req.h"
-#include "resp.h"
-#include "base/valid.h"
+#include "shop/catalog.h"
 
 static const char SQL_JOB[] =
     "SELECT status, attempts, (SELECT COUNT(*) FROM job_echo_effects WHERE outbox_id = o.id)"
@@ -26,7 +34,7 @@ static const char SQL_BENCH_COMMIT[] = "INSERT INTO bench_commits () VALUES ()";
 
 /* POST /api/v1/_test/commit: the benchmarks' baseline, "FastCGI hello + one MariaDB commit":
  * one autocommitted INSERT, then {"ok": true}. */
-int
+static int
 testing_commit(struct req *r)
 {
 	struct json_object *o;
@@ -39,7 +47,7 @@ testing_commit(struct req *r)
 }
 
 /* GET /_test/fail and /api/v1/_test/fail: a handler that fails, as a bug would. */
-int
+static int
 testing_fail(struct req *r)
 {
 	log_error(&r->log, "testing_fail: failing on purpose");
@@ -47,7 +55,7 @@ testing_fail(struct req *r)
 }
 
 /* GET /_test/echo?name=...: renders name on a page (it must come out escaped). */
-int
+static int
 testing_echo(struct req *r)
 {
 	struct json_object *ctx;
@@ -63,7 +71,7 @@ testing_echo(struct req *r)
 }
 
 /* GET /api/v1/_test/whoami: {"pid": N}, so tests can see several handler processes answer. */
-int
+static int
 testing_whoami(struct req *r)
 {
 	struct json_object *o = json_object_new_object();
@@ -91,7 +99,7 @@ job_create_tx(struct db *db, void *arg)
 
 /* POST /api/v1/_test/jobs {"message": "...", "sleep_ms": 0..60000}: one echo job through the
  * outbox, pushed on the bus after the commit. 201 {"id": N}. */
-int
+static int
 testing_job_create(struct req *r)
 {
 	struct job_create jc = { 0 };
@@ -126,7 +134,7 @@ testing_job_create(struct req *r)
 }
 
 /* GET /api/v1/_test/jobs/{id}: {"id", "status", "attempts", "effects"}; 404 when unknown. */
-int
+static int
 testing_job_get(struct req *r)
 {
 	struct db_res res;
@@ -147,3 +155,38 @@ testing_job_get(struct req *r)
 	json_object_object_add(o, "effects", json_object_new_int64(db_res_i64(&res, 0, 2)));
 	return resp_json(r, 200, o);
 }
+
+/* POST /api/v1/_test/catalog/invalidate {}: bumps the catalog version as an admin's product
+ * change does; {"version": N}. 503 when Redis is down. */
+static int
+testing_catalog_invalidate(struct req *r)
+{
+	static const char *const fields[] = { NULL };
+	struct json_object *o;
+	int64_t v;
+
+	if (jparse_only_keys(r->json, fields) != 0)
+		return resp_fail(r, RESP_BAD_REQUEST);
+	v = catalog_invalidate(r->app->redis);
+	if (v < 0)
+		return resp_fail(r, RESP_UNAVAILABLE);
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_int64(v));
+	return resp_json(r, 200, o);
+}
+
+const struct route testing_routes[] = {
+	{ METHOD_GET,  "/_test/fail",                testing_fail,       ROUTE_HTML | ROUTE_TEST, "test_fail" },
+	{ METHOD_GET,  "/_test/echo",                testing_echo,       ROUTE_HTML | ROUTE_TEST, "test_echo" },
+	{ METHOD_GET,  "/api/v1/_test/fail",         testing_fail,       ROUTE_JSON | ROUTE_TEST, "api_test_fail" },
+	{ METHOD_GET,  "/_test/private",             testing_whoami,     ROUTE_HTML | ROUTE_LOGIN | ROUTE_TEST, "test_private" },
+	{ METHOD_GET,  "/api/v1/_test/private",      testing_whoami,     ROUTE_JSON | ROUTE_LOGIN | ROUTE_TEST, "api_test_private" },
+	{ METHOD_GET,  "/api/v1/_test/admin",        testing_whoami,     ROUTE_JSON | ROUTE_ADMIN | ROUTE_TEST, "api_test_admin" },
+	{ METHOD_POST, "/api/v1/_test/csrf",         testing_whoami,     ROUTE_JSON | ROUTE_CSRF | ROUTE_TEST, "api_test_csrf" },
+	{ METHOD_GET,  "/api/v1/_test/whoami",       testing_whoami,     ROUTE_JSON | ROUTE_TEST, "api_test_whoami" },
+	{ METHOD_POST, "/api/v1/_test/jobs",         testing_job_create, ROUTE_JSON | ROUTE_TEST, "api_test_job_create" },
+	{ METHOD_GET,  "/api/v1/_test/jobs/{id}",    testing_job_get,    ROUTE_JSON | ROUTE_TEST, "api_test_job_get" },
+	{ METHOD_POST, "/api/v1/_test/commit",       testing_commit,     ROUTE_JSON | ROUTE_TEST, "api_test_commit" },
+	{ METHOD_POST, "/api/v1/_test/catalog/invalidate", testing_catalog_invalidate, ROUTE_JSON | ROUTE_TEST, "api_test_catalog_invalidate" },
+	{ 0, NULL, NULL, 0, NULL },
+};
