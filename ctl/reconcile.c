@@ -171,6 +171,35 @@ parse_args(int argc, char **argv, struct ctl_args *args)
 	return 0;
 }
 
+/* Runs the reconciliation o describes and prints it. Returns the exit status: 0 nothing left,
+ * 1 findings, 2 failed, 3 a newer run took over. */
+static int
+run_and_print(const struct recon_opts *o, struct arena *a)
+{
+	struct recon_run run;
+	int rc;
+
+	switch (reconcile_run(o, a, &run)) {
+	case RECON_DONE:
+		rc = 0;
+		break;
+	case RECON_FINDINGS:
+		rc = 1;
+		break;
+	case RECON_BUSY:
+		fprintf(stderr, "jangteoctl reconcile: a newer reconciliation took over\n");
+		rc = 3;
+		break;
+	default:
+		rc = 2;
+		break;
+	}
+	print_run(o->db, a, &run);
+	if (rc == 2)
+		fprintf(stderr, "jangteoctl reconcile: the run failed (see the log)\n");
+	return rc;
+}
+
 int
 ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 {
@@ -179,10 +208,8 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 	struct recon_file file;
 	struct recon_lock lock;
 	struct recon_opts o;
-	struct recon_run run;
 	struct arena *a = NULL;
 	struct redis *redis = NULL;
-	struct pg *pg = NULL;
 	struct bus *bus = NULL;
 	char *data = NULL;
 	size_t len = 0;
@@ -219,8 +246,7 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 		fprintf(stderr, "jangteoctl reconcile: Redis failed: %s\n", redis_error(redis));
 		goto out;
 	}
-	pg = pg_new(c, args.pg);
-	if (args.fetch != NULL && reconcile_fetch(pg, args.pg, args.fetch, a, &file, err,
+	if (args.fetch != NULL && reconcile_fetch(c, args.pg, args.fetch, a, &file, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "jangteoctl reconcile: --fetch %s: %s\n", shown(args.fetch, show),
 		    err);
@@ -232,35 +258,17 @@ ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv)
 	o.db = db;
 	o.redis = redis;
 	o.lock = &lock;
-	o.pg = pg;
+	o.conf = c;
 	o.bus = bus;
 	o.file = &file;
 	o.source = args.file != NULL ? args.file : arena_printf(a, "api:%s", args.fetch);
 	o.dry_run = args.dry_run;
 	o.repair_approved = conf_bool(c, CONF_RECONCILE_REPAIR_APPROVED);
 	o.confirming_stale_seconds = conf_int(c, CONF_PAYMENTS_CONFIRMING_STALE_SECONDS);
-	switch (reconcile_run(&o, a, &run)) {
-	case RECON_DONE:
-		rc = 0;
-		break;
-	case RECON_FINDINGS:
-		rc = 1;
-		break;
-	case RECON_BUSY:
-		fprintf(stderr, "jangteoctl reconcile: a newer reconciliation took over\n");
-		rc = 3;
-		break;
-	default:
-		rc = 2;
-		break;
-	}
-	print_run(db, a, &run);
-	if (rc == 2)
-		fprintf(stderr, "jangteoctl reconcile: the run failed (see the log)\n");
+	rc = run_and_print(&o, a);
 out:
 	reconcile_unlock(redis, &lock);
 	bus_free(&bus);
-	pg_free(&pg);
 	redis_free(&redis);
 	reconcile_file_free(&file);
 	free(data);

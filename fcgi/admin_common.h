@@ -79,14 +79,4 @@ void admin_common_add_queues(struct req *r, struct json_object *ctx);
  * ctx["breakers_error"] unavailable when Redis did not answer. */
 void admin_common_add_breakers(struct req *r, struct json_object *ctx, bool with_procs);
 
-/* Pushes job outbox_id of kind (queued by a transaction that committed) on the bus; a lost
- * push is only logged: the janitor resends it. Nothing for outbox_id <= 0. */
-void admin_common_push_job(struct req *r, int64_t outbox_id, enum job_kind kind);
-
-/* Writes the audit record of an action that committed in another module's own transaction
- * (refunds_request, wallet_payout), in a transaction of its own right after it. Borrows both
- * values. Returns 0, or -1 when it could not be written (logged loudly: the action stands). */
-int admin_common_audit_after(struct req *r, const char *action, const char *target,
-    struct json_object *before, struct json_object *after);
-
 #endif

@@ -177,12 +177,9 @@ static const struct {
 static int
 page_seller_payout(struct req *r)
 {
-	struct json_object *before, *after;
 	const char *amount_s = NULL, *key = NULL;
 	int64_t id, amount = -1, payout_id = 0, paid = 0;
 	enum wallet_payout_rc rc;
-	struct wallet w;
-	int have_wallet;
 
 	if (!path_seller_id(r, &id))
 		return 0;
@@ -193,7 +190,6 @@ page_seller_payout(struct req *r)
 		return render_seller(r, 400, id, "지급 금액은 1원 이상의 정수로 입력해 주세요. 비워 두면 전액을 지급합니다.", amount_s);
 	if (form_get(&r->form, "key", &key, NULL) != 0 || !valid_token(key, 1, 64))
 		return render_seller(r, 400, id, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.", amount_s);
-	have_wallet = wallet_get(r->app->db, r->a, id, default_bp(r), &w);
 	rc = wallet_payout(r->app->db, id, amount, sess_user(r), key, &payout_id, &paid);
 	if (rc == WALLET_REPLAYED)
 		return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id),
@@ -206,20 +202,9 @@ page_seller_payout(struct req *r)
 		return render_seller(r, payout_answers[rc].status, id, payout_answers[rc].message,
 		    amount_s);
 	}
+	/* wallet_payout audited it in its own transaction. */
 	log_info(&r->log, "admin: payout %" PRId64 " of %" PRId64 " won to seller %" PRId64,
 	    payout_id, paid, id);
-	before = json_object_new_object();
-	if (have_wallet == 1)
-		json_object_object_add(before, "payable", json_object_new_int64(w.payable));
-	after = json_object_new_object();
-	json_object_object_add(after, "payoutId", json_object_new_int64(payout_id));
-	json_object_object_add(after, "paid", json_object_new_int64(paid));
-	if (have_wallet == 1 && w.payable >= paid)
-		json_object_object_add(after, "payable", json_object_new_int64(w.payable - paid));
-	admin_common_audit_after(r, "wallet.payout", arena_printf(r->a, "seller:%" PRId64, id), before,
-	    after);
-	json_object_put(before);
-	json_object_put(after);
 	return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id), "payout_done");
 }
 

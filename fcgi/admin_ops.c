@@ -31,9 +31,6 @@ static const char *const audit_actions[] = {
 
 static const char MSG_NO_JOB[] = "작업을 찾을 수 없습니다.";
 
-/* Transaction results beyond enum db_rc. */
-enum { TX_NO_JOB = -200, TX_NOT_RETRYABLE = -201 };
-
 /* ---- outbox --------------------------------------------------------------------------------- */
 
 static struct json_object *
@@ -113,10 +110,8 @@ retry_fn(struct db *db, void *arg)
 	rc = outbox_retry(db, t->a, t->id, &t->before);
 	if (rc < 0)
 		return rc;
-	if (t->before.id == 0)
-		return TX_NO_JOB;
 	if (rc == 0)
-		return TX_NOT_RETRYABLE;
+		return DB_ABORT;  /* no such job (t->before.id 0), or not retryable */
 	before = json_object_new_object();
 	json_object_object_add(before, "kind", admin_common_jstr(t->before.kind));
 	json_object_object_add(before, "status", admin_common_jstr(t->before.status));
@@ -144,16 +139,16 @@ page_outbox_retry(struct req *r)
 	if (req_path_id(r, 0, &t.id) != 0)
 		return resp_error(r, 404, "JOB_NOT_FOUND", MSG_NO_JOB);
 	rc = db_tx(r->app->db, retry_fn, &t);
-	if (rc == TX_NO_JOB)
+	if (rc == DB_ABORT && t.before.id == 0)
 		return resp_error(r, 404, "JOB_NOT_FOUND", MSG_NO_JOB);
-	if (rc == TX_NOT_RETRYABLE)
+	if (rc == DB_ABORT)
 		return render_outbox(r, 409,
 		    "다시 시도할 수 없는 작업입니다. 이미 끝났거나 처리 중입니다.");
 	if (rc != 0)
 		return render_outbox(r, 500, "작업을 다시 넣지 못했습니다. 잠시 후 다시 시도해 주세요.");
 	log_info(&r->log, "admin: outbox job %" PRId64 " (%s) retried", t.id, t.before.kind);
 	if (bus_kind_parse(t.before.kind, &kind) == 0)
-		admin_common_push_job(r, t.id, kind);
+		bus_push_job(r->app->bus, t.id, kind);
 	return admin_common_done(r, "/admin/outbox", "job_retried");
 }
 

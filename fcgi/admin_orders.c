@@ -1,7 +1,7 @@
 /* admin_orders: the admin console's orders: the search (lib/shop/orderview), an order's page
  * with its timeline, payment row and refunds, and the full or partial refund an admin makes
- * from it (lib/shop/refunds; its audit record right after, admin_common_audit_after). Admin
- * role and CSRF are the dispatcher's (ROUTE_ADMIN, ROUTE_CSRF). */
+ * from it (lib/shop/refunds, which writes its audit record in the refund's own transaction).
+ * Admin role and CSRF are the dispatcher's (ROUTE_ADMIN, ROUTE_CSRF). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -332,7 +332,6 @@ page_order_refund(struct req *r)
 	struct refunds_req rq = { 0 };
 	struct refund out;
 	struct order o;
-	struct json_object *before, *after;
 	const char *full = NULL, *key = NULL, *v;
 	enum refunds_rc rrc;
 	size_t i, n = 0;
@@ -384,19 +383,7 @@ page_order_refund(struct req *r)
 	if (rrc == REFUNDS_REPLAYED)
 		return admin_common_done(r, arena_printf(r->a, "/admin/orders/%s", o.public_id),
 		    "refund_replayed");
-	admin_common_push_job(r, out.job, JOB_REFUND);
-	before = json_object_new_object();
-	json_object_object_add(before, "status", json_object_new_string(
-	    orders_status_name(o.status)));
-	json_object_object_add(before, "refundedAmount", json_object_new_int64(o.refunded_amount));
-	after = refunds_json(&out);
-	if (after == NULL)
-		after = json_object_new_object();
-	json_object_object_add(after, "full", json_object_new_boolean(full != NULL));
-	admin_common_audit_after(r, "refund.request", arena_printf(r->a, "order:%s", o.public_id),
-	    before, after);
-	json_object_put(before);
-	json_object_put(after);
+	bus_push_batch(r->app->bus, &out.jobs);  /* audited in the refund's own transaction */
 	return admin_common_done(r, arena_printf(r->a, "/admin/orders/%s", o.public_id),
 	    rrc == REFUNDS_DONE ? "refund_done" : "refund_accepted");
 }

@@ -1,8 +1,8 @@
-/* orders: checkout (the page over the cart, and POST /api/v1/orders in seed 002's shape),
- * the PGs' return URLs, the "order received" page that polls, My orders and the order page
- * with its timeline, its refunds and its refund form, and cancelling an order: an unpaid one
- * is abandoned, a paid one is refunded in full (lib/shop/refunds.c). Prices and amounts come only
- * from the database; the domain rules live in lib/shop/orders.c and lib/shop/refunds.c. */
+/* orders: the order pages: the "order received" page that polls, the PG hand-off link, My
+ * orders and the order page with its timeline, its refunds and its refund form, the order
+ * API's reads, and cancelling an order: an unpaid one is abandoned, a paid one is refunded in
+ * full (lib/shop/refunds.c). Creating an order and the PGs' returns are fcgi/checkout.c's;
+ * the rules live in lib/shop/orders*.c and lib/shop/refunds*.c. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -22,79 +22,17 @@
 #include "base/log.h"
 #include "base/money.h"
 #include "shop/orders.h"
-#include "clients/pg.h"
 #include "shop/points.h"
 #include "shop/refunds.h"
 #include "req.h"
 #include "resp.h"
+#include "orders.h"
 #include "route.h"
 #include "sess.h"
 #include "base/valid.h"
 
 static const char MSG_NO_ORDER[] = "주문을 찾을 수 없습니다.";
-static const char MSG_BAD_RETURN[] = "결제 정보가 올바르지 않습니다.";
-static const char MSG_TAMPERED[] = "결제 정보가 주문과 일치하지 않습니다. 결제가 진행되지 않았습니다.";
-static const char MSG_WRONG_STATE[] = "이미 처리되었거나 만료된 주문입니다.";
 static const char MSG_NOT_CANCELABLE[] = "결제가 진행 중이거나 끝난 주문은 취소할 수 없습니다.";
-static const char MSG_METHOD[] = "사용할 수 없는 결제 수단입니다.";
-static const char MSG_READY_FAILED[] =
-    "결제를 준비하지 못했습니다. 잠시 후 다시 시도해 주세요. 재고는 되돌려졌습니다.";
-static const char MSG_EMPTY_CART[] = "장바구니가 비어 있습니다.";
-
-/* How each refused checkout is answered (CREATED, REPLAYED and FAILED are answered apart). */
-static const struct {
-	int status;
-	const char *code;
-	const char *message;
-} create_answers[ORDERS_CREATE__MAX] = {
-	[ORDERS_KEY_REUSED]      = { 422, "IDEMPOTENCY_KEY_REUSED", "이미 다른 주문에 사용된 멱등성 키입니다." },
-	[ORDERS_NO_PRODUCT]      = { 404, "PRODUCT_NOT_FOUND", "해당 상품이 존재하지 않습니다." },
-	[ORDERS_SOLD_OUT]        = { 409, "SOLD_OUT", "품절된 상품이 존재합니다." },
-	[ORDERS_AMOUNT_MISMATCH] = { 409, "AMOUNT_MISMATCH",
-	                             "상품 정보가 변경되어 결제 금액이 주문 금액과 다릅니다. 상품 가격을 다시 확인해 주세요." },
-	[ORDERS_PRODUCT_CHANGED] = { 409, "PRODUCT_CHANGED",
-	                             "상품 정보가 변경되었습니다. 상품명과 가격을 다시 확인한 뒤 주문해 주세요." },
-	[ORDERS_NO_POINTS]       = { 409, "INSUFFICIENT_POINTS", "결제 금액이 부족합니다." },
-	[ORDERS_TOO_LARGE]       = { 400, "AMOUNT_TOO_LARGE", "주문 금액이 너무 큽니다." },
-	[ORDERS_NO_USER]         = { 404, "USER_NOT_FOUND", "해당 유저가 존재하지 않습니다." },
-};
-
-/* This process's PG clients, made on first use (each keeps its connection alive). */
-static struct pg *pg_clients[PG__MAX];
-
-static struct pg *
-pg_client(struct req *r, enum pg_id id)
-{
-	if (pg_clients[id] == NULL)
-		pg_clients[id] = pg_new(r->app->conf, id);
-	return pg_clients[id];
-}
-
-static bool
-method_enabled(struct req *r, enum order_pay pay)
-{
-	switch (pay) {
-	case ORDER_PAY_POINTS:
-		return true;
-	case ORDER_PAY_TOSS:
-		return pg_enabled(r->app->conf, PG_TOSS);
-	case ORDER_PAY_KAKAOPAY:
-		return pg_enabled(r->app->conf, PG_KAKAOPAY);
-	default:
-		return false;
-	}
-}
-
-/* Pushes a job its transaction queued; a lost push is re-sent by the janitor. */
-static void
-push_job(struct req *r, int64_t outbox_id, enum job_kind kind)
-{
-	struct bus_job j = { outbox_id, kind };
-
-	if (outbox_id > 0 && bus_push(r->app->bus, &j) != 0)
-		log_warn(&r->log, "orders: push of job %" PRId64 " failed; the janitor will resend it",
-		    outbox_id);
-}
 
 /* The order {id} of the path if the signed-in user may see it (theirs; an admin any).
  * Returns 1 with *o filled (with details), 0 after answering 404, -1 on a database error. */
@@ -112,434 +50,9 @@ path_order(struct req *r, struct order *o)
 	return 1;
 }
 
-/* ---- what the PG's payment window needs -------------------------------------------------- */
 
-static const char *
-site_url(struct req *r, const char *path)
-{
-	return arena_printf(r->a, "%s%s", conf_str(r->app->conf, CONF_SITE_BASE_URL), path);
-}
+/* ---- the order page ------------------------------------------------------------------------- */
 
-/* Toss's payment window URL with what it needs in the query. */
-static const char *
-toss_checkout_url(struct req *r, const struct order *o)
-{
-	struct buf u;
-	const char *out;
-
-	buf_init(&u);
-	buf_puts(&u, conf_str(r->app->conf, CONF_PG_TOSS_CHECKOUT_URL));
-	buf_puts(&u, "?orderId=");
-	esc_url_query(&u, o->public_id);
-	buf_printf(&u, "&amount=%" PRId64 "&orderName=", o->amount);
-	esc_url_query(&u, o->order_name);
-	buf_puts(&u, "&successUrl=");
-	esc_url_query(&u, site_url(r, "/checkout/toss/success"));
-	buf_puts(&u, "&failUrl=");
-	esc_url_query(&u, site_url(r, "/checkout/toss/fail"));
-	buf_puts(&u, "&clientKey=");
-	esc_url_query(&u, conf_str(r->app->conf, CONF_PG_TOSS_CLIENT_KEY));
-	out = arena_strdup(r->a, buf_cstr(&u));
-	buf_release(&u);
-	return out;
-}
-
-/* Where the shopper goes to pay a PENDING PG order: NULL when there is nowhere (points, or a
- * KakaoPay order whose ready call never answered). */
-static const char *
-pay_url(struct req *r, const struct order *o)
-{
-	if (o->status != ORDER_PENDING)
-		return NULL;
-	if (o->pay == ORDER_PAY_TOSS)
-		return toss_checkout_url(r, o);
-	if (o->pay == ORDER_PAY_KAKAOPAY)
-		return o->pg_redirect_url;
-	return NULL;
-}
-
-/* The "payment" member of a checkout's answer: what a script needs to open the PG's window. */
-static struct json_object *
-payment_json(struct req *r, const struct order *o)
-{
-	struct json_object *p;
-	const char *url = pay_url(r, o);
-
-	if (url == NULL)
-		return NULL;
-	p = json_object_new_object();
-	json_object_object_add(p, "pg", json_object_new_string(orders_pay_name(o->pay)));
-	json_object_object_add(p, "redirectUrl", json_object_new_string(url));
-	if (o->pay == ORDER_PAY_TOSS) {
-		json_object_object_add(p, "clientKey", json_object_new_string(
-		    conf_str(r->app->conf, CONF_PG_TOSS_CLIENT_KEY)));
-		json_object_object_add(p, "orderId", json_object_new_string(o->public_id));
-		json_object_object_add(p, "amount", json_object_new_int64(o->amount));
-		json_object_object_add(p, "orderName", json_object_new_string(o->order_name));
-		json_object_object_add(p, "successUrl", json_object_new_string(
-		    site_url(r, "/checkout/toss/success")));
-		json_object_object_add(p, "failUrl", json_object_new_string(
-		    site_url(r, "/checkout/toss/fail")));
-	}
-	return p;
-}
-
-/* KakaoPay's ready call for a new order, outside any transaction. On failure the order is
- * ended (FAILED, stock back) and *o reloaded. Returns 0 ready, 1 failed (answer
- * MSG_READY_FAILED), -1 on a database error. */
-static int
-kakaopay_ready(struct req *r, struct order *o)
-{
-	struct pg_result res;
-	struct pg_ready_req rq = {
-		.order_id = o->public_id,
-		.user_ref = arena_printf(r->a, "%" PRId64, o->user_id),
-		.order_name = o->order_name,
-		.quantity = o->item_count,
-		.amount = o->amount,
-		.approval_url = site_url(r, arena_printf(r->a, "/checkout/kakaopay/approve?orderId=%s",
-		    o->public_id)),
-		.cancel_url = site_url(r, arena_printf(r->a, "/checkout/kakaopay/cancel?orderId=%s",
-		    o->public_id)),
-		.fail_url = site_url(r, arena_printf(r->a, "/checkout/kakaopay/fail?orderId=%s",
-		    o->public_id)),
-	};
-	enum orders_move_rc mrc;
-
-	if (pg_ready(pg_client(r, PG_KAKAOPAY), &rq, &res) == PG_OK && res.payment_key[0] != '\0' &&
-	    res.redirect_url[0] != '\0') {
-		mrc = orders_set_pg_ready(r->app->db, o->id, res.payment_key, res.redirect_url);
-		if (mrc == ORDERS_MOVE_FAILED)
-			return -1;
-		if (orders_get(r->app->db, r->a, o->public_id, true, o) != 1)
-			return -1;
-		return 0;
-	}
-	log_warn(&r->log, "orders: KakaoPay ready for %s failed: %s %ld %s", o->public_id,
-	    pg_outcome_name(res.outcome), res.http_status, res.code);
-	mrc = orders_abandon(r->app->db, r->a, o->public_id, 0, ORDER_FAILED, "pg",
-	    "PG_READY_FAILED", "결제 준비 실패", o);
-	return mrc == ORDERS_MOVE_FAILED ? -1 : 1;
-}
-
-/* ---- checkout ------------------------------------------------------------------------------ */
-
-/* The outcome of one checkout, whichever door it came through. */
-struct checkout {
-	enum orders_create_rc rc;
-	struct order order;
-	bool ready_failed;          /* KakaoPay's ready call failed: the order was ended */
-};
-
-/* Creates the order and, for KakaoPay, makes the ready call. Returns 0 (see c->rc), or -1 on
- * an internal failure before anything was answered. */
-static int
-checkout_run(struct req *r, const struct orders_create_req *cr, struct checkout *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->rc = orders_create(r->app->db, r->a, cr, &c->order);
-	if (c->rc == ORDERS_CREATE_FAILED)
-		return -1;
-	if (c->rc != ORDERS_CREATED && c->rc != ORDERS_REPLAYED)
-		return 0;
-	push_job(r, c->order.settle_job, JOB_SETTLE);
-	if (c->rc == ORDERS_CREATED && c->order.pay == ORDER_PAY_KAKAOPAY) {
-		int rc = kakaopay_ready(r, &c->order);
-
-		if (rc < 0)
-			return -1;
-		c->ready_failed = rc == 1;
-	}
-	log_info(&r->log, "orders: %s %s %s %" PRId64 " won", c->rc == ORDERS_CREATED ?
-	    "created" : "replayed", c->order.public_id, orders_pay_name(c->order.pay),
-	    c->order.amount);
-	return 0;
-}
-
-/* Renders the checkout page over the signed-in user's cart; error re-renders after a refusal. */
-static int
-render_checkout(struct req *r, int status, const char *error)
-{
-	struct cart_owner owner = { sess_user(r), NULL };
-	struct cart_limits lim;
-	struct cart cart;
-	struct points_user u;
-	struct json_object *ctx, *lines, *methods;
-	char key[ORDERS_ID_LEN + 1];
-	const char *csrf;
-	bool buyable = true;
-	size_t i;
-	int rc, m;
-
-	cart_limits_from_conf(r->app->conf, &lim);
-	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
-	if (rc == CART_UNAVAILABLE)
-		return resp_fail(r, RESP_UNAVAILABLE);
-	if (rc != CART_OK)
-		return -1;
-	rc = points_get(r->app->db, r->a, sess_user(r), &u);
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return resp_error(r, 404, "USER_NOT_FOUND", "해당 유저가 존재하지 않습니다.");
-	csrf = sess_csrf(r);
-	if (csrf == NULL)
-		return resp_fail(r, RESP_UNAVAILABLE);
-	ids_new(key, sizeof(key));  /* one key per rendered form: a double submit orders once */
-
-	lines = json_object_new_array();
-	for (i = 0; i < cart.nlines; i++) {
-		const struct cart_line *l = &cart.lines[i];
-		struct json_object *x = json_object_new_object();
-		bool short_stock = l->active && l->available < l->quantity;
-
-		if (!l->active || short_stock)
-			buyable = false;
-		json_object_object_add(x, "product_id", json_object_new_int64(l->product_id));
-		json_object_object_add(x, "name", json_object_new_string(l->name));
-		json_object_object_add(x, "unit_price", json_object_new_int64(l->unit_price));
-		json_object_object_add(x, "quantity", json_object_new_int(l->quantity));
-		json_object_object_add(x, "line_amount", json_object_new_int64(l->line_amount));
-		json_object_object_add(x, "inactive", json_object_new_boolean(!l->active));
-		json_object_object_add(x, "short", json_object_new_boolean(short_stock));
-		json_object_array_add(lines, x);
-	}
-	methods = json_object_new_array();
-	for (m = 0; m < ORDER_PAY__MAX; m++) {
-		static const char *const labels[ORDER_PAY__MAX] = { "포인트", "토스페이먼츠", "카카오페이" };
-		struct json_object *x;
-
-		if (!method_enabled(r, (enum order_pay)m))
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "value", json_object_new_string(
-		    orders_pay_name((enum order_pay)m)));
-		json_object_object_add(x, "label", json_object_new_string(labels[m]));
-		json_object_object_add(x, "checked", json_object_new_boolean(
-		    json_object_array_length(methods) == 0));
-		json_object_array_add(methods, x);
-	}
-	ctx = json_object_new_object();
-	json_object_object_add(ctx, "title", json_object_new_string("주문하기"));
-	json_object_object_add(ctx, "lines", lines);
-	json_object_object_add(ctx, "total", json_object_new_int64(cart.total));
-	json_object_object_add(ctx, "empty", json_object_new_boolean(cart.nlines == 0));
-	json_object_object_add(ctx, "buyable", json_object_new_boolean(buyable && cart.nlines > 0));
-	json_object_object_add(ctx, "points", json_object_new_int64(u.amount));
-	json_object_object_add(ctx, "methods", methods);
-	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
-	json_object_object_add(ctx, "checkout_key", json_object_new_string(key));
-	if (error != NULL)
-		json_object_object_add(ctx, "error", json_object_new_string(error));
-	return resp_page(r, status, "checkout", ctx);
-}
-
-/* GET /checkout */
-static int
-page_checkout(struct req *r)
-{
-	return render_checkout(r, 200, NULL);
-}
-
-/* POST /checkout (csrf_token, checkout_key, pay_method, amount): orders the cart. Points →
- * 303 to the order; a PG → 303 to /orders/{id}/pay. Refusals re-render the page. */
-static int
-page_checkout_submit(struct req *r)
-{
-	struct cart_owner owner = { sess_user(r), NULL };
-	struct cart_limits lim;
-	struct cart cart;
-	struct orders_line_req *lines;
-	struct orders_create_req cr;
-	struct checkout c;
-	enum order_pay pay;
-	const char *key, *method, *amount_s;
-	int64_t amount;
-	size_t i;
-	int rc;
-
-	if (form_get(&r->form, "checkout_key", &key, NULL) != 0 ||
-	    !valid_token(key, 1, ORDERS_KEY_MAX) ||
-	    form_get(&r->form, "amount", &amount_s, NULL) != 0 ||
-	    money_parse(amount_s, &amount) != 0 || amount < 0)
-		return render_checkout(r, 400, "주문서가 올바르지 않습니다. 다시 시도해 주세요.");
-	if (form_get(&r->form, "pay_method", &method, NULL) != 0 ||
-	    orders_pay_parse(method, &pay) != 0 || !method_enabled(r, pay))
-		return render_checkout(r, 400, MSG_METHOD);
-
-	cart_limits_from_conf(r->app->conf, &lim);
-	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
-	if (rc == CART_UNAVAILABLE)
-		return resp_fail(r, RESP_UNAVAILABLE);
-	if (rc != CART_OK)
-		return -1;
-	if (cart.nlines == 0) {
-		/* A double submit whose first half already emptied the cart: show that order. */
-		struct order o;
-
-		rc = orders_by_checkout_key(r->app->db, r->a, sess_user(r), key, &o);
-		if (rc < 0)
-			return -1;
-		if (rc == 1)
-			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
-		return render_checkout(r, 409, MSG_EMPTY_CART);
-	}
-	if ((int64_t)cart.nlines > conf_int(r->app->conf, CONF_ORDERS_MAX_LINES))
-		return render_checkout(r, 400, "한 번에 주문할 수 있는 상품 수를 넘었습니다.");
-	lines = arena_alloc(r->a, cart.nlines * sizeof(*lines));
-	for (i = 0; i < cart.nlines; i++) {
-		lines[i].product_id = cart.lines[i].product_id;
-		lines[i].quantity = cart.lines[i].quantity;
-	}
-	memset(&cr, 0, sizeof(cr));
-	cr.user_id = sess_user(r);
-	cr.pay = pay;
-	cr.lines = lines;
-	cr.nlines = cart.nlines;
-	cr.client_amount = amount;
-	cr.checkout_key = key;
-	cr.expire_seconds = conf_int(r->app->conf, CONF_ORDERS_EXPIRE_SECONDS);
-	if (checkout_run(r, &cr, &c) != 0)
-		return -1;
-	if (c.rc != ORDERS_CREATED && c.rc != ORDERS_REPLAYED)
-		return render_checkout(r, create_answers[c.rc].status, create_answers[c.rc].message);
-	if (cart_clear(r->app->redis, &owner) != CART_OK)
-		log_warn(&r->log, "orders: cart of user %" PRId64 " not cleared", sess_user(r));
-	if (c.ready_failed)
-		return render_checkout(r, 502, MSG_READY_FAILED);
-	if (c.order.pay == ORDER_PAY_POINTS)
-		return resp_redirect(r, arena_printf(r->a, "/orders/%s", c.order.public_id));
-	return resp_redirect(r, arena_printf(r->a, "/orders/%s/pay", c.order.public_id));
-}
-
-/* Reads the "products" array of a checkout body into lines. Returns 0, or -1 after
- * answering 400. */
-static int
-read_lines(struct req *r, struct json_object *products, struct orders_line_req **out,
-    size_t *n)
-{
-	static const char *const line_fields[] = { "id", "quantity", "name", NULL };
-	int64_t max_lines = conf_int(r->app->conf, CONF_ORDERS_MAX_LINES);
-	int64_t max_q = conf_int(r->app->conf, CONF_CART_MAX_QUANTITY);
-	struct orders_line_req *lines;
-	size_t len, i, j;
-
-	if (products == NULL || !json_object_is_type(products, json_type_array)) {
-		resp_error(r, 400, "PRODUCTS_INVALID", "products는 주문할 상품의 배열이어야 합니다.");
-		return -1;
-	}
-	len = json_object_array_length(products);
-	if (len == 0 || (int64_t)len > max_lines) {
-		resp_error(r, 400, "PRODUCTS_INVALID", arena_printf(r->a,
-		    "한 번에 1~%" PRId64 "개의 상품을 주문할 수 있습니다.", max_lines));
-		return -1;
-	}
-	lines = arena_alloc(r->a, len * sizeof(*lines));
-	for (i = 0; i < len; i++) {
-		struct json_object *p = json_object_array_get_idx(products, i);
-		const char *name = NULL;
-		int64_t id, q;
-
-		if (p == NULL || !json_object_is_type(p, json_type_object) ||
-		    jparse_only_keys(p, line_fields) != 0 ||
-		    jparse_int64(p, "id", 1, INT64_MAX, &id) != 0 ||
-		    jparse_string(p, "name", ORDERS_CLIENT_NAME_MAX, &name) < 0) {
-			resp_error(r, 400, "PRODUCTS_INVALID",
-			    "각 상품은 id(양의 정수), quantity(정수)와 선택 항목 name(문자열)을 담은 객체여야 합니다.");
-			return -1;
-		}
-		if (jparse_int64(p, "quantity", 1, max_q, &q) != 0) {
-			resp_error(r, 400, "QUANTITY_INVALID", arena_printf(r->a,
-			    "주문 수량은 1~%" PRId64 " 사이의 정수여야 합니다.", max_q));
-			return -1;
-		}
-		for (j = 0; j < i; j++) {
-			if (lines[j].product_id == id) {
-				resp_error(r, 400, "DUPLICATE_PRODUCT",
-				    "같은 상품이 두 번 들어 있습니다. 수량을 합쳐 주세요.");
-				return -1;
-			}
-		}
-		lines[i].product_id = id;
-		lines[i].quantity = (int)q;
-		lines[i].client_name = name;  /* NULL when not sent (jparse_string left it) */
-	}
-	*out = lines;
-	*n = len;
-	return 0;
-}
-
-/* POST /api/v1/orders {"products": [{"id", "quantity"[, "name"]}], "paymentMethod":
- * "points"|"toss"|"kakaopay" (default points, as seed 002), "paymentAmount": the total the
- * client expects (optional), "user_id": optional, must be the signed-in user, "id": seed
- * 002's client-side order number (optional, an integer >= 0, not used: the shop numbers its
- * orders)}; optional Idempotency-Key header. A "name" or "paymentAmount" that is not the
- * shop's current one is 409 (lib/shop/orders.c decides). 201 with the order and "payment"
- * (where to send the shopper), 200 for a replayed key; 400, 403, 404, 409, 422, 502
- * (KakaoPay's ready failed). */
-static int
-api_order_create(struct req *r)
-{
-	static const char *const fields[] = { "products", "paymentMethod", "paymentAmount",
-		"user_id", "id", NULL };
-	struct orders_create_req cr;
-	struct checkout c;
-	struct json_object *products = NULL, *o;
-	const char *key, *method;
-	int64_t amount = -1, uid, client_order;
-	enum order_pay pay = ORDER_PAY_POINTS;
-	int rc;
-
-	memset(&cr, 0, sizeof(cr));
-	key = req_param(r, "HTTP_IDEMPOTENCY_KEY");
-	if (key != NULL && !valid_token(key, 1, ORDERS_KEY_MAX))
-		return resp_error(r, 400, "IDEMPOTENCY_KEY_INVALID",
-		    "멱등성 키는 영문, 숫자, '-', '_'로 이루어진 1~64자여야 합니다.");
-	if (!json_object_is_type(r->json, json_type_object) || jparse_only_keys(r->json, fields) != 0)
-		return resp_error(r, 400, "INVALID_FIELDS",
-		    "요청 본문은 products, paymentMethod, paymentAmount, user_id, id만 담은 객체여야"
-		    " 합니다.");
-	if (jparse_int64(r->json, "id", 0, INT64_MAX, &client_order) < 0)
-		return resp_error(r, 400, "ORDER_ID_INVALID", "id는 0 이상의 정수여야 합니다.");
-	rc = jparse_int64(r->json, "user_id", 1, INT64_MAX, &uid);
-	if (rc < 0)
-		return resp_error(r, 400, "USER_ID_INVALID", "user_id는 양의 정수여야 합니다.");
-	if (rc == 0 && uid != sess_user(r))
-		return resp_fail(r, RESP_FORBIDDEN);
-	rc = jparse_string(r->json, "paymentMethod", 16, &method);
-	if (rc < 0 || (rc == 0 && (orders_pay_parse(method, &pay) != 0 || !method_enabled(r, pay))))
-		return resp_error(r, 400, "PAYMENT_METHOD_INVALID", MSG_METHOD);
-	rc = jparse_int64(r->json, "paymentAmount", 0, MONEY_MAX, &amount);
-	if (rc < 0)
-		return resp_error(r, 400, "PAYMENT_AMOUNT_INVALID",
-		    "paymentAmount는 0 이상의 정수(원)여야 합니다.");
-	if (rc == 1)
-		amount = -1;
-	json_object_object_get_ex(r->json, "products", &products);
-	if (read_lines(r, products, (struct orders_line_req **)&cr.lines, &cr.nlines) != 0)
-		return 0;
-
-	cr.user_id = sess_user(r);
-	cr.pay = pay;
-	cr.client_amount = amount;
-	cr.checkout_key = key;
-	cr.expire_seconds = conf_int(r->app->conf, CONF_ORDERS_EXPIRE_SECONDS);
-	if (checkout_run(r, &cr, &c) != 0)
-		return -1;
-	if (c.rc != ORDERS_CREATED && c.rc != ORDERS_REPLAYED)
-		return resp_error(r, create_answers[c.rc].status, create_answers[c.rc].code,
-		    create_answers[c.rc].message);
-	if (c.ready_failed)
-		return resp_error(r, 502, "PG_READY_FAILED", MSG_READY_FAILED);
-	o = orders_json(&c.order);
-	json_object_object_add(o, "payment", payment_json(r, &c.order));
-	return resp_json(r, c.rc == ORDERS_CREATED ? 201 : 200, o);
-}
-
-/* ---- the PGs' returns ------------------------------------------------------------------------ */
-
-/* Renders the page of order o: the "order received" page (received) that polls until the
- * status is final, or the order page; notice is a line at the top, or NULL. */
 /* Adds what the order page shows about refunds to ctx: "refunds" (the order's refunds, when
  * it has any) and, when the signed-in shopper may still refund it, "may_refund" with
  * "refund_lines" (what is left of each line) and one fresh key per form ("refund_key",
@@ -596,8 +109,8 @@ refund_context(struct req *r, const struct order *o, struct json_object *ctx)
 	return 1;
 }
 
-static int
-render_order(struct req *r, int status, const struct order *o, bool received,
+int
+orders_page_render(struct req *r, int status, const struct order *o, bool received,
     const char *notice)
 {
 	struct json_object *ctx = json_object_new_object();
@@ -622,7 +135,7 @@ render_order(struct req *r, int status, const struct order *o, bool received,
 	}
 	if (o->status == ORDER_PENDING && o->user_id == sess_user(r)) {
 		json_object_object_add(ctx, "cancelable", json_object_new_boolean(true));
-		url = pay_url(r, o);
+		url = checkout_pay_url(r, o);
 		if (url != NULL)
 			json_object_object_add(ctx, "pay_path", json_object_new_string(
 			    arena_printf(r->a, "/orders/%s/pay", o->public_id)));
@@ -632,141 +145,6 @@ render_order(struct req *r, int status, const struct order *o, bool received,
 	if (notice != NULL)
 		json_object_object_add(ctx, "notice", json_object_new_string(notice));
 	return resp_page(r, status, received ? "order_received" : "order", ctx);
-}
-
-/* Answers a PG success return that did not move the order. */
-static int
-answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, const char *what)
-{
-	switch (rc) {
-	case ORDERS_MOVED:
-	case ORDERS_ALREADY:
-		return render_order(r, 200, o, true, NULL);
-	case ORDERS_NOT_FOUND:
-		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
-	case ORDERS_TAMPERED:
-		log_warn(&r->log, "orders: %s return for %s does not match the order (amount %"
-		    PRId64 "): refused", what, o->public_id, o->amount);
-		return resp_error(r, 400, "PAYMENT_MISMATCH", MSG_TAMPERED);
-	case ORDERS_WRONG_STATE:
-		return render_order(r, 409, o, false, MSG_WRONG_STATE);
-	default:
-		return -1;
-	}
-}
-
-/* Runs a success return and answers it. */
-static int
-pg_success(struct req *r, const struct orders_pg_return *ret, const char *what)
-{
-	struct order o;
-	enum orders_move_rc rc;
-
-	memset(&o, 0, sizeof(o));
-	rc = orders_pg_returned(r->app->db, r->a, ret, &o);
-	if (rc == ORDERS_MOVED) {
-		push_job(r, o.confirm_job, JOB_PAYMENT_CONFIRM);
-		log_info(&r->log, "orders: %s confirming via %s", o.public_id, what);
-	}
-	return answer_return(r, rc, &o, what);
-}
-
-/* GET /checkout/toss/success?paymentKey=&orderId=&amount= (Toss's successUrl) */
-static int
-page_toss_success(struct req *r)
-{
-	struct orders_pg_return ret = { 0 };
-	const char *key, *id, *amount_s;
-	int64_t amount;
-
-	if (form_get(&r->query, "paymentKey", &key, NULL) != 0 || !valid_token(key, 1, 200) ||
-	    form_get(&r->query, "orderId", &id, NULL) != 0 ||
-	    form_get(&r->query, "amount", &amount_s, NULL) != 0 ||
-	    money_parse(amount_s, &amount) != 0 || amount < 1)
-		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	ret.public_id = id;
-	ret.user_id = sess_user(r);
-	ret.pay = ORDER_PAY_TOSS;
-	ret.payment_key = key;
-	ret.amount = amount;
-	return pg_success(r, &ret, "toss");
-}
-
-/* GET /checkout/kakaopay/approve?orderId=&pg_token= (KakaoPay's approval_url) */
-static int
-page_kakaopay_approve(struct req *r)
-{
-	struct orders_pg_return ret = { 0 };
-	const char *id, *token;
-
-	if (form_get(&r->query, "orderId", &id, NULL) != 0 ||
-	    form_get(&r->query, "pg_token", &token, NULL) != 0 || !valid_token(token, 1, 100))
-		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	ret.public_id = id;
-	ret.user_id = sess_user(r);
-	ret.pay = ORDER_PAY_KAKAOPAY;
-	ret.pg_token = token;
-	ret.amount = -1;
-	return pg_success(r, &ret, "kakaopay");
-}
-
-/* Ends the order of a fail / cancel return: FAILED with the PG's code and message, stock back.
- * A replay shows the same page. */
-static int
-pg_failed(struct req *r, enum order_pay pay, const char *default_code)
-{
-	struct order o;
-	enum orders_move_rc rc;
-	const char *id, *code = default_code, *message = "결제가 취소되었습니다.", *v;
-
-	if (form_get(&r->query, "orderId", &id, NULL) != 0)
-		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	/* The PG's code and message are shown back only when they are plain and short. */
-	if (form_get(&r->query, "code", &v, NULL) == 0 && valid_token(v, 1, 64))
-		code = v;
-	if (form_get(&r->query, "message", &v, NULL) == 0 && valid_text(v, strlen(v), 200, false))
-		message = v;
-	memset(&o, 0, sizeof(o));
-	rc = orders_get(r->app->db, r->a, id, false, &o);
-	if (rc < 0)
-		return -1;
-	if (rc == 0 || o.user_id != sess_user(r))
-		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
-	if (o.pay != pay)
-		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	rc = orders_abandon(r->app->db, r->a, id, sess_user(r), ORDER_FAILED, "pg", code, message, &o);
-	switch (rc) {
-	case ORDERS_MOVED:
-	case ORDERS_ALREADY:
-		return render_order(r, 200, &o, false, o.fail_message != NULL ? o.fail_message : message);
-	case ORDERS_NOT_FOUND:
-		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
-	case ORDERS_WRONG_STATE:
-		return render_order(r, 409, &o, false, MSG_WRONG_STATE);
-	default:
-		return -1;
-	}
-}
-
-/* GET /checkout/toss/fail?code=&message=&orderId= (Toss's failUrl) */
-static int
-page_toss_fail(struct req *r)
-{
-	return pg_failed(r, ORDER_PAY_TOSS, "PAY_PROCESS_CANCELED");
-}
-
-/* GET /checkout/kakaopay/cancel?orderId= (the shopper closed KakaoPay's window) */
-static int
-page_kakaopay_cancel(struct req *r)
-{
-	return pg_failed(r, ORDER_PAY_KAKAOPAY, "PAY_PROCESS_CANCELED");
-}
-
-/* GET /checkout/kakaopay/fail?orderId= (KakaoPay could not authorise) */
-static int
-page_kakaopay_fail(struct req *r)
-{
-	return pg_failed(r, ORDER_PAY_KAKAOPAY, "PAY_PROCESS_ABORTED");
 }
 
 /* ---- order pages ------------------------------------------------------------------------------ */
@@ -783,7 +161,7 @@ page_order_pay(struct req *r)
 
 	if (rc <= 0)
 		return rc;
-	url = o.user_id == sess_user(r) ? pay_url(r, &o) : NULL;
+	url = o.user_id == sess_user(r) ? checkout_pay_url(r, &o) : NULL;
 	if (url == NULL)
 		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
 	ctx = json_object_new_object();
@@ -804,7 +182,7 @@ page_order(struct req *r)
 
 	if (rc <= 0)
 		return rc;
-	return render_order(r, 200, &o, false, NULL);
+	return orders_page_render(r, 200, &o, false, NULL);
 }
 
 /* The ?cursor= of a list, decoded into *before_id (0 when absent). 0, or -1 after 400. */
@@ -889,7 +267,7 @@ cancel_order(struct req *r, struct order *o)
 {
 	memset(o, 0, sizeof(*o));
 	return orders_abandon(r->app->db, r->a, req_path_param(r, 0), sess_user(r), ORDER_CANCELED,
-	    "shopper", "CANCELED_BY_SHOPPER", "주문자가 결제 전에 주문을 취소했습니다.", o);
+	    ORDER_BY_SHOPPER, "CANCELED_BY_SHOPPER", "주문자가 결제 전에 주문을 취소했습니다.", o);
 }
 
 /* The signed-in shopper's order {id} when it is paid and theirs: "cancel" then means a full
@@ -920,7 +298,7 @@ refund_order(struct req *r, const char *key, struct refund *out)
 	q.shopper_days = (int)conf_int(r->app->conf, CONF_REFUNDS_SHOPPER_DAYS);
 	q.key = key;
 	rc = refunds_request(r->app->db, r->a, &q, out);
-	refunds_push_jobs(r->app->bus, out);
+	bus_push_batch(r->app->bus, &out->jobs);
 	if (rc == REFUNDS_ACCEPTED || rc == REFUNDS_DONE)
 		log_info(&r->log, "orders: full refund %s of %s: %s", out->public_id, q.order_public_id,
 		    refunds_rc_name(rc));
@@ -971,7 +349,7 @@ page_order_cancel(struct req *r)
 			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
 		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
 			return -1;
-		return render_order(r, status, &o, false, message);
+		return orders_page_render(r, status, &o, false, message);
 	}
 
 	switch (cancel_order(r, &o)) {
@@ -981,7 +359,7 @@ page_order_cancel(struct req *r)
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:
-		return render_order(r, 409, &o, false, MSG_NOT_CANCELABLE);
+		return orders_page_render(r, 409, &o, false, MSG_NOT_CANCELABLE);
 	default:
 		return -1;
 	}
@@ -1067,20 +445,13 @@ api_order_cancel(struct req *r)
 }
 
 const struct route orders_routes[] = {
-	{ METHOD_GET,  "/checkout",                   page_checkout,         ROUTE_HTML | ROUTE_LOGIN, "checkout" },
-	{ METHOD_POST, "/checkout",                   page_checkout_submit,  ROUTE_HTML | ROUTE_LOGIN | ROUTE_CSRF, "checkout_submit" },
-	{ METHOD_GET,  "/checkout/toss/success",      page_toss_success,     ROUTE_HTML | ROUTE_LOGIN, "toss_success" },
-	{ METHOD_GET,  "/checkout/toss/fail",         page_toss_fail,        ROUTE_HTML | ROUTE_LOGIN, "toss_fail" },
-	{ METHOD_GET,  "/checkout/kakaopay/approve",  page_kakaopay_approve, ROUTE_HTML | ROUTE_LOGIN, "kakaopay_approve" },
-	{ METHOD_GET,  "/checkout/kakaopay/cancel",   page_kakaopay_cancel,  ROUTE_HTML | ROUTE_LOGIN, "kakaopay_cancel" },
-	{ METHOD_GET,  "/checkout/kakaopay/fail",     page_kakaopay_fail,    ROUTE_HTML | ROUTE_LOGIN, "kakaopay_fail" },
 	{ METHOD_GET,  "/orders",                     page_orders,           ROUTE_HTML | ROUTE_LOGIN, "orders" },
 	{ METHOD_GET,  "/orders/{id}",                page_order,            ROUTE_HTML | ROUTE_LOGIN, "order" },
 	{ METHOD_GET,  "/orders/{id}/pay",            page_order_pay,        ROUTE_HTML | ROUTE_LOGIN, "order_pay" },
 	{ METHOD_POST, "/orders/{id}/cancel",         page_order_cancel,     ROUTE_HTML | ROUTE_LOGIN | ROUTE_CSRF, "order_cancel" },
-	{ METHOD_POST, "/api/v1/orders",              api_order_create,      ROUTE_JSON | ROUTE_LOGIN | ROUTE_CSRF, "api_order_create" },
 	{ METHOD_GET,  "/api/v1/orders",              api_orders,            ROUTE_JSON | ROUTE_LOGIN, "api_orders" },
 	{ METHOD_GET,  "/api/v1/orders/{id}",         api_order_get,         ROUTE_JSON | ROUTE_LOGIN, "api_order_get" },
 	{ METHOD_POST, "/api/v1/orders/{id}/cancel",  api_order_cancel,      ROUTE_JSON | ROUTE_LOGIN | ROUTE_CSRF, "api_order_cancel" },
 	{ 0, NULL, NULL, 0, NULL },
 };
+

@@ -48,7 +48,7 @@ answer(struct req *r, enum refunds_rc rc, struct refund *out, bool html, const c
 	const char *code, *message;
 	int status;
 
-	refunds_push_jobs(r->app->bus, out);
+	bus_push_batch(r->app->bus, &out->jobs);
 	refunds_rc_answer(rc, &status, &code, &message);
 	if (rc == REFUNDS_FAILED)
 		return -1;

@@ -37,8 +37,9 @@ extern const struct route settings_routes[];  /* settings.c: the account page, n
 extern const struct route oauth_routes[];     /* oauth.c: Naver and Kakao login */
 extern const struct route catalog_routes[];   /* catalog.c: products, popular products */
 extern const struct route points_routes[];    /* points.c: balance and charges */
+extern const struct route checkout_routes[];  /* checkout.c: checkout, the PGs' returns */
 extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
-extern const struct route orders_routes[];    /* orders.c: checkout, PG returns, my orders */
+extern const struct route orders_routes[];    /* orders.c: the order pages, my orders, cancel */
 extern const struct route refunds_routes[];   /* refunds.c: shopper refunds of paid orders */
 extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
 extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */

@@ -1,84 +1,25 @@
 /* webhook: the PGs' status-change webhooks. Toss's PAYMENT_STATUS_CHANGED carries no
- * signature, so its body is a hint only: it names an order, and when that order's payment
- * outcome is still open (CONFIRMING or UNKNOWN) a payment.check job is queued (at most one
- * waiting per order) that re-queries the PG and acts on the PG's own answer
- * (workers/job_check.c). Nothing the body says about the status is believed, so duplicate and
- * out-of-order deliveries change nothing by themselves. Every well-formed event is answered
- * 200, whatever the order, so the PG stops retrying; a malformed one 400. KakaoPay has no
- * webhook for single payments (pg-api-contracts.md section 2). */
+ * signature, so its body is a hint only: lib/shop/paychecks reads it (through the PG's own
+ * parser in lib/clients/pg_toss) and, when it names an order whose payment outcome is still
+ * open (CONFIRMING or UNKNOWN), queues a payment.check job (at most one waiting per order)
+ * that re-queries the PG and acts on the PG's own answer (workers/job_check.c). Nothing the
+ * body says about the status is believed, so duplicate and out-of-order deliveries change
+ * nothing by themselves. Every well-formed event is answered 200, whatever the order, so the
+ * PG stops retrying; a malformed one 400. KakaoPay has no webhook for single payments
+ * (pg-api-contracts.md section 2). */
 #include <inttypes.h>
-#include <stdbool.h>
-#include <string.h>
 #include <json-c/json.h>
 
 #include "app.h"
-#include "infra/bus.h"
 #include "base/conf.h"
-#include "base/jparse.h"
 #include "base/log.h"
-#include "shop/orders.h"
+#include "infra/bus.h"
 #include "shop/paychecks.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
-#include "base/valid.h"
 
 static const char MSG_MALFORMED[] = "웹훅 본문이 올바르지 않습니다.";
-
-/* The Toss payment statuses a PAYMENT_STATUS_CHANGED may carry (pg-api-contracts.md 1.4). */
-static const char *const toss_statuses[] = {
-	"READY", "IN_PROGRESS", "WAITING_FOR_DEPOSIT", "DONE", "CANCELED", "PARTIAL_CANCELED",
-	"ABORTED", "EXPIRED", NULL,
-};
-
-/* What a well-formed Toss event names. */
-struct toss_event {
-	const char *type;
-	const char *order_id;      /* PAYMENT_STATUS_CHANGED only */
-	const char *status;
-};
-
-static bool
-known_status(const char *s)
-{
-	size_t i;
-
-	for (i = 0; toss_statuses[i] != NULL; i++)
-		if (strcmp(toss_statuses[i], s) == 0)
-			return true;
-	return false;
-}
-
-/* Reads the body {"eventType", "createdAt", "data"} strictly into *ev (strings owned by
- * body). Other event types need only the three keys; a PAYMENT_STATUS_CHANGED's data (a
- * Payment object, whose many other fields are not ours to refuse) must hold a well-formed
- * orderId and a known status, and a paymentKey when present must be a string. Returns 0 or
- * -1. */
-static int
-parse_toss_event(struct json_object *body, struct toss_event *ev)
-{
-	static const char *const keys[] = { "eventType", "createdAt", "data", NULL };
-	struct json_object *data;
-	const char *created, *key;
-	int rc;
-
-	memset(ev, 0, sizeof(*ev));
-	if (body == NULL || !json_object_is_type(body, json_type_object) ||
-	    jparse_only_keys(body, keys) != 0 ||
-	    jparse_string(body, "eventType", 64, &ev->type) != 0 || !valid_token(ev->type, 1, 64) ||
-	    jparse_string(body, "createdAt", 40, &created) != 0 || created[0] == '\0' ||
-	    !json_object_object_get_ex(body, "data", &data) ||
-	    !json_object_is_type(data, json_type_object))
-		return -1;
-	if (strcmp(ev->type, "PAYMENT_STATUS_CHANGED") != 0)
-		return 0;
-	if (jparse_string(data, "orderId", 64, &ev->order_id) != 0 ||
-	    !valid_token(ev->order_id, 6, 64) ||
-	    jparse_string(data, "status", 32, &ev->status) != 0 || !known_status(ev->status))
-		return -1;
-	rc = jparse_string(data, "paymentKey", 200, &key);
-	return rc < 0 ? -1 : 0;
-}
 
 static int
 received(struct req *r)
@@ -96,50 +37,29 @@ received(struct req *r)
 static int
 webhook_toss(struct req *r)
 {
-	struct toss_event ev;
-	struct order o;
-	struct bus_job bj = { 0, JOB_PAYMENT_CHECK };
-	int64_t job = 0;
-	int rc;
+	struct paychecks_hint h;
 
-	if (parse_toss_event(r->json, &ev) != 0) {
+	switch (paychecks_toss_event(r->app->db, r->a, r->json,
+	    conf_int(r->app->conf, CONF_PAYMENTS_CHECK_BASE_SECONDS), &h)) {
+	case PAYCHECKS_HINT_MALFORMED:
 		log_warn(&r->log, "webhook toss: malformed event refused");
 		return resp_error(r, 400, "BAD_REQUEST", MSG_MALFORMED);
-	}
-	if (ev.order_id == NULL) {
-		log_info(&r->log, "webhook toss: %s ignored", ev.type);
-		return received(r);
-	}
-	rc = orders_get(r->app->db, r->a, ev.order_id, false, &o);
-	if (rc < 0)
+	case PAYCHECKS_HINT_FAILED:
 		return -1;
-	if (rc == 0) {
-		log_warn(&r->log, "webhook toss: %s for unknown order %s ignored", ev.status,
-		    ev.order_id);
+	case PAYCHECKS_HINT_IGNORED:
+		log_info(&r->log, "webhook toss: %s %s for order %s ignored: %s", h.type, h.status,
+		    h.order_id[0] != '\0' ? h.order_id : "-", h.why);
+		return received(r);
+	case PAYCHECKS_HINT_QUEUED:
+		bus_push_job(r->app->bus, h.job, JOB_PAYMENT_CHECK);
+		log_info(&r->log, "webhook toss: %s for order %s: check %" PRId64 " queued",
+		    h.status, h.order_id, h.job);
+		return received(r);
+	default:
+		log_info(&r->log, "webhook toss: %s for order %s: a check is already waiting",
+		    h.status, h.order_id);
 		return received(r);
 	}
-	if (o.pay != ORDER_PAY_TOSS) {
-		log_warn(&r->log, "webhook toss: order %s is not a Toss order: ignored", o.public_id);
-		return received(r);
-	}
-	if (o.status != ORDER_CONFIRMING && o.status != ORDER_UNKNOWN) {
-		log_info(&r->log, "webhook toss: %s for %s order %s: nothing to do", ev.status,
-		    orders_status_name(o.status), o.public_id);
-		return received(r);
-	}
-	rc = paychecks_queue(r->app->db, o.id, o.public_id,
-	    conf_int(r->app->conf, CONF_PAYMENTS_CHECK_BASE_SECONDS), &job);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		bj.outbox_id = job;
-		if (bus_push(r->app->bus, &bj) != 0)
-			log_warn(&r->log, "webhook toss: push of check %" PRId64 " failed; the janitor"
-			    " will resend it", job);
-	}
-	log_info(&r->log, "webhook toss: %s for %s order %s: check %s", ev.status,
-	    orders_status_name(o.status), o.public_id, rc == 1 ? "queued" : "already waiting");
-	return received(r);
 }
 
 const struct route webhook_routes[] = {

@@ -8,44 +8,16 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "infra/breaker.h"
-#include "infra/bus.h"
 #include "base/conf.h"
+#include "clients/pg.h"
+#include "clients/pggate.h"
+#include "infra/bus.h"
 #include "infra/db.h"
+#include "infra/payload.h"
 #include "jobs.h"
-#include "base/jparse.h"
 #include "shop/orders.h"
 #include "shop/paychecks.h"
 #include "shop/payments.h"
-#include "clients/pg.h"
-#include "clients/pggate.h"
-
-/* Shown to the shopper when the PG's lookup gave a final "no" without a message of its own. */
-static const char MSG_ABORTED[] = "결제가 승인되지 않았습니다.";
-static const char MSG_EXPIRED[] = "결제 유효 시간이 만료되었습니다.";
-static const char MSG_NOT_FOUND[] = "결제 정보를 찾을 수 없습니다.";
-
-/* What a lookup's answer means for the order. */
-enum verdict {
-	VERDICT_PAID,      /* approved for the order's amount (lib/shop/payments checks it again) */
-	VERDICT_FAILED,    /* ABORTED, EXPIRED, or not found after the order's window */
-	VERDICT_OPEN,      /* no answer yet: check again later */
-	VERDICT_ADMIN,     /* an answer only a person can settle (cancelled at the PG) */
-	VERDICT__MAX
-};
-
-/* Parses {"orderId": str} strictly. Returns 0 (*order_id owned by *p) or -1. */
-static int
-parse_job(const char *payload, struct json_object **p, const char **order_id)
-{
-	static const char *const keys[] = { "orderId", NULL };
-
-	if (jparse(payload, strlen(payload), 1024, 1, p) != JPARSE_OK || *p == NULL ||
-	    jparse_only_keys(*p, keys) != 0 ||
-	    jparse_string(*p, "orderId", ORDERS_KEY_MAX, order_id) != 0 || (*order_id)[0] == '\0')
-		return -1;
-	return 0;
-}
 
 /* The job's result after a lib/shop/payments call. */
 static enum job_result
@@ -75,33 +47,17 @@ describe(struct arena *a, const struct pg_result *r)
 	    r->http_status);
 }
 
-/* True when a final answer is about another payment of the order than the one we hold. */
-static bool
-other_payment(const struct order *o, const struct pg_result *r)
-{
-	return o->payment_key != NULL && r->payment_key[0] != '\0' &&
-	    strcmp(o->payment_key, r->payment_key) != 0;
-}
-
-static enum verdict
+/* The verdict for this check: "not found" fails the order only after its window (Toss's
+ * confirm window past expires_at), until then it is open. */
+static enum payments_verdict
 judge(struct job_ctx *ctx, const struct order *o, const struct pg_result *r)
 {
-	int rc;
+	enum payments_verdict v = payments_verdict(o, r);
 
-	if (r->outcome == PG_OK) {
-		if (strcmp(r->status, "DONE") == 0)
-			return VERDICT_PAID;
-		if (strcmp(r->status, "ABORTED") == 0 || strcmp(r->status, "EXPIRED") == 0)
-			return other_payment(o, r) ? VERDICT_OPEN : VERDICT_FAILED;
-		if (strcmp(r->status, "CANCELED") == 0 || strcmp(r->status, "PARTIAL_CANCELED") == 0)
-			return VERDICT_ADMIN;
-		return VERDICT_OPEN;  /* READY, IN_PROGRESS, WAITING_FOR_DEPOSIT: not decided yet */
-	}
-	if (r->outcome == PG_NOT_FOUND) {
-		rc = paychecks_window_over(ctx->db, o->id, PAYCHECKS_NOT_FOUND_GRACE_SECONDS);
-		return rc == 1 ? VERDICT_FAILED : VERDICT_OPEN;
-	}
-	return VERDICT_OPEN;
+	if (v != PAYMENTS_NOT_FOUND)
+		return v;
+	return paychecks_window_over(ctx->db, o->id, PAYCHECKS_NOT_FOUND_GRACE_SECONDS) == 1 ?
+	    PAYMENTS_NOT_FOUND : PAYMENTS_OPEN;
 }
 
 /* Records an answerless check and completes the job. */
@@ -137,13 +93,12 @@ static enum job_result
 paid(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
     const struct pg_result *r, const char *what)
 {
-	int64_t settle = 0;
+	struct bus_batch jobs;
 	enum payments_rc rc;
 
-	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &settle);
+	rc = payments_mark_paid(ctx->db, ctx->a, claim, o, r, &jobs);
 	log_info(&ctx->log, "order %s: %s -> paid: %s", o->public_id, what, payments_rc_name(rc));
-	if (rc == PAYMENTS_DONE && settle > 0)
-		job_push(ctx, settle, JOB_SETTLE);
+	bus_push_batch(ctx->bus, &jobs);
 	if (rc == PAYMENTS_DONE || rc == PAYMENTS_MISMATCH)
 		(void)paychecks_note(ctx->db, o->id, rc == PAYMENTS_DONE ?
 		    arena_printf(ctx->a, "%s: PAID", what) :
@@ -156,18 +111,8 @@ static enum job_result
 failed(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
     const struct pg_result *r, const char *what)
 {
-	const char *code, *message;
-	enum payments_rc rc;
+	enum payments_rc rc = payments_mark_failed_as(ctx->db, ctx->a, claim, o, r);
 
-	if (r->outcome == PG_NOT_FOUND) {
-		code = r->code[0] != '\0' ? r->code : "NOT_FOUND_PAYMENT";
-		message = MSG_NOT_FOUND;
-	} else {
-		code = r->code[0] != '\0' ? r->code : r->status;
-		message = r->message[0] != '\0' ? r->message :
-		    strcmp(r->status, "EXPIRED") == 0 ? MSG_EXPIRED : MSG_ABORTED;
-	}
-	rc = payments_mark_failed(ctx->db, ctx->a, claim, o, code, message);
 	log_info(&ctx->log, "order %s: %s -> failed: %s", o->public_id, what,
 	    payments_rc_name(rc));
 	if (rc == PAYMENTS_DONE)
@@ -175,78 +120,70 @@ failed(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order
 	return payments_result(rc);
 }
 
+/* The order the job names when it is still open and paid through a PG. Returns JOB_DONE
+ * with *o and *id set when the PG is to be asked, else the job's result. */
+static enum job_result
+load_order(struct job_ctx *ctx, const struct outbox_claim *claim, struct order *o,
+    enum pg_id *id)
+{
+	const char *order_id;
+	int rc;
+
+	if (payload_order_parse(ctx->a, claim->payload, &order_id) != 0) {
+		log_error(&ctx->log, "check: malformed payload");
+		return skip(ctx, claim, "malformed payload");  /* the janitor queues a good one */
+	}
+	rc = orders_get(ctx->db, ctx->a, order_id, true, o);
+	if (rc < 0)
+		return JOB_RETRY;
+	if (rc == 0) {
+		log_error(&ctx->log, "check: no order %s", order_id);
+		return skip(ctx, claim, "no such order");
+	}
+	if (o->status != ORDER_UNKNOWN && o->status != ORDER_CONFIRMING)
+		return skip(ctx, claim, arena_printf(ctx->a, "order %s already %s", o->public_id,
+		    orders_status_name(o->status)));
+	if (pg_parse(orders_pay_name(o->pay), id) != 0) {
+		log_error(&ctx->log, "check: order %s is not paid through a PG", o->public_id);
+		return skip(ctx, claim, "not a PG order");
+	}
+	if (*id == PG_KAKAOPAY && o->payment_key == NULL)
+		return answerless(ctx, claim, o, "no KakaoPay tid to look up", false, true);
+	return JOB_DONE;
+}
+
 enum job_result
 job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
-	struct pggate *g;
 	struct pg_lookup_req req;
 	struct pg_result r;
 	struct order o;
-	const char *order_id, *what;
+	const char *what;
 	enum job_result res;
 	enum pg_id id;
-	int rc;
 
-	if (parse_job(claim->payload, &p, &order_id) != 0) {
-		log_error(&ctx->log, "check: malformed payload");
-		res = skip(ctx, claim, "malformed payload");  /* the janitor queues a good one */
-		goto out;
-	}
-	rc = orders_get(ctx->db, ctx->a, order_id, true, &o);
-	if (rc < 0) {
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (rc == 0) {
-		log_error(&ctx->log, "check: no order %s", order_id);
-		res = skip(ctx, claim, "no such order");
-		goto out;
-	}
-	if (o.status != ORDER_UNKNOWN && o.status != ORDER_CONFIRMING) {
-		res = skip(ctx, claim, arena_printf(ctx->a, "order %s already %s", o.public_id,
-		    orders_status_name(o.status)));
-		goto out;
-	}
-	if (orders_pay_name(o.pay) == NULL || pg_parse(orders_pay_name(o.pay), &id) != 0) {
-		log_error(&ctx->log, "check: order %s is not paid through a PG", o.public_id);
-		res = skip(ctx, claim, "not a PG order");
-		goto out;
-	}
-	g = pggate_get(ctx->conf, id, PGGATE_PAY);
-	if (id == PG_KAKAOPAY && o.payment_key == NULL) {
-		res = answerless(ctx, claim, &o, "no KakaoPay tid to look up", false, true);
-		goto out;
-	}
-	if (!breaker_allow(g->breaker)) {
-		res = answerless(ctx, claim, &o, arena_printf(ctx->a, "not asked: breaker %s open",
-		    pggate_breaker_name(id, PGGATE_PAY)), false, false);
-		goto out;
-	}
+	res = load_order(ctx, claim, &o, &id);
+	if (res != JOB_DONE)
+		return res;
 	memset(&req, 0, sizeof(req));
 	req.order_id = o.public_id;
 	req.payment_key = id == PG_KAKAOPAY ? o.payment_key : NULL;  /* Toss: by orderId */
-	pg_lookup(g->pg, &req, &r);
-	pggate_record(g, &r);
+	if (!pggate_lookup(pggate_get(ctx->conf, id, PGGATE_PAY), &req, &r))
+		return answerless(ctx, claim, &o, arena_printf(ctx->a, "not asked: breaker %s open",
+		    pggate_breaker_name(id, PGGATE_PAY)), false, false);
 	what = arena_printf(ctx->a, "lookup at %s: %s", pg_name(id), describe(ctx->a, &r));
 	log_info(&ctx->log, "check of %s (%s): %s (%ld ms)", o.public_id,
 	    orders_status_name(o.status), what, r.elapsed_ms);
 
 	switch (judge(ctx, &o, &r)) {
-	case VERDICT_PAID:
-		res = paid(ctx, claim, &o, &r, what);
-		break;
-	case VERDICT_FAILED:
-		res = failed(ctx, claim, &o, &r, what);
-		break;
-	case VERDICT_ADMIN:
-		res = answerless(ctx, claim, &o, what, true, true);
-		break;
+	case PAYMENTS_PAID:
+		return paid(ctx, claim, &o, &r, what);
+	case PAYMENTS_FAILED:
+	case PAYMENTS_NOT_FOUND:
+		return failed(ctx, claim, &o, &r, what);
+	case PAYMENTS_ADMIN:
+		return answerless(ctx, claim, &o, what, true, true);
 	default:
-		res = answerless(ctx, claim, &o, what, true, false);
-		break;
+		return answerless(ctx, claim, &o, what, true, false);
 	}
-out:
-	json_object_put(p);
-	return res;
 }

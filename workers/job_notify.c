@@ -29,8 +29,8 @@
 #include "base/conf.h"
 #include "infra/db.h"
 #include "jobs.h"
-#include "base/jparse.h"
 #include "infra/mail.h"
+#include "infra/payload.h"
 #include "base/money.h"
 #include "base/text.h"
 #include "shop/orders.h"
@@ -46,50 +46,11 @@ static const char SQL_RECIPIENT[] =
 #define NOTIFY_BODY_NAME_MAX 300
 #define NOTIFY_USER_NAME_MAX 60
 
-enum notify_event { NOTIFY_PAID, NOTIFY_REFUNDED, NOTIFY_EVENT__MAX };
-
-static const char *const notify_event_names[NOTIFY_EVENT__MAX] = { "paid", "refunded" };
-
-/* The job's payload, checked; strings are owned by the parsed JSON. */
-struct notify_job {
-	const char *order_id;
-	enum notify_event event;
-	const char *refund_id;  /* NOTIFY_REFUNDED only */
-};
-
 /* Who the mail goes to. */
 struct notify_rcpt {
 	const char *email;
 	const char *name;
 };
-
-/* Parses the payload strictly into *j. Returns 0 or -1. */
-static int
-notify_parse(const char *payload, struct json_object **p, struct notify_job *j)
-{
-	static const char *const keys[] = { "orderId", "event", "refundId", NULL };
-	const char *event;
-	int rc, e;
-
-	memset(j, 0, sizeof(*j));
-	if (jparse(payload, strlen(payload), 4096, 1, p) != JPARSE_OK || *p == NULL ||
-	    jparse_only_keys(*p, keys) != 0 ||
-	    jparse_string(*p, "orderId", ORDERS_KEY_MAX, &j->order_id) != 0 ||
-	    jparse_string(*p, "event", 16, &event) != 0 || j->order_id[0] == '\0')
-		return -1;
-	for (e = 0; e < NOTIFY_EVENT__MAX; e++)
-		if (strcmp(event, notify_event_names[e]) == 0)
-			break;
-	if (e == NOTIFY_EVENT__MAX)
-		return -1;
-	j->event = (enum notify_event)e;
-	rc = jparse_string(*p, "refundId", 64, &j->refund_id);
-	if (rc < 0 || (rc == 0) != (j->event == NOTIFY_REFUNDED))
-		return -1;  /* a refund names its refund; a payment has none */
-	if (j->refund_id != NULL && j->refund_id[0] == '\0')
-		return -1;
-	return 0;
-}
 
 /* "<first product>" or "<first product> 외 N건", cleaned and bounded by name_max. */
 static void
@@ -252,105 +213,123 @@ notify_refund_load(struct job_ctx *ctx, const struct order *o, const char *publi
 	return 0;
 }
 
+/* What a notify job mails, loaded and checked. */
+struct notify_mail {
+	struct payload_notify job;
+	struct order o;
+	struct refund rf;               /* PAYLOAD_EVENT_REFUNDED */
+	struct notify_rcpt rcpt;
+};
+
+/* Why a notify job sends nothing, logged; the job is completed (a reason never changes). */
+static enum job_result
+no_mail(struct job_ctx *ctx, const struct outbox_claim *claim)
+{
+	return notify_finish(ctx, claim, false);
+}
+
+/* Loads the order (the refund) and the recipient of job m->job. Returns true when there is a
+ * mail to send; false with *res the job's result otherwise (a reason to send nothing is
+ * logged and the job completed; a database failure or a refund not done yet retries). */
+static bool
+notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify_mail *m,
+    enum job_result *res)
+{
+	const struct payload_notify *j = &m->job;
+	int rc;
+
+	*res = JOB_RETRY;
+	rc = orders_get(ctx->db, ctx->a, j->order_id, true, &m->o);
+	if (rc < 0)
+		return false;
+	if (rc == 0) {
+		log_warn(&ctx->log, "notify: no order %s: no mail", j->order_id);
+		*res = no_mail(ctx, claim);
+		return false;
+	}
+	if (m->o.paid_at == NULL) {
+		log_warn(&ctx->log, "notify: order %s was never paid (%s): no mail", m->o.public_id,
+		    orders_status_name(m->o.status));
+		*res = no_mail(ctx, claim);
+		return false;
+	}
+	if (j->event == PAYLOAD_EVENT_REFUNDED) {
+		rc = notify_refund_load(ctx, &m->o, j->refund_id, &m->rf);
+		if (rc < 0)
+			return false;
+		if (rc == 0 || m->rf.status == REFUND_FAILED) {
+			log_warn(&ctx->log, "notify: refund %s of order %s %s: no mail", j->refund_id,
+			    m->o.public_id, rc == 0 ? "does not exist" : "failed");
+			*res = no_mail(ctx, claim);
+			return false;
+		}
+		if (m->rf.status != REFUND_DONE) {
+			log_warn(&ctx->log, "notify: refund %s is not done yet; later", m->rf.public_id);
+			return false;
+		}
+	}
+	rc = notify_rcpt_load(ctx, m->o.user_id, &m->rcpt);
+	if (rc < 0)
+		return false;
+	if (rc == 1) {
+		/* 알림톡 first for a shopper who asked for it; the mail otherwise or after it. */
+		struct notify_alimtalk_in kakao = { &m->o,
+			j->event == PAYLOAD_EVENT_REFUNDED ? &m->rf : NULL, m->rcpt.name };
+
+		if (notify_alimtalk(ctx, claim, &kakao, res))
+			return false;
+	}
+	if (rc == 0 || !notify_deliverable(m->rcpt.email)) {
+		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", m->o.public_id,
+		    rc == 0 ? "no longer exists" : "has no deliverable e-mail address");
+		*res = no_mail(ctx, claim);
+		return false;
+	}
+	return true;
+}
+
 enum job_result
 job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
 	struct buf subject = { 0 }, body = { 0 }, check = { 0 };
-	struct notify_job j;
-	struct notify_rcpt rcpt = { NULL, NULL };
-	struct refund rf;
-	struct order o;
+	struct notify_mail m;
+	const char *event;
 	enum job_result res;
 	enum mail_rc mrc;
-	int rc;
 
-	if (notify_parse(claim->payload, &p, &j) != 0) {
+	memset(&m, 0, sizeof(m));
+	if (payload_notify_parse(ctx->a, claim->payload, &m.job) != 0) {
 		log_error(&ctx->log, "notify: malformed payload");
-		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
-		goto out;
+		return JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
 	}
-	rc = orders_get(ctx->db, ctx->a, j.order_id, true, &o);
-	if (rc < 0) {
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (rc == 0) {
-		log_warn(&ctx->log, "notify: no order %s: no mail", j.order_id);
-		res = notify_finish(ctx, claim, false);
-		goto out;
-	}
-	if (o.paid_at == NULL) {
-		log_warn(&ctx->log, "notify: order %s was never paid (%s): no mail", o.public_id,
-		    orders_status_name(o.status));
-		res = notify_finish(ctx, claim, false);
-		goto out;
-	}
-	if (j.event == NOTIFY_REFUNDED) {
-		rc = notify_refund_load(ctx, &o, j.refund_id, &rf);
-		if (rc < 0) {
-			res = JOB_RETRY;
-			goto out;
-		}
-		if (rc == 0 || rf.status == REFUND_FAILED) {
-			log_warn(&ctx->log, "notify: refund %s of order %s %s: no mail", j.refund_id,
-			    o.public_id, rc == 0 ? "does not exist" : "failed");
-			res = notify_finish(ctx, claim, false);
-			goto out;
-		}
-		if (rf.status != REFUND_DONE) {
-			log_warn(&ctx->log, "notify: refund %s is not done yet; later", rf.public_id);
-			res = JOB_RETRY;
-			goto out;
-		}
-	}
-	rc = notify_rcpt_load(ctx, o.user_id, &rcpt);
-	if (rc < 0) {
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (rc == 1) {
-		/* 알림톡 first for a shopper who asked for it; the mail otherwise or after it. */
-		struct notify_alimtalk_in kakao = { &o, j.event == NOTIFY_REFUNDED ? &rf : NULL,
-			rcpt.name };
-
-		if (notify_alimtalk(ctx, claim, &kakao, &res))
-			goto out;
-	}
-	if (rc == 0 || !notify_deliverable(rcpt.email)) {
-		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", o.public_id,
-		    rc == 0 ? "no longer exists" : "has no deliverable e-mail address");
-		res = notify_finish(ctx, claim, false);
-		goto out;
-	}
-
-	if (j.event == NOTIFY_PAID)
-		notify_paid_text(ctx->conf, &o, &rcpt, &subject, &body);
+	if (!notify_load(ctx, claim, &m, &res))
+		return res;
+	event = payload_event_name(m.job.event);
+	if (m.job.event == PAYLOAD_EVENT_PAID)
+		notify_paid_text(ctx->conf, &m.o, &m.rcpt, &subject, &body);
 	else
-		notify_refund_text(ctx->conf, &o, &rf, &rcpt, &subject, &body);
-	/* A message lib/infra/mail refuses to compose would be refused on every attempt: drop it here,
-	 * so only what the relay says is retried. */
-	if (mail_compose(&check, conf_str(ctx->conf, CONF_SMTP_FROM), rcpt.email,
+		notify_refund_text(ctx->conf, &m.o, &m.rf, &m.rcpt, &subject, &body);
+	/* A message lib/infra/mail refuses to compose would be refused on every attempt: drop it
+	 * here, so only what the relay says is retried. */
+	if (mail_compose(&check, conf_str(ctx->conf, CONF_SMTP_FROM), m.rcpt.email,
 	    buf_cstr(&subject), buf_cstr(&body), time(NULL)) != 0) {
 		log_error(&ctx->log, "notify: order %s: the %s mail cannot be composed: no mail",
-		    o.public_id, notify_event_names[j.event]);
+		    m.o.public_id, event);
 		res = notify_finish(ctx, claim, false);
 		goto out;
 	}
-	mrc = mail_send(ctx->conf, &ctx->log, rcpt.email, buf_cstr(&subject), buf_cstr(&body));
+	mrc = mail_send(ctx->conf, &ctx->log, m.rcpt.email, buf_cstr(&subject), buf_cstr(&body));
 	if (mrc != MAIL_OK) {
 		log_warn(&ctx->log, "notify: order %s: %s mail not sent (%s); retrying later",
-		    o.public_id, notify_event_names[j.event], mail_rc_name(mrc));
+		    m.o.public_id, event, mail_rc_name(mrc));
 		res = JOB_RETRY;
 		goto out;
 	}
-	log_info(&ctx->log, "notify: order %s: %s mail sent", o.public_id,
-	    notify_event_names[j.event]);
+	log_info(&ctx->log, "notify: order %s: %s mail sent", m.o.public_id, event);
 	res = notify_finish(ctx, claim, true);
 out:
 	buf_release(&subject);
 	buf_release(&body);
 	buf_release(&check);
-	json_object_put(p);
 	return res;
 }

@@ -19,32 +19,17 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "infra/breaker.h"
 #include "infra/bus.h"
 #include "base/conf.h"
 #include "infra/db.h"
 #include "jobs.h"
-#include "base/jparse.h"
+#include "infra/payload.h"
 #include "clients/pg.h"
 #include "clients/pggate.h"
 #include "shop/refunds.h"
 
 /* The cancelReason when the refund has none. */
 #define DEFAULT_REASON "고객 요청에 의한 환불"
-
-/* The payload's refundId (owned by *p), or NULL when the payload is malformed. */
-static const char *
-parse_job(const char *payload, struct json_object **p)
-{
-	static const char *const keys[] = { "refundId", NULL };
-	const char *id;
-
-	if (jparse(payload, strlen(payload), 1024, 1, p) != JPARSE_OK || *p == NULL ||
-	    jparse_only_keys(*p, keys) != 0 ||
-	    jparse_string(*p, "refundId", REFUNDS_ID_LEN, &id) != 0)
-		return NULL;
-	return id;
-}
 
 /* The job's result after a refunds call. */
 static enum job_result
@@ -63,14 +48,11 @@ result(struct job_ctx *ctx, const struct refunds_task *t, enum refunds_job_rc rc
 static enum job_result
 complete(struct job_ctx *ctx, const struct outbox_claim *claim, const struct refunds_task *t)
 {
-	int64_t settle = 0, notify = 0;
+	struct bus_batch jobs;
 	enum refunds_job_rc rc;
 
-	rc = refunds_complete(ctx->db, ctx->a, claim, t->public_id, &settle, &notify);
-	if (rc == REFUNDS_JOB_DONE) {
-		job_push(ctx, settle, JOB_REFUND_SETTLE);
-		job_push(ctx, notify, JOB_NOTIFY);
-	}
+	rc = refunds_complete(ctx->db, ctx->a, claim, t->public_id, &jobs);
+	bus_push_batch(ctx->bus, &jobs);
 	return result(ctx, t, rc, "done");
 }
 
@@ -83,16 +65,14 @@ went_through(struct job_ctx *ctx, struct pggate *g, const struct refunds_task *t
 	struct pg_lookup_req req;
 	struct pg_result r;
 
-	if (!breaker_allow(g->breaker))
-		return -1;
 	memset(&req, 0, sizeof(req));
 	req.order_id = t->order_public_id;
 	req.payment_key = t->payment_key;
-	pg_lookup(g->pg, &req, &r);
-	pggate_record(g, &r);
+	if (!pggate_lookup(g, &req, &r))
+		return -1;
 	log_info(&ctx->log, "lookup of %s at %s after a refusal: %s %s balance %" PRId64,
-	    t->order_public_id, pg_name(g->id), pg_outcome_name(r.outcome), r.status,
-	    r.balance_amount);
+	    t->order_public_id, pg_name(g->id), pg_outcome_name(r.outcome),
+	    pg_state_name(r.state), r.balance_amount);
 	if (r.outcome != PG_OK)
 		return -1;
 	if (r.balance_amount == t->cancelable - t->amount)
@@ -107,62 +87,62 @@ went_through(struct job_ctx *ctx, struct pggate *g, const struct refunds_task *t
 	return -1;
 }
 
+/* The refund the job names, when it is to be cancelled at the PG now. Returns true with *t
+ * loaded and *id its PG; false with *res the job's result otherwise. */
+static bool
+load_task(struct job_ctx *ctx, const struct outbox_claim *claim, struct refunds_task *t,
+    enum pg_id *id, enum job_result *res)
+{
+	const char *refund_id;
+	int rc;
+
+	*res = JOB_RETRY;
+	memset(t, 0, sizeof(*t));
+	if (payload_refund_parse(ctx->a, claim->payload, &refund_id) != 0) {
+		log_error(&ctx->log, "refund: malformed payload");
+		return false;  /* kept for a person; dead after outbox.max_attempts */
+	}
+	rc = refunds_task_get(ctx->db, ctx->a, refund_id, t);
+	if (rc < 0)
+		return false;
+	if (rc == 0) {
+		log_error(&ctx->log, "refund: no refund %s: job dropped", refund_id);
+		*res = refunds_skip(ctx->db, claim) == REFUNDS_JOB_SKIPPED ? JOB_DONE : JOB_RETRY;
+		return false;
+	}
+	if (t->status != REFUND_REQUESTED) {
+		*res = result(ctx, t, refunds_skip(ctx->db, claim),
+		    arena_printf(ctx->a, "already %s", refunds_status_name(t->status)));
+		return false;
+	}
+	if (t->older_requested > 0) {
+		log_info(&ctx->log, "refund %s waits for %" PRId64 " older refund(s) of order %s",
+		    t->public_id, t->older_requested, t->order_public_id);
+		return false;
+	}
+	if (pg_parse(t->pg, id) != 0 || t->payment_key == NULL) {
+		log_error(&ctx->log, "refund %s: order %s has no PG payment (%s): left for a person",
+		    t->public_id, t->order_public_id, t->pg);
+		return false;
+	}
+	return true;
+}
+
 enum job_result
 job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *p = NULL;
 	struct refunds_task t;
 	struct pg_cancel_req req;
 	struct pg_result r;
 	struct pggate *g;
 	enum pg_id id;
 	enum job_result res;
-	const char *refund_id;
 	char key[40];
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	refund_id = parse_job(claim->payload, &p);
-	if (refund_id == NULL) {
-		log_error(&ctx->log, "refund: malformed payload");
-		res = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
-		goto out;
-	}
-	rc = refunds_task_get(ctx->db, ctx->a, refund_id, &t);
-	if (rc < 0) {
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (rc == 0) {
-		log_error(&ctx->log, "refund: no refund %s: job dropped", refund_id);
-		res = refunds_skip(ctx->db, claim) == REFUNDS_JOB_SKIPPED ? JOB_DONE : JOB_RETRY;
-		goto out;
-	}
-	if (t.status != REFUND_REQUESTED) {
-		res = result(ctx, &t, refunds_skip(ctx->db, claim),
-		    arena_printf(ctx->a, "already %s", refunds_status_name(t.status)));
-		goto out;
-	}
-	if (t.older_requested > 0) {
-		log_info(&ctx->log, "refund %s waits for %" PRId64 " older refund(s) of order %s",
-		    t.public_id, t.older_requested, t.order_public_id);
-		res = JOB_RETRY;
-		goto out;
-	}
-	if (pg_parse(t.pg, &id) != 0 || t.payment_key == NULL) {
-		log_error(&ctx->log, "refund %s: order %s has no PG payment (%s): left for a person",
-		    t.public_id, t.order_public_id, t.pg);
-		res = JOB_RETRY;
-		goto out;
-	}
-
+	if (!load_task(ctx, claim, &t, &id, &res))
+		return res;
 	g = pggate_get(ctx->conf, id, PGGATE_REFUND);
-	if (!breaker_allow(g->breaker)) {
-		log_info(&ctx->log, "breaker %s open: refund %s waits", breaker_name(g->breaker),
-		    t.public_id);
-		res = JOB_RETRY;
-		goto out;
-	}
 	snprintf(key, sizeof(key), "refund-%s", t.public_id);
 	memset(&req, 0, sizeof(req));
 	req.payment_key = t.payment_key;
@@ -170,31 +150,28 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.cancelable = t.cancelable;
 	req.reason = t.reason != NULL ? t.reason : DEFAULT_REASON;
 	req.idempotency_key = key;
-	pg_cancel(g->pg, &req, &r);
-	pggate_record(g, &r);
+	if (!pggate_cancel(g, &req, &r)) {
+		log_info(&ctx->log, "breaker %s open: refund %s waits",
+		    pggate_breaker_name(id, PGGATE_REFUND), t.public_id);
+		return JOB_RETRY;
+	}
 	log_info(&ctx->log, "cancel %s of %" PRId64 " won (cancelable %" PRId64 ") at %s,"
 	    " attempt %d: %s %s %s (%ld ms)", t.public_id, t.amount, t.cancelable, pg_name(id),
-	    claim->attempts, pg_outcome_name(r.outcome), r.status, r.code, r.elapsed_ms);
+	    claim->attempts, pg_outcome_name(r.outcome), pg_state_name(r.state), r.code,
+	    r.elapsed_ms);
 
 	switch (r.outcome) {
 	case PG_OK:
-		res = complete(ctx, claim, &t);
-		break;
+		return complete(ctx, claim, &t);
 	case PG_REFUSED:
 		rc = went_through(ctx, g, &t);
 		if (rc == 1)
-			res = complete(ctx, claim, &t);
-		else if (rc == 0)
-			res = result(ctx, &t, refunds_release(ctx->db, ctx->a, claim, t.public_id,
+			return complete(ctx, claim, &t);
+		if (rc == 0)
+			return result(ctx, &t, refunds_release(ctx->db, ctx->a, claim, t.public_id,
 			    r.code, r.message), "failed");
-		else
-			res = JOB_RETRY;
-		break;
+		return JOB_RETRY;
 	default:
-		res = JOB_RETRY;  /* unknown: the same key next time; never released */
-		break;
+		return JOB_RETRY;  /* unknown: the same key next time; never released */
 	}
-out:
-	json_object_put(p);
-	return res;
 }

@@ -1,31 +1,9 @@
 /* job_settle: the settle and refund.settle jobs: settle a paid order, or a refund, with its
  * sellers through lib/shop/settle (one transaction with the outbox completion). */
-#include <string.h>
-#include <json-c/json.h>
-
 #include "base/conf.h"
+#include "infra/payload.h"
 #include "jobs.h"
-#include "base/jparse.h"
 #include "shop/settle.h"
-
-/* Longest id a payload may carry (public ids are 24 characters). */
-#define SETTLE_ID_MAX 64
-
-/* The one string field key of a strict payload {key: "..."}, owned by *obj; NULL when the
- * payload is malformed. */
-static const char *
-payload_id(const char *payload, const char *key, struct json_object **obj)
-{
-	const char *const keys[] = { key, NULL };
-	const char *id;
-
-	*obj = NULL;
-	if (payload == NULL || jparse(payload, strlen(payload), 4096, 1, obj) != JPARSE_OK ||
-	    *obj == NULL || jparse_only_keys(*obj, keys) != 0 ||
-	    jparse_string(*obj, key, SETTLE_ID_MAX, &id) != 0 || id[0] == '\0')
-		return NULL;
-	return id;
-}
 
 /* The job's result for rc. */
 static enum job_result
@@ -58,30 +36,20 @@ malformed(struct job_ctx *ctx, const struct outbox_claim *claim)
 enum job_result
 job_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *obj;
-	const char *id = payload_id(claim->payload, "orderId", &obj);
-	enum job_result res;
+	const char *id;
 
-	if (id == NULL)
-		res = malformed(ctx, claim);
-	else
-		res = result(ctx, "settle order", id, settle_order(ctx->db, ctx->a, claim, id,
-		    (int)conf_int(ctx->conf, CONF_SETTLE_COMMISSION_BP)));
-	json_object_put(obj);
-	return res;
+	if (payload_order_parse(ctx->a, claim->payload, &id) != 0)
+		return malformed(ctx, claim);
+	return result(ctx, "settle order", id, settle_order(ctx->db, ctx->a, claim, id,
+	    (int)conf_int(ctx->conf, CONF_SETTLE_COMMISSION_BP)));
 }
 
 enum job_result
 job_refund_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
-	struct json_object *obj;
-	const char *id = payload_id(claim->payload, "refundId", &obj);
-	enum job_result res;
+	const char *id;
 
-	if (id == NULL)
-		res = malformed(ctx, claim);
-	else
-		res = result(ctx, "settle refund", id, settle_refund(ctx->db, ctx->a, claim, id));
-	json_object_put(obj);
-	return res;
+	if (payload_refund_parse(ctx->a, claim->payload, &id) != 0)
+		return malformed(ctx, claim);
+	return result(ctx, "settle refund", id, settle_refund(ctx->db, ctx->a, claim, id));
 }

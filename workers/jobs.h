@@ -11,17 +11,16 @@ struct arena;
 struct conf;
 struct db;
 
+struct bus;
+
 struct job_ctx {
 	const struct conf *conf;
 	struct db *db;
 	struct arena *a;        /* reset after every job */
 	struct log_ctx log;     /* req = "job-<id>" */
+	struct bus *bus;        /* this process's producer: jobs a job queues are pushed here
+	                         * (bus_push_job, bus_push_batch) after their commit */
 };
-
-/* Pushes job id of kind on the bus after the transaction that queued it committed; id <= 0
- * pushes nothing. A failed push is harmless (the janitor re-pushes) and is logged. One bus
- * producer per worker process, made on first use (workers/worker.c). */
-void job_push(struct job_ctx *ctx, int64_t id, enum job_kind kind);
 
 enum job_result {
 	JOB_DONE,    /* the effect and the outbox completion committed together */

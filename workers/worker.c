@@ -26,23 +26,6 @@ static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const s
 	job_refund_run,    /* JOB_REFUND */
 };
 
-/* This process's producer for the jobs a job queues (job_push). */
-static struct bus *producer;
-
-void
-job_push(struct job_ctx *ctx, int64_t id, enum job_kind kind)
-{
-	struct bus_job bj = { id, kind };
-
-	if (id <= 0)
-		return;
-	if (producer == NULL)
-		producer = bus_producer_new(ctx->conf);
-	if (bus_push(producer, &bj) != 0)
-		log_warn(&ctx->log, "%s job %" PRId64 " not pushed; the janitor will",
-		    bus_kind_name(kind), id);
-}
-
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */
 static int64_t
 retry_delay_ms(int attempts)
@@ -57,10 +40,11 @@ retry_delay_ms(int attempts)
 }
 
 static void
-run_job(const struct conf *c, struct db *db, struct arena *a, const struct bus_job *job)
+run_job(const struct conf *c, struct db *db, struct arena *a, struct bus *producer,
+    const struct bus_job *job)
 {
 	struct outbox_claim claim;
-	struct job_ctx ctx = { c, db, a, { NULL, NULL } };
+	struct job_ctx ctx = { c, db, a, { NULL, NULL }, producer };
 	char label[32];
 	enum job_result res;
 	int rc;
@@ -103,7 +87,7 @@ main(int argc, char **argv)
 	struct bus_job job;
 	struct conf *c;
 	struct db *db;
-	struct bus *bus;
+	struct bus *bus, *producer;
 	struct arena *a;
 	int ch, rc;
 
@@ -132,6 +116,7 @@ main(int argc, char **argv)
 	daemon_signals();
 	db = db_new(c);
 	bus = bus_consumer_new(c, q);
+	producer = bus_producer_new(c);  /* for the jobs a job queues */
 	a = arena_new(8192);
 	log_info(NULL, "worker for queue %s ready", queue);
 	while (!daemon_stop) {
@@ -141,7 +126,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (rc == 1)
-			run_job(c, db, a, &job);
+			run_job(c, db, a, producer, &job);
 		arena_reset(a);
 	}
 	log_info(NULL, "worker stopped");

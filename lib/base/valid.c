@@ -44,6 +44,35 @@ valid_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 	return n;
 }
 
+size_t
+valid_utf8_cut_bytes(const char *s, size_t max_bytes)
+{
+	size_t n = strlen(s);
+
+	if (n <= max_bytes)
+		return n;
+	n = max_bytes;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+size_t
+valid_utf8_cut_chars(const char *s, size_t max_chars)
+{
+	size_t len = strlen(s), off = 0, chars = 0, n;
+	uint32_t cp;
+
+	while (off < len && chars < max_chars) {
+		n = valid_utf8_next((const unsigned char *)s + off, len - off, &cp);
+		if (n == 0)
+			break;
+		off += n;
+		chars++;
+	}
+	return off;
+}
+
 /* True when s[0..len) is well-formed UTF-8 without NUL bytes (see valid.h). */
 bool
 valid_utf8(const char *s, size_t len)

@@ -16,6 +16,15 @@ bool valid_utf8(const char *s, size_t len);
  * decoder of the project. */
 size_t valid_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 
+/* The length in bytes of the longest prefix of the NUL-terminated s that holds at most
+ * max_bytes bytes without splitting a UTF-8 sequence (strlen(s) when all of s fits). Cuts
+ * text to a column's width: copy that many bytes. */
+size_t valid_utf8_cut_bytes(const char *s, size_t max_bytes);
+
+/* The length in bytes of the first max_chars characters of the valid UTF-8 string s (all of
+ * it when it has fewer; a malformed sequence ends the count). */
+size_t valid_utf8_cut_chars(const char *s, size_t max_chars);
+
 /* Parses a strict base-10 integer: optional '-', digits, no spaces or '+', no leading zeros
  * (except "0"; "-0" is refused), within [min, max]. Returns 0 and stores it, or -1 leaving
  * *out untouched. */

@@ -37,6 +37,11 @@ static const char *const pg_outcome_names[PG_OUTCOME__MAX] = {
 	"in progress",  /* PG_IN_PROGRESS */
 	"not found",    /* PG_NOT_FOUND */
 	"not sent",     /* PG_NOT_SENT */
+	"duplicate",    /* PG_DUPLICATE */
+};
+
+static const char *const pg_state_names[PG_STATE__MAX] = {
+	"none", "open", "approved", "aborted", "expired", "canceled", "partially canceled",
 };
 
 static char *
@@ -187,6 +192,12 @@ const char *
 pg_outcome_name(enum pg_outcome o)
 {
 	return (unsigned)o < PG_OUTCOME__MAX ? pg_outcome_names[o] : "?";
+}
+
+const char *
+pg_state_name(enum pg_state s)
+{
+	return (unsigned)s < PG_STATE__MAX ? pg_state_names[s] : "?";
 }
 
 /* ---- helpers for the strategies ------------------------------------------------------ */

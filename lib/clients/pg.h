@@ -1,9 +1,15 @@
 /* pg: payment gateway clients behind one strategy interface. Each PG (Toss Payments v1,
- * KakaoPay online) is one file (lib/clients/pg_toss.c, lib/clients/pg_kakaopay.c) exporting a struct pg_ops,
- * and one row in pg.c's table; a new PG is one more file and one more row. The calls classify
- * every answer into an outcome a caller can act on without knowing the PG: yes, a definite no,
- * or unknown. Knows nothing of orders or the database. Wire contracts:
- * ../shared/reference/pg-api-contracts.md sections 1 (Toss) and 2 (KakaoPay). */
+ * KakaoPay online) is one file (lib/clients/pg_toss.c, lib/clients/pg_kakaopay.c) exporting a
+ * struct pg_ops, and one row in pg.c's table; a new PG is one more file and one more row.
+ *
+ * PG answers are classified once, in the PG's own file and nowhere else: every answer
+ * becomes an outcome of the call (enum pg_outcome: yes, a definite no, unknown, ...) and,
+ * when it carries the payment, the payment's state (enum pg_state). The PG's status words
+ * and error codes never leave lib/clients/pg*.c: callers act on these two enums only (the
+ * words are kept in pg_result for logs and notes). The tables are in the top comments of
+ * pg_toss.c and pg_kakaopay.c. Callers reach a PG through lib/clients/pggate (the breaker
+ * gate), never with these calls directly. Knows nothing of orders or the database. Wire
+ * contracts: ../shared/reference/pg-api-contracts.md sections 1 (Toss) and 2 (KakaoPay). */
 #ifndef JT_PG_H
 #define JT_PG_H
 
@@ -12,6 +18,7 @@
 
 struct conf;
 struct http;
+struct json_object;
 struct pg;
 
 enum pg_id { PG_TOSS, PG_KAKAOPAY, PG__MAX };
@@ -27,7 +34,22 @@ enum pg_outcome {
 	PG_IN_PROGRESS,  /* the same Idempotency-Key is still being processed at the PG */
 	PG_NOT_FOUND,    /* lookup only: the PG has no payment for this order */
 	PG_NOT_SENT,     /* could not connect / bad configuration: the PG surely did nothing */
+	PG_DUPLICATE,    /* confirm only: the PG says this payment or order was processed before
+	                  * (our own earlier confirm may have gone through with its answer lost):
+	                  * unknown-class, look the payment up rather than retry blindly */
 	PG_OUTCOME__MAX
+};
+
+/* What the PG says of the payment itself, from the Payment an answer carries. */
+enum pg_state {
+	PG_STATE_NONE,              /* the answer carried no payment (an error, no answer) */
+	PG_STATE_OPEN,              /* not decided yet (READY, IN_PROGRESS, WAITING_FOR_DEPOSIT) */
+	PG_STATE_APPROVED,          /* approved and not cancelled (DONE) */
+	PG_STATE_ABORTED,           /* ended without approval: will never be approved */
+	PG_STATE_EXPIRED,           /* its time ran out before approval: will never be approved */
+	PG_STATE_CANCELED,          /* approved, then cancelled in full */
+	PG_STATE_PARTIAL_CANCELED,  /* approved, then cancelled in part */
+	PG_STATE__MAX
 };
 
 /* What the PG said. Strings are NUL-terminated and truncated to fit. */
@@ -37,9 +59,9 @@ struct pg_result {
 	long elapsed_ms;           /* wall time of the HTTP call(s) */
 	char code[64];             /* the PG's error code ("REJECT_CARD_COMPANY", "-780"), or "" */
 	char message[512];         /* the PG's error message, or "" */
-	char status[32];           /* payment status in Toss's words: READY, IN_PROGRESS, DONE,
-	                            * CANCELED, PARTIAL_CANCELED, ABORTED, EXPIRED (KakaoPay's
-	                            * statuses are mapped onto these), or "" */
+	enum pg_state state;       /* the payment's state, when the answer carried one */
+	char status[32];           /* the state as the PG spelled it (Toss's words; KakaoPay's are
+	                            * mapped onto them), or "": for logs and notes only */
 	char payment_key[201];     /* Toss paymentKey or KakaoPay tid */
 	char order_id[65];         /* the orderId / partner_order_id the PG holds */
 	int64_t total_amount;      /* won the payment was for */
@@ -58,6 +80,7 @@ struct pg_result {
 #define PG_CODE_BAD_ANSWER "JT_BAD_ANSWER"         /* PG_UNKNOWN: unparsable or unexpected */
 #define PG_CODE_MISMATCH "JT_ANSWER_MISMATCH"      /* PG_UNKNOWN: a success answer about another
                                                     * payment, order or amount than asked */
+#define PG_CODE_BREAKER_OPEN "JT_BREAKER_OPEN"     /* PG_NOT_SENT: the breaker gate refused */
 
 /* KakaoPay's "ready": registers the payment and returns the tid (payment_key) and the page to
  * send the browser to (redirect_url). Toss has no server-side ready (the browser opens the
@@ -125,6 +148,26 @@ int pg_parse(const char *name, enum pg_id *out);
 
 /* English name of an outcome, for logs and metrics. */
 const char *pg_outcome_name(enum pg_outcome o);
+
+/* English name of a state ("approved", "aborted"), for logs. */
+const char *pg_state_name(enum pg_state s);
+
+/* ---- Toss's webhook ------------------------------------------------------------------ */
+
+/* A well-formed Toss webhook event (section 1.11): its type and, for
+ * PAYMENT_STATUS_CHANGED, the order it names and the state it claims (a hint: unsigned). */
+struct pg_toss_event {
+	char type[65];
+	char order_id[65];         /* "" unless PAYMENT_STATUS_CHANGED */
+	enum pg_state state;
+	char status[32];
+};
+
+/* Reads a parsed webhook body {"eventType", "createdAt", "data"} strictly into *out: other
+ * event types need only the three keys; a PAYMENT_STATUS_CHANGED's data (a Payment, whose
+ * other fields are not ours to refuse) must hold a well-formed orderId and a known status,
+ * and a paymentKey when present must be a string. Returns 0 or -1. */
+int pg_toss_event_parse(struct json_object *body, struct pg_toss_event *out);
 
 /* The calls. Each fills *out completely (zeroing it first) and returns out->outcome. */
 enum pg_outcome pg_ready(struct pg *p, const struct pg_ready_req *req, struct pg_result *out);

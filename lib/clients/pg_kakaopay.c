@@ -37,8 +37,9 @@
  *     cancel  -2, -721, -798 cancel_available_amount differs or amount too big,
  *             -799 not cancelable (not approved, already cancelled)  -> PG_REFUSED
  *     order   -721 no such tid                                       -> PG_NOT_FOUND
- *     anything else, notably approve -702 (already approved: our earlier approve may have
- *     gone through), a code we do not know, 429                     -> PG_UNKNOWN
+ *     approve -702 (already approved: our earlier approve may have gone through), at any
+ *     status                                                         -> PG_DUPLICATE
+ *     anything else, a code we do not know, 429                     -> PG_UNKNOWN
  *   5xx, any other status, an error body that is not well-formed     -> PG_UNKNOWN
  * Unknown members of an answer are ignored; the ones we read are strict. */
 #include <inttypes.h>
@@ -80,30 +81,50 @@ static const struct {
 	{ -799, { false, false, true, false } },
 };
 
+/* Approve error codes that say the tid was approved before: our own earlier approve may
+ * have gone through with its answer lost (PG_DUPLICATE: look it up). */
+static const int64_t kakao_confirm_duplicates[] = { -702 };
+
+/* KakaoPay's status words, in Toss's words and as a state (see the top comment). */
 static const struct {
 	const char *kakao;
 	const char *toss;
+	enum pg_state state;
 } kakao_statuses[] = {
-	{ "READY", "READY" }, { "SEND_TMS", "READY" }, { "OPEN_PAYMENT", "READY" },
-	{ "SELECT_METHOD", "IN_PROGRESS" }, { "ARS_WAITING", "IN_PROGRESS" },
-	{ "AUTH_PASSWORD", "IN_PROGRESS" }, { "SUCCESS_PAYMENT", "DONE" },
-	{ "PART_CANCEL_PAYMENT", "PARTIAL_CANCELED" }, { "CANCEL_PAYMENT", "CANCELED" },
-	{ "FAIL_AUTH_PASSWORD", "ABORTED" }, { "QUIT_PAYMENT", "ABORTED" },
-	{ "FAIL_PAYMENT", "ABORTED" },
+	{ "READY", "READY", PG_STATE_OPEN }, { "SEND_TMS", "READY", PG_STATE_OPEN },
+	{ "OPEN_PAYMENT", "READY", PG_STATE_OPEN },
+	{ "SELECT_METHOD", "IN_PROGRESS", PG_STATE_OPEN },
+	{ "ARS_WAITING", "IN_PROGRESS", PG_STATE_OPEN },
+	{ "AUTH_PASSWORD", "IN_PROGRESS", PG_STATE_OPEN },
+	{ "SUCCESS_PAYMENT", "DONE", PG_STATE_APPROVED },
+	{ "PART_CANCEL_PAYMENT", "PARTIAL_CANCELED", PG_STATE_PARTIAL_CANCELED },
+	{ "CANCEL_PAYMENT", "CANCELED", PG_STATE_CANCELED },
+	{ "FAIL_AUTH_PASSWORD", "ABORTED", PG_STATE_ABORTED },
+	{ "QUIT_PAYMENT", "ABORTED", PG_STATE_ABORTED },
+	{ "FAIL_PAYMENT", "ABORTED", PG_STATE_ABORTED },
 };
 
-const char *
-pg_kakaopay_status(const char *kakao_status)
+/* The row of kakao_status in kakao_statuses, or -1 for a word we do not know. */
+static int
+kakao_status_row(const char *kakao_status)
 {
 	size_t i;
 
 	if (kakao_status == NULL)
-		return NULL;
+		return -1;
 	for (i = 0; i < sizeof(kakao_statuses) / sizeof(kakao_statuses[0]); i++) {
 		if (strcmp(kakao_statuses[i].kakao, kakao_status) == 0)
-			return kakao_statuses[i].toss;
+			return (int)i;
 	}
-	return NULL;
+	return -1;
+}
+
+const char *
+pg_kakaopay_status(const char *kakao_status)
+{
+	int row = kakao_status_row(kakao_status);
+
+	return row < 0 ? NULL : kakao_statuses[row].toss;
 }
 
 /* Classifies a non-200 answer: {"error_code": int, "error_message": str, "extras": {}}. */
@@ -126,6 +147,11 @@ kakao_error(enum pg_call call, long status, struct json_object *o, struct pg_res
 	pg_set(out, PG_UNKNOWN, codes, msg);
 	if (status == 401)
 		return pg_set(out, PG_NOT_SENT, codes, msg);
+	for (i = 0; call == PG_CALL_CONFIRM && i < sizeof(kakao_confirm_duplicates) /
+	    sizeof(kakao_confirm_duplicates[0]); i++) {
+		if (kakao_confirm_duplicates[i] == code)
+			return pg_set(out, PG_DUPLICATE, codes, msg);
+	}
 	if (status < 400 || status > 499 || status == 409 || status == 429)
 		return out->outcome;
 	if (call == PG_CALL_LOOKUP && code == -721)
@@ -176,6 +202,7 @@ kakao_ready_answer(struct json_object *o, const struct pg_expect *exp, struct pg
 	    !kakao_url_ok(out->redirect_url, sizeof(out->redirect_url) - 1))
 		return -1;
 	pg_copy(out->status, sizeof(out->status), "READY");
+	out->state = PG_STATE_OPEN;
 	if (exp->order_id != NULL)
 		pg_copy(out->order_id, sizeof(out->order_id), exp->order_id);
 	if (exp->total_amount > 0)
@@ -188,8 +215,7 @@ static int
 kakao_payment_answer(enum pg_call call, struct json_object *o, struct pg_result *out)
 {
 	char kstatus[32];
-	const char *toss;
-	int has;
+	int has, row;
 
 	if (pg_json_str(o, "tid", false, KAKAO_TID_MAX, out->payment_key,
 	    sizeof(out->payment_key)) != 0 || !pg_word_ok(out->payment_key, KAKAO_TID_MAX))
@@ -209,15 +235,17 @@ kakao_payment_answer(enum pg_call call, struct json_object *o, struct pg_result 
 		if (out->approved_at[0] == '\0')
 			return -1;
 		pg_copy(out->status, sizeof(out->status), "DONE");
+		out->state = PG_STATE_APPROVED;
 		out->balance_amount = out->total_amount;
 		return 0;
 	}
 	if (pg_json_str(o, "status", false, sizeof(kstatus) - 1, kstatus, sizeof(kstatus)) != 0)
 		return -1;
-	toss = pg_kakaopay_status(kstatus);
-	if (toss == NULL)
+	row = kakao_status_row(kstatus);
+	if (row < 0)
 		return -1;
-	pg_copy(out->status, sizeof(out->status), toss);
+	pg_copy(out->status, sizeof(out->status), kakao_statuses[row].toss);
+	out->state = kakao_statuses[row].state;
 	has = kakao_total(o, "cancel_available_amount", &out->balance_amount);
 	if (has < 0 || (has == 1 && call == PG_CALL_CANCEL) || out->balance_amount > out->total_amount)
 		return -1;
@@ -237,8 +265,8 @@ kakao_check(enum pg_call call, const struct pg_expect *exp, struct pg_result *ou
 	if (call == PG_CALL_CONFIRM && exp->total_amount >= 0 &&
 	    out->total_amount != exp->total_amount)
 		ok = false;
-	if (call == PG_CALL_CANCEL && ((strcmp(out->status, "CANCELED") != 0 &&
-	    strcmp(out->status, "PARTIAL_CANCELED") != 0) ||
+	if (call == PG_CALL_CANCEL && ((out->state != PG_STATE_CANCELED &&
+	    out->state != PG_STATE_PARTIAL_CANCELED) ||
 	    (exp->balance_amount >= 0 && out->balance_amount != exp->balance_amount)))
 		ok = false;
 	if (!ok)

@@ -12,7 +12,9 @@
  * How an answer is classified (pg_toss_parse):
  *   no answer: connect failed, bad URL                               -> PG_NOT_SENT
  *              timeout after sending, reset, answer too big          -> PG_UNKNOWN
- *   200 with a Payment object:
+ *   200 with a Payment object (its status word also classified into an enum pg_state:
+ *   READY, IN_PROGRESS, WAITING_FOR_DEPOSIT -> open; DONE -> approved; ABORTED; EXPIRED;
+ *   CANCELED; PARTIAL_CANCELED):
  *     confirm  status DONE, the paymentKey, orderId, totalAmount sent -> PG_OK
  *     cancel   status CANCELED or PARTIAL_CANCELED, the paymentKey sent and
  *              balanceAmount = cancelable - amount                    -> PG_OK
@@ -28,10 +30,11 @@
  *   request invalid, unknown paymentKey, auth session expired ...)   -> PG_REFUSED
  *   cancel 4xx with a code of toss_cancel_refusals (already cancelled, refundableAmount
  *   disagrees, amount not cancelable, partial not allowed ...)      -> PG_REFUSED
+ *   confirm ALREADY_PROCESSED_PAYMENT (our earlier confirm may have gone through),
+ *   DUPLICATED_ORDER_ID (the order may be paid under another key), at any status
+ *                                                                    -> PG_DUPLICATE
  *   everything else                                                  -> PG_UNKNOWN, notably:
- *     PROVIDER_ERROR (400, "retry"), ALREADY_PROCESSED_PAYMENT (our earlier confirm may have
- *     gone through), DUPLICATED_ORDER_ID (the order may be paid under another key),
- *     UNAPPROVED_ORDER_ID, FORBIDDEN_CONSECUTIVE_REQUEST, 429, every 5xx
+ *     PROVIDER_ERROR (400, "retry"), UNAPPROVED_ORDER_ID, FORBIDDEN_CONSECUTIVE_REQUEST, 429, every 5xx
  *     (FAILED_INTERNAL_SYSTEM_PROCESSING, FAILED_PAYMENT_INTERNAL_SYSTEM_PROCESSING,
  *     UNKNOWN_PAYMENT_ERROR, COMMON_ERROR, ...), a code we do not know, a refusal code with a
  *     status outside 4xx, a 4xx without a well-formed {"code","message"}, any other status.
@@ -95,11 +98,37 @@ static const char *const toss_config_errors[] = {
 	"INVALID_IDEMPOTENCY_KEY", NULL,
 };
 
-/* Every payment status of section 1.4. */
-static const char *const toss_statuses[] = {
-	"READY", "IN_PROGRESS", "WAITING_FOR_DEPOSIT", "DONE", "CANCELED", "PARTIAL_CANCELED",
-	"ABORTED", "EXPIRED", NULL,
+/* Confirm error codes that say this payment or order was processed before: our own earlier
+ * confirm may have gone through with its answer lost (PG_DUPLICATE: look it up). */
+static const char *const toss_confirm_duplicates[] = {
+	"ALREADY_PROCESSED_PAYMENT", "DUPLICATED_ORDER_ID", NULL,
 };
+
+/* Every payment status of section 1.4, and what it says of the payment. */
+static const struct {
+	const char *word;
+	enum pg_state state;
+} toss_statuses[] = {
+	{ "READY", PG_STATE_OPEN }, { "IN_PROGRESS", PG_STATE_OPEN },
+	{ "WAITING_FOR_DEPOSIT", PG_STATE_OPEN }, { "DONE", PG_STATE_APPROVED },
+	{ "CANCELED", PG_STATE_CANCELED }, { "PARTIAL_CANCELED", PG_STATE_PARTIAL_CANCELED },
+	{ "ABORTED", PG_STATE_ABORTED }, { "EXPIRED", PG_STATE_EXPIRED },
+};
+
+/* The state Toss's status word says, or -1 for a word we do not know. */
+static int
+toss_state(const char *word, enum pg_state *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(toss_statuses) / sizeof(toss_statuses[0]); i++) {
+		if (strcmp(toss_statuses[i].word, word) == 0) {
+			*out = toss_statuses[i].state;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 static bool
 toss_in(const char *const *list, const char *s)
@@ -157,6 +186,8 @@ toss_error(enum pg_call call, long status, struct json_object *o, struct pg_resu
 	else if (call == PG_CALL_CANCEL && client_error && status != 409 && status != 429 &&
 	    toss_in(toss_cancel_refusals, code))
 		out->outcome = PG_REFUSED;
+	else if (call == PG_CALL_CONFIRM && toss_in(toss_confirm_duplicates, code))
+		out->outcome = PG_DUPLICATE;
 	return out->outcome;
 }
 
@@ -173,7 +204,7 @@ toss_payment(struct json_object *o, struct pg_result *out)
 	    sizeof(out->order_id)) != 0 || !pg_word_ok(out->order_id, TOSS_ORDER_MAX))
 		return -1;
 	if (pg_json_str(o, "status", false, sizeof(out->status) - 1, out->status,
-	    sizeof(out->status)) != 0 || !toss_in(toss_statuses, out->status))
+	    sizeof(out->status)) != 0 || toss_state(out->status, &out->state) != 0)
 		return -1;
 	if (pg_json_int(o, "totalAmount", 0, MONEY_MAX, &out->total_amount) != 0 ||
 	    pg_json_int(o, "balanceAmount", 0, out->total_amount, &out->balance_amount) != 0)
@@ -184,7 +215,7 @@ toss_payment(struct json_object *o, struct pg_result *out)
 	if (pg_json_str(o, "method", true, sizeof(out->method) - 1, out->method,
 	    sizeof(out->method)) < 0)
 		return -1;
-	if (strcmp(out->status, "DONE") == 0 && out->approved_at[0] == '\0')
+	if (out->state == PG_STATE_APPROVED && out->approved_at[0] == '\0')
 		return -1;
 	/* ABORTED / EXPIRED carry {"code","message"} in failure: keep them for the caller. */
 	if (json_object_object_get_ex(o, "failure", &failure) && failure != NULL) {
@@ -210,13 +241,12 @@ toss_check(enum pg_call call, const struct pg_expect *exp, struct pg_result *out
 		ok = false;
 	switch (call) {
 	case PG_CALL_CONFIRM:
-		if (strcmp(out->status, "DONE") != 0 ||
+		if (out->state != PG_STATE_APPROVED ||
 		    (exp->total_amount >= 0 && out->total_amount != exp->total_amount))
 			ok = false;
 		break;
 	case PG_CALL_CANCEL:
-		if ((strcmp(out->status, "CANCELED") != 0 &&
-		    strcmp(out->status, "PARTIAL_CANCELED") != 0) ||
+		if ((out->state != PG_STATE_CANCELED && out->state != PG_STATE_PARTIAL_CANCELED) ||
 		    (exp->balance_amount >= 0 && out->balance_amount != exp->balance_amount))
 			ok = false;
 		break;
@@ -372,6 +402,38 @@ const struct pg_ops pg_toss_ops = {
 	toss_cancel,
 	toss_lookup,
 };
+
+/* ---- the webhook (section 1.11) -------------------------------------------------------- */
+
+int
+pg_toss_event_parse(struct json_object *body, struct pg_toss_event *out)
+{
+	static const char *const keys[] = { "eventType", "createdAt", "data", NULL };
+	struct json_object *data;
+	const char *type, *created, *order_id, *status, *key;
+
+	memset(out, 0, sizeof(*out));
+	if (body == NULL || !json_object_is_type(body, json_type_object) ||
+	    jparse_only_keys(body, keys) != 0 ||
+	    jparse_string(body, "eventType", sizeof(out->type) - 1, &type) != 0 ||
+	    !valid_token(type, 1, sizeof(out->type) - 1) ||
+	    jparse_string(body, "createdAt", 40, &created) != 0 || created[0] == '\0' ||
+	    !json_object_object_get_ex(body, "data", &data) ||
+	    !json_object_is_type(data, json_type_object))
+		return -1;
+	pg_copy(out->type, sizeof(out->type), type);
+	if (strcmp(type, "PAYMENT_STATUS_CHANGED") != 0)
+		return 0;
+	if (jparse_string(data, "orderId", TOSS_ORDER_MAX, &order_id) != 0 ||
+	    !toss_order_ok(order_id) ||
+	    jparse_string(data, "status", sizeof(out->status) - 1, &status) != 0 ||
+	    toss_state(status, &out->state) != 0 ||
+	    jparse_string(data, "paymentKey", TOSS_KEY_MAX, &key) < 0)
+		return -1;
+	pg_copy(out->order_id, sizeof(out->order_id), order_id);
+	pg_copy(out->status, sizeof(out->status), status);
+	return 0;
+}
 
 /* ---- settlement records (GET /v1/settlements) ------------------------------------------ */
 

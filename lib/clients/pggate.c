@@ -1,6 +1,8 @@
 /* pggate: each payment worker process's PG clients and circuit breakers (see pggate.h). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "infra/breaker.h"
 #include "base/log.h"
@@ -73,13 +75,15 @@ pggate_get(const struct conf *c, enum pg_id id, enum pggate_use use)
 	return g;
 }
 
-bool
+/* True when r means the PG failed to answer (what the breakers count as a failure): a
+ * refusal or "not found" is the PG answering. */
+static bool
 pggate_pg_failed(const struct pg_result *r)
 {
 	return r->outcome != PG_OK && r->outcome != PG_REFUSED && r->outcome != PG_NOT_FOUND;
 }
 
-void
+static void
 pggate_record(struct pggate *g, const struct pg_result *r)
 {
 	int64_t now;
@@ -90,4 +94,70 @@ pggate_record(struct pggate *g, const struct pg_result *r)
 		return;
 	published_ms[g->use][g->id] = now;
 	(void)breaker_publish(g->breaker, gate_redis, PGGATE_BREAKER_TTL);
+}
+
+/* Asks the breaker: false (out filled: not sent) when it refuses. */
+static bool
+pggate_admit(struct pggate *g, struct pg_result *out)
+{
+	if (breaker_allow(g->breaker))
+		return true;
+	memset(out, 0, sizeof(*out));
+	out->outcome = PG_NOT_SENT;
+	snprintf(out->code, sizeof(out->code), "%s", PG_CODE_BREAKER_OPEN);
+	snprintf(out->message, sizeof(out->message), "breaker %s is open",
+	    breaker_name(g->breaker));
+	return false;
+}
+
+bool
+pggate_ready(struct pggate *g, const struct pg_ready_req *req, struct pg_result *out)
+{
+	if (!pggate_admit(g, out))
+		return false;
+	pg_ready(g->pg, req, out);
+	pggate_record(g, out);
+	return true;
+}
+
+bool
+pggate_confirm(struct pggate *g, const struct pg_confirm_req *req, struct pg_result *out)
+{
+	if (!pggate_admit(g, out))
+		return false;
+	pg_confirm(g->pg, req, out);
+	pggate_record(g, out);
+	return true;
+}
+
+bool
+pggate_cancel(struct pggate *g, const struct pg_cancel_req *req, struct pg_result *out)
+{
+	if (!pggate_admit(g, out))
+		return false;
+	pg_cancel(g->pg, req, out);
+	pggate_record(g, out);
+	return true;
+}
+
+bool
+pggate_lookup(struct pggate *g, const struct pg_lookup_req *req, struct pg_result *out)
+{
+	if (!pggate_admit(g, out))
+		return false;
+	pg_lookup(g->pg, req, out);
+	pggate_record(g, out);
+	return true;
+}
+
+bool
+pggate_toss_settlements(struct pggate *g, const char *date, int page, int size,
+    struct pg_settlement *rows, size_t *n, struct pg_result *out)
+{
+	*n = 0;
+	if (!pggate_admit(g, out))
+		return false;
+	pg_toss_settlements(g->pg, date, page, size, rows, n, out);
+	pggate_record(g, out);
+	return true;
 }

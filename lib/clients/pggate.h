@@ -1,22 +1,25 @@
-/* pggate: a payment worker process's way to a PG. One PG client per PG (libcurl keeps its
- * connections) and one circuit breaker per PG and use: confirms and lookups share the
- * "pg-toss" / "pg-kakaopay" breaker, cancels have their own ("pg-toss-refund", ...) so a
- * cancel outage never stops confirms. Every breaker transition is logged and published to
- * Redis (the admin console and /metrics read it), and each breaker's report is refreshed
- * now and then. State is per process, made on first use, kept for the process's life; a
- * worker process runs one job at a time (not thread-safe). */
+/* pggate: every process's one way to a PG (payment workers, the FastCGI handlers' KakaoPay
+ * ready call, jangteoctl reconcile): no PG call is made around it. One PG client per PG
+ * (libcurl keeps its connections) and one circuit breaker per PG and use: ready, confirms,
+ * lookups and settlement records share the "pg-toss" / "pg-kakaopay" breaker, cancels have
+ * their own ("pg-toss-refund", ...) so a cancel outage never stops confirms. Each call asks
+ * the breaker first and reports its result to it. Every breaker transition is logged and
+ * published to Redis (the admin console and /metrics read it), and each breaker's report is
+ * refreshed now and then. State is per process, made on first use, kept for the process's
+ * life; a process makes one call at a time (not thread-safe). */
 #ifndef JT_PGGATE_H
 #define JT_PGGATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "clients/pg.h"
 
 struct breaker;
 struct conf;
 
 enum pggate_use {
-	PGGATE_PAY,      /* confirm and lookup (payment.confirm, payment.check) */
-	PGGATE_REFUND,   /* cancel and the lookup after a refused cancel (refund) */
+	PGGATE_PAY,      /* ready, confirm, lookup and settlement records */
+	PGGATE_REFUND,   /* cancel and the lookup after a refused cancel (refund, reconcile) */
 	PGGATE_USE__MAX
 };
 
@@ -31,12 +34,18 @@ struct pggate {
  * NULL. */
 struct pggate *pggate_get(const struct conf *c, enum pg_id id, enum pggate_use use);
 
-/* Reports an admitted call's result r to the gate's breaker (a refusal or "not found" is the
- * PG answering, not failing) and refreshes the breaker's Redis report now and then. */
-void pggate_record(struct pggate *g, const struct pg_result *r);
+/* The calls of pg.h through the gate: when the breaker refuses, nothing is sent, false is
+ * returned and *out says PG_NOT_SENT with code PG_CODE_BREAKER_OPEN; otherwise the call is
+ * made, its result reported to the breaker (a refusal or "not found" is the PG answering,
+ * not failing) and true returned with the outcome in *out. */
+bool pggate_ready(struct pggate *g, const struct pg_ready_req *req, struct pg_result *out);
+bool pggate_confirm(struct pggate *g, const struct pg_confirm_req *req, struct pg_result *out);
+bool pggate_cancel(struct pggate *g, const struct pg_cancel_req *req, struct pg_result *out);
+bool pggate_lookup(struct pggate *g, const struct pg_lookup_req *req, struct pg_result *out);
 
-/* True when r means the PG failed to answer (what the breakers count as a failure). */
-bool pggate_pg_failed(const struct pg_result *r);
+/* pg_toss_settlements through the gate (g must be Toss's), as above. */
+bool pggate_toss_settlements(struct pggate *g, const char *date, int page, int size,
+    struct pg_settlement *rows, size_t *n, struct pg_result *out);
 
 /* The breaker's name ("pg-toss", "pg-kakaopay-refund"), as /metrics and the admin console
  * show it; "?" out of range. */

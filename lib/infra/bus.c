@@ -818,6 +818,47 @@ bus_producer_new(const struct conf *c)
 }
 
 int
+bus_push_job(struct bus *b, int64_t outbox_id, enum job_kind kind)
+{
+	struct bus_job j = { outbox_id, kind };
+
+	if (outbox_id <= 0 || b == NULL)
+		return -1;
+	if (bus_push(b, &j) == 0)
+		return 0;
+	log_warn(NULL, "bus: %s job %lld not pushed; the janitor will", bus_kind_name(kind),
+	    (long long)outbox_id);
+	return -1;
+}
+
+void
+bus_batch_clear(struct bus_batch *batch)
+{
+	batch->n = 0;
+}
+
+void
+bus_batch_add(struct bus_batch *batch, int64_t outbox_id, enum job_kind kind)
+{
+	if (batch->n >= BUS_BATCH_MAX) {
+		log_error(NULL, "bus: more than %d jobs in one batch", BUS_BATCH_MAX);
+		abort();
+	}
+	batch->jobs[batch->n].outbox_id = outbox_id;
+	batch->jobs[batch->n].kind = kind;
+	batch->n++;
+}
+
+void
+bus_push_batch(struct bus *b, const struct bus_batch *batch)
+{
+	size_t i;
+
+	for (i = 0; i < batch->n; i++)
+		bus_push_job(b, batch->jobs[i].outbox_id, batch->jobs[i].kind);
+}
+
+int
 bus_push(struct bus *b, const struct bus_job *j)
 {
 	char msg[BUS_MSG_MAX + 1];

@@ -72,6 +72,27 @@ struct bus *bus_producer_new(const struct conf *c);
  * 100 ms for the connection so a fresh process's first push does not fail needlessly. */
 int bus_push(struct bus *b, const struct bus_job *j);
 
+/* Pushes job outbox_id of kind after the transaction that queued it committed; outbox_id <= 0
+ * or b NULL (a program without a bus) pushes nothing. A failed push is harmless (the outbox
+ * janitor re-pushes) and is logged here. Returns 0 pushed, -1 not. */
+int bus_push_job(struct bus *b, int64_t outbox_id, enum job_kind kind);
+
+/* The jobs one transaction queued (outbox_queue), to push once it committed. A transaction
+ * function empties it first (bus_batch_clear), so a rerun after a deadlock queues anew. */
+#define BUS_BATCH_MAX 4
+struct bus_batch {
+	struct bus_job jobs[BUS_BATCH_MAX];
+	size_t n;
+};
+
+void bus_batch_clear(struct bus_batch *batch);
+
+/* Appends a job; more than BUS_BATCH_MAX is a programming error (abort). */
+void bus_batch_add(struct bus_batch *batch, int64_t outbox_id, enum job_kind kind);
+
+/* bus_push_job for each job of batch, in order. */
+void bus_push_batch(struct bus *b, const struct bus_batch *batch);
+
 /* A consumer of one queue: a PULL socket connected to bus.out_<queue>. Never NULL. */
 struct bus *bus_consumer_new(const struct conf *c, enum bus_queue q);
 

@@ -2,6 +2,7 @@
  * fully fetched text results, transactions rerun on deadlock, and reconnection (to the first
  * node of a failover list that is up and, for Galera, Synced). */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,21 +555,98 @@ db_fetch_big(struct arena *a, MYSQL_STMT *st, unsigned col, unsigned long size, 
 	return 0;
 }
 
-/* Copies every row of st's stored result into res, cells in a. Returns nrows or a db_rc. */
+/* The per-column fetch buffers of one result, bound to its statement. */
+struct db_fetch_bufs {
+	size_t ncols;
+	MYSQL_BIND *bind;
+	char **bufs;
+	unsigned long *caps, *lens;
+	my_bool *nulls, *errs;
+};
+
+/* Buffers for the ncols fields: each as large as the column's longest value (at least
+ * DB_FETCH_MIN bytes). Out of memory aborts. */
+static void
+db_fetch_bufs_init(struct db_fetch_bufs *b, const MYSQL_FIELD *fields, size_t ncols)
+{
+	size_t col;
+
+	b->ncols = ncols;
+	b->bind = db_xcalloc(ncols, sizeof(*b->bind));
+	b->bufs = db_xcalloc(ncols, sizeof(*b->bufs));
+	b->caps = db_xcalloc(ncols, sizeof(*b->caps));
+	b->lens = db_xcalloc(ncols, sizeof(*b->lens));
+	b->nulls = db_xcalloc(ncols, sizeof(*b->nulls));
+	b->errs = db_xcalloc(ncols, sizeof(*b->errs));
+	for (col = 0; col < ncols; col++) {
+		b->caps[col] = fields[col].max_length < DB_FETCH_MIN ? DB_FETCH_MIN :
+		    fields[col].max_length;
+		b->bufs[col] = db_xcalloc(b->caps[col] + 1, 1);
+		b->bind[col].buffer_type = MYSQL_TYPE_STRING;
+		b->bind[col].buffer = b->bufs[col];
+		b->bind[col].buffer_length = b->caps[col] + 1;
+		b->bind[col].length = &b->lens[col];
+		b->bind[col].is_null = &b->nulls[col];
+		b->bind[col].error = &b->errs[col];
+	}
+}
+
+static void
+db_fetch_bufs_free(struct db_fetch_bufs *b)
+{
+	size_t col;
+
+	for (col = 0; b->bufs != NULL && col < b->ncols; col++)
+		free(b->bufs[col]);
+	free(b->bufs);
+	free(b->bind);
+	free(b->caps);
+	free(b->lens);
+	free(b->nulls);
+	free(b->errs);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Copies the row just fetched into row of res (cells in a). 0, or -1 when a long value
+ * could not be read. */
+static int
+db_fetch_copy(struct arena *a, MYSQL_STMT *st, struct db_fetch_bufs *b, struct db_res *res,
+    size_t row)
+{
+	size_t col, cell;
+	char *p;
+
+	for (col = 0; col < b->ncols; col++) {
+		cell = row * b->ncols + col;
+		if (b->nulls[col])
+			continue;           /* cells[] and lens[] are zeroed: NULL, 0 */
+		if (!b->errs[col] && b->lens[col] <= b->caps[col]) {
+			p = arena_alloc(a, (size_t)b->lens[col] + 1);
+			memcpy(p, b->bufs[col], b->lens[col]);
+		} else if (db_fetch_big(a, st, (unsigned)col, b->lens[col] + 1, &p,
+		    &b->lens[col]) != 0) {
+			return -1;
+		}
+		res->cells[cell] = p;
+		res->lens[cell] = b->lens[col];
+	}
+	return 0;
+}
+
+/* Copies every row of st's stored result into res, cells and column names in a. Returns
+ * nrows or a db_rc. */
 static int64_t
 db_fetch(struct db *db, struct arena *a, struct db_res *res, MYSQL_STMT *st, const char *sql)
 {
+	struct db_fetch_bufs b;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *fields;
-	MYSQL_BIND *bind = NULL;
-	char **bufs = NULL;
-	unsigned long *caps = NULL, *lens = NULL;
-	my_bool *nulls = NULL, *errs = NULL;
-	size_t nrows, ncols = 0, row, col;
+	size_t nrows, ncols, row, col;
 	int64_t rc;
 	int frc;
 
 	memset(res, 0, sizeof(*res));
+	memset(&b, 0, sizeof(b));
 	if (mysql_stmt_store_result(st) != 0)
 		return db_stmt_fail(db, st, sql);
 	meta = mysql_stmt_result_metadata(st);
@@ -585,56 +663,24 @@ db_fetch(struct db *db, struct arena *a, struct db_res *res, MYSQL_STMT *st, con
 		rc = DB_ERR;
 		goto out;
 	}
-
-	bind = db_xcalloc(ncols, sizeof(*bind));
-	bufs = db_xcalloc(ncols, sizeof(*bufs));
-	caps = db_xcalloc(ncols, sizeof(*caps));
-	lens = db_xcalloc(ncols, sizeof(*lens));
-	nulls = db_xcalloc(ncols, sizeof(*nulls));
-	errs = db_xcalloc(ncols, sizeof(*errs));
-	for (col = 0; col < ncols; col++) {
-		caps[col] = fields[col].max_length < DB_FETCH_MIN ? DB_FETCH_MIN :
-		    fields[col].max_length;
-		bufs[col] = db_xcalloc(caps[col] + 1, 1);
-		bind[col].buffer_type = MYSQL_TYPE_STRING;
-		bind[col].buffer = bufs[col];
-		bind[col].buffer_length = caps[col] + 1;
-		bind[col].length = &lens[col];
-		bind[col].is_null = &nulls[col];
-		bind[col].error = &errs[col];
-	}
-	if (mysql_stmt_bind_result(st, bind) != 0) {
+	db_fetch_bufs_init(&b, fields, ncols);
+	if (mysql_stmt_bind_result(st, b.bind) != 0) {
 		rc = db_stmt_fail(db, st, sql);
 		goto out;
 	}
-
 	res->ncols = ncols;
+	res->names = arena_alloc(a, ncols * sizeof(*res->names));
+	for (col = 0; col < ncols; col++)
+		res->names[col] = arena_strdup(a, fields[col].name != NULL ? fields[col].name : "");
 	res->cells = arena_alloc(a, nrows * ncols * sizeof(*res->cells));
 	res->lens = arena_alloc(a, nrows * ncols * sizeof(*res->lens));
 	for (row = 0; row < nrows; row++) {
 		frc = mysql_stmt_fetch(st);
 		if (frc == MYSQL_NO_DATA)
 			break;
-		if (frc == 1) {
+		if (frc == 1 || db_fetch_copy(a, st, &b, res, row) != 0) {
 			rc = db_stmt_fail(db, st, sql);
 			goto out;
-		}
-		for (col = 0; col < ncols; col++) {
-			size_t cell = row * ncols + col;
-			char *p;
-
-			if (nulls[col])
-				continue;           /* cells[] and lens[] are zeroed: NULL, 0 */
-			if (!errs[col] && lens[col] <= caps[col]) {
-				p = arena_alloc(a, (size_t)lens[col] + 1);
-				memcpy(p, bufs[col], lens[col]);
-			} else if (db_fetch_big(a, st, (unsigned)col, lens[col] + 1, &p,
-			    &lens[col]) != 0) {
-				rc = db_stmt_fail(db, st, sql);
-				goto out;
-			}
-			res->cells[cell] = p;
-			res->lens[cell] = lens[col];
 		}
 	}
 	res->nrows = row;
@@ -645,14 +691,7 @@ out:
 	if (meta != NULL)
 		mysql_free_result(meta);
 	mysql_stmt_free_result(st);
-	for (col = 0; bufs != NULL && col < ncols; col++)
-		free(bufs[col]);
-	free(bufs);
-	free(bind);
-	free(caps);
-	free(lens);
-	free(nulls);
-	free(errs);
+	db_fetch_bufs_free(&b);
 	return rc;
 }
 
@@ -851,53 +890,6 @@ db_query(struct db *db, struct arena *a, struct db_res *res, const char *sql,
 	rc = db_run(db, a, res, sql, &args, false);
 	db_args_free(&args);
 	return rc;
-}
-
-static void
-db_res_check(const struct db_res *res, size_t row, size_t col)
-{
-	if (row < res->nrows && col < res->ncols)
-		return;
-	log_error(&db_log_ctx, "db: cell (%zu, %zu) outside a %zu x %zu result", row, col,
-	    res->nrows, res->ncols);
-	abort();
-}
-
-/* The cell's text, NUL-terminated (a blob may hold more NULs: see res->lens), or NULL for SQL
- * NULL. Owned by the result's arena. Aborts when row/col is out of range. */
-const char *
-db_res_str(const struct db_res *res, size_t row, size_t col)
-{
-	db_res_check(res, row, col);
-	return res->cells[row * res->ncols + col];
-}
-
-/* The cell as an integer, 0 for SQL NULL. A cell that is not a whole int64 in decimal is a
- * programming error (wrong column): it aborts, like an out-of-range row/col. */
-int64_t
-db_res_i64(const struct db_res *res, size_t row, size_t col)
-{
-	const char *s = db_res_str(res, row, col);
-	size_t len = res->lens[row * res->ncols + col];
-	char *end;
-	long long v;
-
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (len == 0 || end != s + len || errno != 0) {
-		log_error(&db_log_ctx, "db: cell (%zu, %zu) is not an int64", row, col);
-		abort();
-	}
-	return (int64_t)v;
-}
-
-/* True when the cell is SQL NULL. Aborts when row/col is out of range. */
-bool
-db_res_null(const struct db_res *res, size_t row, size_t col)
-{
-	return db_res_str(res, row, col) == NULL;
 }
 
 /* The AUTO_INCREMENT id generated by the last INSERT that generated one on this handle, or 0. */

@@ -20,6 +20,8 @@ enum db_rc {
 	DB_RETRY = -2,  /* deadlock (1213) or lock wait timeout (1205): rerun the transaction */
 	DB_DUP   = -3,  /* duplicate key (1062): the row exists already */
 	DB_GONE  = -4,  /* connection lost inside a transaction: the transaction was lost */
+	DB_ABORT = -5,  /* a db_tx function chose to roll back; its own result (an enum of its
+	                 * module, kept in the function's context) says why. Never rerun. */
 };
 
 /* Creates a handle; the connection is made on first use (so a process can start while the
@@ -57,6 +59,7 @@ struct db_res {
 	size_t ncols;
 	char **cells;    /* row-major: cells[row * ncols + col] */
 	size_t *lens;    /* byte length of each cell */
+	const char **names;  /* each column's name as the SELECT gives it (its alias) */
 };
 
 /* Runs a SELECT, storing all rows in *res (memory from a). Returns nrows (>= 0) or an enum db_rc. */
@@ -67,6 +70,60 @@ int64_t db_query(struct db *db, struct arena *a, struct db_res *res, const char 
 const char *db_res_str(const struct db_res *res, size_t row, size_t col); /* NULL if SQL NULL */
 int64_t db_res_i64(const struct db_res *res, size_t row, size_t col);     /* 0 if SQL NULL */
 bool db_res_null(const struct db_res *res, size_t row, size_t col);
+
+/* ---- columns by name ------------------------------------------------------------------
+ * A reader of db_res_str(&res, i, 9) cannot check it. Rows are read by column name instead:
+ * each SELECT names (aliases) its columns, and a descriptor kept beside the SQL text maps
+ * them onto a struct's members. A name the result does not have is a programming error (the
+ * SQL and its descriptor disagree): it is logged and the read fails, never a silent shift. */
+
+/* The index of column name in res. Aborts when res has no such column (a programming
+ * error, caught by any test that runs the query). */
+size_t db_res_col(const struct db_res *res, const char *name);
+
+/* The cell of column name in row: db_res_str / db_res_i64 / db_res_null by name. */
+const char *db_col_str(const struct db_res *res, size_t row, const char *name);
+int64_t db_col_i64(const struct db_res *res, size_t row, const char *name);
+bool db_col_null(const struct db_res *res, size_t row, const char *name);
+
+/* How a column is stored into a struct member. */
+enum db_field_type {
+	DB_F_I64,       /* int64_t (0 for SQL NULL) */
+	DB_F_INT,       /* int (0 for SQL NULL; a value out of int's range is an error) */
+	DB_F_BOOL,      /* bool: the integer is not 0 */
+	DB_F_STR,       /* const char *, in the result's arena (NULL for SQL NULL) */
+	DB_F_CHARS,     /* char[N]: copied and NUL-terminated; longer (or NULL) is an error */
+	DB_F_ENUM,      /* an enum (int-sized): the index of the text in names[0..nnames) */
+	DB_F__MAX
+};
+
+/* One member of a row descriptor. Build with the macros below; end with DB_FIELDS_END. */
+struct db_field {
+	const char *col;            /* the column's name in the SELECT */
+	enum db_field_type type;
+	size_t off;                 /* offsetof the member */
+	size_t size;                /* sizeof the member: checked against the type */
+	const char *const *names;   /* DB_F_ENUM: the spellings, indexed by value */
+	int nnames;
+};
+
+#define DB_FIELD(st, member, type, col) \
+	{ (col), (type), offsetof(st, member), sizeof(((st *)0)->member), NULL, 0 }
+#define DB_ENUM(st, member, col, names, n) \
+	{ (col), DB_F_ENUM, offsetof(st, member), sizeof(((st *)0)->member), (names), (n) }
+#define DB_FIELDS_END { NULL, DB_F__MAX, 0, 0, NULL, 0 }
+
+/* Fills the struct at out (members not in fields are left as they are) from row of res
+ * through fields. Returns 0, or DB_ERR (logged) when a column is missing, an integer does
+ * not fit, a text is no value of its enum or too long for its array; a descriptor whose
+ * member size does not fit its type aborts (a programming error). */
+int db_res_map(const struct db_res *res, size_t row, const struct db_field *fields, void *out);
+
+/* Every row of res mapped through fields into a new array of res->nrows elements of size
+ * bytes (zeroed first, one spare element at the end) from a, in *out. Returns the number of
+ * rows, or DB_ERR as db_res_map. */
+int64_t db_res_map_rows(const struct db_res *res, struct arena *a, const struct db_field *fields,
+    size_t size, void **out);
 
 /* AUTO_INCREMENT id of the last insert on this connection. */
 int64_t db_last_insert_id(struct db *db);

@@ -60,8 +60,6 @@ static const char SQL_STUCK[] =
 static const char SQL_DEAD[] =
     "SELECT " OUTBOX_JOB_COLS " FROM outbox WHERE status = 'dead' AND (? = 0 OR id < ?)"
     " ORDER BY id DESC LIMIT ?";
-static const char SQL_JOB_GET[] =
-    "SELECT " OUTBOX_JOB_COLS " FROM outbox WHERE id = ?";
 static const char SQL_JOB_LOCK[] =
     "SELECT " OUTBOX_JOB_COLS " FROM outbox WHERE id = ? FOR UPDATE";
 /* attempts is assigned before status, so it still sees the old status (MariaDB assigns left
@@ -82,6 +80,17 @@ outbox_add(struct db *db, enum job_kind kind, const char *payload_json)
 	if (rc < 0)
 		return rc;
 	return db_last_insert_id(db);
+}
+
+int64_t
+outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
+    const char *payload_json)
+{
+	int64_t id = outbox_add(db, kind, payload_json);
+
+	if (id > 0)
+		bus_batch_add(batch, id, kind);
+	return id;
 }
 
 int
@@ -127,6 +136,17 @@ int
 outbox_complete(struct db *db, const struct outbox_claim *c)
 {
 	return (int)db_exec(db, SQL_COMPLETE, "is", c->id, c->token);
+}
+
+int
+outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost)
+{
+	int rc = outbox_complete(db, c);
+
+	*lost = rc == 0;
+	if (rc < 0)
+		return rc;
+	return rc == 0 ? DB_ABORT : 0;
 }
 
 int
@@ -256,20 +276,6 @@ outbox_dead(struct db *db, struct arena *a, int64_t before_id, size_t limit,
 	if (rc < 0)
 		return rc;
 	return jobs_from(&res, a, out);
-}
-
-int
-outbox_job_get(struct db *db, struct arena *a, int64_t id, struct outbox_job *out)
-{
-	struct db_res res;
-	int64_t rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = db_query(db, a, &res, SQL_JOB_GET, "i", id);
-	if (rc <= 0)
-		return (int)rc;
-	fill_job(&res, 0, out);
-	return 1;
 }
 
 int

@@ -5,6 +5,7 @@
 #ifndef JT_OUTBOX_H
 #define JT_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "infra/bus.h"
@@ -25,6 +26,11 @@ struct outbox_claim {
  * or an enum db_rc. */
 int64_t outbox_add(struct db *db, enum job_kind kind, const char *payload_json);
 
+/* outbox_add, and on success the job appended to batch (the caller pushes the batch after
+ * its commit: bus_push_batch). Returns the new id (> 0) or an enum db_rc. */
+int64_t outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
+    const char *payload_json);
+
 enum outbox_claim_rc {
 	OUTBOX_CLAIMED = 1,   /* *out is filled; the job is ours for claim_seconds */
 	OUTBOX_NOT_MINE = 0,  /* done, dead, unknown, not yet due, or another worker holds it */
@@ -40,6 +46,11 @@ int outbox_claim(struct db *db, struct arena *a, int64_t id, int claim_seconds, 
  * the job's effect and roll back when it returns 0. Returns 1 marked, 0 claim lost, or an enum
  * db_rc. */
 int outbox_complete(struct db *db, const struct outbox_claim *c);
+
+/* outbox_complete as the last step of a job's transaction function: returns 0 when the row
+ * is marked done, DB_ABORT with *lost set when the claim was lost (the function returns it,
+ * so the transaction rolls back), or an enum db_rc. *lost is cleared otherwise. */
+int outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost);
 
 /* Gives a failed job back: pending again, due after retry_delay_ms, error noted (truncated).
  * Returns 1, 0 when the claim was lost, or an enum db_rc. */
@@ -95,9 +106,6 @@ int64_t outbox_stuck(struct db *db, struct arena *a, int64_t stuck_ms, size_t li
  * newest), at most limit. Returns the count or an enum db_rc. */
 int64_t outbox_dead(struct db *db, struct arena *a, int64_t before_id, size_t limit,
     struct outbox_job **out);
-
-/* Job id. Returns 1 with *out filled, 0 unknown, or an enum db_rc. */
-int outbox_job_get(struct db *db, struct arena *a, int64_t id, struct outbox_job *out);
 
 /* An admin's retry, called inside the transaction that also audits it: locks job id, reads it
  * into *before, and when it is dead, claimed with an expired claim, or pending and due, puts

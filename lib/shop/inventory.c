@@ -57,6 +57,14 @@ static const char SQL_ADJUSTMENTS[] =
 static const char SQL_SELLERS[] =
     "SELECT id, name FROM sellers ORDER BY name, id LIMIT 1000";
 
+static const struct db_field product_fields[] = {
+	DB_FIELD(struct inventory_fields, seller_id, DB_F_I64, "seller_id"),
+	DB_FIELD(struct inventory_fields, name, DB_F_STR, "name"),
+	DB_FIELD(struct inventory_fields, description, DB_F_STR, "description"),
+	DB_FIELD(struct inventory_fields, price, DB_F_I64, "price"),
+	DB_FIELDS_END,
+};
+
 static const char *const rc_names[INVENTORY_RC__MAX] = {
 	[INVENTORY_OK] = "ok",
 	[INVENTORY_UNCHANGED] = "unchanged",
@@ -69,15 +77,6 @@ static const char *const rc_names[INVENTORY_RC__MAX] = {
 	[INVENTORY_FAILED] = "failed",
 };
 
-/* Transaction results beyond enum db_rc (all negative, below db_rc's range). */
-enum {
-	TX_NOT_FOUND = -200,
-	TX_NO_SELLER = -201,
-	TX_DUP_NAME = -202,
-	TX_UNCHANGED = -203,
-	TX_NEGATIVE = -204,
-	TX_TOO_MUCH = -205,
-};
 
 const char *
 inventory_rc_name(enum inventory_rc rc)
@@ -87,19 +86,22 @@ inventory_rc_name(enum inventory_rc rc)
 	return rc_names[rc];
 }
 
-static enum inventory_rc
-tx_result(int rc)
+/* A transaction's refusal: why is stored, DB_ABORT rolls it back (nothing written). */
+static int
+refuse(enum inventory_rc *why, enum inventory_rc rc)
 {
-	switch (rc) {
-	case 0:            return INVENTORY_OK;
-	case TX_NOT_FOUND: return INVENTORY_NOT_FOUND;
-	case TX_NO_SELLER: return INVENTORY_NO_SELLER;
-	case TX_DUP_NAME:  return INVENTORY_DUP_NAME;
-	case TX_UNCHANGED: return INVENTORY_UNCHANGED;
-	case TX_NEGATIVE:  return INVENTORY_NEGATIVE;
-	case TX_TOO_MUCH:  return INVENTORY_TOO_MUCH;
-	default:           return INVENTORY_FAILED;
-	}
+	*why = rc;
+	return DB_ABORT;
+}
+
+/* The outcome of a transaction that returned rc, having refused for *why (read after the
+ * transaction ran). */
+static enum inventory_rc
+tx_result(int rc, const enum inventory_rc *why)
+{
+	if (rc == 0)
+		return INVENTORY_OK;
+	return rc == DB_ABORT ? *why : INVENTORY_FAILED;
 }
 
 static bool
@@ -148,7 +150,8 @@ audit_pictures(struct db *db, int64_t actor_id, const char *action, int64_t id,
 
 /* Checks that the seller exists and that no other product of it has the name. */
 static int
-check_seller_name(struct db *db, struct arena *a, const struct inventory_fields *f, int64_t id)
+check_seller_name(struct db *db, struct arena *a, const struct inventory_fields *f, int64_t id,
+    enum inventory_rc *why)
 {
 	struct db_res res;
 	int64_t rc;
@@ -157,11 +160,11 @@ check_seller_name(struct db *db, struct arena *a, const struct inventory_fields 
 	if (rc < 0)
 		return (int)rc;
 	if (rc == 0)
-		return TX_NO_SELLER;
+		return refuse(why, INVENTORY_NO_SELLER);
 	rc = db_query(db, a, &res, SQL_NAME_TAKEN, "isi", f->seller_id, f->name, id);
 	if (rc < 0)
 		return (int)rc;
-	return rc > 0 ? TX_DUP_NAME : 0;
+	return rc > 0 ? refuse(why, INVENTORY_DUP_NAME) : 0;
 }
 
 /* ---- create ---------------------------------------------------------------------------------- */
@@ -172,6 +175,7 @@ struct create_tx {
 	const struct inventory_fields *f;
 	int64_t stock;
 	int64_t id;
+	enum inventory_rc why;      /* DB_ABORT: the refusal */
 };
 
 static int
@@ -183,13 +187,13 @@ create_fn(struct db *db, void *arg)
 	int irc;
 
 	t->id = 0;
-	irc = check_seller_name(db, t->a, t->f, 0);
+	irc = check_seller_name(db, t->a, t->f, 0, &t->why);
 	if (irc != 0)
 		return irc;
 	rc = db_exec(db, SQL_INSERT_PRODUCT, "issi", t->f->seller_id, t->f->name,
 	    t->f->description, t->f->price);
 	if (rc == DB_DUP)
-		return TX_DUP_NAME;
+		return refuse(&t->why, INVENTORY_DUP_NAME);
 	if (rc < 0)
 		return (int)rc;
 	t->id = db_last_insert_id(db);
@@ -212,7 +216,7 @@ inventory_create(struct db *db, int64_t actor_id, const struct inventory_fields 
 	if (!fields_ok(f) || stock < 0 || stock > INVENTORY_STOCK_MAX || actor_id <= 0)
 		return INVENTORY_INVALID;
 	t.a = arena_new(1024);
-	rc = tx_result(db_tx(db, create_fn, &t));
+	rc = tx_result(db_tx(db, create_fn, &t), &t.why);
 	arena_free(&t.a);
 	if (rc == INVENTORY_OK)
 		*id = t.id;
@@ -221,10 +225,11 @@ inventory_create(struct db *db, int64_t actor_id, const struct inventory_fields 
 
 /* ---- update and (de)activate ---------------------------------------------------------------- */
 
-/* Locks product id and reads its fields. Returns 0, TX_NOT_FOUND or an enum db_rc. */
+/* Locks product id and reads its fields. Returns 0, DB_ABORT (*why INVENTORY_NOT_FOUND) or
+ * an enum db_rc. */
 static int
 lock_product(struct db *db, struct arena *a, int64_t id, struct inventory_fields *f,
-    bool *active)
+    bool *active, enum inventory_rc *why)
 {
 	struct db_res res;
 	int64_t rc;
@@ -233,12 +238,10 @@ lock_product(struct db *db, struct arena *a, int64_t id, struct inventory_fields
 	if (rc < 0)
 		return (int)rc;
 	if (rc == 0)
-		return TX_NOT_FOUND;
-	f->seller_id = db_res_i64(&res, 0, 1);
-	f->name = db_res_str(&res, 0, 2);
-	f->description = db_res_str(&res, 0, 3);
-	f->price = db_res_i64(&res, 0, 4);
-	*active = db_res_i64(&res, 0, 5) != 0;
+		return refuse(why, INVENTORY_NOT_FOUND);
+	if (db_res_map(&res, 0, product_fields, f) != 0)
+		return DB_ERR;
+	*active = db_col_i64(&res, 0, "active") != 0;
 	return 0;
 }
 
@@ -248,6 +251,7 @@ struct update_tx {
 	int64_t id;
 	const struct inventory_fields *f;
 	bool active;                /* set_active: the wanted flag */
+	enum inventory_rc why;      /* DB_ABORT: the refusal */
 };
 
 static int
@@ -259,23 +263,23 @@ update_fn(struct db *db, void *arg)
 	int64_t rc;
 	int irc;
 
-	irc = lock_product(db, t->a, t->id, &old, &active);
+	irc = lock_product(db, t->a, t->id, &old, &active, &t->why);
 	if (irc != 0)
 		return irc;
 	if (old.seller_id == t->f->seller_id && old.price == t->f->price &&
 	    strcmp(old.name, t->f->name) == 0 && strcmp(old.description, t->f->description) == 0)
-		return TX_UNCHANGED;
-	irc = check_seller_name(db, t->a, t->f, t->id);
+		return refuse(&t->why, INVENTORY_UNCHANGED);
+	irc = check_seller_name(db, t->a, t->f, t->id, &t->why);
 	if (irc != 0)
 		return irc;
 	rc = db_exec(db, SQL_UPDATE_PRODUCT, "issii", t->f->seller_id, t->f->name,
 	    t->f->description, t->f->price, t->id);
 	if (rc == DB_DUP)
-		return TX_DUP_NAME;
+		return refuse(&t->why, INVENTORY_DUP_NAME);
 	if (rc < 0)
 		return (int)rc;
 	if (rc != 1)
-		return TX_NOT_FOUND;
+		return refuse(&t->why, INVENTORY_NOT_FOUND);
 	return audit_pictures(db, t->actor_id, "product.update", t->id,
 	    picture(t->id, &old, active), picture(t->id, t->f, active));
 }
@@ -289,7 +293,7 @@ inventory_update(struct db *db, int64_t actor_id, int64_t id, const struct inven
 	if (!fields_ok(f) || id <= 0 || actor_id <= 0)
 		return INVENTORY_INVALID;
 	t.a = arena_new(1024);
-	rc = tx_result(db_tx(db, update_fn, &t));
+	rc = tx_result(db_tx(db, update_fn, &t), &t.why);
 	arena_free(&t.a);
 	return rc;
 }
@@ -303,16 +307,16 @@ set_active_fn(struct db *db, void *arg)
 	int64_t rc;
 	int irc;
 
-	irc = lock_product(db, t->a, t->id, &old, &active);
+	irc = lock_product(db, t->a, t->id, &old, &active, &t->why);
 	if (irc != 0)
 		return irc;
 	if (active == t->active)
-		return TX_UNCHANGED;
+		return refuse(&t->why, INVENTORY_UNCHANGED);
 	rc = db_exec(db, SQL_SET_ACTIVE, "iii", (int64_t)t->active, t->id, (int64_t)active);
 	if (rc < 0)
 		return (int)rc;
 	if (rc != 1)
-		return TX_UNCHANGED;
+		return refuse(&t->why, INVENTORY_UNCHANGED);
 	return audit_pictures(db, t->actor_id, t->active ? "product.activate" : "product.deactivate",
 	    t->id, picture(t->id, &old, active), picture(t->id, &old, t->active));
 }
@@ -326,7 +330,7 @@ inventory_set_active(struct db *db, int64_t actor_id, int64_t id, bool active)
 	if (id <= 0 || actor_id <= 0)
 		return INVENTORY_INVALID;
 	t.a = arena_new(1024);
-	rc = tx_result(db_tx(db, set_active_fn, &t));
+	rc = tx_result(db_tx(db, set_active_fn, &t), &t.why);
 	arena_free(&t.a);
 	return rc;
 }
@@ -341,6 +345,7 @@ struct adjust_tx {
 	const char *reason;
 	int64_t before;
 	int64_t after;
+	enum inventory_rc why;      /* DB_ABORT: the refusal */
 };
 
 static int
@@ -357,7 +362,7 @@ adjust_fn(struct db *db, void *arg)
 
 	t->before = t->after = 0;
 	/* The product row first, then its stock row: the order every change here takes. */
-	irc = lock_product(db, t->a, t->id, &f, &active);
+	irc = lock_product(db, t->a, t->id, &f, &active, &t->why);
 	if (irc != 0)
 		return irc;
 	rc = db_query(db, t->a, &res, SQL_LOCK_STOCK, "i", t->id);
@@ -374,9 +379,9 @@ adjust_fn(struct db *db, void *arg)
 	}
 	t->after = t->before + t->delta;    /* both within +-INVENTORY_STOCK_MAX: no overflow */
 	if (t->after < 0)
-		return TX_NEGATIVE;
+		return refuse(&t->why, INVENTORY_NEGATIVE);
 	if (t->after > INVENTORY_STOCK_MAX)
-		return TX_TOO_MUCH;
+		return refuse(&t->why, INVENTORY_TOO_MUCH);
 	rc = db_exec(db, SQL_SET_STOCK, "iii", t->after, t->id, t->before);
 	if (rc < 0)
 		return (int)rc;
@@ -415,7 +420,7 @@ inventory_adjust(struct db *db, int64_t actor_id, int64_t id, int64_t delta, con
 	    !valid_text(reason, strlen(reason), INVENTORY_REASON_MAX, false))
 		return INVENTORY_INVALID;
 	t.a = arena_new(1024);
-	rc = tx_result(db_tx(db, adjust_fn, &t));
+	rc = tx_result(db_tx(db, adjust_fn, &t), &t.why);
 	arena_free(&t.a);
 	if (rc == INVENTORY_OK || rc == INVENTORY_NEGATIVE || rc == INVENTORY_TOO_MUCH) {
 		if (before_qty != NULL)

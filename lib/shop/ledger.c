@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "base/buf.h"
 #include "infra/db.h"
 #include "shop/ledger.h"
 #include "base/log.h"
@@ -16,7 +15,7 @@
 /* ---- statements --------------------------------------------------------------------------- */
 
 static const char SQL_POSTING[] =
-    "SELECT t.leg, d.code, c.code, t.amount, t.code, t.ref_type, t.ref_id"
+    "SELECT t.leg, d.code AS debit, c.code AS credit, t.amount, t.code, t.ref_type, t.ref_id"
     " FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id"
     " JOIN ledger_accounts c ON c.id = t.credit_account_id"
     " WHERE t.posting_id = ? ORDER BY t.leg";
@@ -45,73 +44,18 @@ static const char SQL_INSERT_TRANSFER[] =
     "INSERT INTO ledger_transfers (posting_id, leg, debit_account_id, credit_account_id, amount,"
     " code, ref_type, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
-#define ACCOUNT_COLUMNS "SELECT code, kind, debits_posted, credits_posted FROM ledger_accounts"
-static const char SQL_ACCOUNTS[] = ACCOUNT_COLUMNS " ORDER BY code";
-static const char SQL_ACCOUNT[] = ACCOUNT_COLUMNS " WHERE code = ?";
-
-#define TRANSFER_COLUMNS \
-    "SELECT t.id, t.posting_id, d.code AS debit, c.code AS credit, t.amount, t.code," \
-    " t.ref_type, t.ref_id," \
-    " DATE_FORMAT(t.created_at, '%Y-%m-%d %H:%i:%s') AS at" \
-    " FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id" \
-    " JOIN ledger_accounts c ON c.id = t.credit_account_id"
-static const char SQL_TRANSFERS_ALL[] =
-    TRANSFER_COLUMNS " WHERE t.id < ? ORDER BY t.id DESC LIMIT ?";
-/* An account's transfers: its debits and its credits, each walked down its own index. */
-static const char SQL_TRANSFERS_OF[] =
-    "SELECT * FROM ((" TRANSFER_COLUMNS " WHERE d.code = ? AND t.id < ?"
-    " ORDER BY t.id DESC LIMIT ?) UNION ALL (" TRANSFER_COLUMNS
-    " WHERE c.code = ? AND t.id < ? ORDER BY t.id DESC LIMIT ?)) x ORDER BY x.id DESC LIMIT ?";
-
-/* The books check. */
-static const char SQL_CHECK_TOTALS[] =
-    "SELECT COALESCE(SUM(debits_posted), 0), COALESCE(SUM(credits_posted), 0),"
-    " (SELECT COALESCE(SUM(amount), 0) FROM ledger_transfers) FROM ledger_accounts";
-static const char SQL_CHECK_ACCOUNTS[] =
-    "SELECT a.code, a.debits_posted, a.credits_posted, COALESCE(d.s, 0), COALESCE(c.s, 0)"
-    " FROM ledger_accounts a"
-    " LEFT JOIN (SELECT debit_account_id AS id, SUM(amount) AS s FROM ledger_transfers"
-    " GROUP BY debit_account_id) d ON d.id = a.id"
-    " LEFT JOIN (SELECT credit_account_id AS id, SUM(amount) AS s FROM ledger_transfers"
-    " GROUP BY credit_account_id) c ON c.id = a.id"
-    " WHERE a.debits_posted <> COALESCE(d.s, 0) OR a.credits_posted <> COALESCE(c.s, 0)"
-    " ORDER BY a.code";
-static const char SQL_CHECK_LIMITS[] =
-    "SELECT code, debits_posted, credits_posted FROM ledger_accounts WHERE not_negative = 1"
-    " AND IF(kind IN ('asset','expense'), debits_posted < credits_posted,"
-    " credits_posted < debits_posted) ORDER BY code";
-static const char SQL_CHECK_PAID[] =
-    "SELECT o.public_id, o.amount, SUM(t.amount), COUNT(t.id), SUM(c.code <> 'sales_clearing')"
-    " FROM orders o"
-    " LEFT JOIN ledger_transfers t ON t.posting_id = CONCAT('paid:', o.public_id)"
-    " LEFT JOIN ledger_accounts c ON c.id = t.credit_account_id"
-    " WHERE o.paid_at IS NOT NULL GROUP BY o.id, o.public_id, o.amount"
-    " HAVING COUNT(t.id) = 0 OR SUM(t.amount) <> o.amount"
-    " OR SUM(c.code <> 'sales_clearing') > 0 ORDER BY o.id";
-static const char SQL_HAS_REFUNDS[] =
-    "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE()"
-    " AND table_name = 'refunds'";
-static const char SQL_CHECK_REFUNDS[] =
-    "SELECT r.public_id, r.amount, SUM(t.amount), COUNT(t.id), SUM(d.code <> 'refunds')"
-    " FROM refunds r"
-    " LEFT JOIN ledger_transfers t ON t.posting_id = CONCAT('refund:', r.public_id)"
-    " LEFT JOIN ledger_accounts d ON d.id = t.debit_account_id"
-    " WHERE r.status = 'DONE' GROUP BY r.id, r.public_id, r.amount"
-    " HAVING COUNT(t.id) = 0 OR SUM(t.amount) <> r.amount"
-    " OR SUM(d.code <> 'refunds') > 0 ORDER BY r.id";
-
 /* ---- names -------------------------------------------------------------------------------- */
 
 static const char *const rc_names[LEDGER_RC__MAX] = {
 	"posted", "replayed", "conflict", "invalid", "limit", "db_failed",
 };
 
-static const char *const code_names[LEDGER_CODE__MAX] = {
+const char *const ledger_code_names[LEDGER_CODE__MAX] = {
 	"paid.pg", "paid.points", "settle", "refund.pg", "refund.points", "refund.settle",
 	"points.charge", "payout", "pg.fee",
 };
 
-static const char *const kind_names[LEDGER_KIND__MAX] = {
+const char *const ledger_kind_names[LEDGER_KIND__MAX] = {
 	"asset", "liability", "revenue", "expense",
 };
 
@@ -124,41 +68,13 @@ ledger_rc_name(enum ledger_rc rc)
 const char *
 ledger_code_name(enum ledger_code c)
 {
-	return (unsigned)c < LEDGER_CODE__MAX ? code_names[c] : "?";
-}
-
-int
-ledger_code_parse(const char *s, enum ledger_code *out)
-{
-	int i;
-
-	for (i = 0; s != NULL && i < LEDGER_CODE__MAX; i++) {
-		if (strcmp(s, code_names[i]) == 0) {
-			*out = (enum ledger_code)i;
-			return 0;
-		}
-	}
-	return -1;
+	return (unsigned)c < LEDGER_CODE__MAX ? ledger_code_names[c] : "?";
 }
 
 const char *
 ledger_kind_name(enum ledger_kind k)
 {
-	return (unsigned)k < LEDGER_KIND__MAX ? kind_names[k] : "?";
-}
-
-static int
-kind_parse(const char *s, enum ledger_kind *out)
-{
-	int i;
-
-	for (i = 0; s != NULL && i < LEDGER_KIND__MAX; i++) {
-		if (strcmp(s, kind_names[i]) == 0) {
-			*out = (enum ledger_kind)i;
-			return 0;
-		}
-	}
-	return -1;
+	return (unsigned)k < LEDGER_KIND__MAX ? ledger_kind_names[k] : "?";
 }
 
 /* ---- the chart ---------------------------------------------------------------------------- */
@@ -358,13 +274,13 @@ compare_stored(const struct ledger_posting *p, const struct db_res *res)
 	if (res->nrows != p->nlegs)
 		goto conflict;
 	for (i = 0; i < p->nlegs; i++) {
-		if (db_res_i64(res, i, 0) != (int64_t)i ||
-		    strcmp(db_res_str(res, i, 1), p->legs[i].debit) != 0 ||
-		    strcmp(db_res_str(res, i, 2), p->legs[i].credit) != 0 ||
-		    db_res_i64(res, i, 3) != p->legs[i].amount ||
-		    strcmp(db_res_str(res, i, 4), code_names[p->code]) != 0 ||
-		    strcmp(db_res_str(res, i, 5), ref_or_empty(p->ref_type)) != 0 ||
-		    strcmp(db_res_str(res, i, 6), ref_or_empty(p->ref_id)) != 0)
+		if (db_col_i64(res, i, "leg") != (int64_t)i ||
+		    strcmp(db_col_str(res, i, "debit"), p->legs[i].debit) != 0 ||
+		    strcmp(db_col_str(res, i, "credit"), p->legs[i].credit) != 0 ||
+		    db_col_i64(res, i, "amount") != p->legs[i].amount ||
+		    strcmp(db_col_str(res, i, "code"), ledger_code_names[p->code]) != 0 ||
+		    strcmp(db_col_str(res, i, "ref_type"), ref_or_empty(p->ref_type)) != 0 ||
+		    strcmp(db_col_str(res, i, "ref_id"), ref_or_empty(p->ref_id)) != 0)
 			goto conflict;
 	}
 	return LEDGER_REPLAYED;
@@ -396,7 +312,7 @@ create_account(struct db *db, const struct touch *t)
 {
 	int64_t rc;
 
-	rc = db_exec(db, SQL_INSERT_ACCOUNT, "ssiisi", t->code, kind_names[t->e.kind],
+	rc = db_exec(db, SQL_INSERT_ACCOUNT, "ssiisi", t->code, ledger_kind_names[t->e.kind],
 	    t->e.owner_user, t->e.owner_seller, t->e.pg, (int64_t)t->e.not_negative);
 	if (rc == DB_DUP)
 		return 1;
@@ -522,7 +438,7 @@ write_openings(struct db *db, struct arena *a, const struct post_work *w)
 		snprintf(user, sizeof(user), "%" PRId64, t->e.owner_user);
 		if (db_exec(db, SQL_INSERT_TRANSFER, "siiiisss",
 		    arena_printf(a, "open:%s", t->code), (int64_t)0, cash.id, t->id, t->opening,
-		    code_names[LEDGER_POINTS_CHARGE], "user", user) < 0)
+		    ledger_code_names[LEDGER_POINTS_CHARGE], "user", user) < 0)
 			return -1;
 		log_info(NULL, "ledger: %s opened with %" PRId64 " won held before the ledger",
 		    t->code, t->opening);
@@ -585,7 +501,7 @@ ledger_post(struct db *db, const struct ledger_posting *p)
 	for (i = 0; i < p->nlegs; i++) {
 		n = db_exec(db, SQL_INSERT_TRANSFER, "siiiisss", p->id, (int64_t)i,
 		    touch_id(&w, p->legs[i].debit), touch_id(&w, p->legs[i].credit), p->legs[i].amount,
-		    code_names[p->code], ref_or_empty(p->ref_type), ref_or_empty(p->ref_id));
+		    ledger_code_names[p->code], ref_or_empty(p->ref_type), ref_or_empty(p->ref_id));
 		if (n == DB_DUP && i == 0 && !opened) {
 			/* Made before, or by a transaction that committed while we waited for its
 			 * locks: take our balances back and answer as a replay. */
@@ -703,179 +619,4 @@ ledger_tx_rc(struct db *db, enum ledger_rc rc)
 	if (rc == LEDGER_DB_FAILED && (e == 1213 || e == 1205))
 		return DB_RETRY;
 	return DB_ERR;
-}
-
-/* ---- reading ------------------------------------------------------------------------------ */
-
-/* Fills *out from row i of an ACCOUNT_COLUMNS result. Returns 0 or DB_ERR (bad kind). */
-static int
-account_from_row(struct arena *a, const struct db_res *res, size_t i, struct ledger_account *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->code = arena_strdup(a, db_res_str(res, i, 0));
-	if (kind_parse(db_res_str(res, i, 1), &out->kind) != 0)
-		return DB_ERR;
-	out->debits_posted = db_res_i64(res, i, 2);
-	out->credits_posted = db_res_i64(res, i, 3);
-	if (out->kind == LEDGER_ASSET || out->kind == LEDGER_EXPENSE)
-		out->balance = out->debits_posted - out->credits_posted;
-	else
-		out->balance = out->credits_posted - out->debits_posted;
-	return 0;
-}
-
-int64_t
-ledger_accounts(struct db *db, struct arena *a, struct ledger_account **out)
-{
-	struct ledger_account *rows;
-	struct db_res res;
-	int64_t n;
-	size_t i;
-
-	n = db_query(db, a, &res, SQL_ACCOUNTS, "");
-	if (n < 0)
-		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++)
-		if (account_from_row(a, &res, i, &rows[i]) != 0)
-			return DB_ERR;
-	*out = rows;
-	return n;
-}
-
-int
-ledger_account_get(struct db *db, struct arena *a, const char *code, struct ledger_account *out)
-{
-	struct db_res res;
-	int64_t n;
-
-	if (code == NULL || strlen(code) > LEDGER_ACCOUNT_MAX)
-		return 0;
-	n = db_query(db, a, &res, SQL_ACCOUNT, "s", code);
-	if (n <= 0)
-		return (int)n;
-	return account_from_row(a, &res, 0, out) == 0 ? 1 : DB_ERR;
-}
-
-int64_t
-ledger_transfers(struct db *db, struct arena *a, const char *account, int64_t before_id,
-    size_t limit, struct ledger_transfer **out)
-{
-	struct ledger_transfer *rows;
-	struct db_res res;
-	int64_t n, before = before_id > 0 ? before_id : INT64_MAX, lim = (int64_t)limit;
-	size_t i;
-
-	if (account != NULL)
-		n = db_query(db, a, &res, SQL_TRANSFERS_OF, "siisiii", account, before, lim,
-		    account, before, lim, lim);
-	else
-		n = db_query(db, a, &res, SQL_TRANSFERS_ALL, "ii", before, lim);
-	if (n < 0)
-		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++) {
-		struct ledger_transfer *t = &rows[i];
-
-		t->id = db_res_i64(&res, i, 0);
-		t->posting_id = db_res_str(&res, i, 1);
-		t->debit = db_res_str(&res, i, 2);
-		t->credit = db_res_str(&res, i, 3);
-		t->amount = db_res_i64(&res, i, 4);
-		if (ledger_code_parse(db_res_str(&res, i, 5), &t->code) != 0)
-			return DB_ERR;
-		t->ref_type = db_res_str(&res, i, 6);
-		t->ref_id = db_res_str(&res, i, 7);
-		t->created_at = db_res_str(&res, i, 8);
-	}
-	*out = rows;
-	return n;
-}
-
-/* ---- the books check ---------------------------------------------------------------------- */
-
-/* Reports the orders (or refunds) whose posting is missing or wrong; sql's rows are
- * (public id, amount, posted sum, transfers, legs on the wrong account). */
-static int64_t
-check_postings(struct db *db, struct arena *a, struct buf *report, const char *sql,
-    const char *what, const char *prefix, const char *side)
-{
-	struct db_res res;
-	int64_t n;
-	size_t i;
-
-	n = db_query(db, a, &res, sql, "");
-	if (n < 0)
-		return n;
-	for (i = 0; i < res.nrows; i++) {
-		const char *id = db_res_str(&res, i, 0);
-
-		if (db_res_i64(&res, i, 3) == 0)
-			buf_printf(report, "%s %s: no %s%s posting (amount %" PRId64 ")\n", what, id,
-			    prefix, id, db_res_i64(&res, i, 1));
-		else if (db_res_i64(&res, i, 4) > 0)
-			buf_printf(report, "%s %s: posting %s%s does not %s %s\n", what, id, prefix,
-			    id, strcmp(side, "refunds") == 0 ? "debit" : "credit", side);
-		else
-			buf_printf(report, "%s %s: posting %s%s moves %" PRId64 ", the %s is %"
-			    PRId64 "\n", what, id, prefix, id, db_res_i64(&res, i, 2), what,
-			    db_res_i64(&res, i, 1));
-	}
-	return n;
-}
-
-int64_t
-ledger_check(struct db *db, struct arena *a, struct buf *report)
-{
-	struct db_res res;
-	int64_t n, bad = 0;
-	size_t i;
-
-	n = db_query(db, a, &res, SQL_CHECK_TOTALS, "");
-	if (n < 0)
-		return n;
-	if (db_res_i64(&res, 0, 0) != db_res_i64(&res, 0, 1)) {
-		buf_printf(report, "books: accounts' debits %" PRId64 " != credits %" PRId64 "\n",
-		    db_res_i64(&res, 0, 0), db_res_i64(&res, 0, 1));
-		bad++;
-	}
-	if (db_res_i64(&res, 0, 0) != db_res_i64(&res, 0, 2)) {
-		buf_printf(report, "books: accounts' debits %" PRId64 " != transfers %" PRId64 "\n",
-		    db_res_i64(&res, 0, 0), db_res_i64(&res, 0, 2));
-		bad++;
-	}
-
-	n = db_query(db, a, &res, SQL_CHECK_ACCOUNTS, "");
-	if (n < 0)
-		return n;
-	for (i = 0; i < res.nrows; i++)
-		buf_printf(report, "account %s: posted debits %" PRId64 " credits %" PRId64
-		    ", its transfers debit %" PRId64 " credit %" PRId64 "\n", db_res_str(&res, i, 0),
-		    db_res_i64(&res, i, 1), db_res_i64(&res, i, 2), db_res_i64(&res, i, 3),
-		    db_res_i64(&res, i, 4));
-	bad += n;
-
-	n = db_query(db, a, &res, SQL_CHECK_LIMITS, "");
-	if (n < 0)
-		return n;
-	for (i = 0; i < res.nrows; i++)
-		buf_printf(report, "account %s: below zero (debits %" PRId64 ", credits %" PRId64
-		    ")\n", db_res_str(&res, i, 0), db_res_i64(&res, i, 1), db_res_i64(&res, i, 2));
-	bad += n;
-
-	n = check_postings(db, a, report, SQL_CHECK_PAID, "order", "paid:", "sales_clearing");
-	if (n < 0)
-		return n;
-	bad += n;
-
-	n = db_query(db, a, &res, SQL_HAS_REFUNDS, "");
-	if (n < 0)
-		return n;
-	if (n == 1) {
-		n = check_postings(db, a, report, SQL_CHECK_REFUNDS, "refund", "refund:", "refunds");
-		if (n < 0)
-			return n;
-		bad += n;
-	}
-	return bad;
 }

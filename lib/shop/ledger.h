@@ -116,10 +116,13 @@ enum ledger_rc ledger_post_payout(struct db *db, int64_t payout_id, int64_t sell
  * lock wait timeout (db_tx then reruns the transaction), else DB_ERR. */
 int ledger_tx_rc(struct db *db, enum ledger_rc rc);
 
-/* Names for logs and pages; ledger_code_parse returns 0 or -1. */
+/* Names for logs and pages. */
 const char *ledger_rc_name(enum ledger_rc rc);
+
+/* The codes' and kinds' database spellings, indexed by value (for row descriptors). */
+extern const char *const ledger_code_names[LEDGER_CODE__MAX];
+extern const char *const ledger_kind_names[LEDGER_KIND__MAX];
 const char *ledger_code_name(enum ledger_code c);
-int ledger_code_parse(const char *s, enum ledger_code *out);
 const char *ledger_kind_name(enum ledger_kind k);
 
 struct ledger_account {

@@ -1,4 +1,6 @@
-/* orders: checkout with stock reservation, the PG's returns, cancel and expiry (see orders.h). */
+/* orders: loading and listing orders, the PG's returns and ready call, cancel and expiry
+ * (see orders.h); checkout is orders_create.c, every status change a move of
+ * lib/shop/order_state. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,101 +8,96 @@
 #include <json-c/json.h>
 
 #include "base/arena.h"
-#include "base/buf.h"
-#include "infra/bus.h"
-#include "shop/catalog.h"
-#include "infra/db.h"
-#include "base/ids.h"
-#include "shop/ledger.h"
 #include "base/log.h"
-#include "base/money.h"
-#include "shop/orders.h"
-#include "infra/outbox.h"
 #include "base/valid.h"
+#include "clients/pg.h"
+#include "clients/pggate.h"
+#include "infra/bus.h"
+#include "infra/db.h"
+#include "infra/outbox.h"
+#include "infra/payload.h"
+#include "shop/order_state.h"
+#include "shop/orders.h"
 
-/* The products of a checkout, priced in one statement: the ids arrive as a JSON array. */
-static const char SQL_PRICES[] =
-    "SELECT p.id, p.seller_id, p.name, p.price, p.active"
-    " FROM JSON_TABLE(?, '$[*]' COLUMNS (pid BIGINT UNSIGNED PATH '$')) AS j"
-    " JOIN products p ON p.id = j.pid";
-static const char SQL_USER_EXISTS[] =
-    "SELECT 1 FROM users WHERE id = ?";
-static const char SQL_INSERT_ORDER[] =
-    "INSERT INTO orders (public_id, user_id, status, pay_method, amount, order_name,"
-    " item_count, checkout_key, expires_at, paid_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, IF(? = 'PAID', NOW(3), NULL))";
-static const char SQL_INSERT_LINE[] =
-    "INSERT INTO order_lines (order_id, product_id, seller_id, name, unit_price, quantity,"
-    " amount) VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_INSERT_EVENT[] =
-    "INSERT INTO order_events (order_id, from_status, to_status, actor, note)"
-    " VALUES (?, ?, ?, ?, ?)";
-static const char SQL_RESERVE[] =
-    "UPDATE stock SET available = available - ? WHERE product_id = ? AND available >= ?";
-static const char SQL_RELEASE[] =
-    "UPDATE stock SET available = available + ? WHERE product_id = ?";
-static const char SQL_SPEND_POINTS[] =
-    "UPDATE users SET points = points - ? WHERE id = ? AND points >= ?";
-static const char SQL_TIMES[] =
-    "SELECT DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(paid_at, '%Y-%m-%d %H:%i:%s'),"
-    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') FROM orders WHERE id = ?";
 static const char SQL_BY_CHECKOUT_KEY[] =
     "SELECT public_id FROM orders WHERE user_id = ? AND checkout_key = ?";
 
 #define ORDER_COLUMNS \
     "SELECT id, public_id, user_id, status, pay_method, amount, refunded_amount, order_name," \
     " item_count, payment_key, pg_redirect_url, fail_code, fail_message," \
-    " DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(paid_at, '%Y-%m-%d %H:%i:%s')," \
-    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') FROM orders"
+    " DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s') AS expires_at," \
+    " DATE_FORMAT(paid_at, '%Y-%m-%d %H:%i:%s') AS paid_at," \
+    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at FROM orders"
 static const char SQL_GET[] = ORDER_COLUMNS " WHERE public_id = ?";
 static const char SQL_LIST[] = ORDER_COLUMNS " WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
 static const char SQL_LINES[] =
     "SELECT product_id, seller_id, name, unit_price, quantity, canceled_quantity, amount"
     " FROM order_lines WHERE order_id = ? ORDER BY product_id";
 static const char SQL_EVENTS[] =
-    "SELECT from_status, to_status, actor, note, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s')"
+    "SELECT from_status, to_status, actor, note,"
+    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at"
     " FROM order_events WHERE order_id = ? ORDER BY id";
 static const char SQL_REACHED_CONFIRMING[] =
     "SELECT 1 FROM order_events WHERE order_id = ? AND to_status = 'CONFIRMING' LIMIT 1";
-
-/* The guarded transitions. Each names the status it leaves in its WHERE clause. */
-static const char SQL_TO_CONFIRMING[] =
-    "UPDATE orders SET status = 'CONFIRMING', payment_key = COALESCE(?, payment_key)"
-    " WHERE id = ? AND status = 'PENDING' AND amount = ? AND expires_at > NOW(3)";
+/* KakaoPay's ready answer on a PENDING order: not a status change. */
 static const char SQL_SET_READY[] =
     "UPDATE orders SET payment_key = ?, pg_redirect_url = ?"
     " WHERE id = ? AND status = 'PENDING' AND payment_key IS NULL";
-static const char SQL_ABANDON[] =
-    "UPDATE orders SET status = ?, fail_code = ?, fail_message = ?"
-    " WHERE id = ? AND status = 'PENDING'";
-static const char SQL_EXPIRE[] =
-    "UPDATE orders SET status = 'EXPIRED', fail_code = ?, fail_message = ?"
-    " WHERE id = ? AND status = 'PENDING' AND expires_at <= NOW(3)";
 static const char SQL_DUE[] =
     "SELECT public_id FROM orders WHERE status = 'PENDING' AND expires_at <= NOW(3)"
     " ORDER BY expires_at LIMIT ?";
 
-static const char *const status_names[ORDER_STATUS__MAX] = {
+const char *const orders_status_names[ORDER_STATUS__MAX] = {
 	"PENDING", "CONFIRMING", "PAID", "FAILED", "UNKNOWN", "EXPIRED", "CANCELED",
 	"PARTIALLY_CANCELED",
 };
 
-static const char *const pay_names[ORDER_PAY__MAX] = { "points", "toss", "kakaopay" };
+const char *const orders_pay_names[ORDER_PAY__MAX] = { "points", "toss", "kakaopay" };
 
-/* Longest order_name, in characters (KakaoPay's item_name limit). */
-#define ORDER_NAME_CHARS 100
+static const struct db_field order_fields[] = {
+	DB_FIELD(struct order, id, DB_F_I64, "id"),
+	DB_FIELD(struct order, public_id, DB_F_CHARS, "public_id"),
+	DB_FIELD(struct order, user_id, DB_F_I64, "user_id"),
+	DB_ENUM(struct order, status, "status", orders_status_names, ORDER_STATUS__MAX),
+	DB_ENUM(struct order, pay, "pay_method", orders_pay_names, ORDER_PAY__MAX),
+	DB_FIELD(struct order, amount, DB_F_I64, "amount"),
+	DB_FIELD(struct order, refunded_amount, DB_F_I64, "refunded_amount"),
+	DB_FIELD(struct order, order_name, DB_F_STR, "order_name"),
+	DB_FIELD(struct order, item_count, DB_F_INT, "item_count"),
+	DB_FIELD(struct order, payment_key, DB_F_STR, "payment_key"),
+	DB_FIELD(struct order, pg_redirect_url, DB_F_STR, "pg_redirect_url"),
+	DB_FIELD(struct order, fail_code, DB_F_STR, "fail_code"),
+	DB_FIELD(struct order, fail_message, DB_F_STR, "fail_message"),
+	DB_FIELD(struct order, expires_at, DB_F_STR, "expires_at"),
+	DB_FIELD(struct order, paid_at, DB_F_STR, "paid_at"),
+	DB_FIELD(struct order, created_at, DB_F_STR, "created_at"),
+	DB_FIELDS_END,
+};
 
-/* Results of the transaction functions besides 0 and the enum db_rc values. */
-enum orders_tx_rc {
-	TX_SOLD_OUT = -200,
-	TX_NO_POINTS = -201,
-	TX_NOT_MOVED = -202,    /* the guarded UPDATE matched nothing */
+static const struct db_field line_fields[] = {
+	DB_FIELD(struct order_line, product_id, DB_F_I64, "product_id"),
+	DB_FIELD(struct order_line, seller_id, DB_F_I64, "seller_id"),
+	DB_FIELD(struct order_line, name, DB_F_STR, "name"),
+	DB_FIELD(struct order_line, unit_price, DB_F_I64, "unit_price"),
+	DB_FIELD(struct order_line, quantity, DB_F_INT, "quantity"),
+	DB_FIELD(struct order_line, canceled_quantity, DB_F_INT, "canceled_quantity"),
+	DB_FIELD(struct order_line, amount, DB_F_I64, "amount"),
+	DB_FIELDS_END,
+};
+
+static const struct db_field event_fields[] = {
+	DB_FIELD(struct order_event, from, DB_F_STR, "from_status"),
+	DB_FIELD(struct order_event, to, DB_F_STR, "to_status"),
+	DB_FIELD(struct order_event, actor, DB_F_STR, "actor"),
+	DB_FIELD(struct order_event, note, DB_F_STR, "note"),
+	DB_FIELD(struct order_event, at, DB_F_STR, "created_at"),
+	DB_FIELDS_END,
 };
 
 const char *
 orders_status_name(enum order_status s)
 {
-	return (unsigned)s < ORDER_STATUS__MAX ? status_names[s] : "?";
+	return (unsigned)s < ORDER_STATUS__MAX ? orders_status_names[s] : "?";
 }
 
 int
@@ -109,7 +106,7 @@ orders_status_parse(const char *s, enum order_status *out)
 	int i;
 
 	for (i = 0; s != NULL && i < ORDER_STATUS__MAX; i++) {
-		if (strcmp(s, status_names[i]) == 0) {
+		if (strcmp(s, orders_status_names[i]) == 0) {
 			*out = (enum order_status)i;
 			return 0;
 		}
@@ -120,7 +117,7 @@ orders_status_parse(const char *s, enum order_status *out)
 const char *
 orders_pay_name(enum order_pay p)
 {
-	return (unsigned)p < ORDER_PAY__MAX ? pay_names[p] : "?";
+	return (unsigned)p < ORDER_PAY__MAX ? orders_pay_names[p] : "?";
 }
 
 int
@@ -129,7 +126,7 @@ orders_pay_parse(const char *s, enum order_pay *out)
 	int i;
 
 	for (i = 0; s != NULL && i < ORDER_PAY__MAX; i++) {
-		if (strcmp(s, pay_names[i]) == 0) {
+		if (strcmp(s, orders_pay_names[i]) == 0) {
 			*out = (enum order_pay)i;
 			return 0;
 		}
@@ -146,71 +143,25 @@ orders_status_final(enum order_status s)
 
 /* ---- loading ------------------------------------------------------------------------- */
 
-/* Fills *o from row i of an ORDER_COLUMNS result. Returns 0, or -1 when a stored enum is
- * unknown (a schema newer than this program). */
-static int
-order_from_row(const struct db_res *res, size_t i, struct order *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->id = db_res_i64(res, i, 0);
-	snprintf(o->public_id, sizeof(o->public_id), "%s", db_res_str(res, i, 1));
-	o->user_id = db_res_i64(res, i, 2);
-	if (orders_status_parse(db_res_str(res, i, 3), &o->status) != 0 ||
-	    orders_pay_parse(db_res_str(res, i, 4), &o->pay) != 0)
-		return -1;
-	o->amount = db_res_i64(res, i, 5);
-	o->refunded_amount = db_res_i64(res, i, 6);
-	o->order_name = db_res_str(res, i, 7);
-	o->item_count = (int)db_res_i64(res, i, 8);
-	o->payment_key = db_res_str(res, i, 9);
-	o->pg_redirect_url = db_res_str(res, i, 10);
-	o->fail_code = db_res_str(res, i, 11);
-	o->fail_message = db_res_str(res, i, 12);
-	o->expires_at = db_res_str(res, i, 13);
-	o->paid_at = db_res_str(res, i, 14);
-	o->created_at = db_res_str(res, i, 15);
-	return 0;
-}
-
 /* Loads the lines and the timeline of *o. Returns 0 or an enum db_rc. */
 static int
 load_details(struct db *db, struct arena *a, struct order *o)
 {
 	struct db_res res;
 	int64_t n;
-	size_t i;
 
 	n = db_query(db, a, &res, SQL_LINES, "i", o->id);
 	if (n < 0)
 		return (int)n;
 	o->nlines = (size_t)n;
-	o->lines = arena_alloc(a, (o->nlines + 1) * sizeof(*o->lines));
-	for (i = 0; i < o->nlines; i++) {
-		struct order_line *l = &o->lines[i];
-
-		l->product_id = db_res_i64(&res, i, 0);
-		l->seller_id = db_res_i64(&res, i, 1);
-		l->name = db_res_str(&res, i, 2);
-		l->unit_price = db_res_i64(&res, i, 3);
-		l->quantity = (int)db_res_i64(&res, i, 4);
-		l->canceled_quantity = (int)db_res_i64(&res, i, 5);
-		l->amount = db_res_i64(&res, i, 6);
-	}
+	if (db_res_map_rows(&res, a, line_fields, sizeof(*o->lines), (void **)&o->lines) < 0)
+		return DB_ERR;
 	n = db_query(db, a, &res, SQL_EVENTS, "i", o->id);
 	if (n < 0)
 		return (int)n;
 	o->nevents = (size_t)n;
-	o->events = arena_alloc(a, (o->nevents + 1) * sizeof(*o->events));
-	for (i = 0; i < o->nevents; i++) {
-		struct order_event *e = &o->events[i];
-
-		e->from = db_res_str(&res, i, 0);
-		e->to = db_res_str(&res, i, 1);
-		e->actor = db_res_str(&res, i, 2);
-		e->note = db_res_str(&res, i, 3);
-		e->at = db_res_str(&res, i, 4);
-	}
-	return 0;
+	n = db_res_map_rows(&res, a, event_fields, sizeof(*o->events), (void **)&o->events);
+	return n < 0 ? (int)n : 0;
 }
 
 int
@@ -226,8 +177,9 @@ orders_get(struct db *db, struct arena *a, const char *public_id, bool details, 
 	n = db_query(db, a, &res, SQL_GET, "s", public_id);
 	if (n <= 0)
 		return (int)n;
-	if (order_from_row(&res, 0, out) != 0)
-		return DB_ERR;
+	memset(out, 0, sizeof(*out));
+	if (db_res_map(&res, 0, order_fields, out) != 0)
+		return DB_ERR;  /* a stored enum this program does not know */
 	if (details) {
 		rc = load_details(db, a, out);
 		if (rc < 0)
@@ -242,247 +194,12 @@ orders_list(struct db *db, struct arena *a, int64_t user_id, int64_t before_id, 
 {
 	struct db_res res;
 	int64_t n;
-	size_t i;
 
 	n = db_query(db, a, &res, SQL_LIST, "iii", user_id, before_id > 0 ? before_id : INT64_MAX,
 	    (int64_t)limit);
 	if (n < 0)
 		return n;
-	*out = arena_alloc(a, ((size_t)n + 1) * sizeof(**out));
-	for (i = 0; i < (size_t)n; i++)
-		if (order_from_row(&res, i, &(*out)[i]) != 0)
-			return DB_ERR;
-	return n;
-}
-
-/* ---- checkout ------------------------------------------------------------------------ */
-
-/* A checkout line priced from the database. */
-struct priced_line {
-	int64_t product_id;
-	int64_t seller_id;
-	const char *name;
-	int64_t unit_price;
-	int quantity;
-	int64_t amount;
-};
-
-struct create_tx {
-	const struct orders_create_req *req;
-	struct arena *a;
-	struct priced_line *lines;      /* sorted by product id */
-	size_t nlines;
-	int64_t amount;
-	int item_count;
-	const char *order_name;
-	char public_id[ORDERS_ID_LEN + 1];
-	int64_t order_id;               /* out */
-	int64_t settle_job;             /* out: points only */
-};
-
-static int
-cmp_priced(const void *a, const void *b)
-{
-	const struct priced_line *x = a, *y = b;
-
-	return (x->product_id > y->product_id) - (x->product_id < y->product_id);
-}
-
-/* The first max_chars characters of the valid UTF-8 string s (a copy in a). */
-static const char *
-truncate_chars(struct arena *a, const char *s, size_t max_chars)
-{
-	size_t len = strlen(s), off = 0, chars = 0, n;
-	uint32_t cp;
-
-	while (off < len && chars < max_chars) {
-		n = valid_utf8_next((const unsigned char *)s + off, len - off, &cp);
-		if (n == 0)
-			break;
-		off += n;
-		chars++;
-	}
-	return arena_strndup(a, s, off);
-}
-
-/* "첫 상품 외 2건" in the PGs' style: the first line the shopper listed, then how many
- * others; at most ORDER_NAME_CHARS characters (the suffix is at most 8 of them). */
-static const char *
-make_order_name(struct arena *a, const char *first, size_t nlines)
-{
-	if (nlines <= 1)
-		return truncate_chars(a, first, ORDER_NAME_CHARS);
-	return arena_printf(a, "%s 외 %zu건", truncate_chars(a, first, ORDER_NAME_CHARS - 8),
-	    nlines - 1);
-}
-
-/* Prices req's lines from the database into t (sorted by product id), with the order's
- * amount, item count and name. Returns ORDERS_CREATED when all is well, else the refusal. */
-static enum orders_create_rc
-price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
-    struct create_tx *t)
-{
-	struct db_res res;
-	struct buf ids;
-	int64_t n;
-	size_t i, j;
-	const char *first_name = NULL;
-
-	buf_init(&ids);
-	buf_puts(&ids, "[");
-	for (i = 0; i < req->nlines; i++)
-		buf_printf(&ids, "%s%" PRId64, i > 0 ? "," : "", req->lines[i].product_id);
-	buf_puts(&ids, "]");
-	n = db_query(db, a, &res, SQL_PRICES, "s", buf_cstr(&ids));
-	buf_release(&ids);
-	if (n < 0)
-		return ORDERS_CREATE_FAILED;
-
-	t->lines = arena_alloc(a, req->nlines * sizeof(*t->lines));
-	t->nlines = req->nlines;
-	t->amount = 0;
-	t->item_count = 0;
-	for (i = 0; i < req->nlines; i++) {
-		struct priced_line *l = &t->lines[i];
-		bool found = false;
-
-		for (j = 0; j < (size_t)n; j++) {
-			if (db_res_i64(&res, j, 0) != req->lines[i].product_id)
-				continue;
-			found = db_res_i64(&res, j, 4) == 1;
-			l->seller_id = db_res_i64(&res, j, 1);
-			l->name = db_res_str(&res, j, 2);
-			l->unit_price = db_res_i64(&res, j, 3);
-			break;
-		}
-		if (!found)
-			return ORDERS_NO_PRODUCT;
-		l->product_id = req->lines[i].product_id;
-		l->quantity = req->lines[i].quantity;
-		if (money_mul(l->unit_price, l->quantity, &l->amount) != 0 ||
-		    money_add(t->amount, l->amount, &t->amount) != 0)
-			return ORDERS_TOO_LARGE;
-		t->item_count += l->quantity;
-		if (first_name == NULL)
-			first_name = l->name;
-	}
-	t->order_name = make_order_name(a, first_name, req->nlines);
-	qsort(t->lines, t->nlines, sizeof(*t->lines), cmp_priced);
-	return ORDERS_CREATED;
-}
-
-/* True when a name the client sent for a line is not that product's name in t (priced from
- * the database, sorted by product id). Compared byte for byte: a renamed product, or a
- * client showing something else, must be looked at again. */
-static bool
-client_names_differ(const struct orders_create_req *req, const struct create_tx *t)
-{
-	size_t i, j;
-
-	for (i = 0; i < req->nlines; i++) {
-		if (req->lines[i].client_name == NULL)
-			continue;
-		for (j = 0; j < t->nlines; j++)
-			if (t->lines[j].product_id == req->lines[i].product_id)
-				break;
-		if (j == t->nlines || strcmp(t->lines[j].name, req->lines[i].client_name) != 0)
-			return true;
-	}
-	return false;
-}
-
-static int
-create_tx_fn(struct db *db, void *arg)
-{
-	struct create_tx *t = arg;
-	const struct orders_create_req *req = t->req;
-	bool points = req->pay == ORDER_PAY_POINTS;
-	const char *status = points ? "PAID" : "PENDING";
-	enum ledger_rc lrc;
-	int64_t rc;
-	size_t i;
-
-	/* A rerun after a deadlock gets a fresh id: the rolled-back one is gone anyway. */
-	ids_new(t->public_id, sizeof(t->public_id));
-	rc = db_exec(db, SQL_INSERT_ORDER, "sissisisis", t->public_id, req->user_id, status,
-	    pay_names[req->pay], t->amount, t->order_name, (int64_t)t->item_count,
-	    req->checkout_key, req->expire_seconds, status);
-	if (rc < 0)
-		return (int)rc;
-	t->order_id = db_last_insert_id(db);
-	for (i = 0; i < t->nlines; i++) {
-		const struct priced_line *l = &t->lines[i];
-
-		rc = db_exec(db, SQL_INSERT_LINE, "iiisiii", t->order_id, l->product_id, l->seller_id,
-		    l->name, l->unit_price, (int64_t)l->quantity, l->amount);
-		if (rc < 0)
-			return (int)rc;
-	}
-	rc = db_exec(db, SQL_INSERT_EVENT, "issss", t->order_id, NULL, status, "shopper", NULL);
-	if (rc < 0)
-		return (int)rc;
-
-	/* The contended rows last, in product-id order: the locks are held for the shortest
-	 * time and every checkout takes them in the same order. */
-	for (i = 0; i < t->nlines; i++) {
-		const struct priced_line *l = &t->lines[i];
-
-		rc = db_exec(db, SQL_RESERVE, "iii", (int64_t)l->quantity, l->product_id,
-		    (int64_t)l->quantity);
-		if (rc < 0)
-			return (int)rc;
-		if (rc == 0)
-			return TX_SOLD_OUT;
-	}
-	if (!points)
-		return 0;
-
-	rc = db_exec(db, SQL_SPEND_POINTS, "iii", t->amount, req->user_id, t->amount);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0)
-		return TX_NO_POINTS;
-	for (i = 0; i < t->nlines; i++) {
-		rc = catalog_sale_add(db, t->lines[i].product_id, t->lines[i].quantity);
-		if (rc < 0)
-			return (int)rc;
-	}
-	t->settle_job = outbox_add(db, JOB_SETTLE,
-	    arena_printf(t->a, "{\"orderId\":\"%s\"}", t->public_id));
-	if (t->settle_job < 0)
-		return (int)t->settle_job;
-	/* The shopper's mail: pushed by the janitor within janitor.grace_ms. */
-	rc = outbox_add(db, JOB_NOTIFY,
-	    arena_printf(t->a, "{\"orderId\":\"%s\",\"event\":\"paid\"}", t->public_id));
-	if (rc < 0)
-		return (int)rc;
-	/* The posting last (after the points UPDATE, as ledger.h asks): the hot account's row
-	 * stays locked only until the commit. */
-	lrc = ledger_post_paid(db, t->public_id, "points", req->user_id, t->amount);
-	if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
-		log_error(NULL, "order %s: paid posting refused: %s", t->public_id,
-		    ledger_rc_name(lrc));
-		return ledger_tx_rc(db, lrc);
-	}
-	return 0;
-}
-
-/* True when *o (loaded with details) is the order req describes: same method, same lines. */
-static bool
-same_checkout(const struct order *o, const struct orders_create_req *req)
-{
-	size_t i, j;
-
-	if (o->pay != req->pay || o->nlines != req->nlines)
-		return false;
-	for (i = 0; i < req->nlines; i++) {
-		for (j = 0; j < o->nlines; j++)
-			if (o->lines[j].product_id == req->lines[i].product_id)
-				break;
-		if (j == o->nlines || o->lines[j].quantity != req->lines[i].quantity)
-			return false;
-	}
-	return true;
+	return db_res_map_rows(&res, a, order_fields, sizeof(**out), (void **)out);
 }
 
 int
@@ -498,137 +215,13 @@ orders_by_checkout_key(struct db *db, struct arena *a, int64_t user_id, const ch
 	return orders_get(db, a, db_res_str(&res, 0, 0), true, out);
 }
 
-/* The checkout key was used before: the order it made, if it is the same checkout. */
-static enum orders_create_rc
-replay(struct db *db, struct arena *a, const struct orders_create_req *req, struct order *out)
-{
-	if (orders_by_checkout_key(db, a, req->user_id, req->checkout_key, out) != 1)
-		return ORDERS_CREATE_FAILED;
-	return same_checkout(out, req) ? ORDERS_REPLAYED : ORDERS_KEY_REUSED;
-}
-
-/* Fills *out with the order t just committed, from what the transaction wrote (only its
- * times are read back): a checkout answers without reloading what it knows. Returns 0 or an
- * enum db_rc. */
-static int
-created_order(struct db *db, struct arena *a, const struct create_tx *t, struct order *out)
-{
-	struct db_res res;
-	int64_t n;
-	size_t i;
-
-	n = db_query(db, a, &res, SQL_TIMES, "i", t->order_id);
-	if (n <= 0)
-		return n < 0 ? (int)n : DB_ERR;
-	memset(out, 0, sizeof(*out));
-	out->id = t->order_id;
-	memcpy(out->public_id, t->public_id, sizeof(out->public_id));
-	out->user_id = t->req->user_id;
-	out->status = t->req->pay == ORDER_PAY_POINTS ? ORDER_PAID : ORDER_PENDING;
-	out->pay = t->req->pay;
-	out->amount = t->amount;
-	out->order_name = t->order_name;
-	out->item_count = t->item_count;
-	out->expires_at = db_res_str(&res, 0, 0);
-	out->paid_at = db_res_str(&res, 0, 1);
-	out->created_at = db_res_str(&res, 0, 2);
-	out->nlines = t->nlines;
-	out->lines = arena_alloc(a, t->nlines * sizeof(*out->lines));
-	for (i = 0; i < t->nlines; i++) {
-		out->lines[i].product_id = t->lines[i].product_id;
-		out->lines[i].seller_id = t->lines[i].seller_id;
-		out->lines[i].name = t->lines[i].name;
-		out->lines[i].unit_price = t->lines[i].unit_price;
-		out->lines[i].quantity = t->lines[i].quantity;
-		out->lines[i].amount = t->lines[i].amount;
-	}
-	out->nevents = 1;
-	out->events = arena_alloc(a, sizeof(*out->events));
-	out->events[0].to = status_names[out->status];
-	out->events[0].actor = "shopper";
-	out->events[0].at = out->created_at;
-	out->settle_job = t->settle_job;
-	return 0;
-}
-
-enum orders_create_rc
-orders_create(struct db *db, struct arena *a, const struct orders_create_req *req,
-    struct order *out)
-{
-	struct create_tx t;
-	struct db_res res;
-	enum orders_create_rc prc;
-	int64_t n;
-	int rc;
-
-	memset(&t, 0, sizeof(t));
-	t.req = req;
-	t.a = a;
-	if (req->nlines == 0)
-		return ORDERS_NO_PRODUCT;
-	if (req->checkout_key != NULL) {
-		rc = orders_by_checkout_key(db, a, req->user_id, req->checkout_key, out);
-		if (rc < 0)
-			return ORDERS_CREATE_FAILED;
-		if (rc == 1)
-			return same_checkout(out, req) ? ORDERS_REPLAYED : ORDERS_KEY_REUSED;
-	}
-	prc = price_lines(db, a, req, &t);
-	if (prc != ORDERS_CREATED)
-		return prc;
-	if (client_names_differ(req, &t))
-		return ORDERS_PRODUCT_CHANGED;
-	if (req->client_amount >= 0 && req->client_amount != t.amount)
-		return ORDERS_AMOUNT_MISMATCH;
-
-	rc = db_tx(db, create_tx_fn, &t);
-	switch (rc) {
-	case 0:
-		break;
-	case TX_SOLD_OUT:
-		return ORDERS_SOLD_OUT;
-	case TX_NO_POINTS:
-		return ORDERS_NO_POINTS;
-	case DB_DUP:
-		/* The same checkout key committed in between (a double submit racing itself). */
-		if (req->checkout_key != NULL)
-			return replay(db, a, req, out);
-		return ORDERS_CREATE_FAILED;
-	default:
-		/* A foreign key on users is the one way a valid checkout can fail here. */
-		n = db_query(db, a, &res, SQL_USER_EXISTS, "i", req->user_id);
-		return n == 0 ? ORDERS_NO_USER : ORDERS_CREATE_FAILED;
-	}
-	if (created_order(db, a, &t, out) != 0)
-		return ORDERS_CREATE_FAILED;
-	return ORDERS_CREATED;
-}
-
-/* ---- transitions ---------------------------------------------------------------------- */
-
-int
-orders_release_stock(struct db *db, const struct order *o)
-{
-	size_t i;
-	int64_t rc;
-
-	for (i = 0; i < o->nlines; i++) {
-		int64_t q = o->lines[i].quantity - o->lines[i].canceled_quantity;
-
-		if (q <= 0)
-			continue;
-		rc = db_exec(db, SQL_RELEASE, "ii", q, o->lines[i].product_id);
-		if (rc < 0)
-			return (int)rc;
-	}
-	return 0;
-}
+/* ---- the PG's returns ----------------------------------------------------------------- */
 
 struct confirm_tx {
 	const struct order *o;
 	const struct orders_pg_return *ret;
 	struct arena *a;
-	int64_t job;       /* out */
+	struct bus_batch jobs;      /* out */
 };
 
 static int
@@ -636,34 +229,31 @@ confirm_tx_fn(struct db *db, void *arg)
 {
 	struct confirm_tx *t = arg;
 	const struct orders_pg_return *ret = t->ret;
-	struct json_object *p;
+	struct order_move m;
+	struct payload_confirm job;
 	int64_t rc;
-	const char *payload;
 
-	rc = db_exec(db, SQL_TO_CONFIRMING, "sii", ret->payment_key, t->o->id, t->o->amount);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0)
-		return TX_NOT_MOVED;
-	rc = db_exec(db, SQL_INSERT_EVENT, "issss", t->o->id, "PENDING", "CONFIRMING", "pg", NULL);
-	if (rc < 0)
-		return (int)rc;
+	bus_batch_clear(&t->jobs);
+	memset(&m, 0, sizeof(m));
+	m.order_id = t->o->id;
+	m.from = ORDER_PENDING;
+	m.to = ORDER_CONFIRMING;
+	m.actor = ORDER_BY_PG;
+	m.amount = t->o->amount;
+	m.payment_key = ret->payment_key;
+	rc = order_state_move(db, &m);
+	if (rc != ORDER_STATE_MOVED)
+		return rc < 0 ? (int)rc : DB_ABORT;
 
 	/* Everything the confirm worker needs, so it never has to trust a browser again. */
-	p = json_object_new_object();
-	json_object_object_add(p, "orderId", json_object_new_string(t->o->public_id));
-	json_object_object_add(p, "pg", json_object_new_string(pay_names[t->o->pay]));
-	json_object_object_add(p, "amount", json_object_new_int64(t->o->amount));
-	json_object_object_add(p, "paymentKey", json_object_new_string(
-	    ret->payment_key != NULL ? ret->payment_key : t->o->payment_key));
-	if (ret->pg_token != NULL)
-		json_object_object_add(p, "pgToken", json_object_new_string(ret->pg_token));
-	json_object_object_add(p, "userRef", json_object_new_string(
-	    arena_printf(t->a, "%" PRId64, t->o->user_id)));
-	payload = arena_strdup(t->a, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-	json_object_put(p);
-	t->job = outbox_add(db, JOB_PAYMENT_CONFIRM, payload);
-	return t->job < 0 ? (int)t->job : 0;
+	job.order_id = t->o->public_id;
+	job.pg = orders_pay_names[t->o->pay];
+	job.amount = t->o->amount;
+	job.payment_key = ret->payment_key != NULL ? ret->payment_key : t->o->payment_key;
+	job.pg_token = ret->pg_token;
+	job.user_ref = arena_printf(t->a, "%" PRId64, t->o->user_id);
+	rc = outbox_queue(db, &t->jobs, JOB_PAYMENT_CONFIRM, payload_confirm_build(t->a, &job));
+	return rc < 0 ? (int)rc : 0;
 }
 
 /* How a PG return that found the order no longer PENDING is answered: a replay of a return
@@ -712,7 +302,7 @@ orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return
 	t.ret = ret;
 	t.a = a;
 	rc = db_tx(db, confirm_tx_fn, &t);
-	if (rc == TX_NOT_MOVED) {
+	if (rc == DB_ABORT) {
 		/* Moved by someone else in between (a replay racing this one), or expired. */
 		if (orders_get(db, a, ret->public_id, true, out) != 1)
 			return ORDERS_MOVE_FAILED;
@@ -724,53 +314,78 @@ orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return
 		return ORDERS_MOVE_FAILED;
 	if (orders_get(db, a, ret->public_id, true, out) != 1)
 		return ORDERS_MOVE_FAILED;
-	out->confirm_job = t.job;
+	out->jobs = t.jobs;
 	return ORDERS_MOVED;
 }
 
-enum orders_move_rc
-orders_set_pg_ready(struct db *db, int64_t order_id, const char *tid, const char *redirect_url)
+bool
+orders_pay_enabled(const struct conf *c, enum order_pay p)
 {
-	int64_t rc = db_exec(db, SQL_SET_READY, "ssi", tid, redirect_url, order_id);
-
-	if (rc < 0)
-		return ORDERS_MOVE_FAILED;
-	return rc == 1 ? ORDERS_MOVED : ORDERS_WRONG_STATE;
+	switch (p) {
+	case ORDER_PAY_POINTS:
+		return true;
+	case ORDER_PAY_TOSS:
+		return pg_enabled(c, PG_TOSS);
+	case ORDER_PAY_KAKAOPAY:
+		return pg_enabled(c, PG_KAKAOPAY);
+	default:
+		return false;
+	}
 }
+
+enum orders_move_rc
+orders_pg_ready(struct db *db, struct arena *a, const struct conf *c,
+    const struct orders_return_urls *urls, struct order *o)
+{
+	struct pg_result res;
+	struct pg_ready_req rq;
+	enum orders_move_rc mrc;
+	int64_t rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.order_id = o->public_id;
+	rq.user_ref = arena_printf(a, "%" PRId64, o->user_id);
+	rq.order_name = o->order_name;
+	rq.quantity = o->item_count;
+	rq.amount = o->amount;
+	rq.approval_url = urls->approval;
+	rq.cancel_url = urls->cancel;
+	rq.fail_url = urls->fail;
+	if (pggate_ready(pggate_get(c, PG_KAKAOPAY, PGGATE_PAY), &rq, &res) &&
+	    res.outcome == PG_OK && res.payment_key[0] != '\0' && res.redirect_url[0] != '\0') {
+		rc = db_exec(db, SQL_SET_READY, "ssi", res.payment_key, res.redirect_url, o->id);
+		if (rc < 0 || orders_get(db, a, o->public_id, true, o) != 1)
+			return ORDERS_MOVE_FAILED;
+		return rc == 1 ? ORDERS_MOVED : ORDERS_ALREADY;
+	}
+	log_warn(NULL, "order %s: KakaoPay ready failed: %s %ld %s", o->public_id,
+	    pg_outcome_name(res.outcome), res.http_status, res.code);
+	mrc = orders_abandon(db, a, o->public_id, 0, ORDER_FAILED, ORDER_BY_PG, "PG_READY_FAILED",
+	    "결제 준비 실패", o);
+	return mrc == ORDERS_MOVE_FAILED ? ORDERS_MOVE_FAILED : ORDERS_WRONG_STATE;
+}
+
+/* ---- ending an unpaid order ------------------------------------------------------------ */
 
 struct abandon_tx {
 	const struct order *o;
-	enum order_status to;
-	const char *actor;
-	const char *code;
-	const char *message;
+	struct order_move m;
 };
 
 static int
 abandon_tx_fn(struct db *db, void *arg)
 {
 	struct abandon_tx *t = arg;
-	int64_t rc;
+	int rc = order_state_move(db, &t->m);
 
-	if (t->to == ORDER_EXPIRED)
-		rc = db_exec(db, SQL_EXPIRE, "ssi", t->code, t->message, t->o->id);
-	else
-		rc = db_exec(db, SQL_ABANDON, "sssi", status_names[t->to], t->code, t->message,
-		    t->o->id);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0)
-		return TX_NOT_MOVED;
-	rc = db_exec(db, SQL_INSERT_EVENT, "issss", t->o->id, "PENDING", status_names[t->to],
-	    t->actor, t->message);
-	if (rc < 0)
-		return (int)rc;
-	return orders_release_stock(db, t->o);
+	if (rc != ORDER_STATE_MOVED)
+		return rc < 0 ? rc : DB_ABORT;
+	return order_state_release(db, t->o->lines, t->o->nlines);
 }
 
 enum orders_move_rc
 orders_abandon(struct db *db, struct arena *a, const char *public_id, int64_t user_id,
-    enum order_status to, const char *actor, const char *code, const char *message,
+    enum order_status to, enum order_actor actor, const char *code, const char *message,
     struct order *out)
 {
 	struct abandon_tx t;
@@ -778,7 +393,7 @@ orders_abandon(struct db *db, struct arena *a, const char *public_id, int64_t us
 	struct order *o = out != NULL ? out : &local;
 	int rc;
 
-	if (to != ORDER_FAILED && to != ORDER_CANCELED && to != ORDER_EXPIRED)
+	if (!order_state_allowed(ORDER_PENDING, to, actor))
 		return ORDERS_WRONG_STATE;
 	rc = orders_get(db, a, public_id, true, o);
 	if (rc < 0)
@@ -790,17 +405,21 @@ orders_abandon(struct db *db, struct arena *a, const char *public_id, int64_t us
 	if (o->status != ORDER_PENDING)
 		return ORDERS_WRONG_STATE;
 
+	memset(&t, 0, sizeof(t));
 	t.o = o;
-	t.to = to;
-	t.actor = actor;
-	t.code = code;
-	t.message = message;
+	t.m.order_id = o->id;
+	t.m.from = ORDER_PENDING;
+	t.m.to = to;
+	t.m.actor = actor;
+	t.m.note = message;
+	t.m.fail_code = code;
+	t.m.fail_message = message;
 	rc = db_tx(db, abandon_tx_fn, &t);
-	if (rc != 0 && rc != TX_NOT_MOVED)
+	if (rc != 0 && rc != DB_ABORT)
 		return ORDERS_MOVE_FAILED;
 	if (orders_get(db, a, public_id, true, o) != 1)
 		return ORDERS_MOVE_FAILED;
-	if (rc == TX_NOT_MOVED)
+	if (rc == DB_ABORT)
 		return o->status == to ? ORDERS_ALREADY : ORDERS_WRONG_STATE;
 	return ORDERS_MOVED;
 }
@@ -817,7 +436,7 @@ orders_expire_due(struct db *db, struct arena *a, size_t max)
 		return n;
 	for (i = 0; i < (size_t)n; i++) {
 		enum orders_move_rc rc = orders_abandon(db, a, db_res_str(&res, i, 0), 0, ORDER_EXPIRED,
-		    "janitor", "EXPIRED", "결제 시간이 지나 주문이 만료되었습니다.", NULL);
+		    ORDER_BY_JANITOR, "EXPIRED", "결제 시간이 지나 주문이 만료되었습니다.", NULL);
 
 		if (rc == ORDERS_MOVED)
 			done++;
@@ -843,9 +462,9 @@ orders_json(const struct order *o)
 	size_t i;
 
 	json_object_object_add(j, "orderId", json_object_new_string(o->public_id));
-	json_object_object_add(j, "status", json_object_new_string(status_names[o->status]));
+	json_object_object_add(j, "status", json_object_new_string(orders_status_names[o->status]));
 	json_object_object_add(j, "final", json_object_new_boolean(orders_status_final(o->status)));
-	json_object_object_add(j, "payMethod", json_object_new_string(pay_names[o->pay]));
+	json_object_object_add(j, "payMethod", json_object_new_string(orders_pay_names[o->pay]));
 	json_object_object_add(j, "amount", json_object_new_int64(o->amount));
 	json_object_object_add(j, "refundedAmount", json_object_new_int64(o->refunded_amount));
 	json_object_object_add(j, "orderName", json_object_new_string(o->order_name));

@@ -1,11 +1,14 @@
-/* orders: the order's life from checkout to a final state, in MariaDB (sql/007_orders.sql).
- * Every state change is one short transaction: a guarded UPDATE (... WHERE id = ? AND
- * status = ?), its order_events row, and whatever must commit with it (stock given back, an
- * outbox job). An illegal transition matches no row, so it changes nothing and says so.
- * Stock is reserved at checkout with conditional UPDATEs in product-id order, so orders that
- * race on the same products wait on each other briefly instead of deadlocking, and stock can
- * never go negative. No function here makes a network call or holds a transaction across one.
- * Knows nothing of HTTP: the outcomes below say what a caller should answer. */
+/* orders: the order's life from checkout to a final state, in MariaDB (sql/007_orders.sql):
+ * checkout, loading and listing, the PG's returns, cancel and expiry. Every state change is
+ * one short transaction around a move of lib/shop/order_state (the only module that writes
+ * an order's status: a guarded UPDATE and its order_events row) and whatever must commit
+ * with it (stock given back, an outbox job). An illegal transition matches no row, so it
+ * changes nothing and says so. Stock is reserved at checkout with conditional UPDATEs in
+ * product-id order, so orders that race on the same products wait on each other briefly
+ * instead of deadlocking, and stock can never go negative. No function here makes a network
+ * call or holds a transaction across one, except orders_pg_ready (the PG's ready call, made
+ * with no transaction open). Knows nothing of HTTP: the outcomes below say what a caller
+ * should answer. */
 #ifndef JT_ORDERS_H
 #define JT_ORDERS_H
 
@@ -13,23 +16,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "infra/bus.h"
+#include "shop/order_state.h"
+
 struct arena;
+struct conf;
 struct db;
 struct json_object;
 
-enum order_status {
-	ORDER_PENDING,      /* created, stock reserved, waiting for the shopper to pay */
-	ORDER_CONFIRMING,   /* the PG sent the shopper back with success; confirm job queued */
-	ORDER_PAID,
-	ORDER_FAILED,       /* the PG refused or the shopper gave up; stock given back */
-	ORDER_UNKNOWN,      /* the PG's answer was lost; the janitor asks the PG */
-	ORDER_EXPIRED,      /* never paid in time; stock given back */
-	ORDER_CANCELED,     /* cancelled before payment, or fully refunded */
-	ORDER_PARTIALLY_CANCELED,
-	ORDER_STATUS__MAX
-};
-
 enum order_pay { ORDER_PAY_POINTS, ORDER_PAY_TOSS, ORDER_PAY_KAKAOPAY, ORDER_PAY__MAX };
+
+/* Database spellings, indexed by value (for row descriptors: DB_ENUM). */
+extern const char *const orders_status_names[ORDER_STATUS__MAX];
+extern const char *const orders_pay_names[ORDER_PAY__MAX];
 
 /* Database spelling ("PENDING", "toss") and back; parse returns 0 or -1. */
 const char *orders_status_name(enum order_status s);
@@ -125,8 +124,7 @@ struct order {
 	size_t nlines;
 	struct order_event *events;
 	size_t nevents;
-	int64_t confirm_job;       /* set by a transition that queued a job: its outbox id */
-	int64_t settle_job;
+	struct bus_batch jobs;     /* what the call that filled it queued: push after it returns */
 };
 
 /* Before anything is written, what the client showed is checked against the shop as it is
@@ -135,10 +133,11 @@ struct order {
  * ORDERS_AMOUNT_MISMATCH (the shopper saw another product or price: they must look again).
  * Creates an order in one transaction: the order row (PENDING for a PG; PAID for points),
  * its lines priced from the database, the stock of each line reserved in product-id order,
- * and for points the balance taken with a guarded UPDATE, a settle job queued and the sale
- * counted. A deadlock reruns the transaction inside; nothing partial is ever committed.
- * On ORDERS_CREATED and ORDERS_REPLAYED *out is the order with details (memory from a); for
- * points out->settle_job is the job to push after this returns. */
+ * and for points the balance taken with a guarded UPDATE and the paid effects
+ * (order_state_paid: sale counted, settle and notify jobs, posting). A deadlock reruns the
+ * transaction inside; nothing partial is ever committed. On ORDERS_CREATED and
+ * ORDERS_REPLAYED *out is the order with details (memory from a); out->jobs holds the jobs
+ * to push after this returns. */
 enum orders_create_rc orders_create(struct db *db, struct arena *a,
     const struct orders_create_req *req, struct order *out);
 
@@ -181,32 +180,41 @@ struct orders_pg_return {
 
 /* The PG sent the shopper back with success: checks owner, PENDING, method and amount (a
  * mismatch is ORDERS_TAMPERED and is logged by the caller), then in one transaction moves the
- * order to CONFIRMING, stores the payment key and queues a payment.confirm job
- * (out->confirm_job: push it after this returns). A replay of the same return answers
- * ORDERS_ALREADY. *out is the order afterwards (with details). */
+ * order to CONFIRMING, stores the payment key and queues a payment.confirm job (out->jobs:
+ * push it after this returns). A replay of the same return answers ORDERS_ALREADY. *out is
+ * the order afterwards (with details). */
 enum orders_move_rc orders_pg_returned(struct db *db, struct arena *a,
     const struct orders_pg_return *ret, struct order *out);
 
-/* KakaoPay's ready call answered: stores the tid and the payment page URL on the PENDING
- * order. Returns ORDERS_MOVED, ORDERS_WRONG_STATE (no longer PENDING, or a tid is already
- * stored) or ORDERS_MOVE_FAILED. */
-enum orders_move_rc orders_set_pg_ready(struct db *db, int64_t order_id, const char *tid,
-    const char *redirect_url);
+/* True when shoppers may pay with p: points always, a PG when it is configured. */
+bool orders_pay_enabled(const struct conf *c, enum order_pay p);
+
+/* The shop's pages a PG's window sends the shopper back to (absolute URLs). */
+struct orders_return_urls {
+	const char *approval;
+	const char *cancel;
+	const char *fail;
+};
+
+/* KakaoPay's ready call for a new PENDING order o (loaded with details), made through this
+ * process's breaker gate with no transaction open. On the PG's yes the tid and the payment
+ * page are stored on the order (no status change); otherwise the order is ended FAILED by
+ * the PG ("PG_READY_FAILED", stock back). *o is reloaded either way. Returns ORDERS_MOVED
+ * (ready: o->pg_redirect_url is the page), ORDERS_ALREADY (the order was no longer PENDING
+ * without a tid: nothing stored), ORDERS_WRONG_STATE (the ready call failed: the order was
+ * ended) or ORDERS_MOVE_FAILED (the database). */
+enum orders_move_rc orders_pg_ready(struct db *db, struct arena *a, const struct conf *c,
+    const struct orders_return_urls *urls, struct order *o);
 
 /* Ends a PENDING order without payment and gives its stock back, in one transaction:
- * to is ORDER_FAILED (the PG's fail return, code and message noted), ORDER_CANCELED (the
- * shopper cancelled) or ORDER_EXPIRED (the janitor). user_id > 0 requires the order to be
- * theirs; 0 is the system. A second call answers ORDERS_ALREADY when the order already has
- * that status. *out (may be NULL) is the order afterwards, with details. */
+ * to is ORDER_FAILED (by ORDER_BY_PG: the PG's fail return, code and message noted),
+ * ORDER_CANCELED (ORDER_BY_SHOPPER) or ORDER_EXPIRED (ORDER_BY_JANITOR). user_id > 0
+ * requires the order to be theirs; 0 is the system. A second call answers ORDERS_ALREADY
+ * when the order already has that status. *out (may be NULL) is the order afterwards, with
+ * details. */
 enum orders_move_rc orders_abandon(struct db *db, struct arena *a, const char *public_id,
-    int64_t user_id, enum order_status to, const char *actor, const char *code,
+    int64_t user_id, enum order_status to, enum order_actor actor, const char *code,
     const char *message, struct order *out);
-
-/* Gives the stock of o's lines back (what was not cancelled before), in product-id order.
- * o must be loaded with details. Call inside the transaction whose guarded UPDATE ended the
- * order, only when that UPDATE matched (so stock comes back once). Returns 0 or an enum
- * db_rc. */
-int orders_release_stock(struct db *db, const struct order *o);
 
 /* Expires PENDING orders whose expires_at has passed, at most max, each in its own
  * transaction. Returns how many were expired, or an enum db_rc. */

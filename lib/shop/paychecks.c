@@ -1,15 +1,19 @@
 /* paychecks: the follow-up of payments whose outcome we do not know: which orders are due for
  * a PG lookup, one payment.check job per order at a time, what an answerless lookup leaves
  * behind, and the admin list. The workers reach the PG through lib/clients/pggate. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
 
 #include "base/arena.h"
 #include "infra/bus.h"
 #include "infra/db.h"
 #include "base/log.h"
 #include "infra/outbox.h"
+#include "infra/payload.h"
+#include "clients/pg.h"
+#include "shop/orders.h"
+#include "base/valid.h"
 #include "shop/paychecks.h"
 
 /* UNKNOWN orders due for a check, and stale CONFIRMING ones whose confirm job is gone (dead,
@@ -52,19 +56,32 @@ static const char SQL_WINDOW[] =
     "SELECT expires_at + INTERVAL ? SECOND <= NOW(3) FROM orders WHERE id = ?";
 /* The admin list: every UNKNOWN order, and CONFIRMING ones a check was queued for. */
 static const char SQL_OPEN[] =
-    "SELECT o.public_id, o.status, o.pay_method, o.amount, COALESCE(c.checks, 0),"
-    " DATE_FORMAT(c.next_at, '%Y-%m-%d %H:%i:%s'), c.last_result,"
-    " COALESCE(c.needs_admin, 0), DATE_FORMAT(o.updated_at, '%Y-%m-%d %H:%i:%s')"
-    " FROM orders o LEFT JOIN payment_checks c ON c.order_id = o.id"
+    "SELECT o.public_id, o.status, o.pay_method, o.amount, LEAST(COALESCE(c.checks, 0),"
+    " 2147483647) AS checks, DATE_FORMAT(c.next_at, '%Y-%m-%d %H:%i:%s') AS next_at,"
+    " c.last_result, COALESCE(c.needs_admin, 0) AS needs_admin,"
+    " DATE_FORMAT(o.updated_at, '%Y-%m-%d %H:%i:%s') AS since FROM orders o LEFT JOIN payment_checks c ON c.order_id = o.id"
     " WHERE o.status IN ('UNKNOWN','CONFIRMING')"
     " AND (o.status = 'UNKNOWN' OR c.order_id IS NOT NULL)"
     " ORDER BY COALESCE(c.needs_admin, 0) DESC, o.updated_at, o.id LIMIT ?";
 
-/* Results of the transaction functions besides 0 and the enum db_rc values (negative: the
- * transaction is rolled back, which changes nothing for TX_WAITING). */
-enum paychecks_tx_rc {
-	TX_LOST = -300,     /* record: outbox_complete found the claim gone */
-	TX_WAITING = -301,  /* queue: a check job is already pending or claimed */
+static const struct db_field due_fields[] = {
+	DB_FIELD(struct paycheck_due, order_id, DB_F_I64, "id"),
+	DB_FIELD(struct paycheck_due, public_id, DB_F_STR, "public_id"),
+	DB_FIELD(struct paycheck_due, status, DB_F_STR, "status"),
+	DB_FIELDS_END,
+};
+
+static const struct db_field open_fields[] = {
+	DB_FIELD(struct paycheck, order_public_id, DB_F_STR, "public_id"),
+	DB_FIELD(struct paycheck, status, DB_F_STR, "status"),
+	DB_FIELD(struct paycheck, pg, DB_F_STR, "pay_method"),
+	DB_FIELD(struct paycheck, amount, DB_F_I64, "amount"),
+	DB_FIELD(struct paycheck, checks, DB_F_INT, "checks"),
+	DB_FIELD(struct paycheck, next_at, DB_F_STR, "next_at"),
+	DB_FIELD(struct paycheck, last_result, DB_F_STR, "last_result"),
+	DB_FIELD(struct paycheck, needs_admin, DB_F_BOOL, "needs_admin"),
+	DB_FIELD(struct paycheck, since, DB_F_STR, "since"),
+	DB_FIELDS_END,
 };
 
 /* s cut to at most max bytes without splitting a UTF-8 sequence (a copy in buf, which holds
@@ -76,12 +93,7 @@ cut_utf8(const char *s, size_t max, char *buf)
 
 	if (s == NULL)
 		return NULL;
-	n = strlen(s);
-	if (n <= max)
-		return s;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
+	n = valid_utf8_cut_bytes(s, max);
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	return buf;
@@ -98,11 +110,9 @@ paychecks_due(struct db *db, struct arena *a, int64_t base_seconds, int64_t stal
 	rc = db_query(db, a, &res, SQL_DUE, "iii", base_seconds, stale_seconds, (int64_t)cap);
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < res.nrows && i < cap; i++) {
-		out[i].order_id = db_res_i64(&res, i, 0);
-		out[i].public_id = db_res_str(&res, i, 1);
-		out[i].status = db_res_str(&res, i, 2);
-	}
+	for (i = 0; i < res.nrows && i < cap; i++)
+		if (db_res_map(&res, i, due_fields, &out[i]) != 0)
+			return DB_ERR;
 	return (int64_t)i;
 }
 
@@ -133,14 +143,14 @@ queue_tx_fn(struct db *db, void *arg)
 		rc = DB_ERR;  /* made just above: only a concurrent delete could hide it */
 		goto out;
 	}
-	prev = db_res_i64(&res, 0, 0);
+	prev = db_col_i64(&res, 0, "job_id");
 	if (prev > 0) {
 		rc = db_query(db, a, &res, SQL_JOB_STATUS, "i", prev);
 		if (rc < 0)
 			goto out;
 		st = rc == 1 ? db_res_str(&res, 0, 0) : NULL;
 		if (st != NULL && (strcmp(st, "pending") == 0 || strcmp(st, "claimed") == 0)) {
-			rc = TX_WAITING;
+			rc = DB_ABORT;  /* a check job is already waiting: nothing to queue */
 			goto out;
 		}
 	}
@@ -160,21 +170,18 @@ int
 paychecks_queue(struct db *db, int64_t order_id, const char *public_id, int64_t base_seconds,
     int64_t *job)
 {
-	struct json_object *p = json_object_new_object();
+	struct arena *a = arena_new(256);
 	struct queue_tx t;
 	int rc;
 
 	*job = 0;
-	if (p == NULL)
-		abort();
-	json_object_object_add(p, "orderId", json_object_new_string(public_id));
 	memset(&t, 0, sizeof(t));
 	t.order_id = order_id;
 	t.base_seconds = base_seconds;
-	t.payload = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN);
+	t.payload = payload_order_build(a, public_id);
 	rc = db_tx(db, queue_tx_fn, &t);
-	json_object_put(p);
-	if (rc == TX_WAITING)
+	arena_free(&a);
+	if (rc == DB_ABORT)
 		return 0;
 	if (rc < 0)
 		return rc;
@@ -211,7 +218,7 @@ record_tx_fn(struct db *db, void *arg)
 	struct arena *a = arena_new(512);
 	struct db_res res;
 	int64_t rc, checks;
-	bool admin;
+	bool admin, lost;
 
 	rc = db_exec(db, SQL_ENSURE_ROW, "ii", t->order_id, ans->base_seconds);
 	if (rc < 0)
@@ -223,8 +230,8 @@ record_tx_fn(struct db *db, void *arg)
 		rc = DB_ERR;
 		goto out;
 	}
-	checks = db_res_i64(&res, 0, 1);
-	admin = db_res_i64(&res, 0, 2) != 0;
+	checks = db_col_i64(&res, 0, "checks");
+	admin = db_col_i64(&res, 0, "needs_admin") != 0;
 	if (ans->asked && checks < INT32_MAX)
 		checks++;
 	admin = admin || ans->needs_admin || checks >= ans->check_max;
@@ -233,13 +240,9 @@ record_tx_fn(struct db *db, void *arg)
 	    ans->base_seconds, 0), t->order_id);
 	if (rc < 0)
 		goto out;
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
+	rc = outbox_finish(db, t->claim, &lost);  /* lost: DB_ABORT */
+	if (rc != 0)
 		goto out;
-	if (rc == 0) {
-		rc = TX_LOST;
-		goto out;
-	}
 	t->checks = (int)checks;
 	t->needs_admin = admin;
 	rc = 0;
@@ -262,7 +265,7 @@ paychecks_record(struct db *db, const struct outbox_claim *claim, int64_t order_
 	t.ans = ans;
 	t.result = cut_utf8(ans->result, PAYCHECKS_RESULT_MAX, buf);
 	rc = db_tx(db, record_tx_fn, &t);
-	if (rc == TX_LOST)
+	if (rc == DB_ABORT)
 		return 0;
 	if (rc < 0)
 		return rc;
@@ -301,30 +304,45 @@ paychecks_window_over(struct db *db, int64_t order_id, int64_t grace_seconds)
 int64_t
 paychecks_open(struct db *db, struct arena *a, size_t limit, struct paycheck **out)
 {
-	struct paycheck *list;
 	struct db_res res;
 	int64_t rc;
-	size_t i;
 
 	*out = NULL;
 	rc = db_query(db, a, &res, SQL_OPEN, "i", (int64_t)limit);
 	if (rc < 0)
 		return rc;
-	list = arena_alloc(a, (res.nrows > 0 ? res.nrows : 1) * sizeof(*list));
-	for (i = 0; i < res.nrows; i++) {
-		struct paycheck *p = &list[i];
-		int64_t checks = db_res_i64(&res, i, 4);
+	return db_res_map_rows(&res, a, open_fields, sizeof(**out), (void **)out);
+}
 
-		p->order_public_id = db_res_str(&res, i, 0);
-		p->status = db_res_str(&res, i, 1);
-		p->pg = db_res_str(&res, i, 2);
-		p->amount = db_res_i64(&res, i, 3);
-		p->checks = checks > INT32_MAX ? INT32_MAX : (int)checks;
-		p->next_at = db_res_str(&res, i, 5);
-		p->last_result = db_res_str(&res, i, 6);
-		p->needs_admin = db_res_i64(&res, i, 7) != 0;
-		p->since = db_res_str(&res, i, 8);
+enum paychecks_hint_rc
+paychecks_toss_event(struct db *db, struct arena *a, struct json_object *body,
+    int64_t base_seconds, struct paychecks_hint *out)
+{
+	struct pg_toss_event ev;
+	struct order o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (pg_toss_event_parse(body, &ev) != 0)
+		return PAYCHECKS_HINT_MALFORMED;
+	snprintf(out->type, sizeof(out->type), "%s", ev.type);
+	snprintf(out->order_id, sizeof(out->order_id), "%s", ev.order_id);
+	snprintf(out->status, sizeof(out->status), "%s", ev.status);
+	if (ev.order_id[0] == '\0') {
+		out->why = "not a payment status change";
+		return PAYCHECKS_HINT_IGNORED;
 	}
-	*out = list;
-	return (int64_t)res.nrows;
+	rc = orders_get(db, a, ev.order_id, false, &o);
+	if (rc < 0)
+		return PAYCHECKS_HINT_FAILED;
+	if (rc == 0 || o.pay != ORDER_PAY_TOSS || (o.status != ORDER_CONFIRMING &&
+	    o.status != ORDER_UNKNOWN)) {
+		out->why = rc == 0 ? "unknown order" : o.pay != ORDER_PAY_TOSS ? "not a Toss order" :
+		    arena_printf(a, "the order is %s: nothing to do", orders_status_name(o.status));
+		return PAYCHECKS_HINT_IGNORED;
+	}
+	rc = paychecks_queue(db, o.id, o.public_id, base_seconds, &out->job);
+	if (rc < 0)
+		return PAYCHECKS_HINT_FAILED;
+	return rc == 1 ? PAYCHECKS_HINT_QUEUED : PAYCHECKS_HINT_WAITING;
 }

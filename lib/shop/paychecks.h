@@ -20,6 +20,7 @@
 
 
 struct arena;
+struct json_object;
 struct breaker;
 struct conf;
 struct db;
@@ -110,5 +111,31 @@ int paychecks_note(struct db *db, int64_t order_id, const char *result, bool nee
 /* True (1) when the order's expires_at lies more than grace_seconds in the past, 0 when not
  * (or no such order), or an enum db_rc. Uses the database's clock. */
 int paychecks_window_over(struct db *db, int64_t order_id, int64_t grace_seconds);
+
+/* ---- Toss's PAYMENT_STATUS_CHANGED webhook: a hint, never believed -------------------- */
+
+enum paychecks_hint_rc {
+	PAYCHECKS_HINT_MALFORMED,   /* not a well-formed event (lib/clients/pg_toss reads it) */
+	PAYCHECKS_HINT_IGNORED,     /* another event type, an unknown order, not a Toss order, or
+	                             * an order whose outcome is decided: nothing to do */
+	PAYCHECKS_HINT_QUEUED,      /* a payment.check job queued (out->job: push it) */
+	PAYCHECKS_HINT_WAITING,     /* a check of the order was already waiting */
+	PAYCHECKS_HINT_FAILED,      /* the database failed: nothing queued */
+};
+
+/* What an event named, for the caller's log (strings owned by the struct or a). */
+struct paychecks_hint {
+	char type[65];
+	char order_id[65];          /* "" unless a PAYMENT_STATUS_CHANGED */
+	char status[32];            /* the status the event claims */
+	const char *why;            /* IGNORED: why, for the log */
+	int64_t job;                /* QUEUED: the check job */
+};
+
+/* A Toss webhook event (the parsed body): when it names a Toss order whose payment outcome
+ * is still open (CONFIRMING or UNKNOWN), queues a check (paychecks_queue, base_seconds);
+ * the PG's own answer to that check decides, never the event. */
+enum paychecks_hint_rc paychecks_toss_event(struct db *db, struct arena *a,
+    struct json_object *body, int64_t base_seconds, struct paychecks_hint *out);
 
 #endif

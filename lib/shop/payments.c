@@ -5,59 +5,41 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "shop/catalog.h"
-#include "infra/db.h"
-#include "shop/ledger.h"
 #include "base/log.h"
-#include "shop/orders.h"
-#include "infra/outbox.h"
-#include "shop/payments.h"
+#include "base/valid.h"
 #include "clients/pg.h"
+#include "infra/db.h"
+#include "infra/outbox.h"
+#include "shop/order_state.h"
+#include "shop/orders.h"
+#include "shop/payments.h"
 
 static const char SQL_LOCK_ORDER[] =
-    "SELECT status, amount FROM orders WHERE id = ? FOR UPDATE";
-static const char SQL_TO_PAID[] =
-    "UPDATE orders SET status = 'PAID', paid_at = NOW(3)"
-    " WHERE id = ? AND status IN ('CONFIRMING','UNKNOWN') AND amount = ?";
-static const char SQL_TO_FAILED[] =
-    "UPDATE orders SET status = 'FAILED', fail_code = ?, fail_message = ?"
-    " WHERE id = ? AND status IN ('CONFIRMING','UNKNOWN')";
-static const char SQL_TO_UNKNOWN[] =
-    "UPDATE orders SET status = 'UNKNOWN' WHERE id = ? AND status = 'CONFIRMING'";
-static const char SQL_INSERT_PAYMENT[] =
-    "INSERT INTO payments (order_id, pg, payment_key, amount, status, approved_at, method)"
-    " VALUES (?, ?, ?, ?, 'DONE', NULLIF(?, ''), NULLIF(?, ''))";
-static const char SQL_INSERT_EVENT[] =
-    "INSERT INTO order_events (order_id, from_status, to_status, actor, note)"
-    " VALUES (?, ?, ?, ?, ?)";
+    "SELECT status FROM orders WHERE id = ? FOR UPDATE";
 
 /* Widths of the columns written from PG text, in bytes (the columns count characters, which
  * is never fewer). */
 #define FAIL_CODE_MAX 64
 #define FAIL_MESSAGE_MAX 512
 
-/* Results of the transaction functions besides 0 and the enum db_rc values. */
-enum payments_tx_rc {
-	TX_LOST = -300,     /* outbox_complete found the claim gone */
-};
-
-enum payments_move { MOVE_PAID, MOVE_FAILED, MOVE_UNKNOWN, MOVE_NONE, MOVE__MAX };
+/* Shown to the shopper when the PG's "no" came without a message of its own. */
+static const char MSG_ABORTED[] = "결제가 승인되지 않았습니다.";
+static const char MSG_EXPIRED[] = "결제 유효 시간이 만료되었습니다.";
+static const char MSG_NOT_FOUND[] = "결제 정보를 찾을 수 없습니다.";
 
 static const char *const rc_names[PAYMENTS__MAX] = {
 	"done", "skipped", "mismatch", "lost", "db_failed",
 };
 
 struct pay_tx {
-	enum payments_move move;
 	const struct outbox_claim *claim;
 	const struct order *o;
 	struct arena *a;
-	const struct pg_result *r;   /* MOVE_PAID */
-	const char *code;            /* MOVE_FAILED */
-	const char *message;         /* MOVE_FAILED */
-	const char *note;            /* event note */
+	struct order_move m;         /* m.to: PAID, FAILED, UNKNOWN; ORDER_STATUS__MAX: none */
+	const struct pg_result *r;   /* PAID */
 	bool moved;                  /* out: the order changed status */
-	int64_t settle_job;          /* out: MOVE_PAID */
+	bool lost;                   /* out: the outbox claim was gone */
+	struct bus_batch jobs;       /* out: PAID */
 };
 
 const char *
@@ -66,121 +48,80 @@ payments_rc_name(enum payments_rc rc)
 	return (unsigned)rc < PAYMENTS__MAX ? rc_names[rc] : "?";
 }
 
-/* s cut to at most max bytes without splitting a UTF-8 sequence (copy in a when cut). NULL
+/* s cut to at most max bytes without splitting a UTF-8 sequence (a copy in a when cut). NULL
  * stays NULL. */
 static const char *
 cut_utf8(struct arena *a, const char *s, size_t max)
 {
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	if (n <= max)
-		return s;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return arena_strndup(a, s, n);
+	return s != NULL ? arena_strndup(a, s, valid_utf8_cut_bytes(s, max)) : NULL;
 }
 
-/* True when the order may make this move from status (the database's spelling). */
-static bool
-move_allowed(enum payments_move m, const char *status)
-{
-	if (m == MOVE_PAID || m == MOVE_FAILED)
-		return strcmp(status, "CONFIRMING") == 0 || strcmp(status, "UNKNOWN") == 0;
-	if (m == MOVE_UNKNOWN)
-		return strcmp(status, "CONFIRMING") == 0;
-	return false;
-}
-
-/* The paid side effects after the guarded UPDATE matched. */
+/* What the move causes, after it matched: the paid effects, or the stock back. */
 static int
-paid_effects(struct db *db, struct pay_tx *t)
+effects(struct db *db, struct pay_tx *t)
 {
-	const struct pg_result *r = t->r;
+	struct order_payment pay;
 	enum ledger_rc lrc;
-	int64_t rc;
-	size_t i;
 
-	rc = db_exec(db, SQL_INSERT_PAYMENT, "ississ", t->o->id, orders_pay_name(t->o->pay),
-	    r->payment_key, t->o->amount, r->approved_at, r->method);
-	if (rc < 0 && rc != DB_DUP)  /* a duplicate: this approval is recorded already */
-		return (int)rc;
-	for (i = 0; i < t->o->nlines; i++) {
-		rc = catalog_sale_add(db, t->o->lines[i].product_id, t->o->lines[i].quantity);
-		if (rc < 0)
-			return (int)rc;
-	}
-	t->settle_job = outbox_add(db, JOB_SETTLE,
-	    arena_printf(t->a, "{\"orderId\":\"%s\"}", t->o->public_id));
-	if (t->settle_job < 0)
-		return (int)t->settle_job;
-	/* The shopper's mail: pushed by the janitor within janitor.grace_ms. */
-	rc = outbox_add(db, JOB_NOTIFY,
-	    arena_printf(t->a, "{\"orderId\":\"%s\",\"event\":\"paid\"}", t->o->public_id));
-	if (rc < 0)
-		return (int)rc;
-	/* The posting last: the hot accounts' rows stay locked only until the commit. */
-	lrc = ledger_post_paid(db, t->o->public_id, orders_pay_name(t->o->pay), t->o->user_id,
-	    t->o->amount);
-	if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
-		log_error(NULL, "order %s: paid posting refused: %s", t->o->public_id,
-		    ledger_rc_name(lrc));
-		return ledger_tx_rc(db, lrc);
-	}
-	return 0;
+	if (t->m.to == ORDER_FAILED)
+		return order_state_release(db, t->o->lines, t->o->nlines);
+	if (t->m.to != ORDER_PAID)
+		return 0;
+	pay.pg = orders_pay_name(t->o->pay);
+	pay.payment_key = t->r->payment_key;
+	pay.approved_at = t->r->approved_at;
+	pay.method = t->r->method;
+	return order_state_paid(db, t->a, t->o, &pay, &t->jobs, &lrc);
 }
 
 static int
 pay_tx_fn(struct db *db, void *arg)
 {
 	struct pay_tx *t = arg;
-	static const char *const to_names[MOVE__MAX] = { "PAID", "FAILED", "UNKNOWN", NULL };
 	struct db_res res;
-	const char *from;
 	int64_t rc;
 
 	t->moved = false;
-	t->settle_job = 0;
-	if (t->move != MOVE_NONE) {
+	t->lost = false;  /* an effect's own DB_ABORT is no lost claim */
+	bus_batch_clear(&t->jobs);
+	if (t->m.to != ORDER_STATUS__MAX) {
 		/* Lock the order first: the event names the status really left, and a racing
 		 * janitor or admin waits for us instead of deciding the same order at once. */
 		rc = db_query(db, t->a, &res, SQL_LOCK_ORDER, "i", t->o->id);
 		if (rc < 0)
 			return (int)rc;
-		from = rc == 1 ? db_res_str(&res, 0, 0) : NULL;
-		if (from != NULL && move_allowed(t->move, from)) {
-			if (t->move == MOVE_PAID)
-				rc = db_exec(db, SQL_TO_PAID, "ii", t->o->id, t->o->amount);
-			else if (t->move == MOVE_FAILED)
-				rc = db_exec(db, SQL_TO_FAILED, "ssi", t->code, t->message, t->o->id);
-			else
-				rc = db_exec(db, SQL_TO_UNKNOWN, "i", t->o->id);
+		if (rc == 1 && orders_status_parse(db_res_str(&res, 0, 0), &t->m.from) == 0 &&
+		    order_state_allowed(t->m.from, t->m.to, ORDER_BY_WORKER)) {
+			rc = order_state_move(db, &t->m);
 			if (rc < 0)
 				return (int)rc;
-			t->moved = rc == 1;
+			t->moved = rc == ORDER_STATE_MOVED;
 		}
 		if (t->moved) {
-			rc = db_exec(db, SQL_INSERT_EVENT, "issss", t->o->id, from,
-			    to_names[t->move], "worker", t->note);
-			if (rc < 0)
-				return (int)rc;
-			if (t->move == MOVE_PAID)
-				rc = paid_effects(db, t);
-			else if (t->move == MOVE_FAILED)
-				rc = orders_release_stock(db, t->o);
-			else
-				rc = 0;
+			rc = effects(db, t);
 			if (rc < 0)
 				return (int)rc;
 		}
 	}
-	rc = outbox_complete(db, t->claim);
-	if (rc < 0)
-		return (int)rc;
-	return rc == 0 ? TX_LOST : 0;
+	return outbox_finish(db, t->claim, &t->lost);
+}
+
+/* A pay_tx for moving o to to (ORDER_STATUS__MAX: only the claim), with the event's note. */
+static void
+pay_tx_init(struct pay_tx *t, struct arena *a, const struct outbox_claim *claim,
+    const struct order *o, enum order_status to, const char *note)
+{
+	memset(t, 0, sizeof(*t));
+	t->claim = claim;
+	t->o = o;
+	t->a = a;
+	t->m.to = to;
+	t->m.actor = ORDER_BY_WORKER;
+	if (o != NULL) {
+		t->m.order_id = o->id;
+		t->m.amount = o->amount;
+	}
+	t->m.note = cut_utf8(a, note, PAYMENTS_NOTE_MAX);
 }
 
 /* Runs the transaction and maps its result. */
@@ -189,7 +130,7 @@ run(struct db *db, struct pay_tx *t)
 {
 	int rc = db_tx(db, pay_tx_fn, t);
 
-	if (rc == TX_LOST)
+	if (rc == DB_ABORT && t->lost)
 		return PAYMENTS_LOST;
 	if (rc != 0)
 		return PAYMENTS_DB_FAILED;
@@ -202,24 +143,19 @@ payments_mark_unknown(struct db *db, struct arena *a, const struct outbox_claim 
 {
 	struct pay_tx t;
 
-	memset(&t, 0, sizeof(t));
-	t.move = MOVE_UNKNOWN;
-	t.claim = claim;
-	t.o = o;
-	t.a = a;
-	t.note = cut_utf8(a, note, PAYMENTS_NOTE_MAX);
+	pay_tx_init(&t, a, claim, o, ORDER_UNKNOWN, note);
 	return run(db, &t);
 }
 
 enum payments_rc
 payments_mark_paid(struct db *db, struct arena *a, const struct outbox_claim *claim,
-    const struct order *o, const struct pg_result *r, int64_t *settle_job)
+    const struct order *o, const struct pg_result *r, struct bus_batch *jobs)
 {
 	struct pay_tx t;
 	enum payments_rc rc;
 
-	*settle_job = 0;
-	if (r->outcome != PG_OK || strcmp(r->status, "DONE") != 0 ||
+	bus_batch_clear(jobs);
+	if (r->outcome != PG_OK || r->state != PG_STATE_APPROVED ||
 	    strcmp(r->order_id, o->public_id) != 0 || r->total_amount != o->amount ||
 	    r->payment_key[0] == '\0') {
 		log_error(NULL, "order %s: PG approval disagrees with the order (status %s, order %s,"
@@ -230,17 +166,12 @@ payments_mark_paid(struct db *db, struct arena *a, const struct outbox_claim *cl
 		    r->total_amount, o->amount));
 		return rc == PAYMENTS_DONE || rc == PAYMENTS_SKIPPED ? PAYMENTS_MISMATCH : rc;
 	}
-	memset(&t, 0, sizeof(t));
-	t.move = MOVE_PAID;
-	t.claim = claim;
-	t.o = o;
-	t.a = a;
+	pay_tx_init(&t, a, claim, o, ORDER_PAID,
+	    arena_printf(a, "%s %s", orders_pay_name(o->pay), r->payment_key));
 	t.r = r;
-	t.note = cut_utf8(a, arena_printf(a, "%s %s", orders_pay_name(o->pay), r->payment_key),
-	    PAYMENTS_NOTE_MAX);
 	rc = run(db, &t);
 	if (rc == PAYMENTS_DONE)
-		*settle_job = t.settle_job;
+		*jobs = t.jobs;
 	return rc;
 }
 
@@ -250,14 +181,9 @@ payments_mark_failed(struct db *db, struct arena *a, const struct outbox_claim *
 {
 	struct pay_tx t;
 
-	memset(&t, 0, sizeof(t));
-	t.move = MOVE_FAILED;
-	t.claim = claim;
-	t.o = o;
-	t.a = a;
-	t.code = cut_utf8(a, code, FAIL_CODE_MAX);
-	t.message = cut_utf8(a, message, FAIL_MESSAGE_MAX);
-	t.note = t.code != NULL ? cut_utf8(a, t.code, PAYMENTS_NOTE_MAX) : NULL;
+	pay_tx_init(&t, a, claim, o, ORDER_FAILED, cut_utf8(a, code, FAIL_CODE_MAX));
+	t.m.fail_code = cut_utf8(a, code, FAIL_CODE_MAX);
+	t.m.fail_message = cut_utf8(a, message, FAIL_MESSAGE_MAX);
 	return run(db, &t);
 }
 
@@ -266,8 +192,50 @@ payments_skip(struct db *db, const struct outbox_claim *claim)
 {
 	struct pay_tx t;
 
-	memset(&t, 0, sizeof(t));
-	t.move = MOVE_NONE;
-	t.claim = claim;
+	pay_tx_init(&t, NULL, claim, NULL, ORDER_STATUS__MAX, NULL);
 	return run(db, &t);
+}
+
+enum payments_verdict
+payments_verdict(const struct order *o, const struct pg_result *r)
+{
+	bool other;
+
+	if (r->outcome == PG_NOT_FOUND)
+		return PAYMENTS_NOT_FOUND;
+	if (r->outcome != PG_OK)
+		return PAYMENTS_OPEN;
+	/* Toss answers an order's latest attempt: a final "no" about another payment of the
+	 * same order decides nothing about ours. */
+	other = o->payment_key != NULL && r->payment_key[0] != '\0' &&
+	    strcmp(o->payment_key, r->payment_key) != 0;
+	switch (r->state) {
+	case PG_STATE_APPROVED:
+		return PAYMENTS_PAID;
+	case PG_STATE_ABORTED:
+	case PG_STATE_EXPIRED:
+		return other ? PAYMENTS_OPEN : PAYMENTS_FAILED;
+	case PG_STATE_CANCELED:
+	case PG_STATE_PARTIAL_CANCELED:
+		return PAYMENTS_ADMIN;
+	default:
+		return PAYMENTS_OPEN;  /* open at the PG: not decided yet */
+	}
+}
+
+enum payments_rc
+payments_mark_failed_as(struct db *db, struct arena *a, const struct outbox_claim *claim,
+    const struct order *o, const struct pg_result *r)
+{
+	const char *code, *message;
+
+	if (r->outcome == PG_NOT_FOUND) {
+		code = r->code[0] != '\0' ? r->code : "NOT_FOUND_PAYMENT";
+		message = MSG_NOT_FOUND;
+	} else {
+		code = r->code[0] != '\0' ? r->code : r->status;
+		message = r->message[0] != '\0' ? r->message :
+		    r->state == PG_STATE_EXPIRED ? MSG_EXPIRED : MSG_ABORTED;
+	}
+	return payments_mark_failed(db, a, claim, o, code, message);
 }

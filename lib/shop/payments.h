@@ -1,6 +1,6 @@
 /* payments: the database side of a PG confirm outcome (sql/009_payments.sql). Each call is
- * ONE transaction that applies the outcome to the order (a guarded UPDATE, its order_events
- * row, whatever must commit with it) and completes the worker's outbox claim, so a crash at
+ * ONE transaction that applies the outcome to the order (a move of lib/shop/order_state and
+ * whatever it causes) and completes the worker's outbox claim, so a crash at
  * any point either leaves the job to be redone or has done it completely, and a job done
  * twice changes nothing. No call here talks to the PG or holds a transaction across a
  * network call. Knows nothing of HTTP or of which PG answered beyond its name. */
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct arena;
+struct bus_batch;
 struct db;
 struct order;
 struct outbox_claim;
@@ -30,23 +31,23 @@ enum payments_rc {
 /* Longest order_events note written here, in bytes (the column holds 255 characters). */
 #define PAYMENTS_NOTE_MAX 255
 
-/* The PG approved the payment (r->outcome PG_OK with status DONE, from a confirm or a lookup).
- * o is the order loaded with details. Checks r against o (same order id, status DONE,
- * total_amount equal to o->amount); a mismatch is logged as an error and moves a CONFIRMING
- * order to UNKNOWN instead (PAYMENTS_MISMATCH). Otherwise, in one transaction: the guarded
- * UPDATE CONFIRMING|UNKNOWN -> PAID (paid_at now, amount checked again), the payments row (a
- * duplicate is a no-op), an order_events row (actor "worker"), catalog_sale_add per line, an
- * outbox settle job {"orderId"}, and outbox_complete. On PAYMENTS_DONE *settle_job is the
- * settle job's id: push it after this returns; else *settle_job is 0. */
+/* The PG approved the payment (r->outcome PG_OK and r->state PG_STATE_APPROVED, from a
+ * confirm or a lookup). o is the order loaded with details. Checks r against o (same order
+ * id, approved, total_amount equal to o->amount); a mismatch is logged as an error and moves
+ * a CONFIRMING order to UNKNOWN instead (PAYMENTS_MISMATCH). Otherwise, in one transaction:
+ * the move CONFIRMING|UNKNOWN -> PAID by the worker (amount checked again), its paid effects
+ * (order_state_paid: payments row, sales, settle and notify jobs, posting) and
+ * outbox_complete. On PAYMENTS_DONE *jobs holds the settle and notify jobs: push them after
+ * this returns; else it is empty. */
 enum payments_rc payments_mark_paid(struct db *db, struct arena *a,
     const struct outbox_claim *claim, const struct order *o, const struct pg_result *r,
-    int64_t *settle_job);
+    struct bus_batch *jobs);
 
 /* The PG definitely refused (a confirm's refusal, or a lookup of an UNKNOWN order that the PG
- * reports ABORTED or EXPIRED): CONFIRMING|UNKNOWN -> FAILED with fail_code/fail_message (truncated to
- * the columns), an event noting the code, the stock given back (orders_release_stock; o must
- * be loaded with details) and outbox_complete, in one transaction. code and message may be
- * NULL. */
+ * reports ABORTED or EXPIRED): CONFIRMING|UNKNOWN -> FAILED with fail_code/fail_message
+ * (truncated to the columns), an event noting the code, the stock given back
+ * (order_state_release; o must be loaded with details) and outbox_complete, in one
+ * transaction. code and message may be NULL. */
 enum payments_rc payments_mark_failed(struct db *db, struct arena *a,
     const struct outbox_claim *claim, const struct order *o, const char *code,
     const char *message);
@@ -57,6 +58,29 @@ enum payments_rc payments_mark_failed(struct db *db, struct arena *a,
  * never a failure. */
 enum payments_rc payments_mark_unknown(struct db *db, struct arena *a,
     const struct outbox_claim *claim, const struct order *o, const char *note);
+
+/* What a PG's answer about an order's payment (a lookup's, or a confirm's) says to do. */
+enum payments_verdict {
+	PAYMENTS_PAID,       /* approved: payments_mark_paid (which checks the amount again) */
+	PAYMENTS_FAILED,     /* this very payment ended without approval (aborted, expired): it
+	                      * will never be approved: payments_mark_failed_as */
+	PAYMENTS_NOT_FOUND,  /* the PG has no payment for the order: a failure only once the
+	                      * order's window is over (the caller knows) */
+	PAYMENTS_OPEN,       /* no decision yet (in progress, no answer, another payment of the
+	                      * same order ended): ask again later */
+	PAYMENTS_ADMIN,      /* approved and cancelled at the PG: only a person can settle it */
+	PAYMENTS_VERDICT__MAX
+};
+
+/* The verdict of answer r about order o (whose payment_key, when set, is the payment we
+ * hold). Only r's outcome and state are read, never the PG's words. */
+enum payments_verdict payments_verdict(const struct order *o, const struct pg_result *r);
+
+/* payments_mark_failed with the failure r reported (a PAYMENTS_FAILED or PAYMENTS_NOT_FOUND
+ * verdict): its code (or its status word) and its message, or a Korean message for its
+ * state when it gave none. */
+enum payments_rc payments_mark_failed_as(struct db *db, struct arena *a,
+    const struct outbox_claim *claim, const struct order *o, const struct pg_result *r);
 
 /* Only completes the outbox row (the order is already decided, or the job cannot be run).
  * Returns PAYMENTS_SKIPPED, PAYMENTS_LOST or PAYMENTS_DB_FAILED. */

@@ -28,8 +28,16 @@ static const char SQL_INSERT_CHARGE[] =
 static const char SQL_STORED_CHARGE[] =
     "SELECT request_hash, response FROM point_charges WHERE user_id = ? AND idempotency_key = ?";
 static const char SQL_HISTORY[] =
-    "SELECT id, amount, balance_after, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s')"
-    " FROM point_charges WHERE user_id = ? ORDER BY id DESC LIMIT ?";
+    "SELECT id, amount, balance_after, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS"
+    " created_at FROM point_charges WHERE user_id = ? ORDER BY id DESC LIMIT ?";
+
+static const struct db_field history_fields[] = {
+	DB_FIELD(struct points_charge_row, id, DB_F_I64, "id"),
+	DB_FIELD(struct points_charge_row, amount, DB_F_I64, "amount"),
+	DB_FIELD(struct points_charge_row, balance_after, DB_F_I64, "balance_after"),
+	DB_FIELD(struct points_charge_row, created_at, DB_F_STR, "created_at"),
+	DB_FIELDS_END,
+};
 
 /* What Redis holds for a key whose first request is still running. */
 static const char INFLIGHT[] = "inflight";
@@ -37,18 +45,13 @@ static const char INFLIGHT[] = "inflight";
 /* A finished key's Redis record is {"fp": fingerprint, "status": 200, "body": "..."}. */
 #define RECORD_MAX (64 * 1024)
 
-/* Results of the charge transaction besides 0 and the enum db_rc values (which end at -100). */
-enum charge_tx_rc {
-	CHARGE_TX_NO_USER = -200,
-	CHARGE_TX_LIMIT   = -201,
-};
-
 struct charge_tx {
 	const struct points_charge_req *req;
 	struct arena *a;
 	const char *fp;         /* the request's fingerprint */
 	const char *body;       /* out: the response */
 	size_t body_len;
+	enum points_outcome why;  /* out, DB_ABORT: POINTS_NO_USER or POINTS_LIMIT */
 };
 
 /* How claiming the Redis key went. */
@@ -69,11 +72,11 @@ points_get(struct db *db, struct arena *a, int64_t user_id, struct points_user *
 		return (int)n;
 	memset(out, 0, sizeof(*out));
 	out->id = user_id;
-	snprintf(out->name, sizeof(out->name), "%s", db_res_str(&res, 0, 0));
-	out->has_phone = !db_res_null(&res, 0, 1);
+	snprintf(out->name, sizeof(out->name), "%s", db_col_str(&res, 0, "name"));
+	out->has_phone = !db_col_null(&res, 0, "phone");
 	if (out->has_phone)
-		snprintf(out->phone, sizeof(out->phone), "%s", db_res_str(&res, 0, 1));
-	out->amount = db_res_i64(&res, 0, 2);
+		snprintf(out->phone, sizeof(out->phone), "%s", db_col_str(&res, 0, "phone"));
+	out->amount = db_col_i64(&res, 0, "points");
 	return 1;
 }
 
@@ -96,23 +99,13 @@ int64_t
 points_history(struct db *db, struct arena *a, int64_t user_id, size_t max,
     struct points_charge_row **out)
 {
-	struct points_charge_row *rows;
 	struct db_res res;
 	int64_t n;
-	size_t i;
 
 	n = db_query(db, a, &res, SQL_HISTORY, "ii", user_id, (int64_t)max);
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++) {
-		rows[i].id = db_res_i64(&res, i, 0);
-		rows[i].amount = db_res_i64(&res, i, 1);
-		rows[i].balance_after = db_res_i64(&res, i, 2);
-		rows[i].created_at = db_res_str(&res, i, 3);
-	}
-	*out = rows;
-	return n;
+	return db_res_map_rows(&res, a, history_fields, sizeof(**out), (void **)out);
 }
 
 bool
@@ -135,8 +128,8 @@ user_json_text(struct arena *a, const struct points_user *u, size_t *len)
 }
 
 /* The transaction: guarded UPDATE, balance read back, the charge row with its response.
- * Returns 0, CHARGE_TX_NO_USER, CHARGE_TX_LIMIT or an enum db_rc (DB_DUP: the key was used;
- * everything this run did is rolled back). Safe to rerun. */
+ * Returns 0, DB_ABORT (t->why: POINTS_NO_USER or POINTS_LIMIT) or an enum db_rc (DB_DUP: the
+ * key was used; everything this run did is rolled back). Safe to rerun. */
 static int
 charge_tx_fn(struct db *db, void *arg)
 {
@@ -150,8 +143,9 @@ charge_tx_fn(struct db *db, void *arg)
 	int64_t limit, n;
 	int found;
 
+	t->why = POINTS_LIMIT;
 	if (money_sub(MONEY_MAX, req->amount, &limit) != 0 || limit < 0)
-		return CHARGE_TX_LIMIT;
+		return DB_ABORT;
 	n = db_exec(db, SQL_ADD, "iii", req->amount, req->user_id, limit);
 	if (n < 0)
 		return (int)n;
@@ -159,7 +153,9 @@ charge_tx_fn(struct db *db, void *arg)
 		n = db_query(db, t->a, &res, SQL_USER_EXISTS, "i", req->user_id);
 		if (n < 0)
 			return (int)n;
-		return n == 0 ? CHARGE_TX_NO_USER : CHARGE_TX_LIMIT;
+		if (n == 0)
+			t->why = POINTS_NO_USER;
+		return DB_ABORT;
 	}
 	found = points_get(db, t->a, req->user_id, &u);
 	if (found <= 0)
@@ -319,10 +315,10 @@ stored_charge(struct db *db, struct arena *a, const struct points_charge_req *re
 		log_error(req->log, "points: duplicate charge key but no stored row (%" PRId64 ")", n);
 		return POINTS_FAILED;
 	}
-	*stored_fp = db_res_str(&rows, 0, 0);
+	*stored_fp = db_col_str(&rows, 0, "request_hash");
 	res->status = 200;
-	res->body = db_res_str(&rows, 0, 1);
-	res->body_len = rows.lens[1];
+	res->body = db_col_str(&rows, 0, "response");
+	res->body_len = rows.lens[db_res_col(&rows, "response")];
 	return strcmp(*stored_fp, fp) == 0 ? POINTS_REPLAYED : POINTS_KEY_REUSED;
 }
 
@@ -365,11 +361,8 @@ points_charge(struct db *db, struct redis *redis, struct arena *a,
 	case DB_DUP:
 		outcome = stored_charge(db, a, req, fp, &record_fp, &found);
 		break;
-	case CHARGE_TX_NO_USER:
-		outcome = POINTS_NO_USER;
-		break;
-	case CHARGE_TX_LIMIT:
-		outcome = POINTS_LIMIT;
+	case DB_ABORT:
+		outcome = t.why;
 		break;
 	default:
 		log_error(req->log, "points: charge transaction failed (%d)", rc);

@@ -3,7 +3,12 @@
  * and its findings (sql/013_reconcile.sql) for the admin console. Integer won throughout.
  * Only one run at a time: a Redis lock with a fencing token, and the database guard that
  * refuses a run row whose token is older than the newest. A run is safe to repeat and to
- * resume: every repair is a guarded transition or an idempotent posting. */
+ * resume: every repair is a move of lib/shop/order_state or an idempotent posting. The PG is
+ * asked only through lib/clients/pggate.
+ *
+ * Files: reconcile_file.c (the settlement records), reconcile_lock.c (the lock),
+ * reconcile.c (a run), reconcile_repair.c (one payment's finding and repair),
+ * reconcile_report.c (the console's reads); reconcile_impl.h is what they share. */
 #ifndef JT_RECONCILE_H
 #define JT_RECONCILE_H
 
@@ -123,9 +128,10 @@ int reconcile_parse_csv(const char *text, size_t len, enum pg_id pg, struct aren
     struct recon_file *out, char *err, size_t err_len);
 
 /* Fetches date's (YYYY-MM-DD) settlement records from the PG's API into *out, page by page
- * (Toss GET /v1/settlements, soldDate). KakaoPay has no such API: -1 with a reason. Returns 0,
- * or -1 with a reason in err and *out empty. */
-int reconcile_fetch(struct pg *p, enum pg_id pg, const char *date, struct arena *a,
+ * (Toss GET /v1/settlements, soldDate), through this process's breaker gate for the PG (made
+ * from c). KakaoPay has no such API: -1 with a reason. Returns 0, or -1 with a reason in err
+ * and *out empty. */
+int reconcile_fetch(const struct conf *c, enum pg_id pg, const char *date, struct arena *a,
     struct recon_file *out, char *err, size_t err_len);
 
 /* The one-run-at-a-time lock: a Redis key set NX PX with a random token, and the fencing
@@ -160,8 +166,8 @@ struct recon_opts {
 	struct db *db;
 	struct redis *redis;
 	struct recon_lock *lock;    /* held by the caller */
-	struct pg *pg;              /* a client of file->pg: lookups and cancels */
-	struct bus *bus;            /* where settle jobs are pushed; NULL: the janitor pushes */
+	const struct conf *conf;    /* for the breaker gate of file->pg: lookups and cancels */
+	struct bus *bus;            /* where repairs' jobs are pushed; NULL: the janitor pushes */
 	const struct recon_file *file;
 	const char *source;         /* the file's name, or "api:<date>" */
 	bool dry_run;               /* classify and record "would_..." actions; change nothing */
@@ -175,7 +181,5 @@ struct recon_opts {
  * file's date, repairs what is safe (unless dry_run), records each finding as it goes, and
  * closes the run. *out is the run (strings in a). Returns an enum recon_rc. */
 enum recon_rc reconcile_run(const struct recon_opts *o, struct arena *a, struct recon_run *out);
-
-const char *reconcile_rc_name(enum recon_rc rc);
 
 #endif

@@ -5,16 +5,22 @@
  * what was paid can never both be accepted. Only then is the PG asked, outside any
  * transaction, by a `refund` job on the payment queue with Idempotency-Key
  * "refund-<refundId>", the same on every try. The PG's yes completes the refund in one
- * transaction: refund DONE, order PARTIALLY_CANCELED or CANCELED, stock of the cancelled
- * lines back, ledger posting refund:<refundId>, outbox refund.settle and notify jobs. A
- * definite no releases the reservation (refund FAILED); an unknown answer is retried and
- * never released. Points orders are refunded at once in the reserving transaction (the
- * points come back). Knows nothing of HTTP. */
+ * transaction: refund DONE, order PARTIALLY_CANCELED or CANCELED (a move of
+ * lib/shop/order_state), stock of the cancelled lines back, ledger posting refund:<refundId>,
+ * outbox refund.settle and notify jobs. A definite no releases the reservation (refund
+ * FAILED); an unknown answer is retried and never released. Points orders are refunded at
+ * once in the reserving transaction (the points come back). An admin's refund is audited
+ * (lib/shop/audit) inside that transaction. Knows nothing of HTTP.
+ *
+ * Files: refunds.c reserves (refunds_request), refunds_done.c completes, releases and
+ * records (the PG's answer, reconciliation), refunds_read.c loads and renders. */
 #ifndef JT_REFUNDS_H
 #define JT_REFUNDS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "infra/bus.h"
 
 struct arena;
 struct db;
@@ -33,7 +39,8 @@ struct refunds_req {
 	const char *order_public_id;
 	int64_t user_id;             /* the shopper asking: the order must be theirs and within
 	                              * shopper_days of payment; 0 when an admin asks */
-	int64_t admin_id;            /* the admin asking, or 0 */
+	int64_t admin_id;            /* the admin asking, or 0: the request is audited as
+	                              * "refund.request" inside its transaction */
 	int shopper_days;            /* config refunds.shopper_days */
 	const struct refunds_line_req *lines;  /* what to cancel; nlines 0 = everything left */
 	size_t nlines;
@@ -43,7 +50,7 @@ struct refunds_req {
 };
 
 enum refunds_rc {
-	REFUNDS_ACCEPTED,     /* 202: reserved, the PG cancel is queued (*out->job: push it) */
+	REFUNDS_ACCEPTED,     /* 202: reserved, the PG cancel is queued (out->jobs: push it) */
 	REFUNDS_DONE,         /* 200: refunded now (points) */
 	REFUNDS_REPLAYED,     /* 200: this key made *out before */
 	REFUNDS_KEY_REUSED,   /* 422: this key made a different refund */
@@ -78,11 +85,8 @@ struct refund {
 	const char *done_at;        /* or NULL */
 	struct refund_line *lines;
 	size_t nlines;
-	int64_t job;                /* the outbox job to push after the call returns, or 0 */
-	/* Added by the refunds engineer: the jobs a refund DONE at once (points, reconcile)
-	 * queued, to push after the call returns (refunds_push_jobs pushes all three), or 0. */
-	int64_t settle_job;         /* refund.settle */
-	int64_t notify_job;         /* notify */
+	struct bus_batch jobs;      /* what the call queued (the PG's cancel; refund.settle and
+	                             * notify for a refund DONE at once): push after it returns */
 };
 
 /* Reserves (and for points completes) a refund; see the top comment. *out is the refund. */
@@ -94,8 +98,9 @@ int64_t refunds_of_order(struct db *db, struct arena *a, int64_t order_id, struc
 
 /* The PG shows a cancel of amount that we do not have (reconciliation): records it as a DONE
  * refund of the order's remaining lines worth amount (actor "reconcile"), with its posting,
- * stock and refund.settle job, in one transaction, without calling the PG. Returns
- * REFUNDS_DONE, REFUNDS_EXCEEDS, REFUNDS_WRONG_STATE, REFUNDS_NOT_FOUND or REFUNDS_FAILED. */
+ * stock and refund.settle job (out->jobs), in one transaction, without calling the PG.
+ * Returns REFUNDS_DONE, REFUNDS_EXCEEDS, REFUNDS_WRONG_STATE, REFUNDS_NOT_FOUND or
+ * REFUNDS_FAILED. */
 enum refunds_rc refunds_record_pg_cancel(struct db *db, struct arena *a,
     const char *order_public_id, int64_t amount, struct refund *out);
 
@@ -104,9 +109,8 @@ struct json_object *refunds_json(const struct refund *r);
 
 const char *refunds_status_name(enum refund_status s);
 
-/* ---- added by the refunds engineer --------------------------------------------------------- */
-
-struct bus;
+/* The statuses' database spellings, indexed by value (for row descriptors: DB_ENUM). */
+extern const char *const refunds_status_names[REFUND_STATUS__MAX];
 
 /* English name of rc, for logs. */
 const char *refunds_rc_name(enum refunds_rc rc);
@@ -119,11 +123,6 @@ const char *refunds_rc_name(enum refunds_rc rc);
  * REFUNDS_BAD_LINE 400 REFUND_LINES_INVALID, REFUNDS_KEY_REUSED 422 IDEMPOTENCY_KEY_REUSED,
  * REFUNDS_FAILED 500 REFUND_FAILED. Strings are static. */
 void refunds_rc_answer(enum refunds_rc rc, int *status, const char **code, const char **message);
-
-/* Pushes r's queued jobs after the call that made them returned: job (refund, to the payment
- * workers), settle_job (refund.settle) and notify_job (notify); zeros are skipped. A failed
- * push is harmless (the outbox janitor pushes again), so nothing is returned. */
-void refunds_push_jobs(struct bus *b, const struct refund *r);
 
 /* One refund by public id, with lines. Returns 1, 0 unknown (or a malformed id), or an enum
  * db_rc. */
@@ -164,14 +163,12 @@ enum refunds_job_rc {
 };
 
 /* The PG cancelled: in one transaction with outbox_complete(claim): refund REQUESTED -> DONE,
- * order PARTIALLY_CANCELED or CANCELED (CANCELED once the DONE refunds add up to the amount)
- * with an order_events row (actor "worker"), payments.status likewise, the stock of the
- * refund's lines back, ledger_post_refund, and outbox refund.settle {"refundId"} and notify
- * {"orderId","event":"refunded","refundId"} jobs (*settle_job, *notify_job: push them after
- * this returns; 0 when not DONE). */
+ * order PARTIALLY_CANCELED or CANCELED (CANCELED once the DONE refunds add up to the amount;
+ * a move by the worker), payments.status likewise, the stock of the refund's lines back,
+ * ledger_post_refund, and outbox refund.settle and notify jobs (*jobs: push them after this
+ * returns; empty when not DONE). */
 enum refunds_job_rc refunds_complete(struct db *db, struct arena *a,
-    const struct outbox_claim *claim, const char *refund_public_id, int64_t *settle_job,
-    int64_t *notify_job);
+    const struct outbox_claim *claim, const char *refund_public_id, struct bus_batch *jobs);
 
 /* The PG definitely refused: in one transaction with outbox_complete(claim): refund
  * REQUESTED -> FAILED with code and message (truncated to the columns; may be NULL), and the

@@ -11,15 +11,16 @@
 #include "base/log.h"
 #include "base/money.h"
 #include "infra/outbox.h"
+#include "shop/refunds.h"
 #include "shop/settle.h"
 
 static const char SQL_ORDER[] =
-    "SELECT id, paid_at IS NOT NULL, amount FROM orders WHERE public_id = ?";
+    "SELECT id, paid_at IS NOT NULL AS paid, amount FROM orders WHERE public_id = ?";
 static const char SQL_SETTLED[] =
     "SELECT COUNT(*) FROM settlements WHERE kind = ? AND ref = ?";
 /* Each seller's lines: the whole sale, before any refund (refunds settle on their own). */
 static const char SQL_SELLER_LINES[] =
-    "SELECT l.seller_id, SUM(l.amount), s.commission_bp FROM order_lines l"
+    "SELECT l.seller_id, SUM(l.amount) AS gross, s.commission_bp FROM order_lines l"
     " JOIN sellers s ON s.id = l.seller_id WHERE l.order_id = ?"
     " GROUP BY l.seller_id, s.commission_bp ORDER BY l.seller_id";
 static const char SQL_INSERT_SETTLEMENT[] =
@@ -31,17 +32,19 @@ static const char SQL_SALES_OF_ORDER[] =
     "SELECT seller_id, gross, commission_bp FROM settlements"
     " WHERE kind = 'sale' AND order_id = ? ORDER BY seller_id";
 static const char SQL_REFUNDED_BEFORE[] =
-    "SELECT seller_id, SUM(gross) FROM settlements WHERE kind = 'refund' AND order_id = ?"
+    "SELECT seller_id, SUM(gross) AS gross FROM settlements WHERE kind = 'refund' AND order_id = ?"
     " GROUP BY seller_id";
 static const char SQL_REFUND_LINES[] =
-    "SELECT l.seller_id, SUM(rl.amount) FROM refund_lines rl"
+    "SELECT l.seller_id, SUM(rl.amount) AS gross FROM refund_lines rl"
     " JOIN order_lines l ON l.order_id = ? AND l.product_id = rl.product_id"
     " WHERE rl.refund_id = ? GROUP BY l.seller_id ORDER BY l.seller_id";
 
-/* Results of the transaction functions besides 0 and the enum db_rc values. */
-enum settle_tx_rc {
-	TX_LOST = -400,     /* outbox_complete found the claim gone */
-	TX_BOOKS = -401,    /* the data disagree or the ledger refused (logged) */
+/* The refund row settling reads: its id, amount and status (and order_id by name). */
+static const struct db_field refund_fields[] = {
+	DB_FIELD(struct refund, id, DB_F_I64, "id"),
+	DB_FIELD(struct refund, amount, DB_F_I64, "amount"),
+	DB_ENUM(struct refund, status, "status", refunds_status_names, REFUND_STATUS__MAX),
+	DB_FIELDS_END,
 };
 
 /* Sellers one posting can carry: one leg each plus the commission leg. */
@@ -97,21 +100,32 @@ struct settle_tx {
 	int default_bp;             /* sale */
 	int64_t refund_id;          /* refund */
 	int64_t refund_amount;      /* refund */
-	enum settle_rc rc;          /* out */
+	enum settle_rc rc;          /* out; with DB_ABORT: SETTLE_LOST, or SETTLE_FAILED when the
+	                             * data disagree or the ledger refused (logged) */
 };
 
-/* Completes the outbox row when there is a claim. Returns 0, TX_LOST or an enum db_rc. */
+/* Completes the outbox row when there is a claim. Returns 0, DB_ABORT (t->rc SETTLE_LOST)
+ * or an enum db_rc. */
 static int
-complete(struct db *db, const struct outbox_claim *claim)
+complete(struct db *db, struct settle_tx *t)
 {
+	bool lost;
 	int rc;
 
-	if (claim == NULL)
+	if (t->claim == NULL)
 		return 0;
-	rc = outbox_complete(db, claim);
-	if (rc < 0)
-		return rc;
-	return rc == 0 ? TX_LOST : 0;
+	rc = outbox_finish(db, t->claim, &lost);
+	if (lost)
+		t->rc = SETTLE_LOST;
+	return rc;
+}
+
+/* The data disagree or the ledger refused (logged): roll back, retry the job later. */
+static int
+books(struct settle_tx *t)
+{
+	t->rc = SETTLE_FAILED;
+	return DB_ABORT;
 }
 
 /* 1 when kind/ref has its settlements already, 0 when not, or an enum db_rc. */
@@ -130,7 +144,7 @@ settled_before(struct db *db, struct arena *a, const char *kind, const char *ref
 /* Writes the settlements rows and the posting(s) of shares[0..n): each seller's net between
  * seller_payable:<id> and other, and the commission between commission_revenue and other;
  * sale = true moves money from other (sales_clearing) to them, false back to other
- * (refunds). Returns 0, TX_BOOKS or an enum db_rc. */
+ * (refunds). Returns 0, DB_ABORT (books) or an enum db_rc. */
 static int
 write_shares(struct db *db, struct settle_tx *t, const struct share *shares, size_t n,
     bool sale, enum ledger_code code, const char *prefix, const char *other)
@@ -186,7 +200,7 @@ write_shares(struct db *db, struct settle_tx *t, const struct share *shares, siz
 		if (lrc != LEDGER_POSTED && lrc != LEDGER_REPLAYED) {
 			log_error(NULL, "settle %s %s: the ledger refused %s: %s", t->kind, t->ref, p.id,
 			    ledger_rc_name(lrc));
-			return TX_BOOKS;
+			return books(t);
 		}
 	}
 	return 0;
@@ -207,20 +221,20 @@ sale_tx_fn(struct db *db, void *arg)
 	n = db_query(db, t->a, &res, SQL_ORDER, "s", t->ref);
 	if (n < 0)
 		return (int)n;
-	if (n == 0 || db_res_i64(&res, 0, 1) == 0) {
+	if (n == 0 || db_col_i64(&res, 0, "paid") == 0) {
 		log_error(NULL, "settle: order %s %s: nothing to settle", t->ref,
 		    n == 0 ? "is unknown" : "was never paid");
 		t->rc = SETTLE_SKIPPED;
-		return complete(db, t->claim);
+		return complete(db, t);
 	}
-	t->order_id = db_res_i64(&res, 0, 0);
-	amount = db_res_i64(&res, 0, 2);
+	t->order_id = db_col_i64(&res, 0, "id");
+	amount = db_col_i64(&res, 0, "amount");
 	rc = settled_before(db, t->a, "sale", t->ref);
 	if (rc < 0)
 		return rc;
 	if (rc == 1) {
 		t->rc = SETTLE_REPLAYED;
-		return complete(db, t->claim);
+		return complete(db, t);
 	}
 
 	n = db_query(db, t->a, &res, SQL_SELLER_LINES, "i", t->order_id);
@@ -230,25 +244,26 @@ sale_tx_fn(struct db *db, void *arg)
 	for (i = 0; i < res.nrows; i++) {
 		struct share *s = &shares[i];
 
-		s->seller_id = db_res_i64(&res, i, 0);
-		s->gross = db_res_i64(&res, i, 1);
-		bp = db_res_null(&res, i, 2) ? t->default_bp : db_res_i64(&res, i, 2);
+		s->seller_id = db_col_i64(&res, i, "seller_id");
+		s->gross = db_col_i64(&res, i, "gross");
+		bp = db_col_null(&res, i, "commission_bp") ? t->default_bp :
+		    db_col_i64(&res, i, "commission_bp");
 		s->bp = (int)bp;
 		if (bp < 0 || bp > 10000 || settle_commission(s->gross, s->bp, &s->commission) != 0 ||
 		    money_add(sum, s->gross, &sum) != 0)
-			return TX_BOOKS;
+			return books(t);
 		s->net = s->gross - s->commission;
 	}
 	if (n == 0 || sum != amount) {
 		log_error(NULL, "settle: order %s: its lines sum to %" PRId64 ", the order is %"
 		    PRId64 ": not settled", t->ref, sum, amount);
-		return TX_BOOKS;
+		return books(t);
 	}
 	rc = write_shares(db, t, shares, res.nrows, true, LEDGER_SETTLE, "settle", "sales_clearing");
 	if (rc < 0)
 		return rc;
 	t->rc = SETTLE_DONE;
-	return complete(db, t->claim);
+	return complete(db, t);
 }
 
 /* Runs fn; a duplicate settlement (a concurrent run committed first) reruns it once, when it
@@ -263,7 +278,7 @@ run(struct db *db, db_tx_fn fn, struct settle_tx *t)
 		rc = db_tx(db, fn, t);
 		if (rc == 0)
 			return t->rc;
-		if (rc == TX_LOST)
+		if (rc == DB_ABORT && t->rc == SETTLE_LOST)
 			return SETTLE_LOST;
 		if (rc != DB_DUP)
 			break;
@@ -296,7 +311,7 @@ sale_row(const struct db_res *res, int64_t seller)
 	size_t i;
 
 	for (i = 0; i < res->nrows; i++)
-		if (db_res_i64(res, i, 0) == seller)
+		if (db_col_i64(res, i, "seller_id") == seller)
 			return (ssize_t)i;
 	return -1;
 }
@@ -308,8 +323,8 @@ refunded_before(const struct db_res *res, int64_t seller)
 	size_t i;
 
 	for (i = 0; i < res->nrows; i++)
-		if (db_res_i64(res, i, 0) == seller)
-			return db_res_i64(res, i, 1);
+		if (db_col_i64(res, i, "seller_id") == seller)
+			return db_col_i64(res, i, "gross");
 	return 0;
 }
 
@@ -325,8 +340,8 @@ split_refund(const struct settle_tx *t, const struct db_res *lines, const struct
 
 	if (lines->nrows > 0) {
 		for (i = 0; i < lines->nrows; i++) {
-			shares[n].seller_id = db_res_i64(lines, i, 0);
-			shares[n].gross = db_res_i64(lines, i, 1);
+			shares[n].seller_id = db_col_i64(lines, i, "seller_id");
+			shares[n].gross = db_col_i64(lines, i, "gross");
 			if (money_add(sum, shares[n].gross, &sum) != 0)
 				return -1;
 			n++;
@@ -334,11 +349,12 @@ split_refund(const struct settle_tx *t, const struct db_res *lines, const struct
 		return sum == t->refund_amount ? (ssize_t)n : -1;
 	}
 	for (i = 0; i < sales->nrows && left > 0; i++) {
-		room = db_res_i64(sales, i, 1) - refunded_before(before, db_res_i64(sales, i, 0));
+		room = db_col_i64(sales, i, "gross") -
+		    refunded_before(before, db_col_i64(sales, i, "seller_id"));
 		take = room < left ? room : left;
 		if (take <= 0)
 			continue;
-		shares[n].seller_id = db_res_i64(sales, i, 0);
+		shares[n].seller_id = db_col_i64(sales, i, "seller_id");
 		shares[n].gross = take;
 		left -= take;
 		n++;
@@ -352,7 +368,7 @@ refund_tx_fn(struct db *db, void *arg)
 	struct settle_tx *t = arg;
 	struct db_res res, sales, before, lines;
 	struct share *shares;
-	const char *status;
+	struct refund refund;
 	int64_t n, prior;
 	ssize_t ns, row, i;
 	int rc;
@@ -360,26 +376,26 @@ refund_tx_fn(struct db *db, void *arg)
 	n = db_query(db, t->a, &res, SQL_REFUND, "s", t->ref);
 	if (n < 0)
 		return (int)n;
-	status = n == 1 ? db_res_str(&res, 0, 1) : NULL;
-	if (status == NULL || strcmp(status, "FAILED") == 0) {
+	if (n != 1 || db_res_map(&res, 0, refund_fields, &refund) != 0 ||
+	    refund.status == REFUND_FAILED) {
 		log_error(NULL, "settle: refund %s %s: nothing to settle", t->ref,
-		    status == NULL ? "is unknown" : "failed");
+		    n != 1 ? "is unknown" : "failed");
 		t->rc = SETTLE_SKIPPED;
-		return complete(db, t->claim);
+		return complete(db, t);
 	}
-	if (strcmp(status, "DONE") != 0) {
+	if (refund.status != REFUND_DONE) {
 		t->rc = SETTLE_WAIT;
 		return 0;
 	}
-	t->refund_id = db_res_i64(&res, 0, 0);
-	t->refund_amount = db_res_i64(&res, 0, 2);
-	t->order_id = db_res_i64(&res, 0, 3);
+	t->refund_id = refund.id;
+	t->refund_amount = refund.amount;
+	t->order_id = db_col_i64(&res, 0, "order_id");
 	rc = settled_before(db, t->a, "refund", t->ref);
 	if (rc < 0)
 		return rc;
 	if (rc == 1) {
 		t->rc = SETTLE_REPLAYED;
-		return complete(db, t->claim);
+		return complete(db, t);
 	}
 	n = db_query(db, t->a, &sales, SQL_SALES_OF_ORDER, "i", t->order_id);
 	if (n < 0)
@@ -401,21 +417,21 @@ refund_tx_fn(struct db *db, void *arg)
 	if (ns <= 0) {
 		log_error(NULL, "settle: refund %s of %" PRId64 " cannot be split over the order's"
 		    " sellers", t->ref, t->refund_amount);
-		return TX_BOOKS;
+		return books(t);
 	}
 	for (i = 0; i < ns; i++) {
 		struct share *s = &shares[i];
 
 		row = sale_row(&sales, s->seller_id);
 		prior = refunded_before(&before, s->seller_id);
-		if (row < 0 || prior + s->gross > db_res_i64(&sales, (size_t)row, 1)) {
+		if (row < 0 || prior + s->gross > db_col_i64(&sales, (size_t)row, "gross")) {
 			log_error(NULL, "settle: refund %s takes %" PRId64 " back from seller %" PRId64
 			    " past its sale", t->ref, s->gross, s->seller_id);
-			return TX_BOOKS;
+			return books(t);
 		}
-		s->bp = (int)db_res_i64(&sales, (size_t)row, 2);
+		s->bp = (int)db_col_i64(&sales, (size_t)row, "commission_bp");
 		if (settle_refund_commission(prior, s->gross, s->bp, &s->commission) != 0)
-			return TX_BOOKS;
+			return books(t);
 		s->net = s->gross - s->commission;
 	}
 	rc = write_shares(db, t, shares, (size_t)ns, false, LEDGER_REFUND_SETTLE, "refund.settle",
@@ -423,7 +439,7 @@ refund_tx_fn(struct db *db, void *arg)
 	if (rc < 0)
 		return rc;
 	t->rc = SETTLE_DONE;
-	return complete(db, t->claim);
+	return complete(db, t);
 }
 
 enum settle_rc
@@ -451,9 +467,13 @@ skip_tx_fn(struct db *db, void *arg)
 enum settle_rc
 settle_skip(struct db *db, const struct outbox_claim *claim)
 {
-	int rc = db_tx(db, skip_tx_fn, (void *)claim);
+	struct settle_tx t;
+	int rc;
 
-	if (rc == TX_LOST)
+	memset(&t, 0, sizeof(t));
+	t.claim = claim;
+	rc = db_tx(db, skip_tx_fn, &t);
+	if (rc == DB_ABORT && t.rc == SETTLE_LOST)
 		return SETTLE_LOST;
 	return rc == 0 ? SETTLE_SKIPPED : SETTLE_FAILED;
 }

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "base/arena.h"
+#include "shop/audit.h"
 #include "infra/db.h"
 #include "shop/ledger.h"
 #include "base/log.h"
@@ -17,8 +18,9 @@
  * summed per seller. */
 #define WALLET_SQL(inner, where) \
     "SELECT s.id, s.name, s.commission_bp," \
-    " COALESCE(a.credits_posted - a.debits_posted, 0), COALESCE(st.sales, 0)," \
-    " COALESCE(st.commission, 0), COALESCE(st.refunds, 0), COALESCE(p.paid, 0)" \
+    " COALESCE(a.credits_posted - a.debits_posted, 0) AS payable," \
+    " COALESCE(st.sales, 0) AS sales_total, COALESCE(st.commission, 0) AS commission_total," \
+    " COALESCE(st.refunds, 0) AS refunds_total, COALESCE(p.paid, 0) AS paid_out_total" \
     " FROM sellers s" \
     " LEFT JOIN ledger_accounts a ON a.owner_seller_id = s.id" \
     " LEFT JOIN (SELECT seller_id, SUM(IF(kind = 'sale', gross, 0)) AS sales," \
@@ -42,7 +44,8 @@ static const char SQL_SELLER_OF_USER[] =
 static const char SQL_SELLER_EXISTS[] =
     "SELECT 1 FROM sellers WHERE id = ?";
 static const char SQL_LOCK_PAYABLE[] =
-    "SELECT credits_posted - debits_posted FROM ledger_accounts WHERE code = ? FOR UPDATE";
+    "SELECT credits_posted - debits_posted AS payable FROM ledger_accounts WHERE code = ?"
+    " FOR UPDATE";
 static const char SQL_PAYOUT_BY_KEY[] =
     "SELECT id, seller_id, amount FROM payouts WHERE idempotency_key = ?";
 static const char SQL_INSERT_PAYOUT[] =
@@ -60,20 +63,38 @@ wallet_payout_rc_name(enum wallet_payout_rc rc)
 	return (unsigned)rc < WALLET_PAYOUT__MAX ? payout_rc_names[rc] : "?";
 }
 
-/* Fills *w from row i of a WALLET_SQL result. */
-static void
-wallet_from_row(struct arena *a, const struct db_res *res, size_t i, int default_bp,
-    struct wallet *w)
+static const struct db_field wallet_fields[] = {
+	DB_FIELD(struct wallet, seller_id, DB_F_I64, "id"),
+	DB_FIELD(struct wallet, seller_name, DB_F_STR, "name"),
+	DB_FIELD(struct wallet, commission_bp, DB_F_INT, "commission_bp"),
+	DB_FIELD(struct wallet, payable, DB_F_I64, "payable"),
+	DB_FIELD(struct wallet, sales_total, DB_F_I64, "sales_total"),
+	DB_FIELD(struct wallet, commission_total, DB_F_I64, "commission_total"),
+	DB_FIELD(struct wallet, refunds_total, DB_F_I64, "refunds_total"),
+	DB_FIELD(struct wallet, paid_out_total, DB_F_I64, "paid_out_total"),
+	DB_FIELDS_END,
+};
+
+static const struct db_field entry_fields[] = {
+	DB_FIELD(struct wallet_entry, kind, DB_F_STR, "kind"),
+	DB_FIELD(struct wallet_entry, ref, DB_F_STR, "ref"),
+	DB_FIELD(struct wallet_entry, gross, DB_F_I64, "gross"),
+	DB_FIELD(struct wallet_entry, commission, DB_F_I64, "commission"),
+	DB_FIELD(struct wallet_entry, net, DB_F_I64, "net"),
+	DB_FIELD(struct wallet_entry, at, DB_F_STR, "at"),
+	DB_FIELDS_END,
+};
+
+/* Fills *w from row i of a WALLET_SQL result. Returns 0 or DB_ERR. */
+static int
+wallet_from_row(const struct db_res *res, size_t i, int default_bp, struct wallet *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->seller_id = db_res_i64(res, i, 0);
-	w->seller_name = arena_strdup(a, db_res_str(res, i, 1));
-	w->commission_bp = db_res_null(res, i, 2) ? default_bp : (int)db_res_i64(res, i, 2);
-	w->payable = db_res_i64(res, i, 3);
-	w->sales_total = db_res_i64(res, i, 4);
-	w->commission_total = db_res_i64(res, i, 5);
-	w->refunds_total = db_res_i64(res, i, 6);
-	w->paid_out_total = db_res_i64(res, i, 7);
+	if (db_res_map(res, i, wallet_fields, w) != 0)
+		return DB_ERR;
+	if (db_col_null(res, i, "commission_bp"))
+		w->commission_bp = default_bp;
+	return 0;
 }
 
 int64_t
@@ -87,9 +108,10 @@ wallet_list(struct db *db, struct arena *a, int default_bp, struct wallet **out)
 	n = db_query(db, a, &res, SQL_WALLETS, "");
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
+	rows = arena_alloc(a, (res.nrows + 1) * sizeof(*rows));
 	for (i = 0; i < res.nrows; i++)
-		wallet_from_row(a, &res, i, default_bp, &rows[i]);
+		if (wallet_from_row(&res, i, default_bp, &rows[i]) != 0)
+			return DB_ERR;
 	*out = rows;
 	return n;
 }
@@ -103,8 +125,7 @@ wallet_get(struct db *db, struct arena *a, int64_t seller_id, int default_bp, st
 	n = db_query(db, a, &res, SQL_WALLET, "iii", seller_id, seller_id, seller_id);
 	if (n <= 0)
 		return (int)n;
-	wallet_from_row(a, &res, 0, default_bp, out);
-	return 1;
+	return wallet_from_row(&res, 0, default_bp, out) == 0 ? 1 : DB_ERR;
 }
 
 int64_t
@@ -119,18 +140,11 @@ wallet_entries(struct db *db, struct arena *a, int64_t seller_id, size_t limit,
 	n = db_query(db, a, &res, SQL_ENTRIES, "iii", seller_id, seller_id, (int64_t)limit);
 	if (n < 0)
 		return n;
-	rows = arena_alloc(a, res.nrows * sizeof(*rows));
-	for (i = 0; i < res.nrows; i++) {
-		const char *at = db_res_str(&res, i, 5);
-
-		rows[i].kind = db_res_str(&res, i, 0);
-		rows[i].ref = db_res_str(&res, i, 1);
-		rows[i].gross = db_res_i64(&res, i, 2);
-		rows[i].commission = db_res_i64(&res, i, 3);
-		rows[i].net = db_res_i64(&res, i, 4);
-		/* "YYYY-MM-DD HH:MM:SS.mmm" from the DATETIME(3): keep the seconds */
-		rows[i].at = at != NULL ? arena_strndup(a, at, 19) : "";
-	}
+	if (db_res_map_rows(&res, a, entry_fields, sizeof(*rows), (void **)&rows) < 0)
+		return DB_ERR;
+	/* "YYYY-MM-DD HH:MM:SS.mmm" from the DATETIME(3): keep the seconds */
+	for (i = 0; i < res.nrows; i++)
+		rows[i].at = rows[i].at != NULL ? arena_strndup(a, rows[i].at, 19) : "";
 	*out = rows;
 	return n;
 }
@@ -152,11 +166,6 @@ wallet_seller_of_user(struct db *db, int64_t user_id, int64_t *seller_id)
 
 /* ---- payouts -------------------------------------------------------------------------------- */
 
-/* Results of the payout transaction besides 0 and the enum db_rc values. */
-enum payout_tx_rc {
-	TX_REFUSED = -500,   /* t->rc says why; nothing written */
-};
-
 struct payout_tx {
 	int64_t seller_id;
 	int64_t amount;             /* -1: everything */
@@ -167,6 +176,25 @@ struct payout_tx {
 	int64_t payout_id;          /* out */
 	int64_t paid;               /* out */
 };
+
+/* The admin's payout audited as "wallet.payout" in its own transaction: before {"payable"},
+ * after {"payoutId", "paid", "payable"}. Returns 0 or an enum db_rc. */
+static int
+audit_payout(struct db *db, const struct payout_tx *t, int64_t payable)
+{
+	struct json_object *before = json_object_new_object(), *after = json_object_new_object();
+	int rc;
+
+	json_object_object_add(before, "payable", json_object_new_int64(payable));
+	json_object_object_add(after, "payoutId", json_object_new_int64(t->payout_id));
+	json_object_object_add(after, "paid", json_object_new_int64(t->paid));
+	json_object_object_add(after, "payable", json_object_new_int64(payable - t->paid));
+	rc = audit_record_json(db, t->actor, "wallet.payout",
+	    arena_printf(t->a, "seller:%" PRId64, t->seller_id), before, after);
+	json_object_put(before);
+	json_object_put(after);
+	return rc;
+}
 
 static int
 payout_tx_fn(struct db *db, void *arg)
@@ -181,7 +209,7 @@ payout_tx_fn(struct db *db, void *arg)
 		return (int)n;
 	if (n == 0) {
 		t->rc = WALLET_NO_SELLER;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	/* The seller's payable row first: payouts of one seller run one at a time, and a key
 	 * used twice at once is seen by the second after the first commits. */
@@ -189,31 +217,31 @@ payout_tx_fn(struct db *db, void *arg)
 	    arena_printf(t->a, "seller_payable:%" PRId64, t->seller_id));
 	if (n < 0)
 		return (int)n;
-	payable = n == 1 ? db_res_i64(&res, 0, 0) : 0;
+	payable = n == 1 ? db_col_i64(&res, 0, "payable") : 0;
 	if (t->key != NULL) {
 		n = db_query(db, t->a, &res, SQL_PAYOUT_BY_KEY, "s", t->key);
 		if (n < 0)
 			return (int)n;
 		if (n == 1) {
-			if (db_res_i64(&res, 0, 1) != t->seller_id ||
-			    (t->amount != -1 && db_res_i64(&res, 0, 2) != t->amount)) {
+			if (db_col_i64(&res, 0, "seller_id") != t->seller_id ||
+			    (t->amount != -1 && db_col_i64(&res, 0, "amount") != t->amount)) {
 				t->rc = WALLET_KEY_REUSED;
-				return TX_REFUSED;
+				return DB_ABORT;
 			}
-			t->payout_id = db_res_i64(&res, 0, 0);
-			t->paid = db_res_i64(&res, 0, 2);
+			t->payout_id = db_col_i64(&res, 0, "id");
+			t->paid = db_col_i64(&res, 0, "amount");
 			t->rc = WALLET_REPLAYED;
 			return 0;
 		}
 	}
 	if (payable <= 0) {
 		t->rc = WALLET_NOTHING;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	amount = t->amount == -1 ? payable : t->amount;
 	if (amount > payable) {
 		t->rc = WALLET_TOO_MUCH;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	n = db_exec(db, SQL_INSERT_PAYOUT, "iiis", t->seller_id, amount, t->actor, t->key);
 	if (n < 0)
@@ -227,7 +255,7 @@ payout_tx_fn(struct db *db, void *arg)
 	}
 	t->paid = amount;
 	t->rc = WALLET_PAID_OUT;
-	return 0;
+	return t->actor > 0 ? audit_payout(db, t, payable) : 0;
 }
 
 enum wallet_payout_rc
@@ -257,7 +285,7 @@ wallet_payout(struct db *db, int64_t seller_id, int64_t amount, int64_t actor_us
 			break;
 	}
 	arena_free(&t.a);
-	if (rc == 0 || rc == TX_REFUSED) {
+	if (rc == 0 || rc == DB_ABORT) {
 		if (t.rc == WALLET_PAID_OUT || t.rc == WALLET_REPLAYED) {
 			*payout_id = t.payout_id;
 			*paid = t.paid;

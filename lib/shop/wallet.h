@@ -61,9 +61,11 @@ enum wallet_payout_rc {
 };
 
 /* Pays amount (-1: the whole payable) of seller_id's payable out to the bank, recorded with
- * actor_user_id (the admin) and key (an idempotency key, 1..64 of [A-Za-z0-9_-], or NULL).
- * One transaction: the seller's payable account row is locked, checked, the payouts row and
- * ledger posting payout:<id> written. */
+ * actor_user_id (the admin; 0 for jangteoctl) and key (an idempotency key, 1..64 of
+ * [A-Za-z0-9_-], or NULL). One transaction: the seller's payable account row is locked,
+ * checked, the payouts row and ledger posting payout:<id> written and, for an admin, the
+ * audit record "wallet.payout" (before {"payable"}, after {"payoutId","paid","payable"}). A
+ * replay writes nothing, audit included. */
 enum wallet_payout_rc wallet_payout(struct db *db, int64_t seller_id, int64_t amount,
     int64_t actor_user_id, const char *key, int64_t *payout_id, int64_t *paid);
 

@@ -2,9 +2,13 @@
 
 The tests talk to a stack started by tests/run-stack-tests.sh; its location comes from the
 environment (JT_RUN, JT_HTTP_PORT, JT_SRCDIR). Standard library only."""
+import email
+import email.policy
+import glob
 import http.client
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -291,3 +295,23 @@ def follow_pg(url, query_extra):
     eq(r.status, 302, "the PG sends the browser back")
     back = urllib.parse.urlsplit(r.getheader("Location"))
     return back.path + "?" + back.query
+
+
+def mails_to(addr):
+    """Every message the SMTP sink saved for envelope recipient addr, oldest first, parsed;
+    each has .raw (bytes), .envelope (the X-Envelope-To value) and .raw_subject (the Subject
+    header as sent, folded lines included)."""
+    out = []
+    files = glob.glob(os.path.join(RUN, "mail", "*.eml"))
+    for f in sorted(files, key=lambda p: int(os.path.basename(p)[:-4])):
+        with open(f, "rb") as fh:
+            raw = fh.read()
+        first = raw.split(b"\r\n", 1)[0].decode("utf-8")
+        if first == "X-Envelope-To: " + addr:
+            m = email.message_from_bytes(raw, policy=email.policy.default)
+            m.raw = raw
+            m.envelope = first[len("X-Envelope-To: "):]
+            subject = re.search(rb"^Subject:.*?(?=\r\n(?! ))", raw, re.M | re.S)
+            m.raw_subject = subject.group(0).decode("ascii") if subject else ""
+            out.append(m)
+    return out

@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.parse
 
-from jt import RUN, ctl, envelope, eq, request, sql
+from jt import RUN, ctl, envelope, eq, mails_to, request, sql
 
 MSG_LOGIN_FAILED = "이메일 또는 비밀번호가 올바르지 않습니다."
 MSG_EMAIL = "올바른 이메일 주소를 입력해 주세요."
@@ -136,22 +136,6 @@ class Browser:
         elif csrf:
             h["X-CSRF-Token"] = csrf
         return self.send("POST", path, body=obj, headers=h)
-
-
-def mails_to(addr):
-    """Every message the sink saved for addr, oldest first, parsed."""
-    out = []
-    files = glob.glob(os.path.join(RUN, "mail", "*.eml"))
-    for f in sorted(files, key=lambda p: int(os.path.basename(p)[:-4])):
-        with open(f, "rb") as fh:
-            raw = fh.read()
-        first = raw.split(b"\r\n", 1)[0].decode("utf-8")
-        if first == "X-Envelope-To: " + addr:
-            m = email.message_from_bytes(raw, policy=email.policy.default)
-            subject = re.search(rb"^Subject:.*?(?=\r\n(?! ))", raw, re.M | re.S)
-            m.raw_subject = subject.group(0).decode("ascii") if subject else ""
-            out.append(m)
-    return out
 
 
 def code_in(msg):

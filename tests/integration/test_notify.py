@@ -5,25 +5,19 @@ failure is retried with the outbox back-off and the mail goes out once the relay
 a shopper without a deliverable address, an order that no longer exists or a refund that does
 not exist completes the job without mail; hostile product names cannot touch the headers.
 
-The notify job is queued by the paths that pay (lib/shop/orders.c for points, lib/shop/payments.c for a
-PG) and refund (lib/shop/refunds.c). Until a path queues it, these tests queue the job themselves
-(an outbox row, which the janitor pushes) so the worker is tested either way; once the source
-names JOB_NOTIFY, the job must come from the path itself and carry exactly the payload of
-workers/jobs.h. While fcgi/refunds.c is a placeholder, the refund test records a DONE refund
-in the tables (as lib/shop/refunds.c commits it) and queues its job; once the route is there it
-refunds through POST /api/v1/orders/{id}/refunds.
-
-Helpers that could move to jt.py: mails_to (messages the sink saved for an envelope
-recipient, with .raw and .envelope), smtp_fail (the sink's fault knob), add_notify_job."""
-import email
-import email.policy
-import glob
+The notify job of a payment is queued by the paid effects every paying path shares
+(lib/shop/order_state.c: a points checkout, a PG's confirm or check, a reconciliation repair,
+whose test is in test_reconcile.py) and the one of a refund by lib/shop/refunds_done.c; each
+carries exactly the payload lib/infra/payload.c builds. While fcgi/refunds.c is a
+placeholder, the refund test records a DONE refund in the tables (as lib/shop/refunds_done.c
+commits it) and queues its job; once the route is there it refunds through
+POST /api/v1/orders/{id}/refunds."""
 import os
 import re
 import time
 
-from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, make_product, make_user,
-                quote, sql)
+from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, mails_to, make_product,
+                make_user, quote, sql)
 from jt import order_status as status
 
 SUBJECT_PAID = "[장터] 결제 완료: "
@@ -33,12 +27,6 @@ FAIL_KNOB = os.path.join(RUN, "fakes", "smtp-fail")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-
-def wired(path):
-    """True when the source file at path (under the repo) queues notify jobs itself."""
-    with open(os.path.join(SRC, path)) as f:
-        return "JOB_NOTIFY" in f.read()
-
 
 def route_landed(path):
     """False while the handler file at path is still its placeholder."""
@@ -75,33 +63,13 @@ def job_done(jid, timeout=20.0):
                       what="notify job %d done (now %r)" % (jid, job_row(jid)))
 
 
-def paid_job(oid, source):
-    """The notify job of paid order oid: the one the path queued when source names JOB_NOTIFY,
-    else one queued here."""
+def paid_job(oid):
+    """The notify job of paid order oid: every paying path (lib/shop/order_state's paid
+    effects) queues exactly one."""
     jobs = notify_jobs(oid)
-    if wired(source):
-        eq(len(jobs), 1, "the paying path queued one notify job")
-        eq(jobs[0][3], '{"orderId":"%s","event":"paid"}' % oid, "its payload")
-        return jobs[0][0]
-    eq(jobs, [], "no notify job yet")
-    return add_notify_job('{"orderId":"%s","event":"paid"}' % oid)
-
-
-def mails_to(addr):
-    """Every message the sink saved for envelope recipient addr, oldest first, parsed; each
-    has .raw (bytes) and .envelope (the X-Envelope-To value)."""
-    out = []
-    files = glob.glob(os.path.join(RUN, "mail", "*.eml"))
-    for f in sorted(files, key=lambda p: int(os.path.basename(p)[:-4])):
-        with open(f, "rb") as fh:
-            raw = fh.read()
-        first = raw.split(b"\r\n", 1)[0].decode("utf-8")
-        if addr in first:
-            m = email.message_from_bytes(raw, policy=email.policy.default)
-            m.raw = raw
-            m.envelope = first[len("X-Envelope-To: "):]
-            out.append(m)
-    return out
+    eq(len(jobs), 1, "the paying path queued one notify job")
+    eq(jobs[0][3], '{"orderId":"%s","event":"paid"}' % oid, "its payload")
+    return jobs[0][0]
 
 
 def body_of(m):
@@ -173,7 +141,7 @@ def test_a_points_order_mails_the_shopper_once_with_the_amount_and_lines():
     o = new_order(s, [(p1, 2), (p2, 3)], "points")
     oid = o["orderId"]
     eq(status(oid), "PAID", "points orders are paid at checkout")
-    jid = paid_job(oid, "lib/shop/orders.c")
+    jid = paid_job(oid)
     job_done(jid)
     addr = email_of(uid)
     m = one_mail(addr)
@@ -202,7 +170,7 @@ def test_a_toss_order_paid_by_the_confirm_worker_mails_once():
     back = follow_pg(o["payment"]["redirectUrl"], "outcome=success")
     eq(s.get(back).status, 200, "order received page")
     eventually(lambda: status(oid) == "PAID", timeout=20, what="PAID")
-    jid = paid_job(oid, "lib/shop/payments.c")
+    jid = paid_job(oid)
     job_done(jid)
     addr = email_of(uid)
     m = one_mail(addr)
@@ -220,7 +188,7 @@ def test_a_relay_failure_is_retried_and_the_mail_goes_out_once_it_is_back():
     try:
         o = new_order(Session(uid), [(pid, 1)], "points")
         oid = o["orderId"]
-        jid = paid_job(oid, "lib/shop/orders.c")
+        jid = paid_job(oid)
         # Two refused deliveries, each given back to the outbox with the back-off ...
         eventually(lambda: job_row(jid)[1] >= 2, timeout=20, what="a second attempt")
         eq(mails_to(email_of(uid)), [], "nothing delivered while the relay refuses")
@@ -244,7 +212,7 @@ def test_a_hostile_product_name_cannot_touch_the_headers():
     uid = make_user(name="이름\r\nX-Injected: 1", points=10000)
     o = new_order(Session(uid), [(pid, 1)], "points")
     oid = o["orderId"]
-    jid = paid_job(oid, "lib/shop/orders.c")
+    jid = paid_job(oid)
     job_done(jid)
     addr = email_of(uid)
     m = one_mail(addr)
@@ -275,7 +243,7 @@ def test_no_mail_without_an_address_a_user_or_an_order_and_the_job_completes():
     ghost = "kakao-%d@oauth.invalid" % time.time_ns()
     sql("UPDATE users SET email = %s WHERE id = %d" % (quote(ghost), uid))
     o = new_order(Session(uid), [(pid, 1)], "points")
-    j1 = paid_job(o["orderId"], "lib/shop/orders.c")
+    j1 = paid_job(o["orderId"])
     # An order that does not exist (or never will).
     j2 = add_notify_job('{"orderId":"NoSuchOrder0000000000000","event":"paid"}')
     # An order that was never paid.
@@ -330,7 +298,7 @@ def test_a_refunded_event_mails_the_refund_once():
     s = Session(uid)
     o = new_order(s, [(pid, 2)], "points")
     oid = o["orderId"]
-    job_done(paid_job(oid, "lib/shop/orders.c"))
+    job_done(paid_job(oid))
     addr = email_of(uid)
     eventually(lambda: len(mails_to(addr)) == 1, what="the paid mail")
     if route_landed("fcgi/refunds.c"):
@@ -368,7 +336,7 @@ def test_a_refund_that_does_not_exist_or_failed_sends_nothing():
     uid = make_user(points=100000)
     o = new_order(Session(uid), [(pid, 2)], "points")
     oid = o["orderId"]
-    job_done(paid_job(oid, "lib/shop/orders.c"))
+    job_done(paid_job(oid))
     addr = email_of(uid)
     eventually(lambda: len(mails_to(addr)) == 1, what="the paid mail")
     j1 = add_notify_job('{"orderId":"%s","event":"refunded","refundId":"NoSuchRefund00000000000"}'

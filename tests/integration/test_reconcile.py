@@ -17,8 +17,8 @@ import subprocess
 import time
 import urllib.parse
 
-from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, make_product, make_user,
-                pg_faults, redis, sql, stock)
+from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, mails_to, make_product,
+                make_user, pg_faults, redis, sql, stock)
 from jt import order_events as events
 from jt import order_jobs as jobs
 from jt import order_status as status
@@ -347,6 +347,39 @@ def test_every_class_classified_dry_run_changes_nothing_repairs_exact_then_nothi
         eq(refunds_of(d) + refunds_of(e), [("1300", "DONE", "reconcile"),
                                            ("1400", "DONE", "reconcile")], "refunds once")
         eq(pg_records(j_key, "cancel"), [1900], "cancelled once")
+        lock_free()
+
+
+def test_an_order_repaired_by_reconciliation_gets_its_mail_once():
+    """Marked PAID by a repair, an order has every paid order's effects, the shopper's mail
+    included (an earlier copy of "becomes PAID" in lib/shop/reconcile.c forgot it)."""
+    def shopper_of(oid):
+        return sql("SELECT u.email FROM users u JOIN orders o ON o.user_id = u.id"
+                   " WHERE o.public_id = '%s'" % oid)[0][0]
+
+    with FreshDay() as day:
+        b, b_pid = failed_order(2100)                     # approved there, FAILED here
+        b_key = plant(pg="toss", action="approve", order_id=b, amount=2100)["payment_key"]
+        c, c_key, c_pid = unknown_order(2300)             # approved there, UNKNOWN here
+        path, _ = settlement_file("toss", day.date)
+        eq((mails_to(shopper_of(b)), mails_to(shopper_of(c))), ([], []), "no mail before")
+        rc, out = jangteoctl("reconcile", "--pg", "toss", path)
+        eq(rc, 0, "both repaired, nothing left: %s" % out)
+        for oid, key, amount in ((b, b_key, 2100), (c, c_key, 2300)):
+            eq((status(oid), payment_key(oid), posting(oid)), ("PAID", key, 1), "%s paid" % oid)
+            eq(jobs(oid, "notify"), 1, "one notify job for %s" % oid)
+            addr = shopper_of(oid)
+            eventually(lambda: len(mails_to(addr)) == 1, timeout=30,
+                       what="the paid mail of %s" % oid)
+            subject = mails_to(addr)[0]["Subject"]
+            if not (subject.startswith("[장터] 결제 완료: ") and oid in subject and
+                    "{:,}원".format(amount) in subject):
+                raise AssertionError("the paid mail of %s: %r" % (oid, subject))
+        lock_free()
+        rc, out = jangteoctl("reconcile", "--pg", "toss", path)
+        eq(rc, 0, "again: nothing to do: %s" % out)
+        time.sleep(2)  # janitor.grace_ms: a second job would have been pushed by now
+        eq([len(mails_to(shopper_of(x))) for x in (b, c)], [1, 1], "one mail each, once")
         lock_free()
 
 

@@ -23,6 +23,7 @@
 #include "infra/bus.h"
 #include "infra/db.h"
 #include "infra/outbox.h"
+#include "infra/payload.h"
 #include "shop/catalog.h"
 
 static const char SQL_JOB[] =
@@ -102,7 +103,8 @@ static int
 testing_job_create(struct req *r)
 {
 	struct job_create jc = { 0 };
-	struct json_object *payload, *o;
+	struct payload_echo echo;
+	struct json_object *o;
 	struct bus_job job;
 	const char *message;
 	static const char *const fields[] = { "message", "sleep_ms", NULL };
@@ -115,11 +117,9 @@ testing_job_create(struct req *r)
 	    jparse_int64(r->json, "sleep_ms", 0, 60000, &sleep_ms) < 0)
 		return resp_error(r, 400, "INVALID_JOB", "message(1~100자)와 sleep_ms(0~60000)만 허용됩니다.");
 
-	payload = json_object_new_object();
-	json_object_object_add(payload, "message", json_object_new_string(message));
-	json_object_object_add(payload, "sleep_ms", json_object_new_int64(sleep_ms));
-	jc.payload = arena_strdup(r->a, json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN));
-	json_object_put(payload);
+	echo.message = message;
+	echo.sleep_ms = sleep_ms;
+	jc.payload = payload_echo_build(r->a, &echo);
 
 	rc = db_tx(r->app->db, job_create_tx, &jc);
 	if (rc != 0)

@@ -182,6 +182,70 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* A row read through a descriptor: by column name, whatever the SELECT's order, with enum
+ * spellings and fixed arrays checked; a missing column or a value that does not fit fails. */
+struct rt_row {
+	int64_t id;
+	int small;
+	bool flag;
+	const char *s;
+	char word[8];
+	int color;
+};
+
+static const char *const rt_colors[] = { "red", "green", "blue" };
+
+static const struct db_field rt_fields[] = {
+	DB_FIELD(struct rt_row, id, DB_F_I64, "id"),
+	DB_FIELD(struct rt_row, small, DB_F_INT, "small"),
+	DB_FIELD(struct rt_row, flag, DB_F_BOOL, "flag"),
+	DB_FIELD(struct rt_row, s, DB_F_STR, "s"),
+	DB_FIELD(struct rt_row, word, DB_F_CHARS, "word"),
+	DB_ENUM(struct rt_row, color, "color", rt_colors, 3),
+	DB_FIELDS_END,
+};
+
+static const char sql_map_ok[] =
+    "SELECT 'blue' AS color, NULL AS s, 7 AS id, 'abc' AS word, 1 AS flag, -3 AS small";
+static const char sql_map_enum[] =
+    "SELECT 'pink' AS color, 's' AS s, 1 AS id, 'abc' AS word, 0 AS flag, 0 AS small";
+static const char sql_map_long[] =
+    "SELECT 'red' AS color, 's' AS s, 1 AS id, 'abcdefgh' AS word, 0 AS flag, 0 AS small";
+static const char sql_map_big[] =
+    "SELECT 'red' AS color, 's' AS s, 1 AS id, 'a' AS word, 0 AS flag, 4294967296 AS small";
+static const char sql_map_missing[] =
+    "SELECT 'red' AS color, 1 AS id, 'a' AS word, 0 AS flag, 0 AS small";
+
+START_TEST(test_columns_by_name)
+{
+	struct rt_row row;
+	struct db_res res;
+
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_map_ok, ""), 1);
+	ck_assert_uint_eq(db_res_col(&res, "id"), 2);
+	ck_assert_int_eq(db_col_i64(&res, 0, "small"), -3);
+	ck_assert_str_eq(db_col_str(&res, 0, "word"), "abc");
+	ck_assert(db_col_null(&res, 0, "s"));
+	memset(&row, 0x55, sizeof(row));
+	ck_assert_int_eq(db_res_map(&res, 0, rt_fields, &row), 0);
+	ck_assert_int_eq(row.id, 7);
+	ck_assert_int_eq(row.small, -3);
+	ck_assert(row.flag);
+	ck_assert_ptr_null(row.s);
+	ck_assert_str_eq(row.word, "abc");
+	ck_assert_int_eq(row.color, 2);
+
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_map_enum, ""), 1);
+	ck_assert_int_eq(db_res_map(&res, 0, rt_fields, &row), DB_ERR);
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_map_long, ""), 1);
+	ck_assert_int_eq(db_res_map(&res, 0, rt_fields, &row), DB_ERR);
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_map_big, ""), 1);
+	ck_assert_int_eq(db_res_map(&res, 0, rt_fields, &row), DB_ERR);
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_map_missing, ""), 1);
+	ck_assert_int_eq(db_res_map(&res, 0, rt_fields, &row), DB_ERR);
+}
+END_TEST
+
 START_TEST(test_programming_errors)
 {
 	struct db_res res;
@@ -598,6 +662,7 @@ db_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_columns_by_name);
 	tcase_add_test(tc, test_programming_errors);
 	tcase_add_test(tc, test_dup);
 	tcase_add_test(tc, test_stmt_cache);

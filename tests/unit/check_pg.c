@@ -71,6 +71,7 @@ static void
 assert_empty_payment(const struct pg_result *r)
 {
 	ck_assert_str_eq(r->status, "");
+	ck_assert_int_eq(r->state, PG_STATE_NONE);
 	ck_assert_str_eq(r->payment_key, "");
 	ck_assert_str_eq(r->order_id, "");
 	ck_assert_int_eq(r->total_amount, 0);
@@ -210,6 +211,7 @@ START_TEST(test_not_configured_and_not_supported)
 	ck_assert_str_eq(r.code, PG_CODE_NOT_CONFIGURED);
 	ck_assert_int_eq(r.http_status, 0);
 	ck_assert_str_eq(r.status, "");
+	ck_assert_int_eq(r.state, PG_STATE_NONE);
 	ck_assert_int_eq(r.total_amount, 0);
 	ck_assert_int_eq(pg_ready(p, &rr, &r), PG_NOT_SENT);
 	ck_assert_str_eq(r.code, PG_CODE_NOT_CONFIGURED);
@@ -369,6 +371,7 @@ START_TEST(test_toss_confirm_done)
 	ck_assert_int_eq(r.outcome, PG_OK);
 	ck_assert_int_eq(r.http_status, 200);
 	ck_assert_str_eq(r.status, "DONE");
+	ck_assert_int_eq(r.state, PG_STATE_APPROVED);
 	ck_assert_str_eq(r.payment_key, TOSS_KEY);
 	ck_assert_str_eq(r.order_id, TOSS_ORDER);
 	ck_assert_int_eq(r.total_amount, 15000);
@@ -404,6 +407,7 @@ START_TEST(test_toss_confirm_mismatch_is_unknown)
 	    PG_UNKNOWN);
 	ck_assert_str_eq(r.code, PG_CODE_MISMATCH);
 	ck_assert_str_eq(r.status, "IN_PROGRESS");
+	ck_assert_int_eq(r.state, PG_STATE_OPEN);
 	/* A confirm answer to a cancel is no cancel. */
 	ck_assert_int_eq(toss(PG_CALL_CANCEL, NULL, 200, toss_done_body(), &r), PG_UNKNOWN);
 	/* Toss has no ready: a 200 to it is nonsense. */
@@ -431,8 +435,11 @@ START_TEST(test_toss_error_classification)
 		{ PG_CALL_CONFIRM, 404, "NOT_FOUND_PAYMENT", PG_REFUSED },
 		{ PG_CALL_CONFIRM, 403, "FDS_ERROR", PG_REFUSED },
 		{ PG_CALL_CONFIRM, 400, "PROVIDER_ERROR", PG_UNKNOWN },
-		{ PG_CALL_CONFIRM, 400, "ALREADY_PROCESSED_PAYMENT", PG_UNKNOWN },
-		{ PG_CALL_CONFIRM, 400, "DUPLICATED_ORDER_ID", PG_UNKNOWN },
+		{ PG_CALL_CONFIRM, 400, "ALREADY_PROCESSED_PAYMENT", PG_DUPLICATE },
+		{ PG_CALL_CONFIRM, 400, "DUPLICATED_ORDER_ID", PG_DUPLICATE },
+		{ PG_CALL_CONFIRM, 500, "ALREADY_PROCESSED_PAYMENT", PG_DUPLICATE },
+		{ PG_CALL_CANCEL, 400, "ALREADY_PROCESSED_PAYMENT", PG_UNKNOWN },
+		{ PG_CALL_LOOKUP, 400, "DUPLICATED_ORDER_ID", PG_UNKNOWN },
 		{ PG_CALL_CONFIRM, 400, "UNAPPROVED_ORDER_ID", PG_UNKNOWN },
 		{ PG_CALL_CONFIRM, 403, "FORBIDDEN_CONSECUTIVE_REQUEST", PG_UNKNOWN },
 		{ PG_CALL_CONFIRM, 500, "FAILED_INTERNAL_SYSTEM_PROCESSING", PG_UNKNOWN },
@@ -660,6 +667,7 @@ START_TEST(test_toss_lookup_statuses)
 	    "\"failure\":{\"code\":\"REJECT_CARD_COMPANY\",\"message\":\"카드사 거절\"}}", &r),
 	    PG_OK);
 	ck_assert_str_eq(r.status, "ABORTED");
+	ck_assert_int_eq(r.state, PG_STATE_ABORTED);
 	ck_assert_str_eq(r.code, "REJECT_CARD_COMPANY");
 	ck_assert_str_eq(r.message, "카드사 거절");
 	ck_assert_str_eq(r.payment_key, "tfake_9");
@@ -670,11 +678,13 @@ START_TEST(test_toss_lookup_statuses)
 	    "\"totalAmount\":5000,\"balanceAmount\":5000,"
 	    "\"failure\":{\"code\":\"EXPIRED_PAYMENT\",\"message\":null}}", &r), PG_OK);
 	ck_assert_str_eq(r.status, "EXPIRED");
+	ck_assert_int_eq(r.state, PG_STATE_EXPIRED);
 	ck_assert_str_eq(r.code, "EXPIRED_PAYMENT");
 	ck_assert_int_eq(toss(PG_CALL_LOOKUP, &exp, 200,
 	    "{\"paymentKey\":\"tfake_9\",\"orderId\":\"order-000001\",\"status\":\"IN_PROGRESS\","
 	    "\"totalAmount\":5000,\"balanceAmount\":5000}", &r), PG_OK);
 	ck_assert_str_eq(r.status, "IN_PROGRESS");
+	ck_assert_int_eq(r.state, PG_STATE_OPEN);
 	/* A lookup by order id answered with another order's payment. */
 	ck_assert_int_eq(toss(PG_CALL_LOOKUP, &exp, 200,
 	    "{\"paymentKey\":\"tfake_9\",\"orderId\":\"order-000002\",\"status\":\"DONE\","
@@ -698,6 +708,7 @@ START_TEST(test_toss_cancel)
 
 	ck_assert_int_eq(toss(PG_CALL_CANCEL, &exp, 200, partial, &r), PG_OK);
 	ck_assert_str_eq(r.status, "PARTIAL_CANCELED");
+	ck_assert_int_eq(r.state, PG_STATE_PARTIAL_CANCELED);
 	ck_assert_int_eq(r.total_amount, 15000);
 	ck_assert_int_eq(r.balance_amount, 10000);
 	ck_assert_str_eq(r.order_id, TOSS_ORDER);
@@ -727,6 +738,7 @@ START_TEST(test_kakao_ready)
 	ck_assert_str_eq(r.payment_key, KAKAO_TID);
 	ck_assert_str_eq(r.redirect_url, "https://mockup-pg-web.kakao.com/v1/x/info");
 	ck_assert_str_eq(r.status, "READY");
+	ck_assert_int_eq(r.state, PG_STATE_OPEN);
 	ck_assert_str_eq(r.order_id, "order-1");
 	ck_assert_int_eq(r.total_amount, 2200);
 	ck_assert_int_eq(r.balance_amount, 0);
@@ -760,6 +772,7 @@ START_TEST(test_kakao_approve)
 
 	ck_assert_int_eq(kakao(PG_CALL_CONFIRM, &exp, 200, KAKAO_APPROVED, &r), PG_OK);
 	ck_assert_str_eq(r.status, "DONE");
+	ck_assert_int_eq(r.state, PG_STATE_APPROVED);
 	ck_assert_str_eq(r.payment_key, KAKAO_TID);
 	ck_assert_str_eq(r.order_id, "order-1");
 	ck_assert_int_eq(r.total_amount, 2200);
@@ -823,6 +836,10 @@ START_TEST(test_kakao_error_classification)
 		{ PG_CALL_CONFIRM, 400, "{\"error_code\":-780,\"error_message\":\"x\","
 		  "\"extras\":{\"method_result_code\":null}}", PG_REFUSED, "-780" },
 		{ PG_CALL_CONFIRM, 400, "{\"error_code\":-702,\"error_message\":\"이미 승인\"}",
+		  PG_DUPLICATE, "-702" },
+		{ PG_CALL_CONFIRM, 500, "{\"error_code\":-702,\"error_message\":\"이미 승인\"}",
+		  PG_DUPLICATE, "-702" },
+		{ PG_CALL_CANCEL, 400, "{\"error_code\":-702,\"error_message\":\"x\"}",
 		  PG_UNKNOWN, "-702" },
 		{ PG_CALL_CONFIRM, 400, "{\"error_code\":-701,\"error_message\":\"인증 전\"}",
 		  PG_REFUSED, "-701" },
@@ -914,6 +931,7 @@ START_TEST(test_kakao_cancel_and_order)
 
 	ck_assert_int_eq(kakao(PG_CALL_CANCEL, &exp, 200, cancel, &r), PG_OK);
 	ck_assert_str_eq(r.status, "PARTIAL_CANCELED");
+	ck_assert_int_eq(r.state, PG_STATE_PARTIAL_CANCELED);
 	ck_assert_int_eq(r.total_amount, 2200);
 	ck_assert_int_eq(r.balance_amount, 1200);
 	ck_assert_str_eq(r.method, "CARD");
@@ -959,6 +977,54 @@ START_TEST(test_kakao_cancel_and_order)
 }
 END_TEST
 
+/* Toss's webhook is read in its own file too: well-formed events only, a known status. */
+START_TEST(test_toss_event_parse)
+{
+	static const struct {
+		const char *body;
+		int rc;
+		const char *order_id;
+		enum pg_state state;
+	} cases[] = {
+		{ "{\"eventType\":\"PAYMENT_STATUS_CHANGED\",\"createdAt\":\"2024-01-01T00:00:00\","
+		  "\"data\":{\"orderId\":\"order-123\",\"status\":\"DONE\",\"paymentKey\":\"k\","
+		  "\"other\":[1]}}", 0, "order-123", PG_STATE_APPROVED },
+		{ "{\"eventType\":\"PAYMENT_STATUS_CHANGED\",\"createdAt\":\"x\","
+		  "\"data\":{\"orderId\":\"order-123\",\"status\":\"EXPIRED\"}}", 0, "order-123",
+		  PG_STATE_EXPIRED },
+		{ "{\"eventType\":\"DEPOSIT_CALLBACK\",\"createdAt\":\"x\",\"data\":{}}", 0, "",
+		  PG_STATE_NONE },
+		{ "{\"eventType\":\"PAYMENT_STATUS_CHANGED\",\"createdAt\":\"x\","
+		  "\"data\":{\"orderId\":\"order-123\",\"status\":\"PAID_IN_FULL\"}}", -1, "",
+		  PG_STATE_NONE },
+		{ "{\"eventType\":\"PAYMENT_STATUS_CHANGED\",\"createdAt\":\"x\","
+		  "\"data\":{\"orderId\":\"o\",\"status\":\"DONE\"}}", -1, "", PG_STATE_NONE },
+		{ "{\"eventType\":\"PAYMENT_STATUS_CHANGED\",\"createdAt\":\"x\","
+		  "\"data\":{\"orderId\":\"order-123\",\"status\":\"DONE\",\"paymentKey\":7}}", -1,
+		  "", PG_STATE_NONE },
+		{ "{\"eventType\":\"PAYMENT_STATUS_CHANGED\",\"createdAt\":\"\",\"data\":{}}", -1, "",
+		  PG_STATE_NONE },
+		{ "{\"eventType\":\"X\",\"createdAt\":\"x\",\"data\":{},\"more\":1}", -1, "",
+		  PG_STATE_NONE },
+		{ "[1]", -1, "", PG_STATE_NONE },
+	};
+	struct pg_toss_event ev;
+	struct json_object *o;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o = json_tokener_parse(cases[i].body);
+		ck_assert_msg(pg_toss_event_parse(o, &ev) == cases[i].rc, "case %zu", i);
+		if (cases[i].rc == 0) {
+			ck_assert_str_eq(ev.order_id, cases[i].order_id);
+			ck_assert_int_eq(ev.state, cases[i].state);
+		}
+		json_object_put(o);
+	}
+	ck_assert_int_eq(pg_toss_event_parse(NULL, &ev), -1);
+}
+END_TEST
+
 Suite *
 pg_suite(void)
 {
@@ -984,6 +1050,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_kakao_approve);
 	tcase_add_test(tc, test_kakao_error_classification);
 	tcase_add_test(tc, test_kakao_cancel_and_order);
+	tcase_add_test(tc, test_toss_event_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

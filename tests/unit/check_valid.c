@@ -54,6 +54,25 @@ START_TEST(test_valid_utf8_hostile)
 }
 END_TEST
 
+/* Cutting text to a width never splits a character. */
+START_TEST(test_valid_utf8_cut)
+{
+	static const char ko[] = "장터ab";      /* 3 + 3 + 1 + 1 bytes */
+
+	ck_assert_uint_eq(valid_utf8_cut_bytes(ko, 100), 8);
+	ck_assert_uint_eq(valid_utf8_cut_bytes(ko, 8), 8);
+	ck_assert_uint_eq(valid_utf8_cut_bytes(ko, 7), 7);
+	ck_assert_uint_eq(valid_utf8_cut_bytes(ko, 5), 3);
+	ck_assert_uint_eq(valid_utf8_cut_bytes(ko, 2), 0);
+	ck_assert_uint_eq(valid_utf8_cut_bytes("", 0), 0);
+	ck_assert_uint_eq(valid_utf8_cut_chars(ko, 1), 3);
+	ck_assert_uint_eq(valid_utf8_cut_chars(ko, 3), 7);
+	ck_assert_uint_eq(valid_utf8_cut_chars(ko, 10), 8);
+	ck_assert_uint_eq(valid_utf8_cut_chars(ko, 0), 0);
+	ck_assert_uint_eq(valid_utf8_cut_chars("a\xff" "b", 5), 1);
+}
+END_TEST
+
 START_TEST(test_valid_int64)
 {
 	int64_t v = 99;
@@ -228,6 +247,7 @@ valid_suite(void)
 
 	tcase_add_test(tc, test_valid_utf8_good);
 	tcase_add_test(tc, test_valid_utf8_hostile);
+	tcase_add_test(tc, test_valid_utf8_cut);
 	tcase_add_test(tc, test_valid_int64);
 	tcase_add_test(tc, test_valid_text);
 	tcase_add_test(tc, test_valid_email);

@@ -1,0 +1,241 @@
+/* order_state: the order state machine's table and the only code that moves an order, with
+ * the effects of becoming PAID and the stock an order takes and gives back (see
+ * order_state.h). */
+#include <stdbool.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "infra/bus.h"
+#include "infra/db.h"
+#include "infra/outbox.h"
+#include "infra/payload.h"
+#include "shop/catalog.h"
+#include "shop/ledger.h"
+#include "shop/order_state.h"
+#include "shop/orders.h"
+
+/* The guarded UPDATE of each kind of move. Every one names the status it leaves. */
+enum move_sql {
+	MOVE_PLAIN,         /* the status only */
+	MOVE_END,           /* ends an unpaid order: fail_code and fail_message set */
+	MOVE_EXPIRE,        /* MOVE_END, only once expires_at has passed */
+	MOVE_CONFIRM,       /* the payment key kept, amount checked, not expired */
+	MOVE_PAY,           /* paid_at now, the payment key kept, amount checked, failure cleared */
+	MOVE_SQL__MAX
+};
+
+static const char *const move_sql[MOVE_SQL__MAX] = {
+	[MOVE_PLAIN] =
+	    "UPDATE orders SET status = ? WHERE id = ? AND status = ?",
+	[MOVE_END] =
+	    "UPDATE orders SET status = ?, fail_code = ?, fail_message = ?"
+	    " WHERE id = ? AND status = ?",
+	[MOVE_EXPIRE] =
+	    "UPDATE orders SET status = ?, fail_code = ?, fail_message = ?"
+	    " WHERE id = ? AND status = ? AND expires_at <= NOW(3)",
+	[MOVE_CONFIRM] =
+	    "UPDATE orders SET status = ?, payment_key = COALESCE(?, payment_key)"
+	    " WHERE id = ? AND status = ? AND amount = ? AND expires_at > NOW(3)",
+	[MOVE_PAY] =
+	    "UPDATE orders SET status = ?, paid_at = NOW(3), payment_key = COALESCE(?, payment_key),"
+	    " fail_code = NULL, fail_message = NULL WHERE id = ? AND status = ? AND amount = ?",
+};
+
+static const char SQL_EVENT[] =
+    "INSERT INTO order_events (order_id, from_status, to_status, actor, note)"
+    " VALUES (?, ?, ?, ?, ?)";
+static const char SQL_PAYMENT[] =
+    "INSERT INTO payments (order_id, pg, payment_key, amount, status, approved_at, method)"
+    " VALUES (?, ?, ?, ?, 'DONE', NULLIF(?, ''), NULLIF(?, ''))";
+static const char SQL_RESERVE[] =
+    "UPDATE stock SET available = available - ? WHERE product_id = ? AND available >= ?";
+static const char SQL_RELEASE[] =
+    "UPDATE stock SET available = available + ? WHERE product_id = ?";
+
+static const char *const actor_names[ORDER_ACTOR__MAX] = {
+	[ORDER_BY_SHOPPER] = "shopper",
+	[ORDER_BY_PG] = "pg",
+	[ORDER_BY_WORKER] = "worker",
+	[ORDER_BY_JANITOR] = "janitor",
+	[ORDER_BY_RECONCILE] = "reconcile",
+	[ORDER_BY_ADMIN] = "admin",
+};
+
+#define BY(a) (1u << (a))
+/* Who may complete a refund: the shopper's or an admin's points refund at once, the refund
+ * worker after the PG's yes, reconciliation recording a cancel the PG made. */
+#define REFUNDERS (BY(ORDER_BY_SHOPPER) | BY(ORDER_BY_ADMIN) | BY(ORDER_BY_WORKER) | \
+    BY(ORDER_BY_RECONCILE))
+#define DECIDERS (BY(ORDER_BY_WORKER) | BY(ORDER_BY_RECONCILE))
+
+/* The state machine: every move an order can make (docs/ARCHITECTURE.md draws it). */
+static const struct transition {
+	enum order_status from;
+	enum order_status to;
+	unsigned actors;            /* BY(actor) for each actor allowed */
+	enum move_sql sql;
+} transitions[] = {
+	{ ORDER_PENDING, ORDER_CONFIRMING, BY(ORDER_BY_PG), MOVE_CONFIRM },
+	{ ORDER_PENDING, ORDER_FAILED, BY(ORDER_BY_PG), MOVE_END },
+	{ ORDER_PENDING, ORDER_CANCELED, BY(ORDER_BY_SHOPPER), MOVE_END },
+	{ ORDER_PENDING, ORDER_EXPIRED, BY(ORDER_BY_JANITOR), MOVE_EXPIRE },
+	{ ORDER_CONFIRMING, ORDER_PAID, DECIDERS, MOVE_PAY },
+	{ ORDER_CONFIRMING, ORDER_FAILED, DECIDERS, MOVE_END },
+	{ ORDER_CONFIRMING, ORDER_UNKNOWN, BY(ORDER_BY_WORKER), MOVE_PLAIN },
+	{ ORDER_UNKNOWN, ORDER_PAID, DECIDERS, MOVE_PAY },
+	{ ORDER_UNKNOWN, ORDER_FAILED, DECIDERS, MOVE_END },
+	{ ORDER_FAILED, ORDER_PAID, BY(ORDER_BY_RECONCILE), MOVE_PAY },
+	{ ORDER_EXPIRED, ORDER_PAID, BY(ORDER_BY_RECONCILE), MOVE_PAY },
+	{ ORDER_PAID, ORDER_PARTIALLY_CANCELED, REFUNDERS, MOVE_PLAIN },
+	{ ORDER_PAID, ORDER_CANCELED, REFUNDERS, MOVE_PLAIN },
+	{ ORDER_PARTIALLY_CANCELED, ORDER_PARTIALLY_CANCELED, REFUNDERS, MOVE_PLAIN },
+	{ ORDER_PARTIALLY_CANCELED, ORDER_CANCELED, REFUNDERS, MOVE_PLAIN },
+};
+
+const char *
+order_state_actor_name(enum order_actor a)
+{
+	return (unsigned)a < ORDER_ACTOR__MAX ? actor_names[a] : "?";
+}
+
+/* The table's row for from -> to, or NULL. */
+static const struct transition *
+find(enum order_status from, enum order_status to)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (transitions[i].from == from && transitions[i].to == to)
+			return &transitions[i];
+	return NULL;
+}
+
+bool
+order_state_allowed(enum order_status from, enum order_status to, enum order_actor actor)
+{
+	const struct transition *t = find(from, to);
+
+	return t != NULL && (unsigned)actor < ORDER_ACTOR__MAX && (t->actors & BY(actor)) != 0;
+}
+
+/* Runs the row's guarded UPDATE. Returns the rows it matched or an enum db_rc. */
+static int64_t
+update(struct db *db, const struct transition *t, const struct order_move *m)
+{
+	const char *sql = move_sql[t->sql], *to = orders_status_name(m->to),
+	    *from = orders_status_name(m->from);
+
+	switch (t->sql) {
+	case MOVE_END:
+	case MOVE_EXPIRE:
+		return db_exec(db, sql, "sssis", to, m->fail_code, m->fail_message, m->order_id, from);
+	case MOVE_CONFIRM:
+	case MOVE_PAY:
+		return db_exec(db, sql, "ssisi", to, m->payment_key, m->order_id, from, m->amount);
+	case MOVE_PLAIN:
+	default:
+		return db_exec(db, sql, "sis", to, m->order_id, from);
+	}
+}
+
+int
+order_state_move(struct db *db, const struct order_move *m)
+{
+	const struct transition *t = find(m->from, m->to);
+	int64_t rc;
+
+	if (t == NULL || !order_state_allowed(m->from, m->to, m->actor)) {
+		log_error(NULL, "order %lld: %s -> %s by %s is not a move of the order state machine",
+		    (long long)m->order_id, orders_status_name(m->from), orders_status_name(m->to),
+		    order_state_actor_name(m->actor));
+		return ORDER_STATE_REFUSED;
+	}
+	rc = update(db, t, m);
+	if (rc < 0)
+		return (int)rc;
+	if (rc == 0)
+		return ORDER_STATE_NOT_MATCHED;
+	rc = db_exec(db, SQL_EVENT, "issss", m->order_id, orders_status_name(m->from),
+	    orders_status_name(m->to), actor_names[m->actor], m->note);
+	return rc < 0 ? (int)rc : ORDER_STATE_MOVED;
+}
+
+int
+order_state_created(struct db *db, int64_t order_id, enum order_status status)
+{
+	int64_t rc = db_exec(db, SQL_EVENT, "issss", order_id, NULL, orders_status_name(status),
+	    actor_names[ORDER_BY_SHOPPER], NULL);
+
+	return rc < 0 ? (int)rc : 0;
+}
+
+int
+order_state_paid(struct db *db, struct arena *a, const struct order *o,
+    const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc)
+{
+	struct payload_notify notify = { o->public_id, PAYLOAD_EVENT_PAID, NULL };
+	int64_t rc;
+	size_t i;
+
+	*ledger_rc = LEDGER_POSTED;
+	if (pay != NULL) {
+		rc = db_exec(db, SQL_PAYMENT, "ississ", o->id, pay->pg, pay->payment_key, o->amount,
+		    pay->approved_at, pay->method);
+		if (rc < 0 && rc != DB_DUP)  /* a duplicate: this approval is recorded already */
+			return (int)rc;
+	}
+	for (i = 0; i < o->nlines; i++) {
+		rc = catalog_sale_add(db, o->lines[i].product_id, o->lines[i].quantity);
+		if (rc < 0)
+			return (int)rc;
+	}
+	rc = outbox_queue(db, jobs, JOB_SETTLE, payload_order_build(a, o->public_id));
+	if (rc < 0)
+		return (int)rc;
+	rc = outbox_queue(db, jobs, JOB_NOTIFY, payload_notify_build(a, &notify));
+	if (rc < 0)
+		return (int)rc;
+	/* The posting last: the hot accounts' rows stay locked only until the commit. */
+	*ledger_rc = ledger_post_paid(db, o->public_id, orders_pay_name(o->pay), o->user_id,
+	    o->amount);
+	if (*ledger_rc == LEDGER_POSTED || *ledger_rc == LEDGER_REPLAYED)
+		return 0;
+	log_error(NULL, "order %s: paid posting refused: %s", o->public_id,
+	    ledger_rc_name(*ledger_rc));
+	return *ledger_rc == LEDGER_DB_FAILED ? ledger_tx_rc(db, *ledger_rc) : DB_ABORT;
+}
+
+/* Takes (take) or gives back each line's stock (quantity - canceled_quantity), in the order
+ * given. Returns 1 done, 0 a line's stock was short (taking), or an enum db_rc. */
+static int
+move_stock(struct db *db, const struct order_line *lines, size_t n, bool take)
+{
+	int64_t rc, q;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		q = (int64_t)lines[i].quantity - lines[i].canceled_quantity;
+		if (q <= 0)
+			continue;
+		rc = take ? db_exec(db, SQL_RESERVE, "iii", q, lines[i].product_id, q) :
+		    db_exec(db, SQL_RELEASE, "ii", q, lines[i].product_id);
+		if (rc < 0 || (take && rc == 0))
+			return (int)rc;  /* 0: the guard of a take refused */
+	}
+	return 1;
+}
+
+int
+order_state_reserve(struct db *db, const struct order_line *lines, size_t n)
+{
+	return move_stock(db, lines, n, true);
+}
+
+int
+order_state_release(struct db *db, const struct order_line *lines, size_t n)
+{
+	int rc = move_stock(db, lines, n, false);
+
+	return rc < 0 ? rc : 0;
+}
