@@ -77,6 +77,31 @@ app_open(struct app *app, const struct conf *c)
 	app->social = social_new(c);
 }
 
+/* The files every handler loads at start (templates, static files), checked once by the
+ * supervisor before it opens the socket: a wrong directory in the config stops the start
+ * with one message instead of handlers that exit and are respawned forever. */
+static int
+app_files_ok(const struct conf *c)
+{
+	char err[512];
+	struct tmpl_set *t;
+	struct assets *as;
+
+	t = tmpl_set_load(conf_str(c, CONF_TEMPLATES_DIR), err, sizeof(err));
+	if (t == NULL) {
+		fprintf(stderr, "jangteo-fcgi: templates: %s\n", err);
+		return 0;
+	}
+	tmpl_set_free(&t);
+	as = assets_load(conf_str(c, CONF_STATIC_DIR), err, sizeof(err));
+	if (as == NULL) {
+		fprintf(stderr, "jangteo-fcgi: static files: %s\n", err);
+		return 0;
+	}
+	assets_free(&as);
+	return 1;
+}
+
 static void
 app_close(struct app *app)
 {
@@ -290,6 +315,10 @@ main(int argc, char **argv)
 		listen_on = conf_str(c, CONF_FCGI_SOCKET);
 	if (prefork == 0)
 		prefork = conf_int(c, CONF_FCGI_PREFORK);
+	if (!app_files_ok(c)) {
+		conf_free(&c);
+		return 1;
+	}
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "jangteo-fcgi: FCGX_Init failed\n");
 		return 1;
