@@ -259,7 +259,7 @@ read_product_form(struct req *r, bool with_stock, struct product_form *f,
 		return "상품 설명은 5000자 이하로 입력해 주세요. 제어 문자는 쓸 수 없습니다.";
 	out->description = f->description;
 	if (f->price == NULL || money_parse(f->price, &out->price) != 0 || out->price < 1)
-		return "가격은 1원 이상의 정수로 입력해 주세요.";
+		return "가격은 1원 이상 1,000,000,000,000,000원 이하의 정수로 입력해 주세요.";
 	if (with_stock) {
 		if (f->stock == NULL || f->stock[0] == '\0')
 			*stock = 0;
@@ -425,7 +425,8 @@ page_product_stock(struct req *r)
 		v.reason = NULL;
 	if (v.delta == NULL || valid_int64(v.delta, -INVENTORY_STOCK_MAX, INVENTORY_STOCK_MAX,
 	    &delta) != 0 || delta == 0) {
-		v.adjust_error = "조정 수량은 0이 아닌 정수로 입력해 주세요. (예: 5, -3)";
+		v.adjust_error = "조정 수량은 -1,000,000,000 이상 1,000,000,000 이하의 0이 아닌 "
+		    "정수로 입력해 주세요. (예: 5, -3)";
 		return render_product(r, &p, &v);
 	}
 	if (v.reason == NULL || !valid_text(v.reason, strlen(v.reason), INVENTORY_REASON_MAX,

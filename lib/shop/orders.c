@@ -360,7 +360,7 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 		l->product_id = req->lines[i].product_id;
 		l->quantity = req->lines[i].quantity;
 		if (money_mul(l->unit_price, l->quantity, &l->amount) != 0 ||
-		    money_add(t->amount, l->amount, &t->amount) != 0)
+		    money_add(t->amount, l->amount, &t->amount) != 0 || !money_amount_ok(t->amount))
 			return ORDERS_TOO_LARGE;
 		t->item_count += l->quantity;
 		if (first_name == NULL)
