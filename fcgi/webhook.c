@@ -5,7 +5,8 @@
  * (workers/job_check.c). Nothing the body says about the status is believed, so duplicate and
  * out-of-order deliveries change nothing by themselves. Every well-formed event is answered
  * 200, whatever the order, so the PG stops retrying; a malformed one 400. KakaoPay has no
- * webhook for single payments (pg-api-contracts.md section 2). */
+ * webhook for single payments (pg-api-contracts.md section 2). The body is read by
+ * lib/shop/webhook.c (fuzzed by tests/fuzz/fuzz_webhook.c). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -14,71 +15,15 @@
 #include "app.h"
 #include "infra/bus.h"
 #include "base/conf.h"
-#include "base/jparse.h"
 #include "base/log.h"
 #include "shop/orders.h"
 #include "shop/paychecks.h"
+#include "shop/webhook.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
-#include "base/valid.h"
 
 static const char MSG_MALFORMED[] = "웹훅 본문이 올바르지 않습니다.";
-
-/* The Toss payment statuses a PAYMENT_STATUS_CHANGED may carry (pg-api-contracts.md 1.4). */
-static const char *const toss_statuses[] = {
-	"READY", "IN_PROGRESS", "WAITING_FOR_DEPOSIT", "DONE", "CANCELED", "PARTIAL_CANCELED",
-	"ABORTED", "EXPIRED", NULL,
-};
-
-/* What a well-formed Toss event names. */
-struct toss_event {
-	const char *type;
-	const char *order_id;      /* PAYMENT_STATUS_CHANGED only */
-	const char *status;
-};
-
-static bool
-known_status(const char *s)
-{
-	size_t i;
-
-	for (i = 0; toss_statuses[i] != NULL; i++)
-		if (strcmp(toss_statuses[i], s) == 0)
-			return true;
-	return false;
-}
-
-/* Reads the body {"eventType", "createdAt", "data"} strictly into *ev (strings owned by
- * body). Other event types need only the three keys; a PAYMENT_STATUS_CHANGED's data (a
- * Payment object, whose many other fields are not ours to refuse) must hold a well-formed
- * orderId and a known status, and a paymentKey when present must be a string. Returns 0 or
- * -1. */
-static int
-parse_toss_event(struct json_object *body, struct toss_event *ev)
-{
-	static const char *const keys[] = { "eventType", "createdAt", "data", NULL };
-	struct json_object *data;
-	const char *created, *key;
-	int rc;
-
-	memset(ev, 0, sizeof(*ev));
-	if (body == NULL || !json_object_is_type(body, json_type_object) ||
-	    jparse_only_keys(body, keys) != 0 ||
-	    jparse_string(body, "eventType", 64, &ev->type) != 0 || !valid_token(ev->type, 1, 64) ||
-	    jparse_string(body, "createdAt", 40, &created) != 0 || created[0] == '\0' ||
-	    !json_object_object_get_ex(body, "data", &data) ||
-	    !json_object_is_type(data, json_type_object))
-		return -1;
-	if (strcmp(ev->type, "PAYMENT_STATUS_CHANGED") != 0)
-		return 0;
-	if (jparse_string(data, "orderId", 64, &ev->order_id) != 0 ||
-	    !valid_token(ev->order_id, 6, 64) ||
-	    jparse_string(data, "status", 32, &ev->status) != 0 || !known_status(ev->status))
-		return -1;
-	rc = jparse_string(data, "paymentKey", 200, &key);
-	return rc < 0 ? -1 : 0;
-}
 
 static int
 received(struct req *r)
@@ -96,13 +41,13 @@ received(struct req *r)
 static int
 webhook_toss(struct req *r)
 {
-	struct toss_event ev;
+	struct webhook_toss_event ev;
 	struct order o;
 	struct bus_job bj = { 0, JOB_PAYMENT_CHECK };
 	int64_t job = 0;
 	int rc;
 
-	if (parse_toss_event(r->json, &ev) != 0) {
+	if (webhook_toss_parse(r->json, &ev) != 0) {
 		log_warn(&r->log, "webhook toss: malformed event refused");
 		return resp_error(r, 400, "BAD_REQUEST", MSG_MALFORMED);
 	}
