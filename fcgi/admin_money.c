@@ -182,7 +182,7 @@ page_seller_payout(struct req *r)
 	int64_t id, amount = -1, payout_id = 0, paid = 0;
 	enum wallet_payout_rc rc;
 	struct wallet w;
-	int have_wallet;
+	int have_wallet, status;
 
 	if (!path_seller_id(r, &id))
 		return 0;
@@ -203,8 +203,9 @@ page_seller_payout(struct req *r)
 			rc = WALLET_PAYOUT_FAILED;
 		if (rc == WALLET_NO_SELLER)
 			return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
-		return render_seller(r, payout_answers[rc].status, id, payout_answers[rc].message,
-		    amount_s);
+		status = rc == WALLET_PAYOUT_FAILED ? admin_common_db_failed_status(r) :
+		    payout_answers[rc].status;
+		return render_seller(r, status, id, payout_answers[rc].message, amount_s);
 	}
 	log_info(&r->log, "admin: payout %" PRId64 " of %" PRId64 " won to seller %" PRId64,
 	    payout_id, paid, id);

@@ -3,7 +3,7 @@ down is a 503, never a 500; /metrics counts across processes."""
 import re
 import threading
 
-from jt import Session, envelope, eq, eventually, get, make_product, make_user, stack
+from jt import Session, envelope, eq, eventually, get, make_product, make_user, sql, stack
 
 
 def test_healthz_ok():
@@ -28,8 +28,15 @@ def test_healthz_503_while_redis_is_down_and_200_once_back():
 def test_requests_that_need_mariadb_while_it_is_down_are_503_not_500():
     pid = make_product(price=1000, stock=5)
     s = Session(make_user(points=10000))
+    admin = Session(make_user(role="admin"), role="admin")
+    seller = sql("SELECT seller_id FROM products WHERE id = %d" % pid)[0][0]
     stack("stop", "mariadb")
     try:
+        # an admin form whose module reports the database failure itself
+        r = admin.post_form("/admin/products", {"seller_id": seller, "name": "중단 중 상품",
+                                                "price": "1000"})
+        eq(r.status, 503, "admin product form")
+        assert "저장하지 못했습니다" in r.text, r.text
         for _ in range(8):   # every handler process, whatever its connection's state
             envelope(s.post_json("/api/v1/orders", {"products": [{"id": pid, "quantity": 1}],
                                                     "paymentMethod": "points"}),
