@@ -712,14 +712,20 @@ class Chaos:
         self.seen.count("payouts exit %d" % rc)
 
     def pg_faults(self):
-        """Fault bursts at the fake PG: on for a few seconds, off for a few."""
+        """Fault bursts at the fake PG: on for a few seconds, off for a few. The long form
+        adds, every sixth burst, a 20-second outage of Toss's confirm: the orders returned
+        in it use up their confirm attempts and go UNKNOWN with their payments IN_PROGRESS at
+        the PG (what issue 16 item 3 is to bound)."""
         i = 0
         while not self.stop.is_set() and not self.calm():
             rules = PG_BURSTS[i % len(PG_BURSTS)]
+            hold = self.rnd.uniform(3, 6)
+            if not self.short and i % 6 == 5:
+                rules, hold = "toss confirm status=500\n", 20
             i += 1
             self.st.faults(rules)
             self.note("pg faults on", rules.strip().replace("\n", "; "))
-            if self.stop.wait(self.rnd.uniform(3, 6)):
+            if self.stop.wait(hold):
                 break
             self.st.faults("")
             if self.stop.wait(self.rnd.uniform(2, 5)):
