@@ -254,23 +254,11 @@ acct_fields(struct req *r, const char *const *keys, const char **vals)
 	return 0;
 }
 
-/* next is a path on this site: '/' then URL characters (RFC 3986 unreserved, sub-delims,
- * ':', '@', '/', '?', '%', '#'), not "//" (another host), at most 1024 bytes. */
+/* next is a path on this site a redirect may return to (valid_next_path); NULL is not. */
 static bool
 acct_local_path(const char *next)
 {
-	const char *p;
-
-	if (next == NULL || next[0] != '/' || next[1] == '/' || strlen(next) > 1024)
-		return false;
-	for (p = next; *p != '\0'; p++) {
-		char ch = *p;
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~!$&'()*+,;=:@/?%#", ch) != NULL))
-			return false;
-	}
-	return true;
+	return next != NULL && valid_next_path(next, strlen(next));
 }
 
 /* The user as the API shows it: {"id", "email", "name", "role", "points"}. */

@@ -102,6 +102,12 @@ admin_common_unavailable(struct req *r, struct json_object *ctx, const char *key
 }
 
 int
+admin_common_db_failed_status(struct req *r)
+{
+	return db_ping(r->app->db) != 0 ? 503 : 500;
+}
+
+int
 admin_common_done(struct req *r, const char *path, const char *code)
 {
 	return resp_redirect(r, arena_printf(r->a, "%s?ok=%s", path, code));

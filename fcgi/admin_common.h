@@ -43,6 +43,10 @@ int admin_common_page(struct req *r, int status, const char *page, struct json_o
 void admin_common_unavailable(struct req *r, struct json_object *ctx, const char *key,
     const char *what);
 
+/* The status of a page answering that the database failed: 503 while MariaDB is out of reach
+ * (the admin may retry; never a 500 for a server that is down), else 500. */
+int admin_common_db_failed_status(struct req *r);
+
 /* The answer to a POST that succeeded: 303 to path (a local path, no query) with ?ok=code;
  * code must be one of the flash codes in admin_common.c. Returns 0. */
 int admin_common_done(struct req *r, const char *path, const char *code);

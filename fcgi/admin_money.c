@@ -180,6 +180,7 @@ page_seller_payout(struct req *r)
 	const char *amount_s = NULL, *key = NULL;
 	int64_t id, amount = -1, payout_id = 0, paid = 0;
 	enum wallet_payout_rc rc;
+	int status;
 
 	if (!path_seller_id(r, &id))
 		return 0;
@@ -199,8 +200,9 @@ page_seller_payout(struct req *r)
 			rc = WALLET_PAYOUT_FAILED;
 		if (rc == WALLET_NO_SELLER)
 			return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
-		return render_seller(r, payout_answers[rc].status, id, payout_answers[rc].message,
-		    amount_s);
+		status = rc == WALLET_PAYOUT_FAILED ? admin_common_db_failed_status(r) :
+		    payout_answers[rc].status;
+		return render_seller(r, status, id, payout_answers[rc].message, amount_s);
 	}
 	/* wallet_payout audited it in its own transaction. */
 	log_info(&r->log, "admin: payout %" PRId64 " of %" PRId64 " won to seller %" PRId64,

@@ -145,7 +145,8 @@ page_outbox_retry(struct req *r)
 		return render_outbox(r, 409,
 		    "다시 시도할 수 없는 작업입니다. 이미 끝났거나 처리 중입니다.");
 	if (rc != 0)
-		return render_outbox(r, 500, "작업을 다시 넣지 못했습니다. 잠시 후 다시 시도해 주세요.");
+		return render_outbox(r, admin_common_db_failed_status(r),
+		    "작업을 다시 넣지 못했습니다. 잠시 후 다시 시도해 주세요.");
 	log_info(&r->log, "admin: outbox job %" PRId64 " (%s) retried", t.id, t.before.kind);
 	if (bus_kind_parse(t.before.kind, &kind) == 0)
 		bus_push_job(r->app->bus, t.id, kind);

@@ -378,7 +378,8 @@ page_order_refund(struct req *r)
 		if ((unsigned)rrc >= REFUNDS_RC__MAX || refund_answers[rrc].message == NULL)
 			rrc = REFUNDS_FAILED;
 		log_info(&r->log, "admin: refund of %s refused (%d)", o.public_id, (int)rrc);
-		return render_order(r, refund_answers[rrc].status, &o, refund_answers[rrc].message);
+		return render_order(r, rrc == REFUNDS_FAILED ? admin_common_db_failed_status(r) :
+		    refund_answers[rrc].status, &o, refund_answers[rrc].message);
 	}
 	if (rrc == REFUNDS_REPLAYED)
 		return admin_common_done(r, arena_printf(r->a, "/admin/orders/%s", o.public_id),

@@ -259,7 +259,7 @@ read_product_form(struct req *r, bool with_stock, struct product_form *f,
 		return "상품 설명은 5000자 이하로 입력해 주세요. 제어 문자는 쓸 수 없습니다.";
 	out->description = f->description;
 	if (f->price == NULL || money_parse(f->price, &out->price) != 0 || out->price < 1)
-		return "가격은 1원 이상의 정수로 입력해 주세요.";
+		return "가격은 1원 이상 1,000,000,000,000,000원 이하의 정수로 입력해 주세요.";
 	if (with_stock) {
 		if (f->stock == NULL || f->stock[0] == '\0')
 			*stock = 0;
@@ -269,9 +269,10 @@ read_product_form(struct req *r, bool with_stock, struct product_form *f,
 	return NULL;
 }
 
-/* The Korean message of a refused inventory change, with its status. */
+/* The Korean message of a refused inventory change, with its status (a database failure:
+ * admin_common_db_failed_status). */
 static const char *
-inventory_message(enum inventory_rc rc, int *status)
+inventory_message(struct req *r, enum inventory_rc rc, int *status)
 {
 	*status = 409;
 	switch (rc) {
@@ -291,7 +292,7 @@ inventory_message(enum inventory_rc rc, int *status)
 		*status = 404;
 		return MSG_NO_PRODUCT;
 	default:
-		*status = 500;
+		*status = admin_common_db_failed_status(r);
 		return "저장하지 못했습니다. 잠시 후 다시 시도해 주세요.";
 	}
 }
@@ -319,7 +320,7 @@ page_product_create(struct req *r)
 		return render_new_product(r, 400, err, &f);
 	rc = inventory_create(r->app->db, sess_user(r), &in, stock, &id);
 	if (rc != INVENTORY_OK) {
-		err = inventory_message(rc, &status);
+		err = inventory_message(r, rc, &status);
 		return render_new_product(r, status, err, &f);
 	}
 	catalog_invalidate(r->app->redis);
@@ -364,7 +365,7 @@ page_product_update(struct req *r)
 		return admin_common_done(r, arena_printf(r->a, "/admin/products/%" PRId64, p.id),
 		    "product_unchanged");
 	if (irc != INVENTORY_OK) {
-		v.error = inventory_message(irc, &v.status);
+		v.error = inventory_message(r, irc, &v.status);
 		return render_product(r, &p, &v);
 	}
 	catalog_invalidate(r->app->redis);
@@ -384,7 +385,7 @@ set_active(struct req *r, bool active)
 		return rc;
 	irc = inventory_set_active(r->app->db, sess_user(r), p.id, active);
 	if (irc != INVENTORY_OK && irc != INVENTORY_UNCHANGED) {
-		v.error = inventory_message(irc, &v.status);
+		v.error = inventory_message(r, irc, &v.status);
 		return render_product(r, &p, &v);
 	}
 	if (irc == INVENTORY_OK)
@@ -425,7 +426,8 @@ page_product_stock(struct req *r)
 		v.reason = NULL;
 	if (v.delta == NULL || valid_int64(v.delta, -INVENTORY_STOCK_MAX, INVENTORY_STOCK_MAX,
 	    &delta) != 0 || delta == 0) {
-		v.adjust_error = "조정 수량은 0이 아닌 정수로 입력해 주세요. (예: 5, -3)";
+		v.adjust_error = "조정 수량은 -1,000,000,000 이상 1,000,000,000 이하의 0이 아닌 "
+		    "정수로 입력해 주세요. (예: 5, -3)";
 		return render_product(r, &p, &v);
 	}
 	if (v.reason == NULL || !valid_text(v.reason, strlen(v.reason), INVENTORY_REASON_MAX,
@@ -435,7 +437,7 @@ page_product_stock(struct req *r)
 	}
 	irc = inventory_adjust(r->app->db, sess_user(r), p.id, delta, v.reason, NULL, NULL);
 	if (irc != INVENTORY_OK) {
-		v.adjust_error = inventory_message(irc, &v.status);
+		v.adjust_error = inventory_message(r, irc, &v.status);
 		if (irc == INVENTORY_NEGATIVE || irc == INVENTORY_TOO_MUCH)
 			v.status = 400;
 		if (inventory_get(r->app->db, r->a, p.id, &p) != 1)

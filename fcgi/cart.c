@@ -26,7 +26,6 @@ static const char MSG_BAD_ID[] = "잘못된 상품 번호입니다.";
 static const char MSG_QTY_MISSING[] = "수량이 누락되었습니다.";
 
 /* Longest `next` path /cart/add accepts. */
-#define NEXT_MAX 512
 
 /* How a refusal is answered. */
 struct answer {
@@ -236,21 +235,16 @@ form_quantity_or_400(struct req *r, int dflt, int lo, int *qty)
 	    refusal(r, CART_BAD_QUANTITY, lo).message) == 0 ? 1 : -1;
 }
 
-/* Where /cart/add sends the shopper: the `next` field when it is a local path (one '/', then
- * printable ASCII without '\'), else /cart. */
+/* Where /cart/add sends the shopper: the `next` field when it is a path on this site
+ * (valid_next_path), else /cart. */
 static const char *
 next_path(struct req *r)
 {
 	const char *s;
-	size_t len, i;
+	size_t len;
 
-	if (form_get(&r->form, "next", &s, &len) != 0 || len == 0 || len > NEXT_MAX)
+	if (form_get(&r->form, "next", &s, &len) != 0 || !valid_next_path(s, len))
 		return "/cart";
-	if (s[0] != '/' || s[1] == '/' || s[1] == '\\')
-		return "/cart";
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '\\')
-			return "/cart";
 	return s;
 }
 

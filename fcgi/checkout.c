@@ -54,7 +54,7 @@ static const struct {
 	[ORDERS_PRODUCT_CHANGED] = { 409, "PRODUCT_CHANGED",
 	                             "상품 정보가 변경되었습니다. 상품명과 가격을 다시 확인한 뒤 주문해 주세요." },
 	[ORDERS_NO_POINTS]       = { 409, "INSUFFICIENT_POINTS", "결제 금액이 부족합니다." },
-	[ORDERS_TOO_LARGE]       = { 400, "AMOUNT_TOO_LARGE", "주문 금액이 너무 큽니다." },
+	[ORDERS_TOO_LARGE]       = { 422, "AMOUNT_TOO_LARGE", "주문 금액이 너무 큽니다." },
 	[ORDERS_NO_USER]         = { 404, "USER_NOT_FOUND", "해당 유저가 존재하지 않습니다." },
 };
 
@@ -262,6 +262,8 @@ render_checkout(struct req *r, int status, const char *error)
 	json_object_object_add(ctx, "lines", lines);
 	json_object_object_add(ctx, "total", json_object_new_int64(cart.total));
 	json_object_object_add(ctx, "empty", json_object_new_boolean(cart.nlines == 0));
+	if (cart.nlines > 0 && !money_amount_ok(cart.total) && error == NULL)
+		error = create_answers[ORDERS_TOO_LARGE].message;   /* said before the submit */
 	json_object_object_add(ctx, "buyable", json_object_new_boolean(buyable && cart.nlines > 0));
 	json_object_object_add(ctx, "points", json_object_new_int64(u.amount));
 	json_object_object_add(ctx, "methods", methods);
@@ -299,7 +301,7 @@ page_checkout_submit(struct req *r)
 	if (form_get(&r->form, "checkout_key", &key, NULL) != 0 ||
 	    !valid_token(key, 1, ORDERS_KEY_MAX) ||
 	    form_get(&r->form, "amount", &amount_s, NULL) != 0 ||
-	    money_parse(amount_s, &amount) != 0 || amount < 0)
+	    valid_int64(amount_s, 0, INT64_MAX, &amount) != 0)   /* the limit is orders_create's */
 		return render_checkout(r, 400, "주문서가 올바르지 않습니다. 다시 시도해 주세요.");
 	if (form_get(&r->form, "pay_method", &method, NULL) != 0 ||
 	    orders_pay_parse(method, &pay) != 0 || !method_enabled(r, pay))
@@ -450,7 +452,7 @@ api_order_create(struct req *r)
 	rc = jparse_int64(r->json, "paymentAmount", 0, MONEY_MAX, &amount);
 	if (rc < 0)
 		return resp_error(r, 400, "PAYMENT_AMOUNT_INVALID",
-		    "paymentAmount는 0 이상의 정수(원)여야 합니다.");
+		    "paymentAmount는 0 이상 1,000,000,000,000,000 이하의 정수(원)여야 합니다.");
 	if (rc == 1)
 		amount = -1;
 	json_object_object_get_ex(r->json, "products", &products);

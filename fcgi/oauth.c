@@ -32,20 +32,11 @@ provider_or_404(struct req *r, enum oauth_provider *out)
 	return 0;
 }
 
-/* True when s is a path on this site that is safe to redirect to: '/' then printable ASCII
- * (no spaces or controls), not "//" or "/\" (which browsers read as another host). */
+/* True when s is a path on this site that is safe to redirect to (lib/base/valid.h). */
 static bool
 local_path(const char *s, size_t len)
 {
-	size_t i;
-
-	if (len == 0 || len > SOCIAL_NEXT_MAX || s[0] != '/' || s[1] == '/' || s[1] == '\\')
-		return false;
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-			return false;
-	}
-	return true;
+	return valid_next_path(s, len);
 }
 
 /* The ?next= path to return to after signing in, or "/" when absent or not a safe local

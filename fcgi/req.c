@@ -123,7 +123,6 @@ enum req_err
 req_read_body(struct req *r, bool want_json)
 {
 	const char *cl = req_param(r, "CONTENT_LENGTH");
-	const char *ct = req_param(r, "CONTENT_TYPE");
 	int64_t max = conf_int(r->app->conf, CONF_FCGI_MAX_BODY);
 	int64_t len = 0;
 	char *body;
@@ -142,25 +141,34 @@ req_read_body(struct req *r, bool want_json)
 	body[len] = '\0';
 	r->body = body;
 	r->body_len = (size_t)len;
+	return req_parse_body(r, req_param(r, "CONTENT_TYPE"), want_json);
+}
 
+enum req_err
+req_parse_body(struct req *r, const char *ct, bool want_json)
+{
+	int64_t max = conf_int(r->app->conf, CONF_FCGI_MAX_BODY);
+
+	if (r->body_len > (uint64_t)max)
+		return REQ_TOO_LARGE;
 	if (want_json) {
 		enum jparse_err je;
 
-		if (len == 0)  /* a DELETE names its target in the path: no body is fine */
+		if (r->body_len == 0)  /* a DELETE names its target in the path: no body is fine */
 			return r->method == METHOD_DELETE ? REQ_OK : REQ_BAD_JSON;
 		if (!media_type_is(ct, "application/json"))
 			return REQ_BAD_MEDIA;
-		je = jparse(body, (size_t)len, (size_t)max,
+		je = jparse(r->body, r->body_len, (size_t)max,
 		    (int)conf_int(r->app->conf, CONF_FCGI_JSON_MAX_DEPTH), &r->json);
 		if (je == JPARSE_TOO_BIG)
 			return REQ_TOO_LARGE;
 		return je == JPARSE_OK ? REQ_OK : REQ_BAD_JSON;
 	}
-	if (len == 0)
+	if (r->body_len == 0)
 		return REQ_OK;
 	if (!media_type_is(ct, "application/x-www-form-urlencoded"))
 		return REQ_BAD_MEDIA;
-	if (form_parse_urlencoded(r->a, body, (size_t)len, (size_t)max, REQ_MAX_PAIRS,
+	if (form_parse_urlencoded(r->a, r->body, r->body_len, (size_t)max, REQ_MAX_PAIRS,
 	    &r->form) != FORM_OK)
 		return REQ_BAD_REQUEST;
 	return REQ_OK;

@@ -80,6 +80,12 @@ enum req_err req_begin(struct req *r, FCGX_Request *fx, struct app *app, struct 
  * a urlencoded form otherwise. Returns REQ_OK or the reason it was refused. */
 enum req_err req_read_body(struct req *r, bool want_json);
 
+/* Parses r->body (r->body_len bytes, NUL-terminated; NULL when empty) by ct, the request's
+ * Content-Type (may be NULL): strict JSON into r->json when want_json, a urlencoded form into
+ * r->form otherwise. Returns REQ_OK or the reason it was refused. req_read_body reads the body
+ * and calls it; the fuzz target tests/fuzz/fuzz_req.c calls it without libfcgi I/O. */
+enum req_err req_parse_body(struct req *r, const char *ct, bool want_json);
+
 /* A CGI parameter from the web server, or NULL. */
 const char *req_param(const struct req *r, const char *name);
 

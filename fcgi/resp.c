@@ -13,6 +13,7 @@
 #include "sess.h"
 #include "infra/assets.h"
 #include "infra/tmpl.h"
+#include "base/valid.h"
 
 struct resp_err_info {
 	int status;
@@ -243,12 +244,14 @@ resp_redirect(struct req *r, const char *location)
 {
 	struct buf h = { 0 };
 
-	if (location[0] != '/' || location[1] == '/' || location[1] == '\\') {
-		log_error(&r->log, "refusing a redirect that leaves the site");
+	if (!valid_next_path(location, strlen(location))) {
+		log_error(&r->log, "refusing a redirect that is not a path on this site");
 		location = "/";
 	}
+	/* Raw on purpose: a valid next path is URL characters only (no CR, LF, '"' or '\\'),
+	 * so it needs no escaping, and escaping would change where the browser goes. */
 	buf_puts(&h, "Location: ");
-	esc_header_quoted(&h, location);  /* drops CR/LF: no header injection */
+	buf_puts(&h, location);
 	buf_puts(&h, "\r\n");
 	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
 	buf_release(&h);

@@ -47,7 +47,9 @@ int resp_fail_allow(struct req *r, const char *allow);
  * Returns 0. */
 int resp_error(struct req *r, int status, const char *code, const char *message);
 
-/* 303 See Other to a local path (must start with '/'). Returns 0. */
+/* 303 See Other to a path on this site. A location that is not valid_next_path (lib/base/
+ * valid.h) is logged and replaced by "/", so no input can send the browser elsewhere.
+ * Returns 0. */
 int resp_redirect(struct req *r, const char *location);
 
 #endif

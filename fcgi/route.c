@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/conf.h"
 #include "base/log.h"
+#include "infra/db.h"
 #include "infra/metrics.h"
 #include "req.h"
 #include "resp.h"
@@ -299,6 +300,14 @@ route_dispatch(struct req *r)
 	if (enforce_csrf(r) != 0)
 		goto out;
 	if (r->route->handler(r) != 0 || r->status == 0) {
+		if (r->status == 0 && db_ping(r->app->db) != 0) {
+			/* MariaDB is out of reach (killed, restarting): what failed was the database,
+			 * not the request, so the client gets a 503 it may retry, not a 500. */
+			log_warn(&r->log, "handler %s failed for %s %s: the database is unreachable",
+			    r->route->name, r->method_name, r->path);
+			resp_fail(r, RESP_UNAVAILABLE);
+			goto out;
+		}
 		log_error(&r->log, "handler %s failed for %s %s", r->route->name, r->method_name,
 		    r->path);
 		if (r->status == 0)

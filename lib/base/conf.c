@@ -719,7 +719,19 @@ conf_load(const char *path, char *err, size_t err_len)
 struct conf *
 conf_parse(const char *text, char *err, size_t err_len)
 {
-	return conf_build(text, strlen(text), "<string>", err, err_len);
+	return conf_parse_len(text, strlen(text), err, err_len);
+}
+
+/* Like conf_load, from text[0..len) read as a file's bytes (NULs and all); errors name the
+ * source "<string>". */
+struct conf *
+conf_parse_len(const char *text, size_t len, char *err, size_t err_len)
+{
+	if (len > CONF_FILE_MAX) {
+		conf_err(err, err_len, "<string>: larger than %d bytes", CONF_FILE_MAX);
+		return NULL;
+	}
+	return conf_build(text, len, "<string>", err, err_len);
 }
 
 /* Frees *c and sets it to NULL; c or *c NULL is fine. */

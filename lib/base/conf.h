@@ -142,6 +142,10 @@ struct conf *conf_load(const char *path, char *err, size_t err_len);
 /* Like conf_load, from a string (for tests). */
 struct conf *conf_parse(const char *text, char *err, size_t err_len);
 
+/* Like conf_load, from text[0..len) taken as a file's bytes, NULs included (for the fuzz
+ * target tests/fuzz/fuzz_conf.c). */
+struct conf *conf_parse_len(const char *text, size_t len, char *err, size_t err_len);
+
 void conf_free(struct conf **c);
 
 /* Typed getters; asking for a key with a different type aborts (a programming error). The

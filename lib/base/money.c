@@ -41,6 +41,12 @@ money_mul(int64_t amount, int64_t qty, int64_t *out)
 	return 0;
 }
 
+bool
+money_amount_ok(int64_t won)
+{
+	return won >= 1 && won <= MONEY_MAX;
+}
+
 /* Stores floor(amount * bp / 10000) in *out and returns 0; -1 when amount < 0 or bp is
  * outside [0, 10000]. Split so no intermediate exceeds amount: exact for every amount >= 0. */
 int

@@ -1,4 +1,5 @@
-/* valid: validators for untrusted input (UTF-8, integers, free text, e-mail, tokens). */
+/* valid: validators for untrusted input (UTF-8, integers, free text, e-mail, tokens, redirect
+ * paths). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -285,4 +286,60 @@ valid_kr_mobile(const char *s, char *out, size_t cap)
 	memcpy(out + 9, last, 4);
 	out[VALID_KR_MOBILE_LEN] = '\0';
 	return 0;
+}
+
+/* The value of hex digit c, or -1. */
+static int
+valid_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* True when c may appear as itself in a redirect path: RFC 3986 unreserved, sub-delims,
+ * ':', '@', '/', '?', '#' ('%' is handled by the caller). */
+static bool
+valid_next_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("-._~!$&'()*+,;=:@/?#", c) != NULL);
+}
+
+bool
+valid_next_path(const char *s, size_t len)
+{
+	char decoded[VALID_NEXT_PATH_MAX];
+	size_t i, n = 0;
+	int hi, lo;
+	unsigned char b;
+
+	if (s == NULL || len == 0 || len > VALID_NEXT_PATH_MAX || s[0] != '/')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '/' && i + 1 < len && s[i + 1] == '/')
+			return false;
+		if (s[i] != '%') {
+			if (!valid_next_char(s[i]))
+				return false;
+			decoded[n++] = s[i];
+			continue;
+		}
+		if (i + 2 >= len)
+			return false;
+		hi = valid_hex(s[i + 1]);
+		lo = valid_hex(s[i + 2]);
+		if (hi < 0 || lo < 0)
+			return false;
+		b = (unsigned char)(hi << 4 | lo);
+		if (b < 0x20 || b == 0x7f || b == '/' || b == '\\' || b == '"' || b == '%')
+			return false;
+		decoded[n++] = (char)b;
+		i += 2;
+	}
+	return valid_utf8(decoded, n);
 }

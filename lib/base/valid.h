@@ -50,4 +50,21 @@ bool valid_token(const char *s, size_t min_len, size_t max_len);
  * (cap > VALID_KR_MOBILE_LEN) and returns 0, or returns -1 with out "" (when cap > 0). */
 int valid_kr_mobile(const char *s, char *out, size_t cap);
 
+#define VALID_NEXT_PATH_MAX 512   /* bytes of a path a redirect may return to */
+
+/* A path on this site that a redirect may send the browser to (a ?next= parameter, a form's
+ * next field, the return path kept in an OAuth state): the one rule for every Location built
+ * from input. Accepted: 1..VALID_NEXT_PATH_MAX bytes, '/' first, then only RFC 3986 URL
+ * characters (letters, digits, "-._~!$&'()*+,;=:@/?#" and %XX with two hex digits), with
+ *   - no "//" anywhere (a leading one names another host; elsewhere it has no use);
+ *   - no '\', '"', space, control or non-ASCII byte (browsers turn '\' into '/' and strip
+ *     tab, CR and LF before parsing; '"' is how a quoted header escape used to smuggle
+ *     '\' in);
+ *   - no %XX that decodes to '/', '\', '"', '%' (a second decoding) or a control byte, and
+ *     the decoded bytes as a whole are well-formed UTF-8 (no overlong '/').
+ * Such a path resolves to this site's host under every URL parser (WHATWG or RFC 3986). The
+ * caller uses it exactly as given: it is never decoded. s need not be NUL-terminated; NULL
+ * is false. */
+bool valid_next_path(const char *s, size_t len);
+
 #endif

@@ -78,7 +78,7 @@ enum orders_create_rc {
 	ORDERS_AMOUNT_MISMATCH,    /* 409: client_amount differs from the database's total */
 	ORDERS_PRODUCT_CHANGED,    /* 409: a line's client_name is not the product's name now */
 	ORDERS_NO_POINTS,          /* 409: points balance below the total; nothing reserved */
-	ORDERS_TOO_LARGE,          /* 400: the total passes MONEY_MAX */
+	ORDERS_TOO_LARGE,          /* 422: the total passes MONEY_MAX (money_amount_ok) */
 	ORDERS_NO_USER,            /* 404: the user does not exist */
 	ORDERS_CREATE_FAILED,      /* 500: the database failed; nothing was written */
 	ORDERS_CREATE__MAX

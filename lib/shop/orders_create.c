@@ -143,7 +143,7 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 		l->unit_price = p.price;
 		l->quantity = req->lines[i].quantity;
 		if (money_mul(l->unit_price, l->quantity, &l->amount) != 0 ||
-		    money_add(o->amount, l->amount, &o->amount) != 0)
+		    money_add(o->amount, l->amount, &o->amount) != 0 || !money_amount_ok(o->amount))
 			return ORDERS_TOO_LARGE;
 		o->item_count += l->quantity;
 	}

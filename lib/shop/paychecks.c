@@ -17,12 +17,19 @@
 #include "shop/paychecks.h"
 
 /* UNKNOWN orders due for a check, and stale CONFIRMING ones whose confirm job is gone (dead,
- * done, or never there); never with a check job waiting, never needs_admin. The confirm job
- * is found among the live (pending or claimed) rows only, which the status index keeps few. */
+ * done, or never there); never with a check job waiting, never needs_admin. The orders with a
+ * live (pending or claimed) confirm job are listed once per query, in a derived table the
+ * status index keeps to the live rows, and anti-joined: a NOT EXISTS per order read every
+ * live row's payload again for each CONFIRMING order, and after a PG outage (a thousand
+ * CONFIRMING orders, thousands of live jobs) one sweep outran db.rw_timeout, so the janitor
+ * gave up, re-pushed nothing and started it again (the chaos drill's long run). */
 static const char SQL_DUE[] =
     "SELECT o.id, o.public_id, o.status FROM orders o"
     " LEFT JOIN payment_checks c ON c.order_id = o.id"
     " LEFT JOIN outbox j ON j.id = c.job_id"
+    " LEFT JOIN (SELECT DISTINCT JSON_VALUE(x.payload, '$.orderId') AS public_id"
+    "      FROM outbox x WHERE x.status IN ('pending','claimed')"
+    "      AND x.kind = 'payment.confirm') live ON live.public_id = o.public_id"
     " WHERE o.status IN ('UNKNOWN','CONFIRMING')"
     " AND (c.order_id IS NULL OR (c.needs_admin = 0"
     "      AND (c.next_at IS NULL OR c.next_at <= NOW(3))))"
@@ -30,9 +37,7 @@ static const char SQL_DUE[] =
     " AND ((o.status = 'UNKNOWN' AND (c.order_id IS NOT NULL"
     "       OR o.updated_at <= NOW(3) - INTERVAL ? SECOND))"
     "   OR (o.status = 'CONFIRMING' AND o.updated_at <= NOW(3) - INTERVAL ? SECOND"
-    "       AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.status IN ('pending','claimed')"
-    "           AND x.kind = 'payment.confirm'"
-    "           AND JSON_VALUE(x.payload, '$.orderId') = o.public_id)))"
+    "       AND live.public_id IS NULL))"
     " ORDER BY o.updated_at, o.id LIMIT ?";
 static const char SQL_ENSURE_ROW[] =
     "INSERT INTO payment_checks (order_id, next_at) VALUES (?, NOW(3) + INTERVAL ? SECOND)"

@@ -28,12 +28,17 @@ static const char SQL_INSERT_SETTLEMENT[] =
     " commission_bp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_REFUND[] =
     "SELECT r.id, r.status, r.amount, r.order_id FROM refunds r WHERE r.public_id = ?";
+/* A refund's settlement locks the order's sale rows first, so the settlements of two refunds
+ * of one order (two settle workers) run one after the other: each must see what the other
+ * took back (the commission telescopes over them). The refunds already settled are then read
+ * with a locking read too, which sees the latest committed rows whatever the isolation
+ * level. */
 static const char SQL_SALES_OF_ORDER[] =
     "SELECT seller_id, gross, commission_bp FROM settlements"
-    " WHERE kind = 'sale' AND order_id = ? ORDER BY seller_id";
+    " WHERE kind = 'sale' AND order_id = ? ORDER BY seller_id FOR UPDATE";
 static const char SQL_REFUNDED_BEFORE[] =
     "SELECT seller_id, SUM(gross) AS gross FROM settlements WHERE kind = 'refund' AND order_id = ?"
-    " GROUP BY seller_id";
+    " GROUP BY seller_id FOR UPDATE";
 static const char SQL_REFUND_LINES[] =
     "SELECT l.seller_id, SUM(rl.amount) AS gross FROM refund_lines rl"
     " JOIN order_lines l ON l.order_id = ? AND l.product_id = rl.product_id"

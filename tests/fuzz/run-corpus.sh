@@ -1,14 +1,15 @@
 #!/bin/sh
 # run-corpus: replays every seed corpus through its fuzz target (make check runs this with
 # cwd = build dir, JT_SRCDIR and JT_BUILDDIR absolute). A missing target binary or corpus
-# directory is skipped with a line saying so; any failing run makes the script fail.
+# directory is skipped with a line saying so; any failing run makes the script fail. The
+# targets are listed in tests/fuzz/targets (one name a line, fuzz_<name> the program).
 
 srcdir=${JT_SRCDIR:-.}
 builddir=${JT_BUILDDIR:-.}
 failed=0
 ran=0
 
-for name in jparse form utf8 tmpl bus accept; do
+for name in $(cat "$srcdir/tests/fuzz/targets"); do
 	bin=$builddir/tests/fuzz/fuzz_$name
 	corpus=$srcdir/tests/fuzz/corpus/$name
 	log=$builddir/tests/fuzz/fuzz_$name.corpus.log

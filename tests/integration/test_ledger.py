@@ -1,15 +1,19 @@
 """Ledger, settlement, wallets and payouts (issue 6): a paid order (points or Toss) carries
 its paid:<orderId> posting; the settle worker credits each seller with its lines minus
 commission and the platform with the commission (settle:<orderId>); a replayed settle job
-changes nothing; an injected settlement failure (a TRIGGER that SIGNALs) leaves the order
-PAID and the job retrying until the fault is gone; payouts move a seller's payable to
-cash_at_bank once per key; the wallet page and API show a seller's wallet to its owner and
-admins only; `jangteoctl ledger-check` names a tampered account."""
+changes nothing; two refunds of one order settled at once give the commission back exactly;
+an injected settlement failure (a TRIGGER that SIGNALs) leaves the order PAID and the job
+retrying until the fault is gone; payouts move a seller's payable to cash_at_bank once per
+key; the wallet page and API show a seller's wallet to its owner and admins only;
+`jangteoctl ledger-check` names a tampered account."""
+import os
 import re
 import secrets
+import subprocess
+import time
 
-from jt import (Session, count, ctl, eq, eventually, follow_pg, make_product, make_user,
-                quote, request, sql)
+from jt import (RUN, SRC, Session, count, ctl, eq, eventually, follow_pg, make_product,
+                make_user, quote, request, sql)
 from jt import order_status as status
 
 DEFAULT_BP = 1000   # settle.commission_bp in the stack's config (the default)
@@ -364,4 +368,55 @@ def test_ledger_check_names_a_tampered_account():
     finally:
         sql("UPDATE ledger_accounts SET credits_posted = credits_posted - 1 WHERE code = '%s'"
             % code)
+    books_balance()
+
+
+def settle_workers(n):
+    """Runs n settle workers (script/stack starts the missing ones; stop stops them all)."""
+    env = dict(os.environ, JT_SETTLE_WORKERS=str(n))
+    script = os.path.join(SRC, "script", "stack")
+    subprocess.run([script, "stop", "settleworkers"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([script, "start", "settleworkers"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_two_refunds_of_an_order_settled_at_once_give_back_exactly_the_commission():
+    """Found by the chaos drill: two settle workers settling two refunds of one order at the
+    same moment both read "nothing refunded before", so each gave back C(r) instead of
+    C(prior + r) - C(prior), and floor(30 * 2.5 %) twice is 0 where floor(60 * 2.5 %) is 1:
+    the seller lost a won. A transaction holding the sale's settlement and the seller's
+    payable makes both refund settlements wait at the same point, then lets them go."""
+    seller = new_seller(250)
+    pid = make_product(price=30, stock=10, seller_id=seller)
+    sess = Session(make_user(points=1000))
+    oid = order(sess, [(pid, 2)], "points")["orderId"]
+    settled(oid)
+    eq(settlements(oid), [(seller, 60, 1, 59, 250)], "the sale: 2.5 % of 60 is 1")
+    order_id = int(sql("SELECT id FROM orders WHERE public_id = '%s'" % oid)[0][0])
+    settle_workers(2)
+    try:
+        hold = subprocess.Popen(
+            ["mariadb", "--socket=" + os.path.join(RUN, "mysql.sock"), "-ujangteo",
+             "-pjangteo", "jangteo", "-N", "-B", "-e",
+             "BEGIN; SELECT id FROM settlements WHERE kind = 'sale' AND order_id = %d FOR UPDATE;"
+             " SELECT id FROM ledger_accounts WHERE code = 'seller_payable:%d' FOR UPDATE;"
+             " SELECT SLEEP(4); COMMIT;" % (order_id, seller)],
+            stdout=subprocess.DEVNULL)
+        time.sleep(0.5)   # the locks are taken
+        refunds = []
+        for _ in range(2):
+            r = sess.post_json("/api/v1/orders/%s/refunds" % oid,
+                               {"lines": [{"productId": pid, "quantity": 1}]})
+            eq(r.status, 200, "points refund done at once: %r" % r.body[:300])
+            refunds.append(r.json()["refundId"])
+        eq(hold.wait(20), 0, "the holding transaction")
+        for rid in refunds:
+            eventually(lambda: refund_settle_job(rid)[0] == "done", timeout=40,
+                       what="refund %s settled" % rid)
+    finally:
+        settle_workers(1)
+    given = sum(settlements(rid)[0][2] for rid in refunds)
+    eq(given, 1, "the commission given back, to the won")
+    eq(balance("seller_payable:%d" % seller), 0, "the seller is owed nothing")
     books_balance()

@@ -1,8 +1,9 @@
-"""Operations: /healthz follows MariaDB and Redis; /metrics counts across processes."""
+"""Operations: /healthz follows MariaDB and Redis; a request that needs MariaDB while it is
+down is a 503, never a 500; /metrics counts across processes."""
 import re
 import threading
 
-from jt import eq, eventually, get, stack
+from jt import Session, envelope, eq, eventually, get, make_product, make_user, sql, stack
 
 
 def test_healthz_ok():
@@ -22,6 +23,34 @@ def test_healthz_503_while_redis_is_down_and_200_once_back():
     # No restart of jangteo: the handlers reconnect on their own.
     eventually(lambda: all(get("/healthz").status == 200 for _ in range(8)),
                timeout=10, what="healthz 200 on every handler")
+
+
+def test_requests_that_need_mariadb_while_it_is_down_are_503_not_500():
+    pid = make_product(price=1000, stock=5)
+    s = Session(make_user(points=10000))
+    admin = Session(make_user(role="admin"), role="admin")
+    seller = sql("SELECT seller_id FROM products WHERE id = %d" % pid)[0][0]
+    stack("stop", "mariadb")
+    try:
+        # an admin form whose module reports the database failure itself
+        r = admin.post_form("/admin/products", {"seller_id": seller, "name": "중단 중 상품",
+                                                "price": "1000"})
+        eq(r.status, 503, "admin product form")
+        assert "저장하지 못했습니다" in r.text, r.text
+        for _ in range(8):   # every handler process, whatever its connection's state
+            envelope(s.post_json("/api/v1/orders", {"products": [{"id": pid, "quantity": 1}],
+                                                    "paymentMethod": "points"}),
+                     503, "SERVICE_UNAVAILABLE")
+            envelope(s.get("/api/v1/orders"), 503, "SERVICE_UNAVAILABLE")
+            r = s.get("/orders")
+            eq(r.status, 503, "the orders page")
+            assert r.header("Content-Type").startswith("text/html"), r.headers
+    finally:
+        stack("start", "mariadb")
+    eventually(lambda: all(get("/healthz").status == 200 for _ in range(8)),
+               timeout=20, what="healthz 200 on every handler")
+    eq(s.post_json("/api/v1/orders", {"products": [{"id": pid, "quantity": 1}],
+                                      "paymentMethod": "points"}).status, 201, "back")
 
 
 def metric(text, route, status):

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import subprocess
+import time
 import urllib.parse
 
 from jt import (PORT, RUN, SRC, Session, count, envelope, eq, eventually, follow_pg, get,
@@ -287,6 +288,37 @@ def test_a_stale_confirming_order_whose_confirm_job_died_is_repaired():
        "the confirm job stays dead")
     eq(jobs(oid, "payment.check"), 1, "one check")
     eq(stock(pid), 2, "sold unit stays taken")
+
+
+def test_a_stale_confirming_order_whose_confirm_job_still_waits_gets_no_check():
+    schedules(SHORT)
+    pid = make_product(price=2700, stock=3)
+    s = Session(make_user())
+    o = new_order(s, pid, 1)
+    oid = o["orderId"]
+    like = "kind = 'payment.confirm' AND payload LIKE '%%\"%s\"%%'" % oid
+    # Approved at the PG with the answer lost, then 500s: the confirm job keeps retrying.
+    pg_faults("toss confirm drop count=1 order=%s\ntoss confirm status=500 order=%s\n"
+              % (oid, oid))
+    try:
+        pay(s, o)
+        eventually(lambda: count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+                                 " AND attempts >= 1 AND " + like) == 1, timeout=20,
+                   what="the confirm job waiting on its back-off")
+        # Its next attempt an hour away, the order long past confirming_stale_seconds: the
+        # job is alive, so the janitor must leave the order to it.
+        sql("UPDATE outbox SET available_at = NOW(3) + INTERVAL 1 HOUR WHERE " + like)
+        sql("UPDATE orders SET updated_at = NOW(3) - INTERVAL 60 SECOND"
+            " WHERE public_id = '%s'" % oid)
+        time.sleep(3)   # many janitor sweeps
+        eq((status(oid), jobs(oid, "payment.check")), ("CONFIRMING", 0), "no check")
+        # Once the job is dead, the same sweep queues one.
+        sql("UPDATE outbox SET status = 'dead' WHERE " + like)
+        eventually(lambda: jobs(oid, "payment.check") == 1, timeout=20, what="a check")
+    finally:
+        pg_faults("")
+    settles(oid, "PAID", timeout=40)
+    assert_paid_once(oid, 2700)
 
 
 def test_a_webhook_for_a_confirming_order_leads_to_paid_and_repeats_change_nothing():

@@ -55,6 +55,19 @@ START_TEST(test_money_mul)
 }
 END_TEST
 
+START_TEST(test_money_amount_ok)
+{
+	ck_assert(money_amount_ok(1));
+	ck_assert(money_amount_ok(19900));
+	ck_assert(money_amount_ok(MONEY_MAX));
+	ck_assert(!money_amount_ok(MONEY_MAX + 1));   /* issue 16: was a CHECK failure, a 500 */
+	ck_assert(!money_amount_ok(0));
+	ck_assert(!money_amount_ok(-1));
+	ck_assert(!money_amount_ok(INT64_MAX));
+	ck_assert(!money_amount_ok(INT64_MIN));
+}
+END_TEST
+
 START_TEST(test_money_share_bp)
 {
 	int64_t r = 9;
@@ -151,6 +164,7 @@ money_suite(void)
 
 	tcase_add_test(tc, test_money_add_sub);
 	tcase_add_test(tc, test_money_mul);
+	tcase_add_test(tc, test_money_amount_ok);
 	tcase_add_test(tc, test_money_share_bp);
 	tcase_add_test(tc, test_money_parse_good);
 	tcase_add_test(tc, test_money_parse_hostile);

@@ -209,6 +209,64 @@ START_TEST(test_valid_token)
 }
 END_TEST
 
+/* valid_next_path on a NUL-terminated string. */
+static bool
+next_ok(const char *s)
+{
+	return valid_next_path(s, strlen(s));
+}
+
+START_TEST(test_valid_next_path_good)
+{
+	char longest[VALID_NEXT_PATH_MAX + 1];
+
+	ck_assert(next_ok("/"));
+	ck_assert(next_ok("/cart"));
+	ck_assert(next_ok("/products?page=2&sort=new#top"));
+	ck_assert(next_ok("/orders/AbCdEf0123456789abcdEF01"));
+	ck_assert(next_ok("/a/b/c/"));
+	ck_assert(next_ok("/search?q=%EC%9E%A5%ED%84%B0"));        /* 장터, encoded UTF-8 */
+	ck_assert(next_ok("/search?q=a%20b%2Bc%3D%26"));            /* space, +, =, & */
+	ck_assert(next_ok("/x?a=-._~!$&'()*+,;=:@/?"));
+	ck_assert(next_ok("/../.."));                                /* resolves to / anyway */
+	memset(longest, 'a', sizeof(longest));
+	longest[0] = '/';
+	ck_assert(valid_next_path(longest, VALID_NEXT_PATH_MAX));
+	/* Only len bytes are read: what follows does not matter. */
+	ck_assert(valid_next_path("/ok//evil", 3));
+}
+END_TEST
+
+START_TEST(test_valid_next_path_hostile)
+{
+	char longest[VALID_NEXT_PATH_MAX + 1];
+	static const char *const bad[] = {
+		"", "cart", "evil.test", "https://evil.test/", "http:evil.test", "javascript:alert(1)",
+		"//evil.test", "///evil.test", "/\\evil.test", "\\/evil.test", "/\\/evil.test",
+		"/\"@evil.test/",              /* issue 16: became /\"@evil.test/ in the header */
+		"/a//evil.test", "/x?u=//evil.test", "/#//evil.test",
+		"/\t/evil.test", "/\n/evil.test", "/\r\nSet-Cookie: a=b", "/ /evil.test", "/\x7f",
+		"/\x01", "/\xc3\xa9", "/\xef\xbc\x8f\xef\xbc\x8f" "evil.test",   /* raw non-ASCII */
+		"/<script>", "/a>b", "/a`b", "/a^b", "/a{b}", "/a|b", "/a[0]",
+		"/%2F/evil.test", "/%2f%2fevil.test", "/%5Cevil.test", "/%5c", "/%22@evil.test",
+		"/%09/evil.test", "/%0d%0aLocation:%20x", "/%00", "/%7F", "/%1f",
+		"/%252F%252Fevil.test", "/%25",   /* double encoding */
+		"/%", "/%2", "/%zz", "/%G0", "/a%",
+		"/%C0%AF", "/%E0%80%AF", "/%C0%80", "/%FF", "/%ED%A0%80",   /* overlong, invalid */
+		NULL
+	};
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(!next_ok(bad[i]), "accepted %s", bad[i]);
+	ck_assert(!valid_next_path(NULL, 0));
+	ck_assert(!valid_next_path("/a\0b", 4));   /* NUL inside the length */
+	memset(longest, 'a', sizeof(longest));
+	longest[0] = '/';
+	ck_assert(!valid_next_path(longest, VALID_NEXT_PATH_MAX + 1));
+}
+END_TEST
+
 /* The validators suite. */
 START_TEST(test_valid_kr_mobile)
 {
@@ -253,6 +311,8 @@ valid_suite(void)
 	tcase_add_test(tc, test_valid_email);
 	tcase_add_test(tc, test_valid_token);
 	tcase_add_test(tc, test_valid_kr_mobile);
+	tcase_add_test(tc, test_valid_next_path_good);
+	tcase_add_test(tc, test_valid_next_path_hostile);
 	suite_add_tcase(s, tc);
 	return s;
 }
