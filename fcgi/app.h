@@ -27,7 +27,7 @@ struct app {
 int ops_healthz(struct req *r);
 int ops_metrics(struct req *r);
 
-/* home.c: the front page */
+/* catalog.c: the front page (the rest of the storefront is catalog.c's route table) */
 int home_index(struct req *r);
 
 /* testing.c: routes that exist only with fcgi.test_routes = true */

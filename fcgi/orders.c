@@ -1066,53 +1066,6 @@ api_order_cancel(struct req *r)
 	}
 }
 
-/* GET /static/order-status.js: the received page's poller (the CSP allows only same-origin
- * scripts, so it is served rather than inlined). It asks GET /api/v1/orders/{id} every second
- * (backing off to five) until the status is final, and updates the page in place. */
-static int
-static_order_js(struct req *r)
-{
-	static const char js[] =
-	    "(function () {\n"
-	    "  'use strict';\n"
-	    "  var box = document.getElementById('order-status');\n"
-	    "  if (!box) { return; }\n"
-	    "  var id = box.getAttribute('data-order');\n"
-	    "  var label = document.getElementById('status-label');\n"
-	    "  var note = document.getElementById('status-note');\n"
-	    "  var words = { PENDING: '결제 대기', CONFIRMING: '결제 확인 중', PAID: '결제 완료',\n"
-	    "    FAILED: '결제 실패', UNKNOWN: '결제 확인 지연', EXPIRED: '주문 만료',\n"
-	    "    CANCELED: '주문 취소', PARTIALLY_CANCELED: '부분 취소' };\n"
-	    "  var delay = 1000;\n"
-	    "  function show(o) {\n"
-	    "    box.setAttribute('data-status', o.status);\n"
-	    "    label.textContent = words[o.status] || o.status;\n"
-	    "    if (o.status === 'UNKNOWN') {\n"
-	    "      note.textContent = '결제사 응답을 확인하고 있습니다. 잠시 후 다시 확인해 주세요.';\n"
-	    "    } else if (o.failure && o.status === 'FAILED') {\n"
-	    "      note.textContent = o.failure.message || '';\n"
-	    "    } else if (o.final) {\n"
-	    "      note.textContent = '';\n"
-	    "    }\n"
-	    "  }\n"
-	    "  function poll() {\n"
-	    "    fetch('/api/v1/orders/' + encodeURIComponent(id), { credentials: 'same-origin',\n"
-	    "      headers: { 'Accept': 'application/json' } })\n"
-	    "      .then(function (r) { return r.ok ? r.json() : null; })\n"
-	    "      .then(function (o) {\n"
-	    "        if (o) { show(o); if (o.final) { return; } }\n"
-	    "        delay = Math.min(delay * 1.5, 5000);\n"
-	    "        setTimeout(poll, delay);\n"
-	    "      })\n"
-	    "      .catch(function () { setTimeout(poll, 5000); });\n"
-	    "  }\n"
-	    "  if (box.getAttribute('data-final') !== 'true') { setTimeout(poll, delay); }\n"
-	    "})();\n";
-
-	resp_send(r, 200, "text/javascript; charset=utf-8", NULL, js, sizeof(js) - 1);
-	return 0;
-}
-
 const struct route orders_routes[] = {
 	{ METHOD_GET,  "/checkout",                   page_checkout,         ROUTE_HTML | ROUTE_LOGIN, "checkout" },
 	{ METHOD_POST, "/checkout",                   page_checkout_submit,  ROUTE_HTML | ROUTE_LOGIN | ROUTE_CSRF, "checkout_submit" },
@@ -1125,7 +1078,6 @@ const struct route orders_routes[] = {
 	{ METHOD_GET,  "/orders/{id}",                page_order,            ROUTE_HTML | ROUTE_LOGIN, "order" },
 	{ METHOD_GET,  "/orders/{id}/pay",            page_order_pay,        ROUTE_HTML | ROUTE_LOGIN, "order_pay" },
 	{ METHOD_POST, "/orders/{id}/cancel",         page_order_cancel,     ROUTE_HTML | ROUTE_LOGIN | ROUTE_CSRF, "order_cancel" },
-	{ METHOD_GET,  "/static/order-status.js",     static_order_js,       ROUTE_RAW, "static_order_js" },
 	{ METHOD_POST, "/api/v1/orders",              api_order_create,      ROUTE_JSON | ROUTE_LOGIN | ROUTE_CSRF, "api_order_create" },
 	{ METHOD_GET,  "/api/v1/orders",              api_orders,            ROUTE_JSON | ROUTE_LOGIN, "api_orders" },
 	{ METHOD_GET,  "/api/v1/orders/{id}",         api_order_get,         ROUTE_JSON | ROUTE_LOGIN, "api_order_get" },

@@ -117,6 +117,18 @@ enum conf_key {
 	CONF_ALIMTALK_RESEND_SEND_NO, /* SMS sender number for the provider's SMS fallback; empty = none */
 	CONF_ALIMTALK_TIMEOUT_MS, /* whole-request timeout of a 알림톡 send, in milliseconds */
 	CONF_ALIMTALK_MAIL_AFTER_ATTEMPTS, /* attempt of a notice job at which an unknown 알림톡 outcome falls back to mail */
+	CONF_SHOP_NAME,                /* the shop's name in the header, titles and mail */
+	CONF_SHOP_COMPANY,             /* 상호: the business's registered name (footer) */
+	CONF_SHOP_CEO,                 /* 대표: the representative's name (footer) */
+	CONF_SHOP_BUSINESS_NO,         /* 사업자등록번호 (footer) */
+	CONF_SHOP_MAIL_ORDER_NO,       /* 통신판매업 신고번호 (footer) */
+	CONF_SHOP_ADDRESS,             /* the business address (footer) */
+	CONF_SHOP_CS_PHONE,            /* 고객센터 telephone number (footer) */
+	CONF_SHOP_CS_EMAIL,            /* 고객센터 e-mail address (footer) */
+	CONF_SHOP_CS_HOURS,            /* 고객센터 opening hours (footer) */
+	CONF_SHIPPING_FEE,             /* shipping fee per seller per order, won (sellers may differ) */
+	CONF_SHIPPING_FREE_OVER,       /* a seller's goods in one order from this amount ship free */
+	CONF_SHIPPING_RETURN_DAYS,     /* days after delivery a shopper may ask to return an order */
 	CONF__MAX
 };
 

@@ -298,6 +298,23 @@ cart_clear(struct redis *r, const struct cart_owner *o)
 }
 
 int
+cart_count(struct redis *r, const struct cart_owner *o)
+{
+	char key[KEY_MAX];
+	redisReply *rep;
+	int n = -1;
+
+	if (owner_key(o, key) != 0)
+		return -1;
+	rep = redis_cmdl(r, "HLEN", key, NULL);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0 &&
+	    rep->integer <= INT32_MAX)
+		n = (int)rep->integer;
+	freeReplyObject(rep);
+	return n;
+}
+
+int
 cart_merge(struct redis *r, const char *session_id, int64_t user_id,
     const struct cart_limits *lim)
 {

@@ -82,6 +82,11 @@ int cart_get(struct redis *r, struct db *db, struct arena *a, const struct cart_
 /* Empties the cart (after a successful checkout). Returns CART_OK or CART_UNAVAILABLE. */
 int cart_clear(struct redis *r, const struct cart_owner *o);
 
+/* How many different products the cart holds (the header's badge): one HLEN, no database, no
+ * TTL refresh. Returns the count (0 for no cart), or -1 when Redis did not answer or the owner
+ * names no cart. */
+int cart_count(struct redis *r, const struct cart_owner *o);
+
 /* Moves the guest cart of session_id into user_id's cart: quantities of the same product are
  * added and capped at max_quantity; lines beyond max_lines are dropped (lowest product ids
  * kept). The guest cart is deleted. Atomic (one Redis script). Idempotent when run twice. A

@@ -10,7 +10,7 @@
 #                        and we record $!; Apache's own pid file is apache/apache2.pid
 #   log/apache-error.log, log/apache-access.log, log/apache.log (the parent's stdout/stderr)
 # Modules are loaded from JT_APACHE_MODULES [/usr/lib/apache2/modules]: mpm_event,
-# authz_core, proxy, proxy_fcgi, headers, unique_id (log_config and unixd are built in).
+# authz_core, proxy, proxy_fcgi, headers, unique_id, alias, mime (log_config and unixd are built in).
 #
 # The request id: mod_unique_id gives each request a 24-character id over [A-Za-z0-9@-];
 # jangteo accepts only [A-Za-z0-9_-] ids of 8..N bytes, so the X-Request-Id header passed on is
@@ -52,6 +52,8 @@ Group root"
 		LoadModule proxy_fcgi_module $JT_APACHE_MODULES/mod_proxy_fcgi.so
 		LoadModule headers_module $JT_APACHE_MODULES/mod_headers.so
 		LoadModule unique_id_module $JT_APACHE_MODULES/mod_unique_id.so
+		LoadModule alias_module $JT_APACHE_MODULES/mod_alias.so
+		LoadModule mime_module $JT_APACHE_MODULES/mod_mime.so
 
 		StartServers 1
 		ServerLimit 2
@@ -85,11 +87,26 @@ Group root"
 		    # Apache's own id for the request (a client's X-Request-Id is not trusted).
 		    RequestHeader set X-Request-Id "expr=%{md5:%{reqenv:UNIQUE_ID}}"
 		    ProxyFCGIBackendType GENERIC
-		    # Everything is the application's: no static files, no index.
+		    # Everything is the application's (no index) but the static files, served straight
+		    # from the source tree; the pages put a content hash in their URLs.
 		    <Location "/">
 		        Require all granted
 		        ProxyPass "unix:$JT_RUN/fcgi.sock|fcgi://localhost/"
 		    </Location>
+		    Alias "/static/" "$JT_REPO/static/"
+		    <Location "/static/">
+		        ProxyPass "!"
+		    </Location>
+		    <Directory "$JT_REPO/static">
+		        Require all granted
+		        Options None
+		        AddType text/css .css
+		        AddType text/javascript .js
+		        AddType image/svg+xml .svg
+		        Header always set X-Content-Type-Options nosniff
+		        Header always set Content-Security-Policy "default-src 'none'; style-src 'self'; img-src 'self'"
+		        Header set Cache-Control "public, max-age=2592000"
+		    </Directory>
 		</VirtualHost>
 	EOF
 }

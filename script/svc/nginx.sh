@@ -82,7 +82,18 @@ _nginx_conf_text() {
 		        listen 127.0.0.1:$JT_HTTP_PORT;
 		        server_name localhost;
 
-		        # Everything is the application's: no static files, no index, no try_files.
+		        # Static files (stylesheet, icon, images, scripts) straight from the source tree;
+		        # the pages put a content hash in the URL, so they may be cached for long.
+		        location /static/ {
+		            alias $JT_REPO/static/;
+		            types { text/css css; text/javascript js; image/svg+xml svg; image/png png; }
+		            default_type application/octet-stream;
+		            expires 30d;
+		            add_header X-Content-Type-Options nosniff always;
+		            add_header Content-Security-Policy "default-src 'none'; style-src 'self'; img-src 'self'" always;
+		        }
+
+		        # Everything else is the application's: no index, no try_files.
 		        location / {
 		            include $JT_FASTCGI_PARAMS;
 		            # nginx's own id for the request (a client's X-Request-Id is not trusted)
