@@ -25,6 +25,7 @@
 #include "clients/pg.h"
 #include "shop/points.h"
 #include "shop/refunds.h"
+#include "orderview.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -94,6 +95,22 @@ push_job(struct req *r, int64_t outbox_id, enum job_kind kind)
 	if (outbox_id > 0 && bus_push(r->app->bus, &j) != 0)
 		log_warn(&r->log, "orders: push of job %" PRId64 " failed; the janitor will resend it",
 		    outbox_id);
+}
+
+/* Takes what order o (loaded with details) bought out of the signed-in shopper's cart: it is
+ * paid for, or its payment is under way. What the shopper added since stays. */
+static void
+forget_bought(struct req *r, const struct order *o)
+{
+	struct cart_owner owner = { sess_user(r), NULL };
+	int64_t *ids = arena_alloc(r->a, (o->nlines + 1) * sizeof(*ids));
+	size_t i;
+
+	for (i = 0; i < o->nlines; i++)
+		ids[i] = o->lines[i].product_id;
+	if (cart_remove_products(r->app->redis, &owner, ids, o->nlines) != CART_OK)
+		log_warn(&r->log, "orders: the lines of %s stay in user %" PRId64 "'s cart",
+		    o->public_id, sess_user(r));
 }
 
 /* The order {id} of the path if the signed-in user may see it (theirs; an admin any).
@@ -403,8 +420,10 @@ page_checkout_submit(struct req *r)
 		return -1;
 	if (c.rc != ORDERS_CREATED && c.rc != ORDERS_REPLAYED)
 		return render_checkout(r, create_answers[c.rc].status, create_answers[c.rc].message);
-	if (cart_clear(r->app->redis, &owner) != CART_OK)
-		log_warn(&r->log, "orders: cart of user %" PRId64 " not cleared", sess_user(r));
+	/* A PG order keeps the cart until the PG sends the shopper back with success
+	 * (forget_bought), so a cancelled or failed payment loses nothing; points are paid now. */
+	if (c.order.pay == ORDER_PAY_POINTS)
+		forget_bought(r, &c.order);
 	if (c.ready_failed)
 		return render_checkout(r, 502, MSG_READY_FAILED);
 	if (c.order.pay == ORDER_PAY_POINTS)
@@ -531,28 +550,22 @@ api_order_create(struct req *r)
 		    create_answers[c.rc].message);
 	if (c.ready_failed)
 		return resp_error(r, 502, "PG_READY_FAILED", MSG_READY_FAILED);
-	o = orders_json(&c.order);
+	o = orderview_api_json(&c.order);
 	json_object_object_add(o, "payment", payment_json(r, &c.order));
 	return resp_json(r, c.rc == ORDERS_CREATED ? 201 : 200, o);
 }
 
 /* ---- the PGs' returns ------------------------------------------------------------------------ */
 
-/* Renders the page of order o: the "order received" page (received) that polls until the
- * status is final, or the order page; notice is a line at the top, or NULL. */
 /* Adds what the order page shows about refunds to ctx: "refunds" (the order's refunds, when
- * it has any) and, when the signed-in shopper may still refund it, "may_refund" with
- * "refund_lines" (what is left of each line) and one fresh key per form ("refund_key",
- * "refund_all_key"). Returns 1 when a form is shown (a CSRF token is needed), 0 when not,
- * -1 on a database error. */
+ * it has any) and "may_refund" when the signed-in shopper may still refund it (the refund and
+ * cancel pages, fcgi/refunds.c, ask for confirmation). Returns 0, or -1 on a database error. */
 static int
 refund_context(struct req *r, const struct order *o, struct json_object *ctx)
 {
-	struct json_object *list, *lines;
+	struct json_object *list;
 	struct refund *rs;
-	char key[ORDERS_ID_LEN + 1];
 	int64_t n, i;
-	size_t j;
 	int rc;
 
 	if (o->status != ORDER_PAID && o->status != ORDER_PARTIALLY_CANCELED &&
@@ -564,73 +577,62 @@ refund_context(struct req *r, const struct order *o, struct json_object *ctx)
 	if (n > 0) {
 		list = json_object_new_array();
 		for (i = 0; i < n; i++)
-			json_object_array_add(list, refunds_json(&rs[i]));
+			json_object_array_add(list, orderview_refund_json(r, &rs[i]));
 		json_object_object_add(ctx, "refunds", list);
 	}
 	if (o->user_id != sess_user(r) || o->status == ORDER_CANCELED)
 		return 0;
 	rc = refunds_shopper_may(r->app->db, r->a, o->id,
 	    (int)conf_int(r->app->conf, CONF_REFUNDS_SHOPPER_DAYS));
-	if (rc <= 0)
-		return rc < 0 ? -1 : 0;
-	lines = json_object_new_array();
-	for (j = 0; j < o->nlines; j++) {
-		const struct order_line *l = &o->lines[j];
-		struct json_object *x;
-
-		if (l->quantity - l->canceled_quantity <= 0)
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "product_id", json_object_new_int64(l->product_id));
-		json_object_object_add(x, "name", json_object_new_string(l->name));
-		json_object_object_add(x, "unit_price", json_object_new_int64(l->unit_price));
-		json_object_object_add(x, "left", json_object_new_int(l->quantity - l->canceled_quantity));
-		json_object_array_add(lines, x);
-	}
-	json_object_object_add(ctx, "may_refund", json_object_new_boolean(true));
-	json_object_object_add(ctx, "refund_lines", lines);
-	ids_new(key, sizeof(key));  /* one key per rendered form: a double submit refunds once */
-	json_object_object_add(ctx, "refund_key", json_object_new_string(key));
-	ids_new(key, sizeof(key));
-	json_object_object_add(ctx, "refund_all_key", json_object_new_string(key));
-	return 1;
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		json_object_object_add(ctx, "may_refund", json_object_new_boolean(true));
+	return 0;
 }
 
+/* Renders the page of order o: the "order received" page (received) that polls until the
+ * status is final, or the order page; notice is a line at the top (error: shown as a
+ * problem), or NULL. */
 static int
 render_order(struct req *r, int status, const struct order *o, bool received,
-    const char *notice)
+    const char *notice, bool error)
 {
-	struct json_object *ctx = json_object_new_object();
-	const char *csrf = NULL;
-	const char *url;
-	int rc = 0;
+	struct json_object *ctx = json_object_new_object(), *view;
+	bool mine = o->user_id == sess_user(r);
 
-	if (!received) {
-		rc = refund_context(r, o, ctx);
-		if (rc < 0) {
-			json_object_put(ctx);
-			return -1;
-		}
+	if (!received && refund_context(r, o, ctx) != 0) {
+		json_object_put(ctx);
+		return -1;
 	}
-	if ((o->status == ORDER_PENDING && o->user_id == sess_user(r)) || rc == 1) {
-		csrf = sess_csrf(r);
+	view = orderview_json(r, o);
+	if (view == NULL) {
+		json_object_put(ctx);
+		return -1;
+	}
+	if (mine && (o->status == ORDER_PENDING || o->status == ORDER_FAILED ||
+	    o->status == ORDER_EXPIRED || (o->status == ORDER_CANCELED && o->paid_at == NULL))) {
+		const char *csrf = sess_csrf(r);  /* the 다시 결제하기 form */
+
 		if (csrf == NULL) {
 			json_object_put(ctx);
+			json_object_put(view);
 			return resp_fail(r, RESP_UNAVAILABLE);
 		}
 		json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	}
-	if (o->status == ORDER_PENDING && o->user_id == sess_user(r)) {
+	if (o->status == ORDER_PENDING && mine) {
 		json_object_object_add(ctx, "cancelable", json_object_new_boolean(true));
-		url = pay_url(r, o);
-		if (url != NULL)
+		if (pay_url(r, o) != NULL)
 			json_object_object_add(ctx, "pay_path", json_object_new_string(
 			    arena_printf(r->a, "/orders/%s/pay", o->public_id)));
 	}
+	json_object_object_add(ctx, "mine", json_object_new_boolean(mine));
 	json_object_object_add(ctx, "title", json_object_new_string(received ? "주문 접수" : "주문 상세"));
-	json_object_object_add(ctx, "order", orders_json(o));
+	json_object_object_add(ctx, "order", view);
 	if (notice != NULL)
-		json_object_object_add(ctx, "notice", json_object_new_string(notice));
+		json_object_object_add(ctx, error ? "problem" : "notice",
+		    json_object_new_string(notice));
 	return resp_page(r, status, received ? "order_received" : "order", ctx);
 }
 
@@ -641,7 +643,7 @@ answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, cons
 	switch (rc) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return render_order(r, 200, o, true, NULL);
+		return render_order(r, 200, o, true, NULL, false);
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_TAMPERED:
@@ -649,7 +651,7 @@ answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, cons
 		    PRId64 "): refused", what, o->public_id, o->amount);
 		return resp_error(r, 400, "PAYMENT_MISMATCH", MSG_TAMPERED);
 	case ORDERS_WRONG_STATE:
-		return render_order(r, 409, o, false, MSG_WRONG_STATE);
+		return render_order(r, 409, o, false, MSG_WRONG_STATE, true);
 	default:
 		return -1;
 	}
@@ -667,6 +669,7 @@ pg_success(struct req *r, const struct orders_pg_return *ret, const char *what)
 	if (rc == ORDERS_MOVED) {
 		push_job(r, o.confirm_job, JOB_PAYMENT_CONFIRM);
 		log_info(&r->log, "orders: %s confirming via %s", o.public_id, what);
+		forget_bought(r, &o);
 	}
 	return answer_return(r, rc, &o, what);
 }
@@ -710,22 +713,35 @@ page_kakaopay_approve(struct req *r)
 	return pg_success(r, &ret, "kakaopay");
 }
 
+/* Why a PG sent the shopper back without a payment, as the shop words it. */
+enum pg_back {
+	PG_BACK_CANCELED,   /* the shopper closed the window or pressed cancel */
+	PG_BACK_FAILED,     /* the PG could not authorise the payment */
+};
+
 /* Ends the order of a fail / cancel return: FAILED with the PG's code and message, stock back.
- * A replay shows the same page. */
+ * The cart was left as it was at checkout, so the page offers 다시 결제하기 with everything
+ * still in it. A replay shows the same page. */
 static int
-pg_failed(struct req *r, enum order_pay pay, const char *default_code)
+pg_failed(struct req *r, enum order_pay pay, enum pg_back why, const char *default_code)
 {
 	struct order o;
 	enum orders_move_rc rc;
-	const char *id, *code = default_code, *message = "결제가 취소되었습니다.", *v;
+	const char *id, *code = default_code, *v, *message, *notice;
 
+	message = why == PG_BACK_CANCELED ? "결제를 취소하셨습니다." :
+	    "결제사에서 결제가 승인되지 않았습니다.";
 	if (form_get(&r->query, "orderId", &id, NULL) != 0)
 		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	/* The PG's code and message are shown back only when they are plain and short. */
+	/* The PG's code and message are kept (for 고객센터 and the page) only when they are plain
+	 * and short; Toss names a shopper's cancel PAY_PROCESS_CANCELED. */
 	if (form_get(&r->query, "code", &v, NULL) == 0 && valid_token(v, 1, 64))
 		code = v;
-	if (form_get(&r->query, "message", &v, NULL) == 0 && valid_text(v, strlen(v), 200, false))
+	if (why == PG_BACK_FAILED && form_get(&r->query, "message", &v, NULL) == 0 &&
+	    valid_text(v, strlen(v), 200, false))
 		message = v;
+	if (strcmp(code, "PAY_PROCESS_CANCELED") == 0)
+		why = PG_BACK_CANCELED;
 	memset(&o, 0, sizeof(o));
 	rc = orders_get(r->app->db, r->a, id, false, &o);
 	if (rc < 0)
@@ -735,38 +751,44 @@ pg_failed(struct req *r, enum order_pay pay, const char *default_code)
 	if (o.pay != pay)
 		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
 	rc = orders_abandon(r->app->db, r->a, id, sess_user(r), ORDER_FAILED, "pg", code, message, &o);
+	notice = why == PG_BACK_CANCELED ?
+	    "결제를 취소하셨습니다. 장바구니는 그대로 있으니 다시 결제하실 수 있습니다." :
+	    arena_printf(r->a, "%s 장바구니는 그대로 있으니 다른 결제 수단으로 다시 결제해 보세요.",
+	    o.fail_message != NULL ? o.fail_message : message);
 	switch (rc) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return render_order(r, 200, &o, false, o.fail_message != NULL ? o.fail_message : message);
+		return render_order(r, 200, &o, false, notice, why == PG_BACK_FAILED);
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:
-		return render_order(r, 409, &o, false, MSG_WRONG_STATE);
+		return render_order(r, 409, &o, false, MSG_WRONG_STATE, true);
 	default:
 		return -1;
 	}
 }
 
-/* GET /checkout/toss/fail?code=&message=&orderId= (Toss's failUrl) */
+/* GET /checkout/toss/fail?code=&message=&orderId= (Toss's failUrl: a cancel or a refusal,
+ * which the code tells apart) */
 static int
 page_toss_fail(struct req *r)
 {
-	return pg_failed(r, ORDER_PAY_TOSS, "PAY_PROCESS_CANCELED");
+	return pg_failed(r, ORDER_PAY_TOSS, PG_BACK_FAILED, "PAY_PROCESS_ABORTED");
 }
 
 /* GET /checkout/kakaopay/cancel?orderId= (the shopper closed KakaoPay's window) */
 static int
 page_kakaopay_cancel(struct req *r)
 {
-	return pg_failed(r, ORDER_PAY_KAKAOPAY, "PAY_PROCESS_CANCELED");
+	return pg_failed(r, ORDER_PAY_KAKAOPAY, PG_BACK_CANCELED, "PAY_PROCESS_CANCELED");
 }
 
-/* GET /checkout/kakaopay/fail?orderId= (KakaoPay could not authorise) */
+/* GET /checkout/kakaopay/fail?orderId= (KakaoPay could not authorise: a failure, not a
+ * cancel) */
 static int
 page_kakaopay_fail(struct req *r)
 {
-	return pg_failed(r, ORDER_PAY_KAKAOPAY, "PAY_PROCESS_ABORTED");
+	return pg_failed(r, ORDER_PAY_KAKAOPAY, PG_BACK_FAILED, "PAY_PROCESS_ABORTED");
 }
 
 /* ---- order pages ------------------------------------------------------------------------------ */
@@ -776,7 +798,7 @@ page_kakaopay_fail(struct req *r)
 static int
 page_order_pay(struct req *r)
 {
-	struct json_object *ctx;
+	struct json_object *ctx, *view;
 	struct order o;
 	const char *url;
 	int rc = path_order(r, &o);
@@ -786,25 +808,31 @@ page_order_pay(struct req *r)
 	url = o.user_id == sess_user(r) ? pay_url(r, &o) : NULL;
 	if (url == NULL)
 		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+	view = orderview_json(r, &o);
+	if (view == NULL)
+		return -1;
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("결제하기"));
-	json_object_object_add(ctx, "order", orders_json(&o));
+	json_object_object_add(ctx, "order", view);
 	json_object_object_add(ctx, "pay_url", json_object_new_string(url));
-	json_object_object_add(ctx, "pg_label", json_object_new_string(
-	    o.pay == ORDER_PAY_TOSS ? "토스페이먼츠" : "카카오페이"));
+	json_object_object_add(ctx, "pg", json_object_new_string(orders_pay_name(o.pay)));
 	return resp_page(r, 200, "order_pay", ctx);
 }
 
-/* GET /orders/{id} */
+/* GET /orders/{id}[?done=<code>]: the order; done names the result of the POST that
+ * redirected here (orderview_done_message). */
 static int
 page_order(struct req *r)
 {
 	struct order o;
+	const char *done, *notice = NULL;
 	int rc = path_order(r, &o);
 
 	if (rc <= 0)
 		return rc;
-	return render_order(r, 200, &o, false, NULL);
+	if (form_get(&r->query, "done", &done, NULL) == 0)
+		notice = orderview_done_message(done);
+	return render_order(r, 200, &o, false, notice, false);
 }
 
 /* The ?cursor= of a list, decoded into *before_id (0 when absent). 0, or -1 after 400. */
@@ -848,15 +876,17 @@ list_page(struct req *r, struct order **orders, const char **next, bool *answere
 	return n;
 }
 
-/* The orders of a page as a JSON array (new reference). */
+/* The orders of a page as a JSON array (new reference): the API's shape (html false) or the
+ * page's (orderview_json). */
 static struct json_object *
-orders_array(const struct order *orders, int64_t n)
+orders_array(struct req *r, const struct order *orders, int64_t n, bool html)
 {
 	struct json_object *list = json_object_new_array();
 	int64_t i;
 
 	for (i = 0; i < n; i++)
-		json_object_array_add(list, orders_json(&orders[i]));
+		json_object_array_add(list, html ? orderview_json(r, &orders[i]) :
+		    orderview_api_json(&orders[i]));
 	return list;
 }
 
@@ -873,7 +903,7 @@ page_orders(struct req *r)
 	n = list_page(r, &orders, &next, &answered);
 	if (n < 0)
 		return answered ? 0 : -1;
-	list = orders_array(orders, n);
+	list = orders_array(r, orders, n, true);
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("주문 내역"));
 	json_object_object_add(ctx, "orders", list);
@@ -947,8 +977,9 @@ cancel_key(struct req *r, bool form, const char **key)
 	return 0;
 }
 
-/* POST /orders/{id}/cancel (csrf_token[, key]) → 303 to the order: an unpaid order is
- * cancelled, a paid one refunded in full. */
+/* POST /orders/{id}/cancel (csrf_token[, key]) → 303 to the order with ?done=canceled,
+ * refund_requested or refunded: an unpaid order is cancelled, a paid one refunded in full.
+ * The order page links to the confirmation page (GET, fcgi/refunds.c) that posts here. */
 static int
 page_order_cancel(struct req *r)
 {
@@ -968,20 +999,22 @@ page_order_cancel(struct req *r)
 			return -1;
 		refunds_rc_answer(rrc, &status, &code, &message);
 		if (code == NULL)
-			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+			return resp_redirect(r, arena_printf(r->a, "/orders/%s?done=%s", o.public_id,
+			    rrc == REFUNDS_ACCEPTED || ref.status == REFUND_REQUESTED ?
+			    "refund_requested" : "refunded"));
 		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
 			return -1;
-		return render_order(r, status, &o, false, message);
+		return render_order(r, status, &o, false, message, true);
 	}
 
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s?done=canceled", o.public_id));
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:
-		return render_order(r, 409, &o, false, MSG_NOT_CANCELABLE);
+		return render_order(r, 409, &o, false, MSG_NOT_CANCELABLE, true);
 	default:
 		return -1;
 	}
@@ -1002,7 +1035,7 @@ api_orders(struct req *r)
 	n = list_page(r, &orders, &next, &answered);
 	if (n < 0)
 		return answered ? 0 : -1;
-	list = orders_array(orders, n);
+	list = orders_array(r, orders, n, false);
 	o = json_object_new_object();
 	json_object_object_add(o, "orders", list);
 	json_object_object_add(o, "nextCursor", next != NULL ? json_object_new_string(next) : NULL);
@@ -1018,7 +1051,7 @@ api_order_get(struct req *r)
 
 	if (rc <= 0)
 		return rc;
-	return resp_json(r, 200, orders_json(&o));
+	return resp_json(r, 200, orderview_api_json(&o));
 }
 
 /* POST /api/v1/orders/{id}/cancel (optional Idempotency-Key header): an unpaid order is
@@ -1048,7 +1081,7 @@ api_order_cancel(struct req *r)
 			return resp_error(r, status, code, message);
 		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
 			return -1;
-		j = orders_json(&o);
+		j = orderview_api_json(&o);
 		json_object_object_add(j, "refund", refunds_json(&ref));
 		return resp_json(r, status, j);
 	}
@@ -1056,7 +1089,7 @@ api_order_cancel(struct req *r)
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return resp_json(r, 200, orders_json(&o));
+		return resp_json(r, 200, orderview_api_json(&o));
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:

@@ -7,6 +7,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/conf.h"
+#include "base/esc.h"
 #include "base/log.h"
 #include "infra/metrics.h"
 #include "req.h"
@@ -227,6 +228,29 @@ answer_parse_error(struct req *r, enum req_err e)
 	}
 }
 
+/* Where a guest who asked for a page that needs a login is sent: /login?next=<this page>, so
+ * the login page sends them back (GET pages only: after a login a POST cannot be replayed, so
+ * its page is the one to return to). The path and query are this request's own, escaped as
+ * one query value; /login checks next again before it redirects (same site only). */
+static const char *
+login_url(struct req *r)
+{
+	const char *query = req_param(r, "QUERY_STRING");
+	struct buf u = { 0 };
+	const char *out;
+
+	if (r->method != METHOD_GET && r->method != METHOD_HEAD)
+		return "/login";
+	buf_puts(&u, "/login?next=");
+	if (query != NULL && query[0] != '\0')
+		esc_url_query(&u, arena_printf(r->a, "%s?%s", r->path, query));
+	else
+		esc_url_query(&u, r->path);
+	out = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return out;
+}
+
 /* Enforces the login and admin flags. Returns 0 to go on, or -1 after answering. */
 static int
 enforce_identity(struct req *r)
@@ -237,7 +261,7 @@ enforce_identity(struct req *r)
 		if (f & ROUTE_JSON)
 			resp_fail(r, RESP_UNAUTHORIZED);
 		else
-			resp_redirect(r, "/login");
+			resp_redirect(r, login_url(r));
 		return -1;
 	}
 	if ((f & ROUTE_ADMIN) && !sess_is_admin(r)) {

@@ -60,6 +60,10 @@ static const char SQL_CATEGORIES[] =
     "SELECT id, slug, name, icon_url FROM categories ORDER BY position, id LIMIT ?";
 static const char SQL_CATEGORY_BY_SLUG[] =
     "SELECT id, slug, name, icon_url FROM categories WHERE slug = ?";
+static const char SQL_FIRST_IMAGES[] =
+    "SELECT j.id, i.url"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j"
+    " JOIN product_images i ON i.product_id = j.id AND i.position = 0";
 static const char SQL_IMAGES[] =
     "SELECT url, alt FROM product_images WHERE product_id = ? ORDER BY position LIMIT ?";
 /* The sum is capped at INT64_MAX so no planted row can make it unreadable. */
@@ -713,6 +717,34 @@ catalog_images(struct db *db, struct arena *a, int64_t id, struct catalog_image 
 		out[i].alt = db_res_str(&res, (size_t)i, 1);
 	}
 	return (int)i;
+}
+
+int
+catalog_first_images(struct db *db, struct arena *a, const int64_t *ids, size_t n,
+    const char **urls)
+{
+	struct json_object *arr;
+	struct db_res res;
+	int64_t rows;
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		urls[i] = NULL;
+	if (n == 0)
+		return 0;
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_int64(ids[i]));
+	rows = db_query(db, a, &res, SQL_FIRST_IMAGES, "s",
+	    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	json_object_put(arr);
+	if (rows < 0)
+		return -1;
+	for (k = 0; k < (size_t)rows; k++)
+		for (i = 0; i < n; i++)
+			if (ids[i] == db_res_i64(&res, k, 0))
+				urls[i] = db_res_str(&res, k, 1);
+	return 0;
 }
 
 /* Fills *c from row i of a categories result. */

@@ -163,6 +163,12 @@ int catalog_category_by_slug(struct db *db, struct arena *a, const char *slug,
  * a). Returns the count, or -1 on a MariaDB error. */
 int catalog_images(struct db *db, struct arena *a, int64_t id, struct catalog_image *out);
 
+/* The first image of each of the n products in ids (active or not: an order's lines keep
+ * theirs) into urls[i] (NULL when the product has none; strings in a). One statement. Returns
+ * 0, or -1 on a MariaDB error. */
+int catalog_first_images(struct db *db, struct arena *a, const int64_t *ids, size_t n,
+    const char **urls);
+
 /* One active product, with its description, list price, category and first image, read from
  * MariaDB (never cached: a primary-key lookup). Returns 1 and fills *out (memory from a), 0
  * when no active product has this id, or -1 on a MariaDB error. */

@@ -1,0 +1,40 @@
+/* orderview: an order as the shopper's pages and the order API show it: Korean words for its
+ * status, method and timeline (lib/shop/labels.c), the short order number, times people read,
+ * line pictures, and the fixed result messages a POST's redirect names (?done=). Knows nothing
+ * of the order's rules: it only words what lib/shop/orders.c loaded. */
+#ifndef JT_ORDERVIEW_H
+#define JT_ORDERVIEW_H
+
+#include <json-c/json.h>
+
+struct order;
+struct refund;
+struct req;
+
+/* The template value of order o (loaded with details or not): {"id" (public id), "number",
+ * "status" (the code, for data- attributes), "status_label", "status_tone", "pay_label",
+ * "amount", "refunded", "left" (amount not refunded), "order_name", "item_count",
+ * "created_at", "paid_at", "expires_at" (as "2026.12.06 09:15"), "final", "pending",
+ * "confirming", "paid" (PAID or PARTIALLY_CANCELED), "ended" (FAILED, EXPIRED or CANCELED
+ * before payment: 다시 결제하기), "failure" (the PG's message, when it gave one), "lines"
+ * [{"product_id", "name", "unit_price", "quantity", "canceled", "amount", "image"}],
+ * "events" [{"at", "text", "tone", "to"}]} (lines and events only when loaded). Returns a new
+ * reference, or NULL on a database error (the line pictures). */
+struct json_object *orderview_json(struct req *r, const struct order *o);
+
+/* The template value of a refund: {"id", "status", "status_label", "status_tone", "amount",
+ * "reason", "created_at", "lines" [{"name", "quantity"}]}. New reference. */
+struct json_object *orderview_refund_json(struct req *r, const struct refund *f);
+
+/* orders_json(o) with the shopper's words added: "orderNumber", "statusLabel",
+ * "payMethodLabel" (what static/order-status.js shows). New reference. */
+struct json_object *orderview_api_json(const struct order *o);
+
+/* "2026-12-06 09:15:42" as "2026.12.06 09:15" (in the request's arena); "" for NULL. */
+const char *orderview_time(struct req *r, const char *db_time);
+
+/* The message for a ?done= code a POST redirected with, or NULL for an unknown code (shown:
+ * nothing). The codes are fixed words, so no user input is ever reflected. */
+const char *orderview_done_message(const char *code);
+
+#endif
