@@ -1,4 +1,4 @@
--- 015_storefront: what the storefront shows about a product besides its name and price: its
+-- 016_storefront: what the storefront shows about a product besides its name and price: its
 -- category, its list price (the price before the discount, shown struck through next to the
 -- price with the discount rate; NULL or not above the price = no discount shown) and its
 -- images (position 0 is the one lists show; the product page shows them all in order).
