@@ -10,6 +10,10 @@
 static const char SQL_SELLER[] =
     "INSERT INTO sellers (name, commission_bp) VALUES (?, ?)"
     " ON DUPLICATE KEY UPDATE name = name";
+/* A seller's own shipping rule; -1 keeps the shop's (NULL). */
+static const char SQL_SELLER_SHIPPING[] =
+    "UPDATE sellers SET shipping_fee = NULLIF(?, -1), free_shipping_over = NULLIF(?, -1)"
+    " WHERE id = ?";
 static const char SQL_SELLER_ID[] = "SELECT id FROM sellers WHERE name = ?";
 static const char SQL_CATEGORY[] =
     "INSERT INTO categories (slug, name, icon_url, position) VALUES (?, ?, ?, ?)"
@@ -41,6 +45,8 @@ static const char SQL_USER[] =
 struct demo_seller {
 	const char *name;
 	int commission_bp;
+	int64_t shipping_fee;       /* won, or -1 for the shop's (shipping.fee) */
+	int64_t free_shipping_over; /* won, or -1 for the shop's (shipping.free_over) */
 };
 
 struct demo_category {
@@ -70,11 +76,11 @@ struct demo_user {
 };
 
 static const struct demo_seller demo_sellers[] = {
-	{ "제주농원", 1000 },
-	{ "테크마켓", 800 },
-	{ "전통공방", 1200 },
-	{ "경북과수원", 1000 },
-	{ "이천미가", 1000 },
+	{ "제주농원", 1000, -1, -1 },
+	{ "테크마켓", 800, 0, -1 },          /* always free */
+	{ "전통공방", 1200, 2500, 50000 },
+	{ "경북과수원", 1000, -1, -1 },
+	{ "이천미가", 1000, 3500, -1 },      /* rice is heavy: never free */
 };
 
 static const struct demo_category demo_categories[] = {
@@ -200,6 +206,9 @@ seed_demo(struct db *db)
 		    db_query(db, a, &res, SQL_SELLER_ID, "s", demo_sellers[i].name) != 1)
 			goto out;
 		seller_ids[i] = db_res_i64(&res, 0, 0);
+		if (db_exec(db, SQL_SELLER_SHIPPING, "iii", demo_sellers[i].shipping_fee,
+		    demo_sellers[i].free_shipping_over, seller_ids[i]) < 0)
+			goto out;
 	}
 	if (seed_categories(db, a, category_ids) != 0)
 		goto out;

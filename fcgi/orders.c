@@ -25,6 +25,9 @@
 #include "clients/pg.h"
 #include "shop/points.h"
 #include "shop/refunds.h"
+#include "shop/addresses.h"
+#include "shop/labels.h"
+#include "shop/shipping.h"
 #include "orderview.h"
 #include "req.h"
 #include "resp.h"
@@ -253,8 +256,11 @@ struct checkout {
 static int
 checkout_run(struct req *r, const struct orders_create_req *cr, struct checkout *c)
 {
+	struct orders_create_req q = *cr;
+
 	memset(c, 0, sizeof(*c));
-	c->rc = orders_create(r->app->db, r->a, cr, &c->order);
+	shipping_rule_from_conf(r->app->conf, &q.shipping);  /* the API's orders ship too */
+	c->rc = orders_create(r->app->db, r->a, &q, &c->order);
 	if (c->rc == ORDERS_CREATE_FAILED)
 		return -1;
 	if (c->rc != ORDERS_CREATED && c->rc != ORDERS_REPLAYED)
@@ -273,20 +279,167 @@ checkout_run(struct req *r, const struct orders_create_req *cr, struct checkout 
 	return 0;
 }
 
-/* Renders the checkout page over the signed-in user's cart; error re-renders after a refusal. */
+/* The origin (scheme://host[:port]) of an http(s) URL, in the arena, or NULL when it has none
+ * or holds anything but [A-Za-z0-9.:-] (it goes into a CSP header). */
+static const char *
+url_origin(struct req *r, const char *url)
+{
+	const char *host, *p;
+
+	if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+		return NULL;
+	for (p = host; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == ':' || *p == '-'))
+			return NULL;
+	return p == host ? NULL : arena_strndup(r->a, url, (size_t)(p - url));
+}
+
+/* The PG payment windows the checkout form may lead to (its 303 goes straight there), for the
+ * page's CSP form-action: Toss's from pg.toss_checkout_url, KakaoPay's from
+ * pg.kakaopay_window_origin, each while its PG is on. NULL when none. */
+static const char *
+checkout_targets(struct req *r)
+{
+	const char *toss = NULL, *kakao = NULL;
+
+	if (method_enabled(r, ORDER_PAY_TOSS))
+		toss = url_origin(r, conf_str(r->app->conf, CONF_PG_TOSS_CHECKOUT_URL));
+	if (method_enabled(r, ORDER_PAY_KAKAOPAY))
+		kakao = url_origin(r, conf_str(r->app->conf, CONF_PG_KAKAOPAY_WINDOW_ORIGIN));
+	if (toss != NULL && kakao != NULL && strcmp(toss, kakao) != 0)
+		return arena_printf(r->a, "%s %s", toss, kakao);
+	return toss != NULL ? toss : kakao;
+}
+
+/* What the checkout form sent, as it goes back into the page when something must be fixed:
+ * the choices and, per field, what is wrong. */
+struct checkout_form {
+	const char *pay;                          /* the method chosen, or NULL */
+	int64_t address_id;                       /* the address chosen, 0 for none */
+	bool consent;
+	const char *fields[ADDRESS_FIELD__MAX];   /* a new address typed in the form */
+	const char *address_errors[ADDRESS_FIELD__MAX];
+	const char *pay_error, *consent_error, *address_error;
+};
+
+/* The checkout page's parcels: [{"seller", "fee", "goods", "free_over", "more" (won more of
+ * this seller's goods for free shipping), "lines": [...]}] over the priced cart c, and the
+ * quote into *q. NULL on a database error. */
+static struct json_object *
+parcels_json(struct req *r, const struct cart *c, struct shipping_quote *q)
+{
+	struct shipping_rule shop;
+	struct json_object *list;
+	int64_t *sellers, *amounts;
+	size_t i, k;
+
+	shipping_rule_from_conf(r->app->conf, &shop);
+	sellers = arena_alloc(r->a, (c->nlines + 1) * sizeof(*sellers));
+	amounts = arena_alloc(r->a, (c->nlines + 1) * sizeof(*amounts));
+	for (i = 0; i < c->nlines; i++) {
+		sellers[i] = c->lines[i].active ? c->lines[i].seller_id : 0;
+		amounts[i] = c->lines[i].line_amount;
+	}
+	if (shipping_quote(r->app->db, r->a, &shop, sellers, amounts, c->nlines, q) != 0)
+		return NULL;
+	list = json_object_new_array();
+	for (k = 0; k < q->n; k++) {
+		const struct shipping_parcel *p = &q->parcels[k];
+		struct json_object *x = json_object_new_object(), *lines = json_object_new_array();
+
+		for (i = 0; i < c->nlines; i++) {
+			const struct cart_line *l = &c->lines[i];
+			struct json_object *y;
+			bool short_stock = l->active && l->available < l->quantity;
+
+			if (sellers[i] != p->seller_id)
+				continue;
+			y = json_object_new_object();
+			json_object_object_add(y, "product_id", json_object_new_int64(l->product_id));
+			json_object_object_add(y, "name", json_object_new_string(l->name));
+			json_object_object_add(y, "unit_price", json_object_new_int64(l->unit_price));
+			json_object_object_add(y, "quantity", json_object_new_int(l->quantity));
+			json_object_object_add(y, "line_amount", json_object_new_int64(l->line_amount));
+			json_object_object_add(y, "short", json_object_new_boolean(short_stock));
+			if (l->image != NULL)
+				json_object_object_add(y, "image", json_object_new_string(l->image));
+			json_object_array_add(lines, y);
+			json_object_object_add(x, "seller", json_object_new_string(l->seller));
+		}
+		json_object_object_add(x, "fee", json_object_new_int64(p->fee));
+		json_object_object_add(x, "goods", json_object_new_int64(p->goods));
+		if (p->rule.fee > 0 && p->rule.free_over > 0) {
+			json_object_object_add(x, "free_over", json_object_new_int64(p->rule.free_over));
+			if (p->fee > 0)
+				json_object_object_add(x, "more", json_object_new_int64(
+				    p->rule.free_over - p->goods));
+		}
+		json_object_object_add(x, "lines", lines);
+		json_object_array_add(list, x);
+	}
+	return list;
+}
+
+/* The address book for the form: [{"id", "label", ..., "checked"}], the chosen one (or the
+ * default) checked. Fills *chosen with its id (0 when the book is empty). NULL on a database
+ * error. */
+static struct json_object *
+book_json(struct req *r, int64_t want, int64_t *chosen)
+{
+	struct json_object *list;
+	struct address *ads;
+	int64_t n, i;
+	int f;
+
+	*chosen = 0;
+	n = addresses_list(r->app->db, r->a, sess_user(r), &ads);
+	if (n < 0)
+		return NULL;
+	for (i = 0; i < n && want > 0; i++)
+		if (ads[i].id == want)
+			*chosen = want;
+	if (*chosen == 0 && n > 0)
+		*chosen = ads[0].id;   /* the default comes first */
+	list = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "id", json_object_new_int64(ads[i].id));
+		for (f = 0; f < ADDRESS_FIELD__MAX; f++)
+			json_object_object_add(x, addresses_field_name((enum address_field)f),
+			    json_object_new_string(ads[i].f[f]));
+		json_object_object_add(x, "is_default", json_object_new_boolean(ads[i].is_default));
+		json_object_object_add(x, "checked", json_object_new_boolean(ads[i].id == *chosen));
+		json_object_array_add(list, x);
+	}
+	return list;
+}
+
+/* Renders the checkout page over the signed-in user's cart: the parcels by seller with their
+ * shipping fees, the address (chosen from the book, or typed here when the book is empty),
+ * the payment methods (none chosen until the shopper chooses), the purchase consent, and the
+ * amount. form (NULL on a first visit) brings back what was sent and what to fix; error is a
+ * message above the form. */
 static int
-render_checkout(struct req *r, int status, const char *error)
+render_checkout(struct req *r, int status, const struct checkout_form *form, const char *error)
 {
 	struct cart_owner owner = { sess_user(r), NULL };
 	struct cart_limits lim;
 	struct cart cart;
 	struct points_user u;
-	struct json_object *ctx, *lines, *methods;
+	struct shipping_quote q;
+	struct json_object *ctx, *parcels, *methods, *book, *typed, *errs;
 	char key[ORDERS_ID_LEN + 1];
 	const char *csrf;
+	int64_t chosen;
 	bool buyable = true;
 	size_t i;
-	int rc, m;
+	int rc, m, f;
 
 	cart_limits_from_conf(r->app->conf, &lim);
 	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
@@ -303,51 +456,71 @@ render_checkout(struct req *r, int status, const char *error)
 	if (csrf == NULL)
 		return resp_fail(r, RESP_UNAVAILABLE);
 	ids_new(key, sizeof(key));  /* one key per rendered form: a double submit orders once */
-
-	lines = json_object_new_array();
-	for (i = 0; i < cart.nlines; i++) {
-		const struct cart_line *l = &cart.lines[i];
-		struct json_object *x = json_object_new_object();
-		bool short_stock = l->active && l->available < l->quantity;
-
-		if (!l->active || short_stock)
+	for (i = 0; i < cart.nlines; i++)
+		if (!cart.lines[i].active || cart.lines[i].available < cart.lines[i].quantity)
 			buyable = false;
-		json_object_object_add(x, "product_id", json_object_new_int64(l->product_id));
-		json_object_object_add(x, "name", json_object_new_string(l->name));
-		json_object_object_add(x, "unit_price", json_object_new_int64(l->unit_price));
-		json_object_object_add(x, "quantity", json_object_new_int(l->quantity));
-		json_object_object_add(x, "line_amount", json_object_new_int64(l->line_amount));
-		json_object_object_add(x, "inactive", json_object_new_boolean(!l->active));
-		json_object_object_add(x, "short", json_object_new_boolean(short_stock));
-		json_object_array_add(lines, x);
+	parcels = parcels_json(r, &cart, &q);
+	if (parcels == NULL)
+		return -1;
+	book = book_json(r, form != NULL ? form->address_id : 0, &chosen);
+	if (book == NULL) {
+		json_object_put(parcels);
+		return -1;
 	}
 	methods = json_object_new_array();
 	for (m = 0; m < ORDER_PAY__MAX; m++) {
-		static const char *const labels[ORDER_PAY__MAX] = { "포인트", "토스페이먼츠", "카카오페이" };
 		struct json_object *x;
+		const char *name = orders_pay_name((enum order_pay)m);
 
 		if (!method_enabled(r, (enum order_pay)m))
 			continue;
 		x = json_object_new_object();
-		json_object_object_add(x, "value", json_object_new_string(
-		    orders_pay_name((enum order_pay)m)));
-		json_object_object_add(x, "label", json_object_new_string(labels[m]));
+		json_object_object_add(x, "value", json_object_new_string(name));
+		json_object_object_add(x, "label", json_object_new_string(labels_text(LABEL_PAY, name)));
 		json_object_object_add(x, "checked", json_object_new_boolean(
-		    json_object_array_length(methods) == 0));
+		    form != NULL && form->pay != NULL && strcmp(form->pay, name) == 0));
 		json_object_array_add(methods, x);
 	}
 	ctx = json_object_new_object();
-	json_object_object_add(ctx, "title", json_object_new_string("주문하기"));
-	json_object_object_add(ctx, "lines", lines);
-	json_object_object_add(ctx, "total", json_object_new_int64(cart.total));
+	json_object_object_add(ctx, "title", json_object_new_string("주문/결제"));
+	json_object_object_add(ctx, "parcels", parcels);
+	json_object_object_add(ctx, "goods", json_object_new_int64(q.goods));
+	json_object_object_add(ctx, "fees", json_object_new_int64(q.fees));
+	json_object_object_add(ctx, "total", json_object_new_int64(q.total));
 	json_object_object_add(ctx, "empty", json_object_new_boolean(cart.nlines == 0));
 	json_object_object_add(ctx, "buyable", json_object_new_boolean(buyable && cart.nlines > 0));
 	json_object_object_add(ctx, "points", json_object_new_int64(u.amount));
 	json_object_object_add(ctx, "methods", methods);
+	json_object_object_add(ctx, "addresses", book);
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	json_object_object_add(ctx, "checkout_key", json_object_new_string(key));
+	if (form != NULL) {
+		typed = json_object_new_object();
+		errs = json_object_new_object();
+		for (f = 0; f < ADDRESS_FIELD__MAX; f++) {
+			const char *name = addresses_field_name((enum address_field)f);
+
+			if (form->fields[f] != NULL)
+				json_object_object_add(typed, name, json_object_new_string(form->fields[f]));
+			if (form->address_errors[f] != NULL)
+				json_object_object_add(errs, name,
+				    json_object_new_string(form->address_errors[f]));
+		}
+		if (form->pay_error != NULL)
+			json_object_object_add(errs, "pay", json_object_new_string(form->pay_error));
+		if (form->consent_error != NULL)
+			json_object_object_add(errs, "consent",
+			    json_object_new_string(form->consent_error));
+		if (form->address_error != NULL)
+			json_object_object_add(errs, "address",
+			    json_object_new_string(form->address_error));
+		json_object_object_add(ctx, "typed", typed);
+		json_object_object_add(ctx, "errors", errs);
+		json_object_object_add(ctx, "consent", json_object_new_boolean(form->consent));
+	}
 	if (error != NULL)
 		json_object_object_add(ctx, "error", json_object_new_string(error));
+	r->form_targets = checkout_targets(r);  /* the form's 303 leads into a PG's window */
 	return resp_page(r, status, "checkout", ctx);
 }
 
@@ -355,11 +528,83 @@ render_checkout(struct req *r, int status, const char *error)
 static int
 page_checkout(struct req *r)
 {
-	return render_checkout(r, 200, NULL);
+	return render_checkout(r, 200, NULL, NULL);
 }
 
-/* POST /checkout (csrf_token, checkout_key, pay_method, amount): orders the cart. Points →
- * 303 to the order; a PG → 303 to /orders/{id}/pay. Refusals re-render the page. */
+/* Where the checkout sends the shopper after the order is made: straight into the PG's
+ * payment window (no page in between), or to the order (points: paid already). A window on
+ * an origin the checkout page's CSP did not name (a KakaoPay answer we did not expect) gets
+ * the pay page and its link instead, which the browser may follow. */
+static int
+checkout_answer(struct req *r, const struct order *o)
+{
+	const char *url, *origin, *allowed;
+
+	if (o->pay == ORDER_PAY_POINTS)
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o->public_id));
+	url = pay_url(r, o);
+	if (url == NULL)   /* nowhere to send them (a KakaoPay order without its page) */
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o->public_id));
+	origin = url_origin(r, url);
+	allowed = checkout_targets(r);
+	if (origin == NULL || allowed == NULL || strstr(allowed, origin) == NULL) {
+		log_warn(&r->log, "orders: the payment window of %s is on an origin the checkout"
+		    " form may not lead to; showing the pay page", o->public_id);
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s/pay", o->public_id));
+	}
+	return resp_redirect_away(r, url);
+}
+
+/* Reads and checks the checkout form into *f and *ship_to (the address: chosen from the book,
+ * or typed in the form when the book is empty). Returns 0 when everything is acceptable, -1
+ * when the page must be shown again with f's messages, -2 on a database error. */
+static int
+read_checkout_form(struct req *r, struct checkout_form *f, struct address *ship_to,
+    enum order_pay *pay)
+{
+	const char *v;
+	int bad = 0, rc, k;
+
+	memset(f, 0, sizeof(*f));
+	if (form_get(&r->form, "pay_method", &v, NULL) == 0 && orders_pay_parse(v, pay) == 0 &&
+	    method_enabled(r, *pay))
+		f->pay = v;
+	else {
+		f->pay_error = "결제 수단을 선택해 주세요.";
+		bad = 1;
+	}
+	f->consent = form_get(&r->form, "consent", &v, NULL) == 0 && strcmp(v, "1") == 0;
+	if (!f->consent) {
+		f->consent_error = "주문 내용을 확인하고 결제 진행에 동의해 주세요.";
+		bad = 1;
+	}
+	if (form_get(&r->form, "address_id", &v, NULL) == 0) {
+		if (valid_int64(v, 1, INT64_MAX, &f->address_id) != 0)
+			f->address_id = 0;
+		rc = f->address_id > 0 ? addresses_get(r->app->db, r->a, sess_user(r),
+		    f->address_id, ship_to) : 0;
+		if (rc < 0)
+			return -2;
+		if (rc == 0) {
+			f->address_error = "배송지를 선택해 주세요.";
+			bad = 1;
+		}
+		return bad ? -1 : 0;
+	}
+	/* No book yet: the address typed here, saved as the first (default) one. */
+	for (k = 0; k < ADDRESS_FIELD__MAX; k++)
+		if (form_get(&r->form, addresses_field_name((enum address_field)k), &f->fields[k],
+		    NULL) != 0)
+			f->fields[k] = NULL;
+	if (addresses_check(r->a, f->fields, ship_to, f->address_errors) != 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+/* POST /checkout (csrf_token, checkout_key, amount, pay_method, consent, address_id or a new
+ * address's fields): orders the cart with its shipping fees to the address. Points → 303 to
+ * the order; a PG → 303 straight into its payment window. Missing choices re-render the page
+ * with the message next to the field (400); refusals re-render it with the reason. */
 static int
 page_checkout_submit(struct req *r)
 {
@@ -368,9 +613,11 @@ page_checkout_submit(struct req *r)
 	struct cart cart;
 	struct orders_line_req *lines;
 	struct orders_create_req cr;
+	struct checkout_form form;
+	struct address ship_to;
 	struct checkout c;
-	enum order_pay pay;
-	const char *key, *method, *amount_s;
+	enum order_pay pay = ORDER_PAY_POINTS;
+	const char *key, *amount_s;
 	int64_t amount;
 	size_t i;
 	int rc;
@@ -379,10 +626,12 @@ page_checkout_submit(struct req *r)
 	    !valid_token(key, 1, ORDERS_KEY_MAX) ||
 	    form_get(&r->form, "amount", &amount_s, NULL) != 0 ||
 	    money_parse(amount_s, &amount) != 0 || amount < 0)
-		return render_checkout(r, 400, "주문서가 올바르지 않습니다. 다시 시도해 주세요.");
-	if (form_get(&r->form, "pay_method", &method, NULL) != 0 ||
-	    orders_pay_parse(method, &pay) != 0 || !method_enabled(r, pay))
-		return render_checkout(r, 400, MSG_METHOD);
+		return render_checkout(r, 400, NULL, "주문서가 올바르지 않습니다. 다시 시도해 주세요.");
+	rc = read_checkout_form(r, &form, &ship_to, &pay);
+	if (rc == -2)
+		return -1;
+	if (rc != 0)
+		return render_checkout(r, 400, &form, "입력하신 내용을 확인해 주세요.");
 
 	cart_limits_from_conf(r->app->conf, &lim);
 	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
@@ -399,10 +648,10 @@ page_checkout_submit(struct req *r)
 			return -1;
 		if (rc == 1)
 			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
-		return render_checkout(r, 409, MSG_EMPTY_CART);
+		return render_checkout(r, 409, &form, MSG_EMPTY_CART);
 	}
 	if ((int64_t)cart.nlines > conf_int(r->app->conf, CONF_ORDERS_MAX_LINES))
-		return render_checkout(r, 400, "한 번에 주문할 수 있는 상품 수를 넘었습니다.");
+		return render_checkout(r, 400, &form, "한 번에 주문할 수 있는 상품 수를 넘었습니다.");
 	lines = arena_alloc(r->a, cart.nlines * sizeof(*lines));
 	for (i = 0; i < cart.nlines; i++) {
 		lines[i].product_id = cart.lines[i].product_id;
@@ -416,19 +665,23 @@ page_checkout_submit(struct req *r)
 	cr.client_amount = amount;
 	cr.checkout_key = key;
 	cr.expire_seconds = conf_int(r->app->conf, CONF_ORDERS_EXPIRE_SECONDS);
+	cr.ship_to = &ship_to;
 	if (checkout_run(r, &cr, &c) != 0)
 		return -1;
 	if (c.rc != ORDERS_CREATED && c.rc != ORDERS_REPLAYED)
-		return render_checkout(r, create_answers[c.rc].status, create_answers[c.rc].message);
+		return render_checkout(r, create_answers[c.rc].status, &form,
+		    create_answers[c.rc].message);
+	if (c.rc == ORDERS_CREATED && form.address_id == 0 &&
+	    addresses_save(r->app->db, sess_user(r), &ship_to, true, NULL) != ADDRESSES_OK)
+		log_warn(&r->log, "orders: the address of %s was not kept in the book",
+		    c.order.public_id);
 	/* A PG order keeps the cart until the PG sends the shopper back with success
 	 * (forget_bought), so a cancelled or failed payment loses nothing; points are paid now. */
 	if (c.order.pay == ORDER_PAY_POINTS)
 		forget_bought(r, &c.order);
 	if (c.ready_failed)
-		return render_checkout(r, 502, MSG_READY_FAILED);
-	if (c.order.pay == ORDER_PAY_POINTS)
-		return resp_redirect(r, arena_printf(r->a, "/orders/%s", c.order.public_id));
-	return resp_redirect(r, arena_printf(r->a, "/orders/%s/pay", c.order.public_id));
+		return render_checkout(r, 502, &form, MSG_READY_FAILED);
+	return checkout_answer(r, &c.order);
 }
 
 /* Reads the "products" array of a checkout body into lines. Returns 0, or -1 after
@@ -601,7 +854,8 @@ render_order(struct req *r, int status, const struct order *o, bool received,
 	struct json_object *ctx = json_object_new_object(), *view;
 	bool mine = o->user_id == sess_user(r);
 
-	if (!received && refund_context(r, o, ctx) != 0) {
+	if (!received && (refund_context(r, o, ctx) != 0 || orderview_ship_to(r, o, ctx) != 0 ||
+	    (o->paid_at != NULL && orderview_deliveries(r, o, ctx) != 0))) {
 		json_object_put(ctx);
 		return -1;
 	}

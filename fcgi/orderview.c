@@ -7,7 +7,10 @@
 #include "base/arena.h"
 #include "orderview.h"
 #include "req.h"
+#include "base/conf.h"
+#include "shop/addresses.h"
 #include "shop/catalog.h"
+#include "shop/fulfilment.h"
 #include "shop/labels.h"
 #include "shop/orders.h"
 #include "shop/refunds.h"
@@ -175,6 +178,98 @@ orderview_refund_json(struct req *r, const struct refund *f)
 	}
 	json_object_object_add(j, "lines", lines);
 	return j;
+}
+
+/* The step of the shopper's progress bar a delivery has reached: 1 배송준비중, 2 배송중,
+ * 3 배송완료 (a return counts as delivered: the parcel arrived). */
+static int
+delivery_step(enum delivery_status s)
+{
+	switch (s) {
+	case DELIVERY_PREPARING:
+		return 1;
+	case DELIVERY_SHIPPED:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+int
+orderview_deliveries(struct req *r, const struct order *o, struct json_object *ctx)
+{
+	static const char *const step_labels[] = { "결제완료", "배송준비중", "배송중", "배송완료" };
+	struct json_object *list, *steps;
+	struct delivery *d;
+	int64_t n, i, fees = 0;
+	int step = 3, k;
+	int return_days = (int)conf_int(r->app->conf, CONF_SHIPPING_RETURN_DAYS);
+
+	n = fulfilment_of_order(r->app->db, r->a, o->id, return_days, &d);
+	if (n < 0)
+		return -1;
+	list = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		const char *status = fulfilment_status_name(d[i].status);
+		struct json_object *x = json_object_new_object();
+
+		if (d[i].items_left > 0 && delivery_step(d[i].status) < step)
+			step = delivery_step(d[i].status);
+		fees += d[i].shipping_fee;   /* each at most 1,000,000,000 (a CHECK): no overflow */
+		json_object_object_add(x, "seller_id", json_object_new_int64(d[i].seller_id));
+		add_str(x, "seller", d[i].seller);
+		json_object_object_add(x, "fee", json_object_new_int64(d[i].shipping_fee));
+		add_str(x, "status", status);
+		add_str(x, "status_label", labels_text(LABEL_DELIVERY, status));
+		add_str(x, "status_tone", labels_tone(LABEL_DELIVERY, status));
+		if (d[i].courier != NULL)
+			add_str(x, "courier", labels_text(LABEL_COURIER, d[i].courier));
+		if (d[i].tracking_no != NULL)
+			add_str(x, "tracking_no", d[i].tracking_no);
+		if (d[i].shipped_at != NULL)
+			add_str(x, "shipped_at", orderview_time(r, d[i].shipped_at));
+		if (d[i].delivered_at != NULL)
+			add_str(x, "delivered_at", orderview_time(r, d[i].delivered_at));
+		if (d[i].return_reason != NULL)
+			add_str(x, "return_reason", d[i].return_reason);
+		json_object_object_add(x, "returnable", json_object_new_boolean(d[i].returnable &&
+		    o->user_id == r->sess.user_id));
+		json_object_array_add(list, x);
+	}
+	json_object_object_add(ctx, "deliveries", list);
+	json_object_object_add(ctx, "fees", json_object_new_int64(fees));
+	json_object_object_add(ctx, "goods", json_object_new_int64(o->amount - fees));
+	if (n == 0)
+		step = 1;
+	steps = json_object_new_array();
+	for (k = 0; k < 4; k++) {
+		struct json_object *x = json_object_new_object();
+
+		add_str(x, "label", step_labels[k]);
+		json_object_object_add(x, "done", json_object_new_boolean(k < step ||
+		    (k == 3 && step == 3)));
+		json_object_object_add(x, "now", json_object_new_boolean(k == step && step < 3));
+		json_object_array_add(steps, x);
+	}
+	json_object_object_add(ctx, "steps", steps);
+	return 0;
+}
+
+int
+orderview_ship_to(struct req *r, const struct order *o, struct json_object *ctx)
+{
+	struct json_object *x;
+	struct address ad;
+	int f, rc = addresses_of_order(r->app->db, r->a, o->id, &ad);
+
+	if (rc <= 0)
+		return rc;
+	x = json_object_new_object();
+	for (f = 0; f < ADDRESS_FIELD__MAX; f++)
+		if (f != ADDRESS_LABEL)
+			add_str(x, addresses_field_name((enum address_field)f), ad.f[f]);
+	json_object_object_add(ctx, "ship_to", x);
+	return 0;
 }
 
 struct json_object *

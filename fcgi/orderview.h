@@ -26,6 +26,20 @@ struct json_object *orderview_json(struct req *r, const struct order *o);
  * "reason", "created_at", "lines" [{"name", "quantity"}]}. New reference. */
 struct json_object *orderview_refund_json(struct req *r, const struct refund *f);
 
+/* Adds order o's deliveries to ctx (o paid or once paid): "deliveries" [{"seller_id",
+ * "seller", "fee", "status", "status_label", "status_tone", "courier", "tracking_no",
+ * "shipped_at", "delivered_at", "returnable" (the shopper may ask to return it now)}], "fees"
+ * and "goods" (the amount without them), and
+ * "steps": the four steps 결제완료 → 배송준비중 → 배송중 → 배송완료 as [{"label", "done",
+ * "now"}], the order as far as its least advanced delivery. Returns 0, or -1 on a database
+ * error. */
+int orderview_deliveries(struct req *r, const struct order *o, struct json_object *ctx);
+
+/* Adds "ship_to" {"recipient", "phone", "zipcode", "address1", "address2", "memo"} to ctx:
+ * where order o goes (nothing for an order made through the API without one). Returns 0, or
+ * -1 on a database error. */
+int orderview_ship_to(struct req *r, const struct order *o, struct json_object *ctx);
+
 /* orders_json(o) with the shopper's words added: "orderNumber", "statusLabel",
  * "payMethodLabel" (what static/order-status.js shows). New reference. */
 struct json_object *orderview_api_json(const struct order *o);

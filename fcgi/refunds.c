@@ -97,6 +97,27 @@ read_reason(const char *s, const char **out)
 	return 0;
 }
 
+/* True when lines[0..n) take everything left of order o's lines (loaded with details): the
+ * shopper chose all of it, which is a full cancel (the shipping fees come back too). */
+static bool
+takes_everything(const struct order *o, const struct refunds_line_req *lines, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < o->nlines; i++) {
+		int left = o->lines[i].quantity - o->lines[i].canceled_quantity;
+
+		if (left <= 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (lines[j].product_id == o->lines[i].product_id)
+				break;
+		if (j == n || lines[j].quantity != left)
+			return false;
+	}
+	return n > 0;
+}
+
 /* ---- the form ------------------------------------------------------------------------------ */
 
 /* Reads the refund form into q: qty_<productId> (empty or 0 = not this line), reason, key.
@@ -167,9 +188,16 @@ page_refund(struct req *r)
 	struct refund out;
 	enum refunds_rc rc;
 
+	struct order o;
+
 	req_init(r, &q);
 	if (read_form(r, &q) != 0)
 		return 0;
+	/* Everything left, chosen line by line, is the full cancel it amounts to: the shipping
+	 * fees come back with it (a refund of chosen lines keeps them: the rest still ships). */
+	if (orders_get(r->app->db, r->a, q.order_public_id, true, &o) == 1 &&
+	    o.user_id == sess_user(r) && takes_everything(&o, q.lines, q.nlines))
+		q.nlines = 0;
 	rc = refunds_request(r->app->db, r->a, &q, &out);
 	return answer(r, rc, &out, true, q.order_public_id);
 }
@@ -370,8 +398,13 @@ page_refund_form(struct req *r)
 	if (c.lines_error != NULL)
 		json_object_object_add(ctx, "lines_error", json_object_new_string(c.lines_error));
 	if (rc == 1) {
+		bool all = takes_everything(&o, c.picked, c.npicked);
+
 		json_object_object_add(ctx, "confirm", json_object_new_boolean(true));
-		json_object_object_add(ctx, "amount", json_object_new_int64(c.amount));
+		json_object_object_add(ctx, "amount", json_object_new_int64(all ?
+		    o.amount - o.refunded_amount : c.amount));
+		json_object_object_add(ctx, "with_fees", json_object_new_boolean(all &&
+		    o.amount - o.refunded_amount > c.amount));
 	}
 	return resp_page(r, confirm && rc != 1 ? 400 : 200, "order_refund", ctx);
 }

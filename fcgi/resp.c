@@ -79,7 +79,12 @@ resp_send(struct req *r, int status, const char *content_type, const char *extra
 	buf_printf(&h, "Content-Length: %zu\r\n", len);
 	buf_puts(&h,
 	    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; object-src 'none';"
-	    " base-uri 'self'; form-action 'self'; frame-ancestors 'none'\r\n"
+	    " base-uri 'self'; form-action 'self'");
+	if (r->form_targets != NULL) {
+		buf_putc(&h, ' ');
+		esc_header_quoted(&h, r->form_targets);
+	}
+	buf_puts(&h, "; frame-ancestors 'none'\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Frame-Options: DENY\r\n"
 	    "Referrer-Policy: same-origin\r\n"
@@ -337,6 +342,23 @@ resp_redirect(struct req *r, const char *location)
 	}
 	buf_puts(&h, "Location: ");
 	esc_header_quoted(&h, location);  /* drops CR/LF: no header injection */
+	buf_puts(&h, "\r\n");
+	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
+	buf_release(&h);
+	return 0;
+}
+
+int
+resp_redirect_away(struct req *r, const char *url)
+{
+	struct buf h = { 0 };
+
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+		log_error(&r->log, "refusing a redirect to a URL that is no web address");
+		return resp_redirect(r, "/");
+	}
+	buf_puts(&h, "Location: ");
+	esc_header_quoted(&h, url);  /* drops CR/LF: no header injection */
 	buf_puts(&h, "\r\n");
 	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
 	buf_release(&h);

@@ -39,8 +39,8 @@ static const struct route core_routes[] = {
 /* Every family's table, in matching order. A new page family: one file, one line here. */
 static const struct route *const route_families[] = {
 	core_routes, account_routes, settings_routes, oauth_routes, catalog_routes, points_routes,
-	cart_routes, orders_routes, refunds_routes, webhook_routes, wallet_routes, admin_routes,
-	admin_money_routes, admin_ops_routes,
+	cart_routes, orders_routes, refunds_routes, delivery_routes, addresses_routes, webhook_routes,
+	wallet_routes, admin_routes, admin_money_routes, admin_ops_routes,
 };
 
 #define ROUTE_MAX 256

@@ -281,9 +281,11 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	INT("shipping.fee", "3000", 0, 1000000,
 	    "shipping fee a seller charges per order, in won, unless the seller has its own (0 = free)"), /* CONF_SHIPPING_FEE */
 	INT("shipping.free_over", "30000", 0, 1000000000,
-	    "a seller's goods in one order worth at least this many won ship free, unless the seller has its own threshold (0 = always free)"), /* CONF_SHIPPING_FREE_OVER */
+	    "a seller's goods in one order worth at least this many won ship free, unless the seller has its own threshold (0 = no threshold: the fee is always charged)"), /* CONF_SHIPPING_FREE_OVER */
 	INT("shipping.return_days", "7", 0, 365,
 	    "days after delivery a shopper may still ask to return an order (0 = only through 고객센터)"), /* CONF_SHIPPING_RETURN_DAYS */
+	STR("pg.kakaopay_window_origin", "https://online-pay.kakao.com", 1, 200,
+	    "origin (scheme://host[:port]) of KakaoPay's payment window: checkout sends the shopper there straight from its form, so the checkout page's CSP form-action names it"), /* CONF_PG_KAKAOPAY_WINDOW_ORIGIN */
 };
 
 #undef STR

@@ -129,6 +129,7 @@ enum conf_key {
 	CONF_SHIPPING_FEE,             /* shipping fee per seller per order, won (sellers may differ) */
 	CONF_SHIPPING_FREE_OVER,       /* a seller's goods in one order from this amount ship free */
 	CONF_SHIPPING_RETURN_DAYS,     /* days after delivery a shopper may ask to return an order */
+	CONF_PG_KAKAOPAY_WINDOW_ORIGIN, /* origin of KakaoPay's payment window (checkout's form-action) */
 	CONF__MAX
 };
 

@@ -17,6 +17,8 @@
 #include "shop/orders.h"
 #include "infra/outbox.h"
 #include "base/valid.h"
+#include "shop/addresses.h"
+#include "shop/fulfilment.h"
 
 /* The products of a checkout, priced in one statement: the ids arrive as a JSON array. */
 static const char SQL_PRICES[] =
@@ -278,6 +280,7 @@ struct create_tx {
 	char public_id[ORDERS_ID_LEN + 1];
 	int64_t order_id;               /* out */
 	int64_t settle_job;             /* out: points only */
+	struct shipping_quote shipping; /* the parcels and their fees (in amount) */
 };
 
 static int
@@ -316,8 +319,34 @@ make_order_name(struct arena *a, const char *first, size_t nlines)
 	    nlines - 1);
 }
 
+/* Adds each seller's parcel fee to the goods priced in t (lib/shop/shipping.c: the same quote
+ * the checkout page showed). Returns ORDERS_CREATED, ORDERS_TOO_LARGE or
+ * ORDERS_CREATE_FAILED. */
+static enum orders_create_rc
+quote_shipping(struct db *db, struct arena *a, const struct orders_create_req *req,
+    struct create_tx *t)
+{
+	int64_t *sellers = arena_alloc(a, (t->nlines + 1) * sizeof(*sellers));
+	int64_t *amounts = arena_alloc(a, (t->nlines + 1) * sizeof(*amounts));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->nlines; i++) {
+		sellers[i] = t->lines[i].seller_id;
+		amounts[i] = t->lines[i].amount;
+	}
+	rc = shipping_quote(db, a, &req->shipping, sellers, amounts, t->nlines, &t->shipping);
+	if (rc == -2 || (rc == 0 && t->shipping.goods != t->amount))
+		return ORDERS_TOO_LARGE;
+	if (rc != 0)
+		return ORDERS_CREATE_FAILED;
+	t->amount = t->shipping.total;
+	return ORDERS_CREATED;
+}
+
 /* Prices req's lines from the database into t (sorted by product id), with the order's
- * amount, item count and name. Returns ORDERS_CREATED when all is well, else the refusal. */
+ * amount (goods and shipping), item count and name. Returns ORDERS_CREATED when all is well,
+ * else the refusal. */
 static enum orders_create_rc
 price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
     struct create_tx *t)
@@ -368,7 +397,7 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 	}
 	t->order_name = make_order_name(a, first_name, req->nlines);
 	qsort(t->lines, t->nlines, sizeof(*t->lines), cmp_priced);
-	return ORDERS_CREATED;
+	return quote_shipping(db, a, req, t);
 }
 
 /* True when a name the client sent for a line is not that product's name in t (priced from
@@ -421,6 +450,18 @@ create_tx_fn(struct db *db, void *arg)
 	rc = db_exec(db, SQL_INSERT_EVENT, "issss", t->order_id, NULL, status, "shopper", NULL);
 	if (rc < 0)
 		return (int)rc;
+	/* Each seller's parcel with its fee, and where the parcels go. */
+	for (i = 0; i < t->shipping.n; i++) {
+		rc = fulfilment_open(db, t->order_id, t->shipping.parcels[i].seller_id,
+		    t->shipping.parcels[i].fee);
+		if (rc < 0)
+			return (int)rc;
+	}
+	if (req->ship_to != NULL) {
+		rc = addresses_copy_to_order(db, t->order_id, req->ship_to);
+		if (rc < 0)
+			return (int)rc;
+	}
 
 	/* The contended rows last, in product-id order: the locks are held for the shortest
 	 * time and every checkout takes them in the same order. */

@@ -30,6 +30,7 @@
 #include "shop/orders.h"
 #include "infra/outbox.h"
 #include "shop/refunds.h"
+#include "shop/fulfilment.h"
 #include "base/valid.h"
 
 /* ---- statements -------------------------------------------------------------------------- */
@@ -99,9 +100,12 @@ static const char SQL_LINES_OF_ORDER[] =
     " JOIN refunds r ON r.id = rl.refund_id"
     " JOIN order_lines ol ON ol.order_id = r.order_id AND ol.product_id = rl.product_id"
     " WHERE r.order_id = ? ORDER BY rl.refund_id, rl.product_id";
+/* Not once a parcel left: the shopper's way back is then a return (lib/shop/fulfilment.c). */
 static const char SQL_SHOPPER_MAY[] =
-    "SELECT 1 FROM orders WHERE id = ? AND status IN ('PAID','PARTIALLY_CANCELED')"
-    " AND refunded_amount < amount AND paid_at >= NOW(3) - INTERVAL ? DAY";
+    "SELECT 1 FROM orders o WHERE o.id = ? AND o.status IN ('PAID','PARTIALLY_CANCELED')"
+    " AND o.refunded_amount < o.amount AND o.paid_at >= NOW(3) - INTERVAL ? DAY"
+    " AND NOT EXISTS (SELECT 1 FROM order_deliveries d WHERE d.order_id = o.id"
+    " AND d.status <> 'PREPARING')";
 static const char SQL_TASK[] =
     "SELECT r.id, r.public_id, o.public_id, r.status, o.pay_method,"
     " COALESCE(p.payment_key, o.payment_key), r.amount, o.amount, r.reason,"
@@ -118,7 +122,7 @@ static const char *const status_names[REFUND_STATUS__MAX] = { "REQUESTED", "DONE
 
 static const char *const rc_names[REFUNDS_RC__MAX] = {
 	"accepted", "done", "replayed", "key_reused", "not_found", "wrong_state", "too_late",
-	"exceeds", "bad_line", "failed",
+	"shipped", "exceeds", "bad_line", "failed",
 };
 
 static const char *const job_rc_names[REFUNDS_JOB__MAX] = { "done", "skipped", "lost", "db_failed" };
@@ -137,6 +141,8 @@ static const struct {
 	[REFUNDS_WRONG_STATE] = { 409, "REFUND_NOT_ALLOWED", "결제가 완료된 주문만 환불할 수 있습니다." },
 	[REFUNDS_TOO_LATE]    = { 409, "REFUND_PERIOD_OVER",
 	                          "환불 가능 기간이 지났습니다. 고객센터에 문의해 주세요." },
+	[REFUNDS_SHIPPED]     = { 409, "ALREADY_SHIPPED",
+	                          "이미 배송이 시작된 주문입니다. 받으신 뒤 반품을 신청해 주세요." },
 	[REFUNDS_EXCEEDS]     = { 409, "REFUND_EXCEEDS_BALANCE",
 	                          "환불할 수 있는 수량이나 금액을 넘었습니다." },
 	[REFUNDS_BAD_LINE]    = { 400, "REFUND_LINES_INVALID",
@@ -163,6 +169,7 @@ enum refunds_tx_rc {
 	TX_BAD_LINE = -405,
 	TX_NOT_MOVED = -406,     /* a guarded UPDATE matched nothing where it must have */
 	TX_LOST = -407,          /* outbox_complete found the claim gone */
+	TX_SHIPPED = -408,       /* a shopper's refund of an order whose parcel left */
 };
 
 const char *
@@ -577,6 +584,14 @@ request_tx_fn(struct db *db, void *arg)
 		return TX_WRONG_STATE;
 	if (req->user_id > 0 && (req->shopper_days <= 0 || db_res_i64(&res, 0, 6) != 1))
 		return TX_TOO_LATE;
+	if (req->user_id > 0) {
+		/* Read under the order's lock: a ship waits for it, so none slips in between. */
+		rc = fulfilment_started(db, t->order_id);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return TX_SHIPPED;
+	}
 
 	n = lock_lines(db, t->a, t->order_id, &lines);
 	if (n < 0)
@@ -693,6 +708,8 @@ refunds_request(struct db *db, struct arena *a, const struct refunds_req *req,
 		return REFUNDS_WRONG_STATE;
 	case TX_TOO_LATE:
 		return REFUNDS_TOO_LATE;
+	case TX_SHIPPED:
+		return REFUNDS_SHIPPED;
 	case TX_EXCEEDS:
 		return REFUNDS_EXCEEDS;
 	case TX_BAD_LINE:

@@ -97,7 +97,7 @@ static const char *const expected_names[CONF__MAX] = {
 	"alimtalk.mail_after_attempts",
 	"shop.name", "shop.company", "shop.ceo", "shop.business_no", "shop.mail_order_no",
 	"shop.address", "shop.cs_phone", "shop.cs_email", "shop.cs_hours",
-	"shipping.fee", "shipping.free_over", "shipping.return_days",
+	"shipping.fee", "shipping.free_over", "shipping.return_days", "pg.kakaopay_window_origin",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */
