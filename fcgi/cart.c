@@ -13,6 +13,7 @@
 #include "base/arena.h"
 #include "shop/cart.h"
 #include "shop/orders.h"
+#include "shop/shipping.h"
 #include "base/conf.h"
 #include "base/form.h"
 #include "base/jparse.h"
@@ -143,10 +144,30 @@ load_cart(struct req *r, struct cart *c)
 
 /* ---- pages ------------------------------------------------------------------------------- */
 
+/* Quotes the shipping fees of cart c's sold lines (the same quote checkout charges). 0 or
+ * -1. */
+static int
+quote_fees(struct req *r, const struct cart *c, struct shipping_quote *q)
+{
+	struct shipping_rule shop;
+	int64_t *sellers = arena_alloc(r->a, (c->nlines + 1) * sizeof(*sellers));
+	int64_t *amounts = arena_alloc(r->a, (c->nlines + 1) * sizeof(*amounts));
+	size_t i;
+
+	shipping_rule_from_conf(r->app->conf, &shop);
+	for (i = 0; i < c->nlines; i++) {
+		sellers[i] = c->lines[i].active ? c->lines[i].seller_id : 0;
+		amounts[i] = c->lines[i].line_amount;
+	}
+	return shipping_quote(r->app->db, r->a, &shop, sellers, amounts, c->nlines, q) == 0 ?
+	    0 : -1;
+}
+
 /* Renders the cart page with status; error is a message about the last form, or NULL. */
 static int
 render_cart(struct req *r, int status, const char *error)
 {
+	struct shipping_quote q;
 	struct json_object *ctx, *lines;
 	struct cart_limits lim;
 	struct cart c;
@@ -186,8 +207,14 @@ render_cart(struct req *r, int status, const char *error)
 			problem = true;
 		json_object_array_add(lines, j);
 	}
+	if (quote_fees(r, &c, &q) != 0) {
+		json_object_put(lines);
+		return -1;
+	}
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("장바구니"));
+	json_object_object_add(ctx, "fees", json_object_new_int64(q.fees));
+	json_object_object_add(ctx, "pay_total", json_object_new_int64(q.total));
 	json_object_object_add(ctx, "lines", lines);
 	json_object_object_add(ctx, "total", json_object_new_int64(c.total));
 	json_object_object_add(ctx, "total_quantity", json_object_new_int64(c.total_quantity));
