@@ -269,9 +269,11 @@ export class Journey {
     }
     const where = `${u.pathname}${u.search} at ${this.width} px`;
     const say = (text) => (this.strict ? this.problems : this.warnings).push(text);
+    // On a phone (isMobile) Chromium widens the layout viewport to content that overflows,
+    // so innerWidth alone would hide it: the page must fit the width the journey asked for.
     const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
-    if (sw > iw) {
-      say(`${where}: the page is ${sw} px wide, wider than the viewport (${iw} px)`);
+    if (sw > Math.min(iw, this.width)) {
+      say(`${where}: the page is ${sw} px wide, wider than the viewport (${this.width} px)`);
     }
     await page.evaluate(AXE_SOURCE + '\n;undefined');
     const result = await page.evaluate(() => window.axe.run(document, {
