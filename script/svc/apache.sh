@@ -54,6 +54,8 @@ Group root"
 		LoadModule unique_id_module $JT_APACHE_MODULES/mod_unique_id.so
 		LoadModule alias_module $JT_APACHE_MODULES/mod_alias.so
 		LoadModule mime_module $JT_APACHE_MODULES/mod_mime.so
+		# The static files' types are named where they are served (AddType): no mime.types.
+		TypesConfig /dev/null
 
 		StartServers 1
 		ServerLimit 2

@@ -99,9 +99,13 @@ def test_make_install_lays_out_programs_config_data_units_and_man_pages():
             open(under(dest, d["sysconfdir"] + "/jangteo.conf"), "rb") as b:
         eq(b.read(), a.read(), "installed jangteo.conf")
     data = under(dest, d["pkgdatadir"])
-    for sub, pattern in [("sql", r"^\d{3}_[a-z0-9_]+\.sql$"), ("templates", r"^[a-z0-9_]+\.html$")]:
+    for sub, pattern in [("sql", r"^\d{3}_[a-z0-9_]+\.sql$"), ("templates", r"^[a-z0-9_]+\.html$"),
+                         ("static", r"^[a-z0-9_.-]+\.(css|js|svg)$"),
+                         ("static/products", r"^[a-z0-9-]+\.svg$")]:
         want = sorted(f for f in os.listdir(os.path.join(SRC, sub)) if re.match(pattern, f))
-        eq(sorted(os.listdir(os.path.join(data, sub))), want, "installed %s/" % sub)
+        got = sorted(f for f in os.listdir(os.path.join(data, sub))
+                     if os.path.isfile(os.path.join(data, sub, f)))
+        eq(got, want, "installed %s/" % sub)
     examples = os.path.join(data, "examples")
     for rel in ["nginx-jangteo.conf", "apache-jangteo.conf", "spawn-fcgi.sh",
                 "logrotate/jangteo", "prometheus/jangteo.yml", "grafana/jangteo-dashboard.json"]:
@@ -549,7 +553,24 @@ def check_site(port):
     """What either site file must do, seen from a browser and from elsewhere."""
     status, headers, body = http_get(port, "/", {"X-Request-Id": "forged-by-the-client"})
     eq(status, 200, "GET /")
-    assert "장터에 오신 것을 환영합니다" in body.decode("utf-8")
+    text = body.decode("utf-8")
+    assert "좋은 상품을 장터에서" in text
+    # The web server serves the static files the pages link (the layout's stylesheet, with
+    # its content hash, and the demo's pictures), with their types and nosniff.
+    css = re.search(r'<link rel="stylesheet" href="(/static/jangteo\.css\?v=[0-9a-f]{12})">', text)
+    assert css, "the layout links the stylesheet"
+    for path, ctype in [(css.group(1), "text/css"), ("/static/favicon.svg", "image/svg+xml"),
+                        ("/static/order-status.js", "text/javascript"),
+                        ("/static/products/gamgyul-1.svg", "image/svg+xml")]:
+        st, hd, _ = http_get(port, path)
+        eq(st, 200, path)
+        assert hd.get("content-type", "").startswith(ctype), (path, hd)
+        eq(hd.get("x-content-type-options"), "nosniff", path + " nosniff")
+        assert "max-age=2592000" in hd.get("cache-control", ""), (path, hd)
+    with open(os.path.join(SRC, "static", "jangteo.css"), "rb") as fh:
+        eq(http_get(port, css.group(1))[2], fh.read(), "the stylesheet as it is in the tree")
+    eq(http_get(port, "/static/no-such-file.css")[0], 404, "no such static file")
+    eq(http_get(port, "/static/../etc/passwd")[0] in (400, 404), True, "no way out of static/")
     assert HEX32.fullmatch(headers.get("x-request-id", "")), headers
     ids = {http_get(port, "/healthz")[1]["x-request-id"] for _ in range(3)}
     eq(len(ids), 3, "a new id per request")
@@ -610,15 +631,18 @@ def test_apache_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         site = site.replace("<VirtualHost *:80>", "<VirtualHost 127.0.0.1:%d>" % port)
         eq(site.count("unix:/run/jangteo/fcgi.sock|"), 1, "the socket")
         site = site.replace("unix:/run/jangteo/fcgi.sock|", "unix:%s/fcgi.sock|" % RUN)
+        assert site.count('"/usr/local/share/jangteo/static') == 2, "Alias and Directory"
+        site = site.replace("/usr/local/share/jangteo/static", os.path.join(SRC, "static"))
         with open(os.path.join(d, "site.conf"), "w") as fh:
             fh.write(site)
         users = "User www-data\nGroup root\n" if os.geteuid() == 0 else ""
         mod_lines = "".join("LoadModule %s_module %s/mod_%s.so\n" % (m, mods, m) for m in
                             ["mpm_event", "authz_core", "authz_host", "proxy", "proxy_fcgi",
-                             "headers", "unique_id"])
+                             "headers", "unique_id", "alias", "mime"])
         with open(os.path.join(d, "apache2.conf"), "w") as fh:
             fh.write("ServerRoot %s\nDefaultRuntimeDir %s\nPidFile %s/apache2.pid\n"
                      "ErrorLog %s/error.log\nDefine APACHE_LOG_DIR %s\n%s%s"
+                     "TypesConfig /dev/null\n"
                      "Listen 127.0.0.1:%d\nServerName localhost\nInclude %s/site.conf\n"
                      % (d, d, d, d, d, users, mod_lines, port, d))
         rc, out, err = run([apache, "-t", "-f", os.path.join(d, "apache2.conf")])
@@ -646,6 +670,8 @@ def test_nginx_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         for old, new in [("    listen 80;\n", "    listen 127.0.0.1:%d;\n" % port),
                          ("    listen [::]:80;\n", ""),
                          ("unix:/run/jangteo/fcgi.sock;", "unix:%s/fcgi.sock;" % RUN),
+                         ("alias /usr/local/share/jangteo/static/;",
+                          "alias %s/;" % os.path.join(SRC, "static")),
                          ("/var/log/nginx/", d + "/")]:
             assert old in site, old
             site = site.replace(old, new)

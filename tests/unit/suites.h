@@ -28,6 +28,7 @@ Suite *text_suite(void);     /* names cleaned into one line of plain text */
 Suite *accept_suite(void);   /* Accept headers: JSON for clients that ask, HTML otherwise */
 Suite *labels_suite(void);
 Suite *catalog_suite(void);  /* cursors, sort names, discount rate (no server) */
+Suite *delivery_suite(void); /* addresses typed, the fee rule, couriers (no server) */
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config
  * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */
