@@ -13,7 +13,8 @@
 # and prints requests/s, p50/p99 (wrk --latency) and CPU time per request of the stack's
 # processes (MariaDB, Redis, FastCGI, nginx: /proc/<pid>/stat of every process whose command
 # line names the run directory, so wrk's own CPU is not counted). Stops exactly what it started.
-# Needs wrk (script/setup installs it) and a build in $JT_BUILDDIR (default _build).
+# Needs wrk (script/setup installs it) and a build in $JT_BUILDDIR (default _build) configured
+# with --enable-test-routes (script/setup's is).
 set -euo pipefail
 
 SECONDS_PER_RUN=${1:-15}
@@ -32,6 +33,12 @@ mkdir -p "$WORK"
 
 command -v wrk >/dev/null || { echo "checkout.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 [[ -x $JT_BUILDDIR/fcgi/jangteo-fcgi ]] || { echo "checkout.sh: no build in $JT_BUILDDIR" >&2; exit 1; }
+# The baseline is a test-only route: the build must have them (script/setup's build does).
+grep -q '^#define JT_TEST_ROUTES 1' "$JT_BUILDDIR/config.h" || {
+	echo "checkout.sh: $JT_BUILDDIR was configured without --enable-test-routes" \
+		"(the baseline needs POST /api/v1/_test/commit); run script/setup" >&2
+	exit 1
+}
 
 cleanup() {
 	"$REPO/script/stack" stop >/dev/null 2>&1 || true

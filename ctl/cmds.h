@@ -26,4 +26,9 @@ int ctl_payout(const struct conf *c, struct db *db, int argc, char **argv);
  * 2 usage or runtime error, 3 another run holds the lock. */
 int ctl_reconcile(const struct conf *c, struct db *db, int argc, char **argv);
 
+/* bus-keygen SECRET_FILE (ctl/buskey.c): makes a CURVE key pair for the job bus, writes the
+ * secret key to SECRET_FILE (created, mode 0640, never overwritten) and prints the public
+ * key. Needs no config. 0, 1 on failure, 2 on a usage error. */
+int ctl_bus_keygen(int argc, char **argv);
+
 #endif

@@ -23,7 +23,8 @@ usage(FILE *f)
 	    "  payout --seller ID [--amount WON] [--key KEY]\n"
 	    "                            pay a seller's payable out to the bank\n"
 	    "  reconcile --pg toss|kakaopay [--dry-run] FILE | --fetch YYYY-MM-DD\n"
-	    "                            match a PG settlement file against our payments\n");
+	    "                            match a PG settlement file against our payments\n"
+	    "  bus-keygen SECRET_FILE    make a CURVE key pair for the job bus; print the public key\n");
 }
 
 /* The installed migrations, or the source tree's when running from a build directory. */
@@ -96,6 +97,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind++];
+	if (strcmp(cmd, "bus-keygen") == 0)
+		return ctl_bus_keygen(argc - optind + 1, argv + optind - 1);
 	for (i = 0; i < sizeof(own_cmds) / sizeof(own_cmds[0]); i++)
 		if (strcmp(cmd, own_cmds[i].name) == 0)
 			return run_own(config, &own_cmds[i], argc - optind + 1, argv + optind - 1);

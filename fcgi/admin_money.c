@@ -1,13 +1,13 @@
 /* admin_money: the admin console's money pages: sellers and their wallets with the payout
  * form (wallet_payout), the ledger's accounts with the trial balance and each account's
  * transfers, and the reconciliation runs with their findings. Reads go through lib/shop/wallet,
- * lib/shop/ledger and lib/shop/reconcile; a section whose module fails shows ADMIN_UNAVAILABLE. */
+ * lib/shop/ledger and lib/shop/reconcile; a section whose module fails shows ADMIN_COMMON_UNAVAILABLE. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 #include <json-c/json.h>
 
-#include "admin.h"
+#include "admin_common.h"
 #include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -57,7 +57,7 @@ seller_wallet_json(const struct wallet *w)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "sellerId", json_object_new_int64(w->seller_id));
-	json_object_object_add(o, "name", admin_jstr(w->seller_name));
+	json_object_object_add(o, "name", admin_common_jstr(w->seller_name));
 	json_object_object_add(o, "commissionBp", json_object_new_int(w->commission_bp));
 	json_object_object_add(o, "payable", json_object_new_int64(w->payable));
 	json_object_object_add(o, "salesTotal", json_object_new_int64(w->sales_total));
@@ -71,21 +71,21 @@ seller_wallet_json(const struct wallet *w)
 static int
 page_sellers(struct req *r)
 {
-	struct json_object *ctx = admin_ctx(r, "판매자 지갑");
+	struct json_object *ctx = admin_common_ctx(r, "판매자 지갑");
 	struct json_object *rows;
 	struct wallet *w;
 	int64_t n, i;
 
 	n = wallet_list(r->app->db, r->a, default_bp(r), &w);
 	if (n < 0) {
-		admin_unavailable(r, ctx, "sellers_error", "wallet_list");
-		return admin_page(r, 200, "admin_sellers", ctx);
+		admin_common_unavailable(r, ctx, "sellers_error", "wallet_list");
+		return admin_common_page(r, 200, "admin_sellers", ctx);
 	}
 	rows = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(rows, seller_wallet_json(&w[i]));
 	json_object_object_add(ctx, "sellers", rows);
-	return admin_page(r, 200, "admin_sellers", ctx);
+	return admin_common_page(r, 200, "admin_sellers", ctx);
 }
 
 /* The seller page; error (may be NULL) is a refused payout's reason, amount what was typed. */
@@ -93,7 +93,7 @@ static int
 render_seller(struct req *r, int status, int64_t seller_id, const char *error,
     const char *amount)
 {
-	struct json_object *ctx = admin_ctx(r, "판매자 지갑");
+	struct json_object *ctx = admin_common_ctx(r, "판매자 지갑");
 	struct wallet_entry *e;
 	struct json_object *rows;
 	struct wallet w;
@@ -109,8 +109,8 @@ render_seller(struct req *r, int status, int64_t seller_id, const char *error,
 		return 0;
 	}
 	if (rc < 0) {
-		admin_unavailable(r, ctx, "wallet_error", "wallet_get");
-		return admin_page(r, status, "admin_seller", ctx);
+		admin_common_unavailable(r, ctx, "wallet_error", "wallet_get");
+		return admin_common_page(r, status, "admin_seller", ctx);
 	}
 	json_object_object_add(ctx, "wallet", seller_wallet_json(&w));
 	json_object_object_add(ctx, "account_href", json_object_new_string(account_href(r,
@@ -119,26 +119,26 @@ render_seller(struct req *r, int status, int64_t seller_id, const char *error,
 	json_object_object_add(ctx, "payout_key", json_object_new_string(key));
 	if (error != NULL)
 		json_object_object_add(ctx, "payout_error", json_object_new_string(error));
-	json_object_object_add(ctx, "amount", admin_jstr(amount));
-	n = wallet_entries(r->app->db, r->a, seller_id, ADMIN_PAGE_ROWS, &e);
+	json_object_object_add(ctx, "amount", admin_common_jstr(amount));
+	n = wallet_entries(r->app->db, r->a, seller_id, ADMIN_COMMON_PAGE_ROWS, &e);
 	if (n < 0) {
-		admin_unavailable(r, ctx, "entries_error", "wallet_entries");
-		return admin_page(r, status, "admin_seller", ctx);
+		admin_common_unavailable(r, ctx, "entries_error", "wallet_entries");
+		return admin_common_page(r, status, "admin_seller", ctx);
 	}
 	rows = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "kind", admin_jstr(e[i].kind));
-		json_object_object_add(o, "ref", admin_jstr(e[i].ref));
+		json_object_object_add(o, "kind", admin_common_jstr(e[i].kind));
+		json_object_object_add(o, "ref", admin_common_jstr(e[i].ref));
 		json_object_object_add(o, "gross", json_object_new_int64(e[i].gross));
 		json_object_object_add(o, "commission", json_object_new_int64(e[i].commission));
 		json_object_object_add(o, "net", json_object_new_int64(e[i].net));
-		json_object_object_add(o, "at", admin_jstr(e[i].at));
+		json_object_object_add(o, "at", admin_common_jstr(e[i].at));
 		json_object_array_add(rows, o);
 	}
 	json_object_object_add(ctx, "entries", rows);
-	return admin_page(r, status, "admin_seller", ctx);
+	return admin_common_page(r, status, "admin_seller", ctx);
 }
 
 static int
@@ -196,7 +196,7 @@ page_seller_payout(struct req *r)
 	have_wallet = wallet_get(r->app->db, r->a, id, default_bp(r), &w);
 	rc = wallet_payout(r->app->db, id, amount, sess_user(r), key, &payout_id, &paid);
 	if (rc == WALLET_REPLAYED)
-		return admin_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id),
+		return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id),
 		    "payout_replayed");
 	if (rc != WALLET_PAID_OUT) {
 		if ((unsigned)rc >= WALLET_PAYOUT__MAX || payout_answers[rc].message == NULL)
@@ -216,11 +216,11 @@ page_seller_payout(struct req *r)
 	json_object_object_add(after, "paid", json_object_new_int64(paid));
 	if (have_wallet == 1 && w.payable >= paid)
 		json_object_object_add(after, "payable", json_object_new_int64(w.payable - paid));
-	admin_audit_after(r, "wallet.payout", arena_printf(r->a, "seller:%" PRId64, id), before,
+	admin_common_audit_after(r, "wallet.payout", arena_printf(r->a, "seller:%" PRId64, id), before,
 	    after);
 	json_object_put(before);
 	json_object_put(after);
-	return admin_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id), "payout_done");
+	return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id), "payout_done");
 }
 
 /* ---- ledger --------------------------------------------------------------------------------- */
@@ -230,7 +230,7 @@ account_json(struct req *r, const struct ledger_account *a)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "code", admin_jstr(a->code));
+	json_object_object_add(o, "code", admin_common_jstr(a->code));
 	json_object_object_add(o, "href", json_object_new_string(account_href(r, a->code)));
 	json_object_object_add(o, "kind", json_object_new_string(ledger_kind_name(a->kind)));
 	json_object_object_add(o, "debits", json_object_new_int64(a->debits_posted));
@@ -243,7 +243,7 @@ account_json(struct req *r, const struct ledger_account *a)
 static int
 page_ledger(struct req *r)
 {
-	struct json_object *ctx = admin_ctx(r, "원장");
+	struct json_object *ctx = admin_common_ctx(r, "원장");
 	struct ledger_account *acc;
 	struct json_object *rows;
 	int64_t n, i, debits = 0, credits = 0;
@@ -251,8 +251,8 @@ page_ledger(struct req *r)
 
 	n = ledger_accounts(r->app->db, r->a, &acc);
 	if (n < 0) {
-		admin_unavailable(r, ctx, "ledger_error", "ledger_accounts");
-		return admin_page(r, 200, "admin_ledger", ctx);
+		admin_common_unavailable(r, ctx, "ledger_error", "ledger_accounts");
+		return admin_common_page(r, 200, "admin_ledger", ctx);
 	}
 	rows = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -263,20 +263,20 @@ page_ledger(struct req *r)
 	}
 	json_object_object_add(ctx, "accounts", rows);
 	if (overflow) {
-		admin_unavailable(r, ctx, "totals_error", "trial balance (overflow)");
+		admin_common_unavailable(r, ctx, "totals_error", "trial balance (overflow)");
 	} else {
 		json_object_object_add(ctx, "total_debits", json_object_new_int64(debits));
 		json_object_object_add(ctx, "total_credits", json_object_new_int64(credits));
 		json_object_object_add(ctx, "balanced", json_object_new_boolean(debits == credits));
 	}
-	return admin_page(r, 200, "admin_ledger", ctx);
+	return admin_common_page(r, 200, "admin_ledger", ctx);
 }
 
 /* GET /admin/ledger/accounts/{code}?before= */
 static int
 page_account(struct req *r)
 {
-	struct json_object *ctx = admin_ctx(r, "원장 계정");
+	struct json_object *ctx = admin_common_ctx(r, "원장 계정");
 	const char *code = req_path_param(r, 0);
 	struct ledger_transfer *t;
 	struct ledger_account acc;
@@ -288,7 +288,7 @@ page_account(struct req *r)
 		json_object_put(ctx);
 		return resp_error(r, 404, "ACCOUNT_NOT_FOUND", "계정을 찾을 수 없습니다.");
 	}
-	if (admin_query_id(r, "before", &before) < 0) {
+	if (admin_common_query_id(r, "before", &before) < 0) {
 		json_object_put(ctx);
 		return resp_fail(r, RESP_BAD_REQUEST);
 	}
@@ -299,14 +299,14 @@ page_account(struct req *r)
 		return resp_error(r, 404, "ACCOUNT_NOT_FOUND", "계정을 찾을 수 없습니다.");
 	}
 	if (rc < 0) {
-		admin_unavailable(r, ctx, "account_error", "ledger_account_get");
-		return admin_page(r, 200, "admin_account", ctx);
+		admin_common_unavailable(r, ctx, "account_error", "ledger_account_get");
+		return admin_common_page(r, 200, "admin_account", ctx);
 	}
 	json_object_object_add(ctx, "account", account_json(r, &acc));
-	n = ledger_transfers(r->app->db, r->a, code, before, ADMIN_PAGE_ROWS, &t);
+	n = ledger_transfers(r->app->db, r->a, code, before, ADMIN_COMMON_PAGE_ROWS, &t);
 	if (n < 0) {
-		admin_unavailable(r, ctx, "transfers_error", "ledger_transfers");
-		return admin_page(r, 200, "admin_account", ctx);
+		admin_common_unavailable(r, ctx, "transfers_error", "ledger_transfers");
+		return admin_common_page(r, 200, "admin_account", ctx);
 	}
 	rows = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -315,9 +315,9 @@ page_account(struct req *r)
 		const char *other = debit ? t[i].credit : t[i].debit;
 
 		json_object_object_add(o, "id", json_object_new_int64(t[i].id));
-		json_object_object_add(o, "postingId", admin_jstr(t[i].posting_id));
-		json_object_object_add(o, "debit", admin_jstr(t[i].debit));
-		json_object_object_add(o, "credit", admin_jstr(t[i].credit));
+		json_object_object_add(o, "postingId", admin_common_jstr(t[i].posting_id));
+		json_object_object_add(o, "debit", admin_common_jstr(t[i].debit));
+		json_object_object_add(o, "credit", admin_common_jstr(t[i].credit));
 		if (other != NULL) {
 			json_object_object_add(o, "other", json_object_new_string(other));
 			json_object_object_add(o, "otherHref",
@@ -327,16 +327,16 @@ page_account(struct req *r)
 		json_object_object_add(o, "amount", json_object_new_int64(t[i].amount));
 		json_object_object_add(o, "code", json_object_new_string(
 		    ledger_code_name(t[i].code)));
-		json_object_object_add(o, "refType", admin_jstr(t[i].ref_type));
-		json_object_object_add(o, "refId", admin_jstr(t[i].ref_id));
-		json_object_object_add(o, "at", admin_jstr(t[i].created_at));
+		json_object_object_add(o, "refType", admin_common_jstr(t[i].ref_type));
+		json_object_object_add(o, "refId", admin_common_jstr(t[i].ref_id));
+		json_object_object_add(o, "at", admin_common_jstr(t[i].created_at));
 		json_object_array_add(rows, o);
 	}
 	json_object_object_add(ctx, "transfers", rows);
-	if (n == ADMIN_PAGE_ROWS)
+	if (n == ADMIN_COMMON_PAGE_ROWS)
 		json_object_object_add(ctx, "next", json_object_new_string(arena_printf(r->a,
 		    "%s?before=%" PRId64, account_href(r, code), t[n - 1].id)));
-	return admin_page(r, 200, "admin_account", ctx);
+	return admin_common_page(r, 200, "admin_account", ctx);
 }
 
 /* ---- reconciliation ------------------------------------------------------------------------- */
@@ -349,14 +349,14 @@ run_json(const struct recon_run *run)
 	int c;
 
 	json_object_object_add(o, "id", json_object_new_int64(run->id));
-	json_object_object_add(o, "pg", admin_jstr(run->pg));
-	json_object_object_add(o, "source", admin_jstr(run->source));
-	json_object_object_add(o, "status", admin_jstr(run->status));
+	json_object_object_add(o, "pg", admin_common_jstr(run->pg));
+	json_object_object_add(o, "source", admin_common_jstr(run->source));
+	json_object_object_add(o, "status", admin_common_jstr(run->status));
 	json_object_object_add(o, "dryRun", json_object_new_boolean(run->dry_run));
 	json_object_object_add(o, "rows", json_object_new_int64(run->rows));
 	json_object_object_add(o, "repaired", json_object_new_int64(run->repaired));
-	json_object_object_add(o, "startedAt", admin_jstr(run->started_at));
-	json_object_object_add(o, "finishedAt", admin_jstr(run->finished_at));
+	json_object_object_add(o, "startedAt", admin_common_jstr(run->started_at));
+	json_object_object_add(o, "finishedAt", admin_common_jstr(run->finished_at));
 	for (c = 0; c < RECON_CLASS__MAX; c++) {
 		struct json_object *x = json_object_new_object();
 
@@ -373,21 +373,21 @@ run_json(const struct recon_run *run)
 static int
 page_reconcile(struct req *r)
 {
-	struct json_object *ctx = admin_ctx(r, "정산 대사");
+	struct json_object *ctx = admin_common_ctx(r, "정산 대사");
 	struct recon_run *runs;
 	struct json_object *rows;
 	int64_t n, i;
 
-	n = reconcile_runs(r->app->db, r->a, ADMIN_PAGE_ROWS, &runs);
+	n = reconcile_runs(r->app->db, r->a, ADMIN_COMMON_PAGE_ROWS, &runs);
 	if (n < 0) {
-		admin_unavailable(r, ctx, "runs_error", "reconcile_runs");
-		return admin_page(r, 200, "admin_reconcile", ctx);
+		admin_common_unavailable(r, ctx, "runs_error", "reconcile_runs");
+		return admin_common_page(r, 200, "admin_reconcile", ctx);
 	}
 	rows = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(rows, run_json(&runs[i]));
 	json_object_object_add(ctx, "runs", rows);
-	return admin_page(r, 200, "admin_reconcile", ctx);
+	return admin_common_page(r, 200, "admin_reconcile", ctx);
 }
 
 /* GET /admin/reconcile/{id}?all=1 (all: matches too) */
@@ -408,7 +408,7 @@ page_reconcile_run(struct req *r)
 	if (form_get(&r->query, "all", &all, NULL) < 0)
 		return resp_fail(r, RESP_BAD_REQUEST);
 	with_matches = all != NULL && strcmp(all, "1") == 0;
-	ctx = admin_ctx(r, "정산 대사 결과");
+	ctx = admin_common_ctx(r, "정산 대사 결과");
 	json_object_object_add(ctx, "runId", json_object_new_int64(id));
 	json_object_object_add(ctx, "all", json_object_new_boolean(with_matches));
 	rc = reconcile_run_get(r->app->db, r->a, id, &run);
@@ -417,14 +417,14 @@ page_reconcile_run(struct req *r)
 		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
 	}
 	if (rc < 0) {
-		admin_unavailable(r, ctx, "run_error", "reconcile_run_get");
-		return admin_page(r, 200, "admin_reconcile_run", ctx);
+		admin_common_unavailable(r, ctx, "run_error", "reconcile_run_get");
+		return admin_common_page(r, 200, "admin_reconcile_run", ctx);
 	}
 	json_object_object_add(ctx, "run", run_json(&run));
 	n = reconcile_findings(r->app->db, r->a, id, with_matches, &f);
 	if (n < 0) {
-		admin_unavailable(r, ctx, "findings_error", "reconcile_findings");
-		return admin_page(r, 200, "admin_reconcile_run", ctx);
+		admin_common_unavailable(r, ctx, "findings_error", "reconcile_findings");
+		return admin_common_page(r, 200, "admin_reconcile_run", ctx);
 	}
 	rows = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -432,18 +432,18 @@ page_reconcile_run(struct req *r)
 
 		json_object_object_add(o, "class", json_object_new_string(
 		    reconcile_class_name(f[i].cls)));
-		json_object_object_add(o, "pgKey", admin_jstr(f[i].pg_key));
-		json_object_object_add(o, "orderId", admin_jstr(f[i].order_id));
+		json_object_object_add(o, "pgKey", admin_common_jstr(f[i].pg_key));
+		json_object_object_add(o, "orderId", admin_common_jstr(f[i].order_id));
 		if (f[i].pg_amount >= 0)
 			json_object_object_add(o, "pgAmount", json_object_new_int64(f[i].pg_amount));
 		if (f[i].our_amount >= 0)
 			json_object_object_add(o, "ourAmount", json_object_new_int64(f[i].our_amount));
-		json_object_object_add(o, "action", admin_jstr(f[i].action));
-		json_object_object_add(o, "note", admin_jstr(f[i].note));
+		json_object_object_add(o, "action", admin_common_jstr(f[i].action));
+		json_object_object_add(o, "note", admin_common_jstr(f[i].note));
 		json_object_array_add(rows, o);
 	}
 	json_object_object_add(ctx, "findings", rows);
-	return admin_page(r, 200, "admin_reconcile_run", ctx);
+	return admin_common_page(r, 200, "admin_reconcile_run", ctx);
 }
 
 const struct route admin_money_routes[] = {

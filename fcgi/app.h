@@ -3,13 +3,16 @@
 #ifndef JT_APP_H
 #define JT_APP_H
 
+struct assets;
 struct conf;
 struct db;
 struct redis;
 struct bus;
 struct tmpl_set;
 struct metrics;
+struct pricewatch;
 struct req;
+struct social;
 
 struct app {
 	const struct conf *conf;   /* owned by main */
@@ -17,7 +20,10 @@ struct app {
 	struct redis *redis;
 	struct bus *bus;
 	struct tmpl_set *tmpl;
+	struct assets *assets;     /* the URLs of the files under /static/ */
 	struct metrics *metrics;   /* NULL when the metrics file could not be mapped */
+	struct pricewatch *pricewatch; /* the product page's Naver lowest price */
+	struct social *social;     /* social login: the providers' HTTP client */
 };
 
 /* Handlers: each answers the request itself and returns 0, or returns -1 on an internal
@@ -30,12 +36,8 @@ int ops_metrics(struct req *r);
 /* catalog.c: the front page (the rest of the storefront is catalog.c's route table) */
 int home_index(struct req *r);
 
-/* testing.c: routes that exist only with fcgi.test_routes = true */
-int testing_fail(struct req *r);
-int testing_echo(struct req *r);
-int testing_whoami(struct req *r);
-int testing_job_create(struct req *r);
-int testing_job_get(struct req *r);
-int testing_commit(struct req *r);
+/* delivery.c: answers a refused fulfilment move (rc: an enum fulfilment_rc other than DONE
+ * and ALREADY) with its status, code and Korean message */
+int delivery_refused(struct req *r, int rc);
 
 #endif

@@ -2,9 +2,9 @@
  * orders), the product page and the popular products, and their /api/v1 twins;
  * /products/{id} and /products/popular also answer JSON in seed 002's shapes when the Accept
  * header asks for it (ROUTE_TWIN: the dispatcher picks the page or the seed's JSON).
- * The product page also shows the lowest price on Naver Shopping (lib/clients/pricecmp): one
- * struct pricecmp per handler process, made on first use and kept for the process's life, so
- * each process has its own HTTP connection cache and its own "naver" circuit breaker. */
+ * The product page also shows the lowest price on Naver Shopping, from lib/shop/pricewatch
+ * (the process's own, r->app->pricewatch: its HTTP connection cache and "naver" breaker). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -13,17 +13,17 @@
 #include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
-#include "shop/catalog.h"
 #include "base/conf.h"
 #include "base/esc.h"
 #include "base/form.h"
-#include "base/jparse.h"
-#include "clients/pricecmp.h"
+#include "base/valid.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "base/valid.h"
+#include "shop/catalog.h"
+#include "shop/pricewatch.h"
+#include "shop/shipping.h"
 
 static const char MSG_BAD_LIMIT[] = "limit은 1~100 사이의 정수여야 합니다.";
 static const char MSG_BAD_CURSOR[] = "잘못된 페이지 커서입니다.";
@@ -46,9 +46,6 @@ static const struct {
 	{ CATALOG_SORT_NEW,     "최신순" },
 	{ CATALOG_SORT_PRICE,   "낮은 가격순" },
 };
-
-/* The process's Naver price lookup (see the top of the file). */
-static struct pricecmp *catalog_pricecmp;
 
 /* A list's query as the URL gave it: ?sort= (new, price, popular; default new), ?category=
  * (a slug), ?q= (1..CATALOG_QUERY_MAX characters), ?cursor= (opaque, for that sort; empty or
@@ -210,16 +207,22 @@ cards_json(const struct catalog_page *p, bool ranked)
 }
 
 /* The storefront's categories as [{"slug", "name", "icon", "current"}] (current: the one
- * the list shows), or NULL on a database error. */
+ * the list shows, added at the end when it is not among the first CATEGORIES_MAX), or NULL
+ * on a database error. */
 static struct json_object *
-categories_json(struct req *r, int64_t current)
+categories_json(struct req *r, const struct catalog_category *current)
 {
-	struct catalog_category cats[CATEGORIES_MAX];
+	struct catalog_category cats[CATEGORIES_MAX + 1];
 	struct json_object *a;
 	int i, n = catalog_categories(r->app->db, r->a, cats, CATEGORIES_MAX);
+	bool seen = false;
 
 	if (n < 0)
 		return NULL;
+	for (i = 0; i < n; i++)
+		seen = seen || cats[i].id == current->id;
+	if (current->id > 0 && !seen)
+		cats[n++] = *current;
 	a = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
@@ -228,7 +231,8 @@ categories_json(struct req *r, int64_t current)
 		json_object_object_add(o, "name", json_object_new_string(cats[i].name));
 		if (cats[i].icon != NULL)
 			json_object_object_add(o, "icon", json_object_new_string(cats[i].icon));
-		json_object_object_add(o, "current", json_object_new_boolean(cats[i].id == current));
+		json_object_object_add(o, "current",
+		    json_object_new_boolean(cats[i].id == current->id));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -348,7 +352,7 @@ page_list(struct req *r)
 
 	if (rc != 0)
 		return rc == -1 ? 0 : -1;
-	cats = categories_json(r, la.category.id);
+	cats = categories_json(r, &la.category);
 	if (cats == NULL)
 		return -1;
 	heading = la.query != NULL ? arena_printf(r->a, "‘%s’ 검색 결과", la.query) :
@@ -388,16 +392,24 @@ page_list(struct req *r)
 	return resp_page(r, 200, "products", ctx);
 }
 
-/* The shop's shipping rule {"fee", "free_over"} (won) for pages that state it. */
+/* What one of product it costs to ship under its seller's rule (the shop's when the seller
+ * has none), as {"fee", "free_over"} (won; fee 0: ships free, free_over 0: no threshold), or
+ * NULL on a database error. */
 static struct json_object *
-shipping_json(struct req *r)
+shipping_json(struct req *r, const struct catalog_item *it)
 {
-	struct json_object *o = json_object_new_object();
+	struct shipping_rule shop;
+	struct shipping_quote q;
+	struct json_object *o;
 
-	json_object_object_add(o, "fee", json_object_new_int64(
-	    conf_int(r->app->conf, CONF_SHIPPING_FEE)));
+	shipping_rule_from_conf(r->app->conf, &shop);
+	if (shipping_quote(r->app->db, r->a, &shop, &it->seller_id, &it->price, 1, &q) != 0 ||
+	    q.n != 1)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "fee", json_object_new_int64(q.parcels[0].fee));
 	json_object_object_add(o, "free_over", json_object_new_int64(
-	    conf_int(r->app->conf, CONF_SHIPPING_FREE_OVER)));
+	    q.parcels[0].fee > 0 ? q.parcels[0].rule.free_over : 0));
 	return o;
 }
 
@@ -420,9 +432,10 @@ home_row(struct req *r, enum catalog_sort sort)
 int
 home_index(struct req *r)
 {
+	static const struct catalog_category none;
 	struct json_object *ctx, *cats, *best, *fresh, *nav;
 
-	cats = categories_json(r, 0);
+	cats = categories_json(r, &none);
 	best = cats != NULL ? home_row(r, CATALOG_SORT_POPULAR) : NULL;
 	fresh = best != NULL ? home_row(r, CATALOG_SORT_NEW) : NULL;
 	if (fresh == NULL) {
@@ -435,7 +448,6 @@ home_index(struct req *r)
 	json_object_object_add(ctx, "categories", cats);
 	json_object_object_add(ctx, "best", best);
 	json_object_object_add(ctx, "fresh", fresh);
-	json_object_object_add(ctx, "shipping", shipping_json(r));
 	nav = json_object_new_object();
 	json_object_object_add(nav, "home", json_object_new_boolean(1));
 	json_object_object_add(ctx, "nav", nav);
@@ -495,20 +507,6 @@ product_or_404(struct req *r, struct catalog_item *it)
 	return rc;
 }
 
-/* The Naver lowest price of product it (status PRICECMP_OFF when switched off). */
-static void
-naver_price(struct req *r, const struct catalog_item *it, struct pricecmp_result *out)
-{
-	if (!pricecmp_enabled(r->app->conf)) {
-		memset(out, 0, sizeof(*out));
-		out->status = PRICECMP_OFF;
-		return;
-	}
-	if (catalog_pricecmp == NULL)
-		catalog_pricecmp = pricecmp_new(r->app->conf, r->app->redis);
-	pricecmp_lookup(catalog_pricecmp, it->id, it->name, &r->log, out);
-}
-
 /* Unix seconds as RFC 3339 UTC ("2026-01-02T03:04:05Z"), in the arena. */
 static const char *
 rfc3339(struct req *r, int64_t t)
@@ -533,7 +531,7 @@ naver_json(struct req *r, const struct pricecmp_result *p)
 	bool found = p->status == PRICECMP_FOUND;
 
 	json_object_object_add(o, "status",
-	    json_object_new_string(pricecmp_status_name(p->status)));
+	    json_object_new_string(pricewatch_status_name(p->status)));
 	json_object_object_add(o, "price", found ? json_object_new_int64(p->offer.price) : NULL);
 	json_object_object_add(o, "mall", found ? json_object_new_string(p->offer.mall) : NULL);
 	json_object_object_add(o, "link", found ? json_object_new_string(p->offer.link) : NULL);
@@ -568,7 +566,7 @@ naver_ctx(struct req *r, const struct catalog_item *it, const struct pricecmp_re
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, pricecmp_status_name(p->status), json_object_new_boolean(1));
+	json_object_object_add(o, pricewatch_status_name(p->status), json_object_new_boolean(1));
 	if (p->status == PRICECMP_FOUND) {
 		json_object_object_add(o, "price", json_object_new_int64(p->offer.price));
 		json_object_object_add(o, "mall", json_object_new_string(p->offer.mall[0] != '\0' ?
@@ -605,7 +603,7 @@ api_product(struct req *r)
 	if (rc <= 0)
 		return rc;
 	o = item_json(&it);
-	naver_price(r, &it, &p);
+	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
 		json_object_object_add(o, "naverLowestPrice", naver_json(r, &p));
 	return resp_json(r, 200, o);
@@ -678,7 +676,7 @@ page_product(struct req *r)
 {
 	struct catalog_item it;
 	struct pricecmp_result p;
-	struct json_object *ctx, *product;
+	struct json_object *ctx, *product, *shipping;
 	const char *csrf;
 	int rc = product_or_404(r, &it);
 
@@ -690,36 +688,22 @@ page_product(struct req *r)
 	product = product_ctx(r, &it);
 	if (product == NULL)
 		return -1;
+	shipping = shipping_json(r, &it);
+	if (shipping == NULL) {
+		json_object_put(product);
+		return -1;
+	}
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(it.name));
 	json_object_object_add(ctx, "product", product);
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	json_object_object_add(ctx, "max_quantity", json_object_new_int64(
 	    conf_int(r->app->conf, CONF_CART_MAX_QUANTITY)));
-	json_object_object_add(ctx, "shipping", shipping_json(r));
-	naver_price(r, &it, &p);
+	json_object_object_add(ctx, "shipping", shipping);
+	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
 		json_object_object_add(ctx, "naver", naver_ctx(r, &it, &p));
 	return resp_page(r, 200, "product", ctx);
-}
-
-/* POST /api/v1/_test/catalog/invalidate {}: bumps the catalog version as the admin code will
- * after changing a product; {"version": N}. 503 when Redis is down. Test routes only. */
-static int
-test_invalidate(struct req *r)
-{
-	static const char *const fields[] = { NULL };
-	struct json_object *o;
-	int64_t v;
-
-	if (jparse_only_keys(r->json, fields) != 0)
-		return resp_fail(r, RESP_BAD_REQUEST);
-	v = catalog_invalidate(r->app->redis);
-	if (v < 0)
-		return resp_fail(r, RESP_UNAVAILABLE);
-	o = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_int64(v));
-	return resp_json(r, 200, o);
 }
 
 /* Table order is match order: .../popular before .../{id}. The twins (ROUTE_TWIN) are one
@@ -733,6 +717,5 @@ const struct route catalog_routes[] = {
 	{ METHOD_GET,  "/api/v1/products",                 api_list,        ROUTE_JSON, "api_products" },
 	{ METHOD_GET,  "/api/v1/products/popular",         api_popular,     ROUTE_JSON, "api_products_popular" },
 	{ METHOD_GET,  "/api/v1/products/{id}",            api_product,     ROUTE_JSON, "api_product" },
-	{ METHOD_POST, "/api/v1/_test/catalog/invalidate", test_invalidate, ROUTE_JSON | ROUTE_TEST, "api_test_catalog_invalidate" },
 	{ 0, NULL, NULL, 0, NULL },
 };

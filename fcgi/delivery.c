@@ -1,7 +1,6 @@
 /* delivery: the shopper's side of fulfilment: asking to return a delivered parcel (a
- * confirmation page with the reason, then the POST), and the test routes that ship and
- * deliver until the admin console's fulfilment pages exist. The rules live in
- * lib/shop/fulfilment.c. */
+ * confirmation page with the reason, then the POST). The rules live in lib/shop/fulfilment.c;
+ * until the admin console ships orders, the test routes (tests/routes/testing.c) do. */
 #include <inttypes.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -10,10 +9,9 @@
 #include "base/arena.h"
 #include "base/conf.h"
 #include "base/form.h"
-#include "base/jparse.h"
 #include "base/log.h"
 #include "base/valid.h"
-#include "orderview.h"
+#include "shopview.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -74,8 +72,8 @@ render_return(struct req *r, int status, int64_t seller_id, const char *reason,
 	if (csrf == NULL)
 		return resp_fail(r, RESP_UNAVAILABLE);
 	ctx = json_object_new_object();
-	view = orderview_json(r, &o);
-	if (view == NULL || orderview_deliveries(r, &o, ctx) != 0) {
+	view = shopview_json(r, &o);
+	if (view == NULL || shopview_deliveries(r, &o, ctx) != 0) {
 		json_object_put(view);
 		json_object_put(ctx);
 		return -1;
@@ -138,55 +136,22 @@ page_return(struct req *r)
 		return resp_redirect(r, arena_printf(r->a, "/orders/%s?done=return_requested",
 		    req_path_param(r, 0)));
 	}
+	return delivery_refused(r, rc);
+}
+
+/* Answers a refused fulfilment move (rc is an enum fulfilment_rc other than DONE and
+ * ALREADY): its status, code and Korean message. */
+int
+delivery_refused(struct req *r, int rc)
+{
+	if (rc < 0 || rc >= FULFILMENT_RC__MAX || move_answers[rc].code == NULL)
+		rc = FULFILMENT_FAILED;
 	return resp_error(r, move_answers[rc].status, move_answers[rc].code,
 	    move_answers[rc].message);
-}
-
-/* POST /api/v1/_test/orders/{id}/ship {"sellerId", "courier", "trackingNo"} and .../deliver
- * {"sellerId"}: the staff's moves for the tests and the demo until the admin console ships
- * orders. 200 {"result": "DONE"|"ALREADY"}, or the move's error. Test routes only. */
-static int
-test_move(struct req *r, bool ship)
-{
-	static const char *const ship_keys[] = { "sellerId", "courier", "trackingNo", NULL };
-	static const char *const deliver_keys[] = { "sellerId", NULL };
-	const char *courier = NULL, *tracking = NULL;
-	struct json_object *o;
-	enum fulfilment_rc rc;
-	int64_t seller_id;
-
-	if (!json_object_is_type(r->json, json_type_object) ||
-	    jparse_only_keys(r->json, ship ? ship_keys : deliver_keys) != 0 ||
-	    jparse_int64(r->json, "sellerId", 1, INT64_MAX, &seller_id) != 0 ||
-	    (ship && (jparse_string(r->json, "courier", 16, &courier) != 0 ||
-	    jparse_string(r->json, "trackingNo", FULFILMENT_TRACKING_MAX, &tracking) != 0)))
-		return resp_fail(r, RESP_BAD_REQUEST);
-	rc = ship ? fulfilment_ship(r->app->db, req_path_param(r, 0), seller_id, courier, tracking) :
-	    fulfilment_deliver(r->app->db, req_path_param(r, 0), seller_id);
-	if (rc != FULFILMENT_DONE && rc != FULFILMENT_ALREADY)
-		return resp_error(r, move_answers[rc].status, move_answers[rc].code,
-		    move_answers[rc].message);
-	o = json_object_new_object();
-	json_object_object_add(o, "result", json_object_new_string(fulfilment_rc_name(rc)));
-	return resp_json(r, 200, o);
-}
-
-static int
-test_ship(struct req *r)
-{
-	return test_move(r, true);
-}
-
-static int
-test_deliver(struct req *r)
-{
-	return test_move(r, false);
 }
 
 const struct route delivery_routes[] = {
 	{ METHOD_GET,  "/orders/{id}/return",                 page_return_form, ROUTE_HTML | ROUTE_LOGIN, "order_return_form" },
 	{ METHOD_POST, "/orders/{id}/return",                 page_return,      ROUTE_HTML | ROUTE_LOGIN | ROUTE_CSRF, "order_return" },
-	{ METHOD_POST, "/api/v1/_test/orders/{id}/ship",      test_ship,        ROUTE_JSON | ROUTE_TEST, "api_test_order_ship" },
-	{ METHOD_POST, "/api/v1/_test/orders/{id}/deliver",   test_deliver,     ROUTE_JSON | ROUTE_TEST, "api_test_order_deliver" },
 	{ 0, NULL, NULL, 0, NULL },
 };

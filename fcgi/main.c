@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "base/arena.h"
+#include "infra/assets.h"
 #include "infra/bus.h"
 #include "base/conf.h"
 #include "base/daemon.h"
@@ -29,6 +30,8 @@
 #include "resp.h"
 #include "route.h"
 #include "infra/tmpl.h"
+#include "shop/pricewatch.h"
+#include "shop/social.h"
 
 #define MAX_PREFORK 256
 
@@ -41,7 +44,8 @@ usage(FILE *f)
 	    "  Without --listen, serves the FastCGI socket on fd 0 (spawn-fcgi).\n"
 	    "  --routes            print the route table (METHOD PATTERN FLAGS NAME) and exit\n"
 	    "  --config FILE       configuration (default %s/jangteo.conf)\n"
-	    "  --listen SOCKET     unix socket path or host:port to open (default: fcgi.socket)\n"
+	    "  --listen SOCKET     unix socket path or host:port to open (default: fcgi.socket);\n"
+	    "                      over TCP only fcgi.allowed_addrs may connect, when set\n"
 	    "  --prefork N         handler processes to keep running (default: fcgi.prefork)\n"
 	    "  --socket-mode MODE  octal permissions of a unix socket (default 0660)\n",
 	    JT_SYSCONFDIR);
@@ -63,16 +67,26 @@ app_open(struct app *app, const struct conf *c)
 		log_error(NULL, "templates: %s", err);
 		exit(1);
 	}
+	app->assets = assets_load(conf_str(c, CONF_STATIC_DIR), err, sizeof(err));
+	if (app->assets == NULL) {
+		log_error(NULL, "static files: %s", err);
+		exit(1);
+	}
 	app->metrics = metrics_open(conf_str(c, CONF_METRICS_FILE), route_names(), route_count());
+	app->pricewatch = pricewatch_new(c, app->redis);
+	app->social = social_new(c);
 }
 
 static void
 app_close(struct app *app)
 {
+	social_free(&app->social);
+	pricewatch_free(&app->pricewatch);
 	db_free(&app->db);
 	redis_free(&app->redis);
 	bus_free(&app->bus);
 	tmpl_set_free(&app->tmpl);
+	assets_free(&app->assets);
 	metrics_close(&app->metrics);
 }
 
@@ -251,6 +265,14 @@ main(int argc, char **argv)
 	c = daemon_config("jangteo-fcgi", config, false);
 	if (c == NULL)
 		return 2;
+	/* libfcgi reads its peer allow-list for TCP listeners from the environment in
+	 * FCGX_Init; the config is where an operator sets it. */
+	if (conf_str(c, CONF_FCGI_ALLOWED_ADDRS)[0] != '\0' &&
+	    setenv("FCGI_WEB_SERVER_ADDRS", conf_str(c, CONF_FCGI_ALLOWED_ADDRS), 1) != 0) {
+		fprintf(stderr, "jangteo-fcgi: setenv: %s\n", strerror(errno));
+		conf_free(&c);
+		return 1;
+	}
 	route_init();
 	if (listen_on == NULL && prefork == 0) {
 		/* spawn-fcgi mode: the socket is fd 0. */

@@ -1,53 +1,31 @@
-/* oauth: social login pages: the provider list, the start of a Naver or Kakao login (state
- * in Redis, redirect to the provider) and the callback that finishes it (state check, token
- * and profile through lib/clients/oauth, user through lib/shop/identity, session through sess_login).
- *
- * One struct http per handler process, created here on first use and kept for the process's
- * life (it holds libcurl's connection cache); lib/clients/oauth takes it as a parameter. */
+/* oauth: social login pages: the provider list, the start of a Naver or Kakao login (a
+ * redirect to the provider) and the callback that finishes it (signed in through
+ * sess_login). What happens in between (the state in Redis, the code exchange, the profile,
+ * the user) is lib/shop/social's; this file validates what the browser sent, calls it and
+ * renders the outcome. The process's struct social is r->app->social. */
 #include <string.h>
 #include <json-c/json.h>
 
-#include "shop/account.h"
 #include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/conf.h"
 #include "base/esc.h"
 #include "base/form.h"
-#include "infra/http.h"
-#include "shop/identity.h"
-#include "base/ids.h"
 #include "base/log.h"
-#include "clients/oauth.h"
-#include "infra/redis.h"
+#include "base/valid.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "base/valid.h"
-
-#define OAUTH_STATE_LEN 32           /* characters of [0-9a-z]: ~165 bits */
-#define OAUTH_STATE_TTL "600"        /* seconds a started login may take */
-#define OAUTH_NEXT_MAX 512           /* bytes of the local path to return to */
-#define OAUTH_CODE_MAX 1024          /* bytes of an authorization code */
-
-/* The process's HTTP client for the providers (see the top of the file). */
-static struct http *oauth_http;
-
-/* What a started login left in Redis under oauth:state:{state}. */
-struct oauth_state {
-	enum oauth_provider provider;
-	const char *sess_id;   /* the browser session that started it */
-	const char *next;      /* local path to land on afterwards */
-};
+#include "shop/social.h"
 
 /* The provider named by the path's first parameter, if it is known and switched on.
  * Returns 0, or -1 after answering 404. */
 static int
 provider_or_404(struct req *r, enum oauth_provider *out)
 {
-	if (oauth_provider_parse(req_path_param(r, 0), out) != 0 ||
-	    !oauth_enabled(r->app->conf, *out)) {
+	if (social_provider_parse(r->app->conf, req_path_param(r, 0), out) != 0) {
 		resp_fail(r, RESP_NOT_FOUND);
 		return -1;
 	}
@@ -61,7 +39,7 @@ local_path(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || len > OAUTH_NEXT_MAX || s[0] != '/' || s[1] == '/' || s[1] == '\\')
+	if (len == 0 || len > SOCIAL_NEXT_MAX || s[0] != '/' || s[1] == '/' || s[1] == '\\')
 		return false;
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
@@ -92,13 +70,7 @@ callback_uri(struct req *r, enum oauth_provider p)
 
 	while (len > 0 && base[len - 1] == '/')
 		len--;
-	return arena_printf(r->a, "%.*s/login/%s/callback", (int)len, base, oauth_provider_name(p));
-}
-
-static const char *
-state_key(struct req *r, const char *state)
-{
-	return arena_printf(r->a, "oauth:state:%s", state);
+	return arena_printf(r->a, "%.*s/login/%s/callback", (int)len, base, social_provider_name(p));
 }
 
 /* Starts a login with the provider of the path: makes sure the browser has a session,
@@ -109,10 +81,6 @@ static int
 start_login(struct req *r, struct buf *url)
 {
 	enum oauth_provider p;
-	char state[OAUTH_STATE_LEN + 1];
-	const char *value;
-	redisReply *rep;
-	bool stored;
 
 	if (provider_or_404(r, &p) != 0)
 		return 0;
@@ -120,25 +88,16 @@ start_login(struct req *r, struct buf *url)
 		resp_fail(r, RESP_UNAVAILABLE);
 		return 0;
 	}
-	ids_new(state, sizeof(state));
-	value = arena_printf(r->a, "%s\n%s\n%s", oauth_provider_name(p), r->sess.id, next_path(r));
-	rep = redis_cmdl(r->app->redis, "SET", state_key(r, state), value, "EX", OAUTH_STATE_TTL,
-	    "NX", NULL);
-	stored = rep != NULL && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "OK") == 0;
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (!stored) {
-		log_warn(&r->log, "oauth: state not stored: %s", redis_error(r->app->redis));
+	switch (social_start(r->app->social, r->app->redis, p, r->sess.id, next_path(r),
+	    callback_uri(r, p), &r->log, url)) {
+	case SOCIAL_OK:
+		return 1;
+	case SOCIAL_UNAVAILABLE:
 		resp_fail(r, RESP_UNAVAILABLE);
 		return 0;
-	}
-	if (oauth_authorize_url(r->app->conf, p, callback_uri(r, p), state, url) != 0) {
-		log_error(&r->log, "oauth: the %s authorize URL in the config is not an absolute "
-		    "http(s) URL", oauth_provider_name(p));
+	default:
 		return -1;
 	}
-	log_info(&r->log, "oauth: %s login started", oauth_provider_name(p));
-	return 1;
 }
 
 /* GET /login/{provider}[?next=/path]: 303 to the provider's authorize page.
@@ -199,19 +158,19 @@ provider_list(struct req *r)
 		struct json_object *o;
 		struct buf url = { 0 };
 
-		if (!oauth_enabled(r->app->conf, (enum oauth_provider)p))
+		if (!social_enabled(r->app->conf, (enum oauth_provider)p))
 			continue;
 		buf_puts(&url, "/login/");
-		esc_url_path(&url, oauth_provider_name((enum oauth_provider)p));
+		esc_url_path(&url, social_provider_name((enum oauth_provider)p));
 		if (strcmp(next, "/") != 0) {
 			buf_puts(&url, "?next=");
 			esc_url_query(&url, next);
 		}
 		o = json_object_new_object();
 		json_object_object_add(o, "provider",
-		    json_object_new_string(oauth_provider_name((enum oauth_provider)p)));
+		    json_object_new_string(social_provider_name((enum oauth_provider)p)));
 		json_object_object_add(o, "name",
-		    json_object_new_string(oauth_provider_label((enum oauth_provider)p)));
+		    json_object_new_string(social_provider_label((enum oauth_provider)p)));
 		json_object_object_add(o, "loginUrl", json_object_new_string(buf_cstr(&url)));
 		json_object_array_add(list, o);
 		buf_release(&url);
@@ -267,70 +226,52 @@ fail_state(struct req *r)
 	    "/login/social");
 }
 
-/* Takes (reads and deletes, in one GETDEL) the login started under state and checks it
- * belongs to provider p and to this browser's session. Returns 1 with *st filled, 0 after
+/* Takes the login started under state back (lib/shop/social: single use, this provider,
+ * this browser's session). Returns 1 with *st filled (its next path checked again), 0 after
  * answering (400 unknown, used, expired, foreign or malformed; 503 Redis down). */
 static int
-take_state(struct req *r, enum oauth_provider p, const char *state, struct oauth_state *st)
+take_state(struct req *r, enum oauth_provider p, const char *state, struct social_state *st)
 {
-	enum oauth_provider sp;
-	redisReply *rep;
-	char *v, *nl1, *nl2;
-
-	rep = redis_cmdl(r->app->redis, "GETDEL", state_key(r, state), NULL);
-	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-		log_warn(&r->log, "oauth: state not read: %s",
-		    rep != NULL ? rep->str : redis_error(r->app->redis));
-		if (rep != NULL)
-			freeReplyObject(rep);
+	switch (social_take_state(r->app->redis, r->a, p, state, r->has_sess ? r->sess.id : NULL,
+	    &r->log, st)) {
+	case SOCIAL_OK:
+		if (!local_path(st->next, strlen(st->next)))
+			st->next = "/";
+		return 1;
+	case SOCIAL_UNAVAILABLE:
 		resp_fail(r, RESP_UNAVAILABLE);
 		return 0;
-	}
-	v = rep->type == REDIS_REPLY_STRING ?
-	    arena_strndup(r->a, rep->str, rep->len) : NULL;
-	freeReplyObject(rep);
-	if (v == NULL) {
-		log_warn(&r->log, "oauth: %s callback with an unknown, used or expired state",
-		    oauth_provider_name(p));
+	default:
 		return fail_state(r);
 	}
-	nl1 = strchr(v, '\n');
-	nl2 = nl1 != NULL ? strchr(nl1 + 1, '\n') : NULL;
-	if (nl2 == NULL)
-		return fail_state(r);
-	*nl1 = '\0';
-	*nl2 = '\0';
-	if (oauth_provider_parse(v, &sp) != 0 || sp != p) {
-		log_warn(&r->log, "oauth: %s callback with a state started for %s",
-		    oauth_provider_name(p), v);
-		return fail_state(r);
-	}
-	if (!r->has_sess || strcmp(r->sess.id, nl1 + 1) != 0) {
-		log_warn(&r->log, "oauth: %s callback from another browser session",
-		    oauth_provider_name(p));
-		return fail_state(r);
-	}
-	st->provider = sp;
-	st->sess_id = nl1 + 1;
-	st->next = local_path(nl2 + 1, strlen(nl2 + 1)) ? nl2 + 1 : "/";
-	return 1;
+}
+
+/* A login with provider p that failed after its state was taken: "<label> 로그인 실패" with
+ * "<label> <message>" and a link to start again. Returns 0. */
+static int
+fail_login(struct req *r, enum oauth_provider p, int status, const char *code,
+    const char *message)
+{
+	const char *label = social_provider_label(p);
+
+	return fail_page(r, status, code, arena_printf(r->a, "%s 로그인 실패", label),
+	    arena_printf(r->a, "%s %s", label, message),
+	    arena_printf(r->a, "/login/%s", social_provider_name(p)));
 }
 
 /* The provider reported an error instead of a code (?error=access_denied ...). Returns 0. */
 static int
 fail_provider_error(struct req *r, enum oauth_provider p, const char *error)
 {
-	const char *label = oauth_provider_label(p);
-	const char *retry = arena_printf(r->a, "/login/%s", oauth_provider_name(p));
+	const char *label = social_provider_label(p);
 
-	log_info(&r->log, "oauth: %s answered error %.64s", oauth_provider_name(p), error);
+	log_info(&r->log, "oauth: %s answered error %.64s", social_provider_name(p), error);
 	if (strcmp(error, "access_denied") == 0)
 		return fail_page(r, 403, "OAUTH_DENIED", arena_printf(r->a, "%s 로그인 취소", label),
 		    arena_printf(r->a, "%s 로그인을 취소하셨습니다. 다시 시도하시거나 다른 방법으로 "
-		    "로그인해 주세요.", label), retry);
-	return fail_page(r, 502, "OAUTH_PROVIDER_ERROR", arena_printf(r->a, "%s 로그인 실패", label),
-	    arena_printf(r->a, "%s 로그인 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.", label),
-	    retry);
+		    "로그인해 주세요.", label), arena_printf(r->a, "/login/%s", social_provider_name(p)));
+	return fail_login(r, p, 502, "OAUTH_PROVIDER_ERROR",
+	    "로그인 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.");
 }
 
 /* GET /login/{provider}/callback?code=&state= (or ?error=&state=): the provider sends the
@@ -345,24 +286,17 @@ fail_provider_error(struct req *r, enum oauth_provider p, const char *error)
 static int
 oauth_callback(struct req *r)
 {
-	struct identity_claim claim;
-	struct oauth_profile prof;
-	struct oauth_state st;
+	struct social_state st;
 	struct account acct;
 	enum oauth_provider p;
-	enum oauth_rc orc;
-	enum identity_rc irc;
-	const char *state, *code, *error, *label, *retry;
+	const char *state, *code, *error;
 	size_t len;
 	int rc;
 
-	memset(&st, 0, sizeof(st));
 	if (provider_or_404(r, &p) != 0)
 		return 0;
-	label = oauth_provider_label(p);
-	retry = arena_printf(r->a, "/login/%s", oauth_provider_name(p));
 	if (form_get(&r->query, "state", &state, NULL) != 0 ||
-	    !valid_token(state, OAUTH_STATE_LEN, OAUTH_STATE_LEN))
+	    !valid_token(state, SOCIAL_STATE_LEN, SOCIAL_STATE_LEN))
 		return fail_state(r);
 	rc = take_state(r, p, state, &st);
 	if (rc <= 0)
@@ -372,43 +306,26 @@ oauth_callback(struct req *r)
 	if (rc == 0)
 		return fail_provider_error(r, p, error);
 	if (rc < 0 || form_get(&r->query, "code", &code, &len) != 0 || len == 0 ||
-	    len > OAUTH_CODE_MAX || strlen(code) != len)
-		return fail_page(r, 400, "OAUTH_CODE_INVALID", arena_printf(r->a, "%s 로그인 실패",
-		    label), arena_printf(r->a, "%s 로그인 인증 정보가 올바르지 않거나 만료되었습니다. "
-		    "다시 시도해 주세요.", label), retry);
+	    len > SOCIAL_CODE_MAX || strlen(code) != len)
+		return fail_login(r, p, 400, "OAUTH_CODE_INVALID",
+		    "로그인 인증 정보가 올바르지 않거나 만료되었습니다. 다시 시도해 주세요.");
 
-	if (oauth_http == NULL)
-		oauth_http = http_new(r->app->conf);
-	orc = oauth_fetch_profile(oauth_http, r->app->conf, p, code, state, callback_uri(r, p),
-	    &r->log, &prof);
-	switch (orc) {
-	case OAUTH_OK:
+	switch (social_finish(r->app->social, r->app->db, p, code, state, callback_uri(r, p),
+	    arena_printf(r->a, "%s 회원", social_provider_label(p)), &r->log, &acct)) {
+	case SOCIAL_OK:
 		break;
-	case OAUTH_ERR_REFUSED:
-		return fail_page(r, 400, "OAUTH_CODE_INVALID", arena_printf(r->a, "%s 로그인 실패",
-		    label), arena_printf(r->a, "%s 로그인 인증 정보가 올바르지 않거나 만료되었습니다. "
-		    "다시 시도해 주세요.", label), retry);
-	case OAUTH_ERR_USAGE:
-		return -1;
-	default:
-		return fail_page(r, 502, "OAUTH_UNAVAILABLE", arena_printf(r->a, "%s 로그인 실패",
-		    label), arena_printf(r->a, "%s 로그인 서버가 응답하지 않습니다. 잠시 후 다시 시도해 "
-		    "주세요.", label), retry);
-	}
-
-	memset(&claim, 0, sizeof(claim));
-	claim.provider = oauth_provider_name(p);
-	claim.subject = prof.subject;
-	claim.email = prof.email;
-	claim.email_verified = prof.email_verified;
-	claim.name = prof.name;
-	claim.fallback_name = arena_printf(r->a, "%s 회원", label);
-	irc = identity_resolve(r->app->db, &claim, &r->log, &acct, NULL);
-	if (irc == IDENTITY_DISABLED)
+	case SOCIAL_CODE_REFUSED:
+		return fail_login(r, p, 400, "OAUTH_CODE_INVALID",
+		    "로그인 인증 정보가 올바르지 않거나 만료되었습니다. 다시 시도해 주세요.");
+	case SOCIAL_PROVIDER_DOWN:
+		return fail_login(r, p, 502, "OAUTH_UNAVAILABLE",
+		    "로그인 서버가 응답하지 않습니다. 잠시 후 다시 시도해 주세요.");
+	case SOCIAL_DISABLED:
 		return fail_page(r, 403, "ACCOUNT_DISABLED", "이용 제한",
 		    "이용이 제한된 계정입니다. 고객센터로 문의해 주세요.", "/");
-	if (irc != IDENTITY_OK)
+	default:
 		return -1;
+	}
 	if (sess_login(r, acct.id, acct.role, acct.name) != 0) {
 		log_warn(&r->log, "oauth: session not created: Redis did not answer");
 		return resp_fail(r, RESP_UNAVAILABLE);

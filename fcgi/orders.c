@@ -28,7 +28,7 @@
 #include "shop/addresses.h"
 #include "shop/labels.h"
 #include "shop/shipping.h"
-#include "orderview.h"
+#include "shopview.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -803,7 +803,7 @@ api_order_create(struct req *r)
 		    create_answers[c.rc].message);
 	if (c.ready_failed)
 		return resp_error(r, 502, "PG_READY_FAILED", MSG_READY_FAILED);
-	o = orderview_api_json(&c.order);
+	o = shopview_api_json(&c.order);
 	json_object_object_add(o, "payment", payment_json(r, &c.order));
 	return resp_json(r, c.rc == ORDERS_CREATED ? 201 : 200, o);
 }
@@ -830,7 +830,7 @@ refund_context(struct req *r, const struct order *o, struct json_object *ctx)
 	if (n > 0) {
 		list = json_object_new_array();
 		for (i = 0; i < n; i++)
-			json_object_array_add(list, orderview_refund_json(r, &rs[i]));
+			json_object_array_add(list, shopview_refund_json(r, &rs[i]));
 		json_object_object_add(ctx, "refunds", list);
 	}
 	if (o->user_id != sess_user(r) || o->status == ORDER_CANCELED)
@@ -854,12 +854,12 @@ render_order(struct req *r, int status, const struct order *o, bool received,
 	struct json_object *ctx = json_object_new_object(), *view;
 	bool mine = o->user_id == sess_user(r);
 
-	if (!received && (refund_context(r, o, ctx) != 0 || orderview_ship_to(r, o, ctx) != 0 ||
-	    (o->paid_at != NULL && orderview_deliveries(r, o, ctx) != 0))) {
+	if (!received && (refund_context(r, o, ctx) != 0 || shopview_ship_to(r, o, ctx) != 0 ||
+	    (o->paid_at != NULL && shopview_deliveries(r, o, ctx) != 0))) {
 		json_object_put(ctx);
 		return -1;
 	}
-	view = orderview_json(r, o);
+	view = shopview_json(r, o);
 	if (view == NULL) {
 		json_object_put(ctx);
 		return -1;
@@ -1062,7 +1062,7 @@ page_order_pay(struct req *r)
 	url = o.user_id == sess_user(r) ? pay_url(r, &o) : NULL;
 	if (url == NULL)
 		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
-	view = orderview_json(r, &o);
+	view = shopview_json(r, &o);
 	if (view == NULL)
 		return -1;
 	ctx = json_object_new_object();
@@ -1074,7 +1074,7 @@ page_order_pay(struct req *r)
 }
 
 /* GET /orders/{id}[?done=<code>]: the order; done names the result of the POST that
- * redirected here (orderview_done_message). */
+ * redirected here (shopview_done_message). */
 static int
 page_order(struct req *r)
 {
@@ -1085,7 +1085,7 @@ page_order(struct req *r)
 	if (rc <= 0)
 		return rc;
 	if (form_get(&r->query, "done", &done, NULL) == 0)
-		notice = orderview_done_message(done);
+		notice = shopview_done_message(done);
 	return render_order(r, 200, &o, false, notice, false);
 }
 
@@ -1131,7 +1131,7 @@ list_page(struct req *r, struct order **orders, const char **next, bool *answere
 }
 
 /* The orders of a page as a JSON array (new reference): the API's shape (html false) or the
- * page's (orderview_json). */
+ * page's (shopview_json). */
 static struct json_object *
 orders_array(struct req *r, const struct order *orders, int64_t n, bool html)
 {
@@ -1139,8 +1139,8 @@ orders_array(struct req *r, const struct order *orders, int64_t n, bool html)
 	int64_t i;
 
 	for (i = 0; i < n; i++)
-		json_object_array_add(list, html ? orderview_json(r, &orders[i]) :
-		    orderview_api_json(&orders[i]));
+		json_object_array_add(list, html ? shopview_json(r, &orders[i]) :
+		    shopview_api_json(&orders[i]));
 	return list;
 }
 
@@ -1305,7 +1305,7 @@ api_order_get(struct req *r)
 
 	if (rc <= 0)
 		return rc;
-	return resp_json(r, 200, orderview_api_json(&o));
+	return resp_json(r, 200, shopview_api_json(&o));
 }
 
 /* POST /api/v1/orders/{id}/cancel (optional Idempotency-Key header): an unpaid order is
@@ -1335,7 +1335,7 @@ api_order_cancel(struct req *r)
 			return resp_error(r, status, code, message);
 		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
 			return -1;
-		j = orderview_api_json(&o);
+		j = shopview_api_json(&o);
 		json_object_object_add(j, "refund", refunds_json(&ref));
 		return resp_json(r, status, j);
 	}
@@ -1343,7 +1343,7 @@ api_order_cancel(struct req *r)
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return resp_json(r, 200, orderview_api_json(&o));
+		return resp_json(r, 200, shopview_api_json(&o));
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:

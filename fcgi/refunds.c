@@ -24,7 +24,7 @@
 #include "base/valid.h"
 #include "base/ids.h"
 #include "base/money.h"
-#include "orderview.h"
+#include "shopview.h"
 #include "shop/labels.h"
 
 static const char MSG_NO_ORDER[] = "주문을 찾을 수 없습니다.";
@@ -246,7 +246,7 @@ confirm_ctx(struct req *r, const struct order *o, const char *title, bool *faile
 		resp_fail(r, RESP_UNAVAILABLE);
 		return NULL;
 	}
-	view = orderview_json(r, o);
+	view = shopview_json(r, o);
 	if (view == NULL) {
 		*failed = true;
 		return NULL;

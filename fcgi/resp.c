@@ -11,7 +11,7 @@
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
-#include "fcgi/static_assets.h"
+#include "infra/assets.h"
 #include "infra/tmpl.h"
 #include "shop/cart.h"
 
@@ -36,7 +36,8 @@ static const struct resp_err_info resp_errs[RESP_ERR__MAX] = {
 	{ 503, "SERVICE_UNAVAILABLE", "서비스를 잠시 사용할 수 없습니다." },              /* RESP_UNAVAILABLE */
 };
 
-const char *
+/* The reason phrase for a status ("Not Found"). */
+static const char *
 resp_reason(int status)
 {
 	switch (status) {
@@ -122,6 +123,9 @@ send_page(struct req *r, int status, const char *page, struct json_object *ctx,
 	struct buf out = { 0 };
 	int rc;
 
+	/* {{static.<key>}}: the versioned URLs of the files under /static/ (lib/infra/assets). */
+	if (json_object_is_type(ctx, json_type_object))
+		json_object_object_add(ctx, "static", json_object_get(assets_json(r->app->assets)));
 	rc = tmpl_render_layout(r->app->tmpl, "layout", page, ctx, &out);
 	if (rc == 0)
 		resp_send(r, status, "text/html; charset=utf-8", extra_headers, out.data, out.len);
@@ -174,23 +178,19 @@ shop_json(const struct req *r)
 	return o;
 }
 
-/* Adds what the layout shows around every page: "asset" (the stylesheet's and the icon's
- * versioned URLs, from fcgi/static_assets.h only), "shop" (shop_json) and "cart_count" (the
+/* Adds what the layout shows around every page: "shop" (shop_json) and "cart_count" (the
  * products in the visitor's cart; left out when there is no cart or Redis did not answer, so
- * the header shows no badge rather than a wrong one). A value the handler set is kept. */
+ * the header shows no badge rather than a wrong one). The stylesheet's and the icon's
+ * versioned URLs come with every page as {{static.*}} (send_page). A value the handler set is
+ * kept. */
 static void
 add_site(struct req *r, struct json_object *ctx)
 {
-	struct json_object *asset;
 	struct cart_owner owner = { 0, NULL };
 	int n = 0;
 
 	if (!json_object_is_type(ctx, json_type_object))
 		return;
-	asset = json_object_new_object();
-	json_object_object_add(asset, "css", json_object_new_string(ASSET_URL_CSS));
-	json_object_object_add(asset, "icon", json_object_new_string(ASSET_URL_ICON));
-	json_object_object_add(ctx, "asset", asset);
 	json_object_object_add(ctx, "shop", shop_json(r));
 	if (json_object_object_get_ex(ctx, "cart_count", NULL))
 		return;

@@ -56,7 +56,4 @@ int resp_redirect(struct req *r, const char *location);
  * Returns 0. */
 int resp_redirect_away(struct req *r, const char *url);
 
-/* The reason phrase for a status ("Not Found"). */
-const char *resp_reason(int status);
-
 #endif

@@ -22,17 +22,6 @@ static const struct route core_routes[] = {
 	{ METHOD_GET,  "/",                          home_index,         ROUTE_HTML, "home" },
 	{ METHOD_GET,  "/healthz",                   ops_healthz,        ROUTE_JSON, "healthz" },
 	{ METHOD_GET,  "/metrics",                   ops_metrics,        ROUTE_RAW,  "metrics" },
-	{ METHOD_GET,  "/_test/fail",                testing_fail,       ROUTE_HTML | ROUTE_TEST, "test_fail" },
-	{ METHOD_GET,  "/_test/echo",                testing_echo,       ROUTE_HTML | ROUTE_TEST, "test_echo" },
-	{ METHOD_GET,  "/api/v1/_test/fail",         testing_fail,       ROUTE_JSON | ROUTE_TEST, "api_test_fail" },
-	{ METHOD_GET,  "/_test/private",             testing_whoami,     ROUTE_HTML | ROUTE_LOGIN | ROUTE_TEST, "test_private" },
-	{ METHOD_GET,  "/api/v1/_test/private",      testing_whoami,     ROUTE_JSON | ROUTE_LOGIN | ROUTE_TEST, "api_test_private" },
-	{ METHOD_GET,  "/api/v1/_test/admin",        testing_whoami,     ROUTE_JSON | ROUTE_ADMIN | ROUTE_TEST, "api_test_admin" },
-	{ METHOD_POST, "/api/v1/_test/csrf",         testing_whoami,     ROUTE_JSON | ROUTE_CSRF | ROUTE_TEST, "api_test_csrf" },
-	{ METHOD_GET,  "/api/v1/_test/whoami",       testing_whoami,     ROUTE_JSON | ROUTE_TEST, "api_test_whoami" },
-	{ METHOD_POST, "/api/v1/_test/jobs",         testing_job_create, ROUTE_JSON | ROUTE_TEST, "api_test_job_create" },
-	{ METHOD_GET,  "/api/v1/_test/jobs/{id}",    testing_job_get,    ROUTE_JSON | ROUTE_TEST, "api_test_job_get" },
-	{ METHOD_POST, "/api/v1/_test/commit",       testing_commit,     ROUTE_JSON | ROUTE_TEST, "api_test_commit" },
 	{ 0, NULL, NULL, 0, NULL },
 };
 
@@ -40,7 +29,11 @@ static const struct route core_routes[] = {
 static const struct route *const route_families[] = {
 	core_routes, account_routes, settings_routes, oauth_routes, catalog_routes, points_routes,
 	cart_routes, orders_routes, refunds_routes, delivery_routes, addresses_routes, webhook_routes,
-	wallet_routes, admin_routes, admin_money_routes, admin_ops_routes,
+	wallet_routes, admin_dashboard_routes, admin_products_routes, admin_orders_routes,
+	admin_money_routes, admin_ops_routes,
+#ifdef JT_TEST_ROUTES   /* configure --enable-test-routes (Makefile.am) */
+	testing_routes,
+#endif
 };
 
 #define ROUTE_MAX 256

@@ -13,7 +13,8 @@ enum route_flag {
 	ROUTE_LOGIN = 1u << 2,  /* needs a signed-in user */
 	ROUTE_ADMIN = 1u << 3,  /* needs an admin */
 	ROUTE_CSRF  = 1u << 4,  /* state change: needs the session's CSRF token */
-	ROUTE_TEST  = 1u << 5,  /* exists only with fcgi.test_routes = true */
+	ROUTE_TEST  = 1u << 5,  /* answered only with fcgi.test_routes = true (and built only
+	                         * with --enable-test-routes: tests/routes/testing.c) */
 	ROUTE_RAW   = 1u << 6,  /* answers its own content type (metrics) */
 	ROUTE_TWIN  = 1u << 7,  /* one of two representations of a resource: an HTML route and
 	                         * a JSON route with the same method and pattern, both flagged.
@@ -43,10 +44,14 @@ extern const struct route delivery_routes[];  /* delivery.c: returns; test ship/
 extern const struct route addresses_routes[]; /* addresses.c: the address book */
 extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
 extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */
-extern const struct route admin_routes[];     /* admin.c: dashboard, products, orders */
+extern const struct route admin_dashboard_routes[]; /* admin_dashboard.c: the front page */
+extern const struct route admin_products_routes[]; /* admin_products.c: products and stock */
+extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and refunds */
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
                                                  * ledger, reconciliation */
 extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
+extern const struct route testing_routes[];   /* tests/routes/testing.c: test-only routes,
+                                               * built with --enable-test-routes only */
 
 /* Joins the core table and the families' into the one table the dispatcher reads. Call once
  * per process before route_names or route_dispatch. */

@@ -1,8 +1,10 @@
-// order-status.js: the "order received" page's poller (templates/order_received.html). It asks
-// GET /api/v1/orders/{id} every second (backing off to five) until the status is final and
-// updates the page in place. The Korean words come with the order (statusLabel, from
-// lib/shop/labels.c), so this file holds no copy of them. Without JavaScript the page says the
-// payment is being confirmed and links to the order, which shows the status itself.
+/* order-status.js: the "order received" page's poller (templates/order_received.html). It
+ * asks GET /api/v1/orders/{id} every second, backing off to five, until the status is final,
+ * and updates the page in place. The Korean words come with the order (statusLabel, from
+ * lib/shop/labels.c), so this file holds no copy of them. A file of its own because the CSP
+ * allows only same-origin scripts (script-src 'self'); the web server serves it from
+ * static.dir under /static/. Without JavaScript the page links to the order, which shows the
+ * status itself. */
 (function () {
   'use strict';
   var box = document.getElementById('order-status');

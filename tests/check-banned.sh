@@ -5,7 +5,8 @@
 set -u
 src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$src" || exit 1
-files=$(find lib fcgi workers ctl -name '*.[ch]' | sort)
+# tests/routes: the test-only routes compiled into jangteo-fcgi by --enable-test-routes.
+files=$(find lib fcgi workers ctl tests/routes -name '*.[ch]' | sort)
 fail=0
 
 report() {

@@ -3,10 +3,33 @@
 # nginx) in its own run directory, runs the server-backed Check suites, the integration tests
 # and the browser journeys (tests/run-browser-tests.sh) against it, then the integration tests
 # again on a fresh stack behind Apache, and stops exactly what it started. Run by `make check`.
+#
+# The suite drives the test-only routes, which only a build configured with
+# --enable-test-routes has (script/setup's). A production build (make distcheck's, or any
+# without the option) skips the stack (exit 77) after checking that it really has no test
+# scaffolding: no test route in jangteo-fcgi, no test file among what `make install` lays out.
 set -euo pipefail
 src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${JT_BUILDDIR:-$src/_build}
 export JT_SRCDIR=$src JT_BUILDDIR=$build
+
+if ! grep -q '^#define JT_TEST_ROUTES 1' "$build/config.h"; then
+	if grep -aq '/_test/' "$build/fcgi/jangteo-fcgi"; then
+		echo "run-stack-tests: a build without --enable-test-routes has test routes" >&2
+		exit 1
+	fi
+	dest=$(mktemp -d /tmp/jt-prod-install.XXXXXX)
+	trap 'rm -rf "$dest"' EXIT
+	make -s -C "$build" install DESTDIR="$dest" >/dev/null
+	found=$(find "$dest" \( -name '008_bench.sql' -o -name 'test_echo.html' \) -print)
+	if [ -n "$found" ]; then
+		echo "run-stack-tests: a production install holds test scaffolding: $found" >&2
+		exit 1
+	fi
+	echo "run-stack-tests: $build was configured without --enable-test-routes (a production" \
+		"build: no test route, no test file installed); the stack tests need them: skipped" >&2
+	exit 77
+fi
 
 JT_RUN=$(mktemp -d /tmp/jt-test.XXXXXX)
 # mktemp makes it 0700; the web servers' unprivileged workers (Apache's www-data) must reach

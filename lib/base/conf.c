@@ -56,6 +56,9 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    /* CONF_SITE_SECURE_COOKIES */
 	STR("templates.dir", JT_DATADIR "/templates", 1, CONF_STR_MAX,
 	    "directory holding the *.html templates"), /* CONF_TEMPLATES_DIR */
+	STR("static.dir", JT_DATADIR "/static", 1, CONF_STR_MAX,
+	    "directory of the static files the web server serves under /static/"),
+	    /* CONF_STATIC_DIR */
 	{ "log.level", CONF_T_STR, "info", 1, 5, false, "debug|info|warn|error",
 	  "lowest level written: debug, info, warn or error" }, /* CONF_LOG_LEVEL */
 	STR("log.file", "-", 1, CONF_STR_MAX,
@@ -63,7 +66,8 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	STR("metrics.file", "/run/jangteo/metrics", 1, CONF_STR_MAX,
 	    "shared-memory file holding the counters of all processes"), /* CONF_METRICS_FILE */
 	STR("db.host", "127.0.0.1", 1, 255,
-	    "MariaDB host name or address (ignored when db.socket is set)"), /* CONF_DB_HOST */
+	    "MariaDB host name or address, or a comma-separated list tried in order (Galera); "
+	    "ignored when db.socket is set"), /* CONF_DB_HOST */
 	INT("db.port", "3306", 1, 65535,
 	    "MariaDB TCP port (ignored when db.socket is set)"), /* CONF_DB_PORT */
 	STR("db.socket", "", 0, 107,
@@ -97,7 +101,8 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	INT("redis.timeout_ms", "500", 10, 60000,
 	    "Redis connect and command timeout, in milliseconds"), /* CONF_REDIS_TIMEOUT_MS */
 	STR("bus.in", "ipc:///run/jangteo/bus-in", 1, CONF_STR_MAX,
-	    "ZeroMQ endpoint producers PUSH jobs to; the bus binds it"), /* CONF_BUS_IN */
+	    "ZeroMQ endpoint producers PUSH jobs to, or a comma-separated list (producers connect "
+	    "to each); the bus binds the first"), /* CONF_BUS_IN */
 	STR("bus.out_demo", "ipc:///run/jangteo/bus-demo", 1, CONF_STR_MAX,
 	    "ZeroMQ endpoint demo workers PULL jobs from; the bus binds it"),
 	    /* CONF_BUS_OUT_DEMO */
@@ -260,6 +265,36 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    "whole-request timeout of a 알림톡 send, in milliseconds (below outbox.claim_seconds)"), /* CONF_ALIMTALK_TIMEOUT_MS */
 	INT("alimtalk.mail_after_attempts", "5", 1, 1000,
 	    "a notice whose 알림톡 outcome is still unknown (provider down, breaker open) at this attempt of its job goes by mail instead"), /* CONF_ALIMTALK_MAIL_AFTER_ATTEMPTS */
+	INT("db.sync_wait", "0", 0, 15,
+	    "wsrep_sync_wait set on every MariaDB session (Galera): 1 makes reads wait until the "
+	    "node has applied every write committed anywhere before them; 0 = off"), /* CONF_DB_SYNC_WAIT */
+	STR("redis.sentinels", "", 0, CONF_STR_MAX,
+	    "comma-separated host:port of Redis Sentinels asked for the primary; empty = connect "
+	    "to redis.host:redis.port"), /* CONF_REDIS_SENTINELS */
+	STR("redis.master_name", "jangteo", 1, 64,
+	    "name of the primary the Sentinels watch"), /* CONF_REDIS_MASTER_NAME */
+	STR("bus.curve_server_public", "", 0, CONF_STR_MAX,
+	    "file holding the brokers' CURVE public key (Z85); empty = no CURVE (ipc:// or loopback "
+	    "only)"), /* CONF_BUS_CURVE_SERVER_PUBLIC */
+	STR("bus.curve_server_secret", "", 0, CONF_STR_MAX,
+	    "file holding the brokers' CURVE secret key (Z85); needed where jangteo-bus runs"),
+	    /* CONF_BUS_CURVE_SERVER_SECRET */
+	STR("bus.curve_secret", "", 0, CONF_STR_MAX,
+	    "file holding this host's CURVE secret key (Z85); its public key must be in the "
+	    "brokers' bus.curve_allow"), /* CONF_BUS_CURVE_SECRET */
+	STR("bus.curve_allow", "", 0, CONF_STR_MAX,
+	    "file listing the CURVE public keys (Z85, one per line) a broker admits; needed where "
+	    "jangteo-bus runs with CURVE"), /* CONF_BUS_CURVE_ALLOW */
+	INT("bus.heartbeat_ms", "1000", 0, 600000,
+	    "ZeroMQ heartbeat interval in milliseconds; a peer silent for three intervals is "
+	    "dropped (0 = off)"), /* CONF_BUS_HEARTBEAT_MS */
+	STR("fcgi.allowed_addrs", "", 0, CONF_STR_MAX,
+	    "comma-separated IPv4 addresses of the web servers a TCP fcgi.socket accepts; empty "
+	    "= any (bind to a private address then)"), /* CONF_FCGI_ALLOWED_ADDRS */
+	INT("db.failback_seconds", "30", 0, 86400,
+	    "a connection to a node other than the first of db.host is renewed, between "
+	    "transactions, after this many seconds, so writes return to the first node once it "
+	    "is back (0 = stay)"), /* CONF_DB_FAILBACK_SECONDS */
 	STR("shop.name", "장터", 1, 60,
 	    "the shop's name in the header, page titles and mail"), /* CONF_SHOP_NAME */
 	STR("shop.company", "주식회사 장터 (데모)", 1, 100,

@@ -20,10 +20,11 @@ enum conf_key {
 	CONF_SITE_BASE_URL,        /* str  public URL of the shop, e.g. http://127.0.0.1:8080 */
 	CONF_SITE_SECURE_COOKIES,  /* bool set Secure on cookies (behind https) */
 	CONF_TEMPLATES_DIR,        /* str  directory of *.html templates */
+	CONF_STATIC_DIR,           /* str  directory of the files served under /static/ */
 	CONF_LOG_LEVEL,            /* str  debug|info|warn|error */
 	CONF_LOG_FILE,             /* str  path, or - for stderr */
 	CONF_METRICS_FILE,         /* str  shared-memory file for counters across processes */
-	CONF_DB_HOST,              /* str */
+	CONF_DB_HOST,              /* str  one host, or a comma-separated failover list */
 	CONF_DB_PORT,              /* int */
 	CONF_DB_SOCKET,            /* str  unix socket; empty = use host:port */
 	CONF_DB_USER,              /* str */
@@ -37,7 +38,7 @@ enum conf_key {
 	CONF_REDIS_SOCKET,         /* str  unix socket; empty = use host:port */
 	CONF_REDIS_PASSWORD,       /* str  secret; empty = no AUTH */
 	CONF_REDIS_TIMEOUT_MS,     /* int  connect and command timeout */
-	CONF_BUS_IN,               /* str  endpoint producers PUSH to (the bus binds it) */
+	CONF_BUS_IN,               /* str  endpoint(s) producers PUSH to (the bus binds the first) */
 	CONF_BUS_OUT_DEMO,         /* str  endpoint demo workers PULL from (the bus binds it) */
 	CONF_BUS_HWM,              /* int  send/receive high-water mark, messages */
 	CONF_OUTBOX_CLAIM_SECONDS, /* int  how long a worker's claim on a job lasts */
@@ -117,6 +118,16 @@ enum conf_key {
 	CONF_ALIMTALK_RESEND_SEND_NO, /* SMS sender number for the provider's SMS fallback; empty = none */
 	CONF_ALIMTALK_TIMEOUT_MS, /* whole-request timeout of a 알림톡 send, in milliseconds */
 	CONF_ALIMTALK_MAIL_AFTER_ATTEMPTS, /* attempt of a notice job at which an unknown 알림톡 outcome falls back to mail */
+	CONF_DB_SYNC_WAIT,             /* int  wsrep_sync_wait of every session (Galera); 0 = off */
+	CONF_REDIS_SENTINELS,          /* str  host:port,... of Redis Sentinels; empty = redis.host */
+	CONF_REDIS_MASTER_NAME,        /* str  the primary's name at the Sentinels */
+	CONF_BUS_CURVE_SERVER_PUBLIC,  /* str  file: the brokers' CURVE public key; empty = no CURVE */
+	CONF_BUS_CURVE_SERVER_SECRET,  /* str  file: the brokers' CURVE secret key (broker hosts) */
+	CONF_BUS_CURVE_SECRET,         /* str  file: this host's CURVE secret key (clients) */
+	CONF_BUS_CURVE_ALLOW,          /* str  file: client public keys a broker admits (ZAP) */
+	CONF_BUS_HEARTBEAT_MS,         /* int  ZMTP heartbeat interval; a peer silent 3x is dropped */
+	CONF_FCGI_ALLOWED_ADDRS,       /* str  web server addresses a TCP listener accepts */
+	CONF_DB_FAILBACK_SECONDS,      /* int  return to db.host's first node after this long; 0 = never */
 	CONF_SHOP_NAME,                /* the shop's name in the header, titles and mail */
 	CONF_SHOP_COMPANY,             /* 상호: the business's registered name (footer) */
 	CONF_SHOP_CEO,                 /* 대표: the representative's name (footer) */

@@ -85,7 +85,8 @@ oauth_enabled(const struct conf *c, enum oauth_provider p)
 	return conf_str(c, oauth_providers[p].client_id)[0] != '\0';
 }
 
-const char *
+/* English name of rc, for logs. */
+static const char *
 oauth_rc_name(enum oauth_rc rc)
 {
 	return rc >= 0 && rc < OAUTH_RC__MAX ? oauth_rc_names[rc] : "?";

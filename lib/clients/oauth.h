@@ -101,7 +101,4 @@ enum oauth_rc oauth_parse_token(enum oauth_provider p, long status, const char *
 enum oauth_rc oauth_parse_profile(enum oauth_provider p, long status, const char *body,
     size_t len, struct oauth_profile *out);
 
-/* English name of rc, for logs. */
-const char *oauth_rc_name(enum oauth_rc rc);
-
 #endif

@@ -526,12 +526,6 @@ pricecmp_free(struct pricecmp **pc)
 	*pc = NULL;
 }
 
-struct breaker *
-pricecmp_breaker(struct pricecmp *pc)
-{
-	return pc->breaker;
-}
-
 /* Wipes and releases a buffer that held a secret. */
 static void
 release_secret(struct buf *b)

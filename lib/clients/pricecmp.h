@@ -28,7 +28,6 @@
 #include <stdint.h>
 #include "base/buf.h"
 
-struct breaker;
 struct conf;
 struct log_ctx;
 struct redis;
@@ -153,9 +152,6 @@ struct pricecmp *pricecmp_new(const struct conf *c, struct redis *redis);
 
 /* Frees pc and sets *pc to NULL. NULL-safe. */
 void pricecmp_free(struct pricecmp **pc);
-
-/* The breaker (owned by pc), for /metrics and the admin console. */
-struct breaker *pricecmp_breaker(struct pricecmp *pc);
 
 /* The lowest price of product id named name: OFF when switched off; the fresh cache entry if
  * any; else, when the breaker allows, a call to Naver (its answer cached); else, or when the

@@ -64,16 +64,6 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 void
 breaker_settings_default(struct breaker_settings *out)
 {
@@ -394,6 +384,36 @@ breaker_snapshot(struct breaker *b, struct breaker_snapshot *out)
 	out->counters = b->c;
 }
 
+/* ---- reports in Redis ------------------------------------------------------------------- */
+
+/* Redis field names of a report, shared by the writer and the readers. */
+static const char *const report_field_names[BREAKER_FIELD__MAX] = {
+	[BREAKER_FIELD_SINCE_MS] = "since_ms",
+	[BREAKER_FIELD_FAILURE_RATE] = "failure_rate",
+	[BREAKER_FIELD_SLOW_RATE] = "slow_rate",
+	[BREAKER_FIELD_WINDOW_CALLS] = "window_calls",
+	[BREAKER_FIELD_CALLS] = "calls",
+	[BREAKER_FIELD_FAILURES] = "failures",
+	[BREAKER_FIELD_SLOW] = "slow",
+	[BREAKER_FIELD_REJECTED] = "rejected",
+	[BREAKER_FIELD_TRANSITIONS] = "transitions",
+	[BREAKER_FIELD_OPENED] = "opened",
+	[BREAKER_FIELD_UPDATED_MS] = "updated_ms",
+};
+
+/* The least value a field may hold (the rates are -1 until enough outcomes). */
+static int64_t
+field_min(enum breaker_report_field f)
+{
+	return f == BREAKER_FIELD_FAILURE_RATE || f == BREAKER_FIELD_SLOW_RATE ? -1 : 0;
+}
+
+const char *
+breaker_report_field_name(enum breaker_report_field f)
+{
+	return (unsigned)f < BREAKER_FIELD__MAX ? report_field_names[f] : "?";
+}
+
 /* Wall-clock Unix milliseconds. */
 static int64_t
 wall_ms(void)
@@ -411,61 +431,87 @@ reply_ok(const redisReply *rep)
 	return rep != NULL && rep->type != REDIS_REPLY_ERROR;
 }
 
+/* This process's report of b now: the snapshot's clock times turned into wall-clock ones. */
+static void
+report_of(struct breaker *b, struct breaker_report *out)
+{
+	struct breaker_snapshot s;
+	int64_t wall = wall_ms();
+
+	breaker_snapshot(b, &s);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->pid, sizeof(out->pid), "%ld", (long)getpid());
+	out->state = s.state;
+	out->v[BREAKER_FIELD_SINCE_MS] = wall - (s.now_ms - s.since_ms);
+	out->v[BREAKER_FIELD_FAILURE_RATE] = s.failure_rate;
+	out->v[BREAKER_FIELD_SLOW_RATE] = s.slow_rate;
+	out->v[BREAKER_FIELD_WINDOW_CALLS] = s.window_calls;
+	out->v[BREAKER_FIELD_CALLS] = (int64_t)s.counters.calls;
+	out->v[BREAKER_FIELD_FAILURES] = (int64_t)s.counters.failures;
+	out->v[BREAKER_FIELD_SLOW] = (int64_t)s.counters.slow;
+	out->v[BREAKER_FIELD_REJECTED] = (int64_t)s.counters.rejected;
+	out->v[BREAKER_FIELD_TRANSITIONS] = (int64_t)s.counters.transitions;
+	out->v[BREAKER_FIELD_OPENED] = (int64_t)s.counters.opened;
+	out->v[BREAKER_FIELD_UPDATED_MS] = wall;
+}
+
+/* HSET breaker:{name} with every field of rep (and its pid). */
+static redisReply *
+hset_summary(struct redis *r, const char *key, const struct breaker_report *rep)
+{
+	const char *argv[2 + 2 * (BREAKER_FIELD__MAX + 2)];
+	char nums[BREAKER_FIELD__MAX][24];
+	int argc = 0, f;
+
+	argv[argc++] = "HSET";
+	argv[argc++] = key;
+	argv[argc++] = "state";
+	argv[argc++] = breaker_state_names[rep->state];
+	for (f = 0; f < BREAKER_FIELD__MAX; f++) {
+		snprintf(nums[f], sizeof(nums[f]), "%" PRId64, rep->v[f]);
+		argv[argc++] = report_field_names[f];
+		argv[argc++] = nums[f];
+	}
+	argv[argc++] = "pid";
+	argv[argc++] = rep->pid;
+	return redis_cmd(r, argc, argv, NULL);
+}
+
+/* The same fields as a JSON object, for breaker:{name}:procs. New reference. */
+static struct json_object *
+report_json(const struct breaker_report *rep)
+{
+	struct json_object *o = json_object_new_object();
+	int f;
+
+	json_object_object_add(o, "state", json_object_new_string(breaker_state_names[rep->state]));
+	for (f = 0; f < BREAKER_FIELD__MAX; f++)
+		json_object_object_add(o, report_field_names[f], json_object_new_int64(rep->v[f]));
+	return o;
+}
+
 int
 breaker_publish(struct breaker *b, struct redis *r, int ttl_seconds)
 {
-	struct breaker_snapshot s;
+	struct breaker_report report;
 	struct json_object *o;
-	char key[BREAKER_NAME_MAX + 16], procs[BREAKER_NAME_MAX + 16], pid[24], ttl[24];
-	char since[24], updated[24], fr[16], sr[16], wc[16];
-	char calls[24], failures[24], slow[24], rejected[24], transitions[24], opened[24];
-	int64_t wall = wall_ms();
+	char key[BREAKER_NAME_MAX + 16], procs[BREAKER_NAME_MAX + 16], ttl[24];
 	redisReply *rep;
 	int rc = -1;
 
 	if (ttl_seconds < 1)
 		ttl_seconds = 1;
-	breaker_snapshot(b, &s);
+	report_of(b, &report);
 	snprintf(key, sizeof(key), "breaker:%s", b->name);
 	snprintf(procs, sizeof(procs), "breaker:%s:procs", b->name);
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	snprintf(ttl, sizeof(ttl), "%d", ttl_seconds);
-	snprintf(since, sizeof(since), "%" PRId64, wall - (s.now_ms - s.since_ms));
-	snprintf(updated, sizeof(updated), "%" PRId64, wall);
-	snprintf(fr, sizeof(fr), "%d", s.failure_rate);
-	snprintf(sr, sizeof(sr), "%d", s.slow_rate);
-	snprintf(wc, sizeof(wc), "%d", s.window_calls);
-	snprintf(calls, sizeof(calls), "%" PRIu64, s.counters.calls);
-	snprintf(failures, sizeof(failures), "%" PRIu64, s.counters.failures);
-	snprintf(slow, sizeof(slow), "%" PRIu64, s.counters.slow);
-	snprintf(rejected, sizeof(rejected), "%" PRIu64, s.counters.rejected);
-	snprintf(transitions, sizeof(transitions), "%" PRIu64, s.counters.transitions);
-	snprintf(opened, sizeof(opened), "%" PRIu64, s.counters.opened);
 
-	rep = redis_cmdl(r, "HSET", key, "state", breaker_state_name(s.state), "since_ms", since,
-	    "failure_rate", fr, "slow_rate", sr, "window_calls", wc, "calls", calls,
-	    "failures", failures, "slow", slow, "rejected", rejected, "transitions", transitions,
-	    "opened", opened, "pid", pid, "updated_ms", updated, NULL);
+	rep = hset_summary(r, key, &report);
 	if (!reply_ok(rep))
 		goto out;
 	freeReplyObject(rep);
-
-	o = json_object_new_object();
-	json_object_object_add(o, "state", json_object_new_string(breaker_state_name(s.state)));
-	json_object_object_add(o, "since_ms",
-	    json_object_new_int64(wall - (s.now_ms - s.since_ms)));
-	json_object_object_add(o, "failure_rate", json_object_new_int(s.failure_rate));
-	json_object_object_add(o, "slow_rate", json_object_new_int(s.slow_rate));
-	json_object_object_add(o, "window_calls", json_object_new_int(s.window_calls));
-	json_object_object_add(o, "calls", json_object_new_int64((int64_t)s.counters.calls));
-	json_object_object_add(o, "failures", json_object_new_int64((int64_t)s.counters.failures));
-	json_object_object_add(o, "slow", json_object_new_int64((int64_t)s.counters.slow));
-	json_object_object_add(o, "rejected", json_object_new_int64((int64_t)s.counters.rejected));
-	json_object_object_add(o, "transitions",
-	    json_object_new_int64((int64_t)s.counters.transitions));
-	json_object_object_add(o, "opened", json_object_new_int64((int64_t)s.counters.opened));
-	json_object_object_add(o, "updated_ms", json_object_new_int64(wall));
-	rep = redis_cmdl(r, "HSET", procs, pid,
+	o = report_json(&report);
+	rep = redis_cmdl(r, "HSET", procs, report.pid,
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
 	json_object_put(o);
 	if (!reply_ok(rep))
@@ -489,103 +535,279 @@ out:
 	return rc;
 }
 
-/* One process's report, as breaker_render_metrics reads it back. */
-struct proc_report {
-	const char *pid;                 /* points into the Redis reply; read_reports copies it */
-	enum breaker_state state;
-	int64_t n[5];                    /* calls, failures, slow, rejected, transitions */
-};
-
-static const char *const report_counters[5] = {
-	"calls", "failures", "slow", "rejected", "transitions",
-};
-
-/* Parses one field/value of breaker:{name}:procs. Returns 0, or -1 when malformed. */
+/* Parses a state's name. Returns 0, or -1 when unknown. */
 static int
-parse_report(const char *pid, const char *text, size_t len, struct proc_report *out)
+state_parse(const char *s, enum breaker_state *out)
+{
+	int i;
+
+	for (i = 0; i < BREAKER_STATE__MAX; i++) {
+		if (s != NULL && strcmp(s, breaker_state_names[i]) == 0) {
+			*out = (enum breaker_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Copies pid (1..10 decimal digits) into out->pid. Returns 0 or -1. */
+static int
+pid_copy(const char *pid, size_t len, struct breaker_report *out)
+{
+	if (len == 0 || len > 10 || strspn(pid, "0123456789") < len)
+		return -1;
+	memcpy(out->pid, pid, len);
+	out->pid[len] = '\0';
+	return 0;
+}
+
+/* Parses one field/value of breaker:{name}:procs: every field must be there and in range.
+ * Returns 0, or -1 when malformed. */
+static int
+parse_proc(const redisReply *pid, const redisReply *text, struct breaker_report *out)
 {
 	struct json_object *o = NULL;
 	const char *state;
-	int64_t v;
-	int i, rc = -1;
+	int f, rc = -1;
 
-	if (!valid_token(pid, 1, 10) || strspn(pid, "0123456789") != strlen(pid))
+	memset(out, 0, sizeof(*out));
+	if (pid->type != REDIS_REPLY_STRING || text->type != REDIS_REPLY_STRING ||
+	    pid_copy(pid->str, pid->len, out) != 0)
 		return -1;
-	if (jparse(text, len, PUBLISH_JSON_MAX, 2, &o) != JPARSE_OK)
+	if (jparse(text->str, text->len, PUBLISH_JSON_MAX, 2, &o) != JPARSE_OK)
 		return -1;
-	if (jparse_string(o, "state", 16, &state) != 0)
+	if (jparse_string(o, "state", 16, &state) != 0 || state_parse(state, &out->state) != 0)
 		goto out;
-	for (i = 0; i < BREAKER_STATE__MAX; i++)
-		if (strcmp(state, breaker_state_names[i]) == 0)
-			break;
-	if (i == BREAKER_STATE__MAX)
-		goto out;
-	out->state = (enum breaker_state)i;
-	for (i = 0; i < 5; i++) {
-		if (jparse_int64(o, report_counters[i], 0, INT64_MAX, &v) != 0)
+	for (f = 0; f < BREAKER_FIELD__MAX; f++)
+		if (jparse_int64(o, report_field_names[f], field_min(f), INT64_MAX, &out->v[f]) != 0)
 			goto out;
-		out->n[i] = v;
-	}
-	out->pid = pid;
 	rc = 0;
 out:
 	json_object_put(o);
 	return rc;
 }
 
-/* Reads the per-process reports of breaker name from Redis into reps (at most
- * RENDER_PROCS_MAX). Returns how many, or -1 when Redis did not answer. */
+/* The value of field name in an HGETALL reply, or NULL. */
+static const char *
+hash_get(const redisReply *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		const redisReply *k = h->element[i], *v = h->element[i + 1];
+
+		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+		    strcmp(k->str, name) == 0)
+			return v->str;
+	}
+	return NULL;
+}
+
+/* Parses the HGETALL reply of breaker:{name}. Returns 0, or -1 when malformed or empty. */
 static int
-read_reports(struct redis *r, const char *name, struct proc_report *reps)
+parse_summary(const redisReply *h, struct breaker_report *out)
+{
+	const char *pid = hash_get(h, "pid");
+	int f;
+
+	memset(out, 0, sizeof(*out));
+	if (pid == NULL || pid_copy(pid, strlen(pid), out) != 0 ||
+	    state_parse(hash_get(h, "state"), &out->state) != 0)
+		return -1;
+	for (f = 0; f < BREAKER_FIELD__MAX; f++) {
+		const char *v = hash_get(h, report_field_names[f]);
+
+		if (v == NULL || valid_int64(v, field_min(f), INT64_MAX, &out->v[f]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* HGETALL key; NULL (the reply freed) unless Redis answered with an array. */
+static redisReply *
+hgetall(struct redis *r, const char *key)
+{
+	redisReply *rep = redis_cmdl(r, "HGETALL", key, NULL);
+
+	if (rep != NULL && rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		rep = NULL;
+	}
+	return rep;
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	const struct breaker_report *x = a, *y = b;
+	size_t lx = strlen(x->pid), ly = strlen(y->pid);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->pid, y->pid);
+}
+
+/* Reads the well-formed process reports of breaker name (at most max; malformed fields are
+ * skipped) into *out, sorted by pid (xcalloc'd, free it). Returns how many, or -1 when Redis
+ * did not answer. */
+static int
+read_procs(struct redis *r, const char *name, size_t max, struct breaker_report **out)
 {
 	char key[BREAKER_NAME_MAX + 16];
 	redisReply *rep;
-	size_t i;
-	int n = 0;
+	size_t i, n = 0;
 
+	*out = NULL;
 	snprintf(key, sizeof(key), "breaker:%s:procs", name);
-	rep = redis_cmdl(r, "HGETALL", key, NULL);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		if (rep != NULL)
-			freeReplyObject(rep);
+	rep = hgetall(r, key);
+	if (rep == NULL)
 		return -1;
-	}
-	for (i = 0; i + 1 < rep->elements && n < RENDER_PROCS_MAX; i += 2) {
-		redisReply *f = rep->element[i], *v = rep->element[i + 1];
-
-		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-			continue;
-		if (parse_report(f->str, v->str, v->len, &reps[n]) == 0) {
-			/* pid points into the reply: keep a copy past freeReplyObject. */
-			reps[n].pid = xstrdup(reps[n].pid);
+	*out = xcalloc(rep->elements / 2 + 1, sizeof(**out));
+	for (i = 0; i + 1 < rep->elements && n < max; i += 2)
+		if (parse_proc(rep->element[i], rep->element[i + 1], &(*out)[n]) == 0)
 			n++;
-		}
-	}
 	freeReplyObject(rep);
-	return n;
+	qsort(*out, n, sizeof(**out), cmp_pid);
+	return (int)n;
 }
+
+/* Adds name (len bytes) to the n names of list unless it is there or not a breaker name. */
+static void
+add_name(struct breaker_published *list, size_t *n, const char *name, size_t len)
+{
+	char s[BREAKER_NAME_MAX + 1];
+	size_t i;
+
+	if (len > BREAKER_NAME_MAX || *n == BREAKER_PUBLISHED_MAX)
+		return;
+	memcpy(s, name, len);
+	s[len] = '\0';
+	if (!name_ok(s))
+		return;
+	for (i = 0; i < *n; i++)
+		if (strcmp(list[i].name, s) == 0)
+			return;
+	memcpy(list[(*n)++].name, s, len + 1);
+}
+
+/* Adds the names of every breaker:{name} and breaker:{name}:procs key (SCAN). Returns 0, or
+ * -1 when Redis did not answer. */
+static int
+scan_names(struct redis *r, struct breaker_published *list, size_t *n)
+{
+	char cursor[32] = "0";
+	redisReply *rep;
+	size_t i, rounds = 0;
+
+	do {
+		rep = redis_cmdl(r, "SCAN", cursor, "MATCH", "breaker:*", "COUNT", "100", NULL);
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[0]->len >= sizeof(cursor) ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (rep != NULL)
+				freeReplyObject(rep);
+			return -1;
+		}
+		memcpy(cursor, rep->element[0]->str, rep->element[0]->len);
+		cursor[rep->element[0]->len] = '\0';
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const redisReply *k = rep->element[1]->element[i];
+			size_t len;
+
+			if (k->type != REDIS_REPLY_STRING || k->len <= 8)
+				continue;
+			len = k->len - 8;       /* after "breaker:" */
+			if (len > 6 && memcmp(k->str + 8 + len - 6, ":procs", 6) == 0)
+				len -= 6;
+			add_name(list, n, k->str + 8, len);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0 && ++rounds < 100);
+	return 0;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct breaker_published *)a)->name,
+	    ((const struct breaker_published *)b)->name);
+}
+
+int
+breaker_read_published(struct redis *r, const char *const *always, size_t nalways,
+    bool with_procs, struct breaker_published **out)
+{
+	struct breaker_published *list;
+	char key[BREAKER_NAME_MAX + 16];
+	redisReply *rep;
+	size_t n = 0, i;
+	int k;
+
+	*out = NULL;
+	list = xcalloc(BREAKER_PUBLISHED_MAX, sizeof(*list));
+	for (i = 0; i < nalways; i++)
+		add_name(list, &n, always[i], strlen(always[i]));
+	if (scan_names(r, list, &n) != 0)
+		goto fail;
+	qsort(list, n, sizeof(*list), cmp_name);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "breaker:%s", list[i].name);
+		rep = hgetall(r, key);
+		if (rep == NULL)
+			goto fail;
+		list[i].reported = parse_summary(rep, &list[i].summary) == 0;
+		freeReplyObject(rep);
+		if (!with_procs)
+			continue;
+		k = read_procs(r, list[i].name, RENDER_PROCS_MAX, &list[i].procs);
+		if (k < 0)
+			goto fail;
+		list[i].nprocs = (size_t)k;
+	}
+	*out = list;
+	return (int)n;
+fail:
+	breaker_published_free(&list, n);
+	return -1;
+}
+
+void
+breaker_published_free(struct breaker_published **list, size_t n)
+{
+	size_t i;
+
+	if (*list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free((*list)[i].procs);
+	free(*list);
+	*list = NULL;
+}
+
+/* The counters /metrics shows, with their help text. */
+static const struct {
+	enum breaker_report_field field;
+	const char *help;
+} metric_counters[] = {
+	{ BREAKER_FIELD_CALLS, "Calls whose outcome a circuit breaker recorded." },
+	{ BREAKER_FIELD_FAILURES, "Recorded calls that failed." },
+	{ BREAKER_FIELD_SLOW, "Recorded calls slower than breaker.slow_call_ms." },
+	{ BREAKER_FIELD_REJECTED, "Calls a circuit breaker refused (failed fast)." },
+	{ BREAKER_FIELD_TRANSITIONS, "Circuit breaker state changes." },
+};
 
 int
 breaker_render_metrics(struct redis *r, const char *const *names, size_t nnames,
     struct buf *out)
 {
-	static const char *const help[5] = {
-		"Calls whose outcome a circuit breaker recorded.",
-		"Recorded calls that failed.",
-		"Recorded calls slower than breaker.slow_call_ms.",
-		"Calls a circuit breaker refused (failed fast).",
-		"Circuit breaker state changes.",
-	};
-	struct proc_report *reps;
+	struct breaker_report **reps;
 	int *counts;
-	size_t b, i;
-	int k, st, rc = 0;
+	size_t b, i, k;
+	int st, rc = 0;
 
-	reps = xcalloc(nnames * RENDER_PROCS_MAX + 1, sizeof(*reps));
+	reps = xcalloc(nnames + 1, sizeof(*reps));
 	counts = xcalloc(nnames + 1, sizeof(*counts));
 	for (b = 0; b < nnames; b++) {
-		counts[b] = name_ok(names[b]) ? read_reports(r, names[b], &reps[b * RENDER_PROCS_MAX])
-		    : 0;
+		counts[b] = name_ok(names[b]) ? read_procs(r, names[b], RENDER_PROCS_MAX, &reps[b]) : 0;
 		if (counts[b] < 0) {
 			rc = -1;
 			goto out;
@@ -597,23 +819,23 @@ breaker_render_metrics(struct redis *r, const char *const *names, size_t nnames,
 		for (i = 0; i < (size_t)counts[b]; i++)
 			for (st = 0; st < BREAKER_STATE__MAX; st++)
 				buf_printf(out, "jangteo_breaker_state{breaker=\"%s\",pid=\"%s\","
-				    "state=\"%s\"} %d\n", names[b], reps[b * RENDER_PROCS_MAX + i].pid,
-				    breaker_state_names[st],
-				    (int)reps[b * RENDER_PROCS_MAX + i].state == st);
-	for (k = 0; k < 5; k++) {
+				    "state=\"%s\"} %d\n", names[b], reps[b][i].pid,
+				    breaker_state_names[st], (int)reps[b][i].state == st);
+	for (k = 0; k < sizeof(metric_counters) / sizeof(metric_counters[0]); k++) {
+		const char *field = report_field_names[metric_counters[k].field];
+
 		buf_printf(out, "# HELP jangteo_breaker_%s_total %s\n"
-		    "# TYPE jangteo_breaker_%s_total counter\n", report_counters[k], help[k],
-		    report_counters[k]);
+		    "# TYPE jangteo_breaker_%s_total counter\n", field, metric_counters[k].help,
+		    field);
 		for (b = 0; b < nnames; b++)
 			for (i = 0; i < (size_t)counts[b]; i++)
 				buf_printf(out, "jangteo_breaker_%s_total{breaker=\"%s\",pid=\"%s\"} %"
-				    PRId64 "\n", report_counters[k], names[b],
-				    reps[b * RENDER_PROCS_MAX + i].pid, reps[b * RENDER_PROCS_MAX + i].n[k]);
+				    PRId64 "\n", field, names[b], reps[b][i].pid,
+				    reps[b][i].v[metric_counters[k].field]);
 	}
 out:
 	for (b = 0; b < nnames; b++)
-		for (i = 0; i < (size_t)(counts[b] > 0 ? counts[b] : 0); i++)
-			free((char *)reps[b * RENDER_PROCS_MAX + i].pid);
+		free(reps[b]);
 	free(counts);
 	free(reps);
 	return rc;

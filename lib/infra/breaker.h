@@ -166,6 +166,57 @@ void breaker_snapshot(struct breaker *b, struct breaker_snapshot *out);
  * effort). */
 int breaker_publish(struct breaker *b, struct redis *r, int ttl_seconds);
 
+/* The numbers of a report, in the order breaker_report_field_name lists them. */
+enum breaker_report_field {
+	BREAKER_FIELD_SINCE_MS,      /* wall-clock Unix ms of the last transition */
+	BREAKER_FIELD_FAILURE_RATE,  /* percent; -1 while too few outcomes */
+	BREAKER_FIELD_SLOW_RATE,
+	BREAKER_FIELD_WINDOW_CALLS,
+	BREAKER_FIELD_CALLS,
+	BREAKER_FIELD_FAILURES,
+	BREAKER_FIELD_SLOW,
+	BREAKER_FIELD_REJECTED,
+	BREAKER_FIELD_TRANSITIONS,
+	BREAKER_FIELD_OPENED,
+	BREAKER_FIELD_UPDATED_MS,    /* wall-clock Unix ms of the report */
+	BREAKER_FIELD__MAX
+};
+
+/* One report breaker_publish wrote, read back: the latest of any process (breaker:{name}) or
+ * one process's (a field of breaker:{name}:procs). */
+struct breaker_report {
+	char pid[16];                      /* decimal */
+	enum breaker_state state;
+	int64_t v[BREAKER_FIELD__MAX];
+};
+
+/* What Redis holds about one breaker. */
+struct breaker_published {
+	char name[BREAKER_NAME_MAX + 1];
+	bool reported;                     /* summary holds a well-formed report; false when no
+	                                    * process published one (or it expired) */
+	struct breaker_report summary;
+	struct breaker_report *procs;      /* nprocs well-formed process reports, by pid;
+	                                    * malformed ones are skipped */
+	size_t nprocs;
+};
+
+/* The Redis field name of f ("since_ms", "failure_rate", ...); "?" out of range. */
+const char *breaker_report_field_name(enum breaker_report_field f);
+
+/* Reads every breaker published in Redis (SCAN breaker:*), with the names always[0..nalways)
+ * listed even when nothing was published for them, sorted by name, at most
+ * BREAKER_PUBLISHED_MAX; the process reports too when with_procs. Names that are not valid
+ * breaker names are skipped. Returns how many with *out set (owned by the caller:
+ * breaker_published_free), or -1 when Redis did not answer (*out NULL). */
+int breaker_read_published(struct redis *r, const char *const *always, size_t nalways,
+    bool with_procs, struct breaker_published **out);
+
+/* Frees the n entries of *list and the array, and sets *list to NULL. NULL-safe. */
+void breaker_published_free(struct breaker_published **list, size_t n);
+
+#define BREAKER_PUBLISHED_MAX 64
+
 /* Appends the Prometheus text for every process that published one of the breakers names[0..n)
  * (their breaker:{name}:procs hashes), each metric family's HELP and TYPE once:
  * jangteo_breaker_state{breaker,pid,state} (1 for the current state, 0 for the others) and

@@ -27,6 +27,9 @@ enum job_kind {
 	JOB__MAX
 };
 
+/* CURVE keys in Z85 text: 40 characters for 32 bytes. */
+#define BUS_KEY_Z85 40
+
 struct bus_job {
 	int64_t outbox_id;
 	enum job_kind kind;
@@ -43,6 +46,21 @@ const char *bus_queue_name(enum bus_queue q);
  * keys, positive id, known kind) and returns 0 or -1. */
 int bus_job_encode(const struct bus_job *j, char *out, size_t cap);
 int bus_job_decode(const char *msg, size_t len, struct bus_job *out);
+
+/* Key files (CURVE). bus_key_load reads a file holding exactly one Z85 key on a line ('#'
+ * lines and blank lines ignored) into out (NUL-terminated). bus_allow_load reads an
+ * allow-list: one Z85 public key per line, optionally followed by blanks and a comment;
+ * *keys (32 bytes each, owned by the caller: free) and *n are set. Both return 0, or -1 with
+ * a reason in err ("path: ..."). */
+int bus_key_load(const char *path, char out[BUS_KEY_Z85 + 1], char *err, size_t errlen);
+int bus_allow_load(const char *path, uint8_t (**keys)[32], size_t *n, char *err,
+    size_t errlen);
+
+/* Endpoint lists: every bus.* endpoint key may list several endpoints, comma-separated.
+ * Producers and consumers connect to each; the broker binds the first (its own). With
+ * bus.curve_server_public set, every socket uses CURVE: the broker's as server with the
+ * secret of bus.curve_server_secret, admitting only the client keys of bus.curve_allow
+ * (a ZAP handler), the others as clients with this host's bus.curve_secret. */
 
 /* A producer: one PUSH socket connected to bus.in (linger 0, send HWM from the config).
  * Never NULL. */
@@ -63,7 +81,8 @@ int bus_pull(struct bus *b, struct bus_job *out, int timeout_ms);
 
 void bus_free(struct bus **b);
 
-/* The broker loop of jangteo-bus: binds bus.in and every bus.out_<queue>, forwards each job to
+/* The broker loop of jangteo-bus: binds (the first endpoint of) bus.in and every
+ * bus.out_<queue>, with its ZAP handler first when CURVE is on, forwards each job to
  * its kind's queue until *stop becomes non-zero (checked every 200 ms and after a signal).
  * Malformed messages are logged and dropped; a message whose queue has no worker ready is
  * dropped (debug log): the outbox janitor re-pushes it. An ipc:// endpoint another live

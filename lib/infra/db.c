@@ -1,5 +1,6 @@
 /* db: the MariaDB wrapper: one connection, its prepared-statement cache, parameter binding,
- * fully fetched text results, transactions rerun on deadlock, and reconnection. */
+ * fully fetched text results, transactions rerun on deadlock, and reconnection (to the first
+ * node of a failover list that is up and, for Galera, Synced). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "base/arena.h"
 #include "base/conf.h"
+#include "base/hostport.h"
 #include "infra/db.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -21,6 +23,7 @@
 #define DB_MAX_PARAMS 65535      /* the protocol's limit on '?' per statement */
 #define DB_SQL_LOGGED 40         /* bytes of a statement's text a log line shows */
 #define DB_FETCH_MIN 64          /* smallest per-column fetch buffer */
+#define DB_WSREP_SYNCED "4"      /* wsrep_local_state of a node that may take queries */
 
 /* Internal result: the connection broke (the caller reconnects, or reports DB_GONE). */
 #define DB_LOST (-100)
@@ -32,6 +35,11 @@ static const char db_sql_session[] =
     "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'";
 /* Guarded updates need no gap locks; see script/svc/mariadb.sh. */
 static const char db_sql_isolation[] = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+/* A Galera node takes queries only when Synced; a server without wsrep answers 0 and NULL. */
+static const char db_sql_wsrep_state[] =
+    "SELECT @@global.wsrep_on, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+    " WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE')";
+static const char db_sql_sync_wait[] = "SET SESSION wsrep_sync_wait = ?";
 
 static const char db_sql_begin[] = "START TRANSACTION";
 static const char db_sql_commit[] = "COMMIT";
@@ -58,7 +66,7 @@ struct db_args {
 
 struct db {
 	/* Copied from the configuration (the conf may be freed before the db). */
-	char *host;
+	char *host;              /* one host or a comma-separated failover list */
 	char *socket;
 	char *user;
 	char *password;
@@ -67,8 +75,13 @@ struct db {
 	unsigned connect_timeout;
 	unsigned rw_timeout;
 	int tx_retries;
+	int sync_wait;           /* wsrep_sync_wait for every session; 0 = leave it */
+	int failback_seconds;    /* return to the list's first node after this long; 0 = never */
 
 	MYSQL *my;               /* NULL while disconnected; owned */
+	char node[HOSTPORT_HOST_MAX + 8]; /* the host:port my is connected to, for logs */
+	int node_rank;           /* its place in db.host (1 = the first) */
+	time_t connected_at;     /* CLOCK_MONOTONIC seconds when my was connected */
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t ncache;
 	uint64_t clock;
@@ -140,6 +153,7 @@ db_err_is_lost(unsigned e)
 	case CR_SERVER_LOST_EXTENDED:
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
+	case ER_UNKNOWN_COM_ERROR:  /* 1047: "WSREP has not yet prepared node": it lost quorum */
 		return true;
 	default:
 		return false;
@@ -201,12 +215,66 @@ db_disconnect(struct db *db)
 	db->my = NULL;
 }
 
-/* Connects and sets the session up. Returns 0 or -1 (logged, error recorded). */
+/* True when my is a server that may take queries: not Galera, or a Galera node that is
+ * Synced (a joiner, a donor or a node without quorum refuses them or answers stale). */
+static bool
+db_node_ready(struct db *db, MYSQL *my)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool ready = false;
+
+	if (mysql_real_query(my, db_sql_wsrep_state, sizeof(db_sql_wsrep_state) - 1) != 0) {
+		db_set_err(db, mysql_errno(my), mysql_error(my));
+		return false;
+	}
+	res = mysql_store_result(my);
+	if (res == NULL) {
+		db_set_err(db, mysql_errno(my), mysql_error(my));
+		return false;
+	}
+	row = mysql_fetch_row(res);
+	if (row != NULL && (row[0] == NULL || strcmp(row[0], "1") != 0))
+		ready = true;                              /* wsrep off: a plain server */
+	else if (row != NULL && row[1] != NULL && strcmp(row[1], DB_WSREP_SYNCED) == 0)
+		ready = true;
+	else
+		db_set_err(db, ER_UNKNOWN_COM_ERROR, "Galera node is not Synced");
+	mysql_free_result(res);
+	return ready;
+}
+
+/* Sets wsrep_sync_wait on my's session (a bound parameter, as every value). 0 or -1. */
 static int
-db_connect(struct db *db)
+db_set_sync_wait(struct db *db, MYSQL *my)
+{
+	MYSQL_STMT *st = mysql_stmt_init(my);
+	MYSQL_BIND b;
+	long long v = db->sync_wait;
+	int rc = -1;
+
+	if (st == NULL) {
+		fputs("db: out of memory\n", stderr);
+		abort();
+	}
+	memset(&b, 0, sizeof(b));
+	b.buffer_type = MYSQL_TYPE_LONGLONG;
+	b.buffer = &v;
+	if (mysql_stmt_prepare(st, db_sql_sync_wait, sizeof(db_sql_sync_wait) - 1) == 0 &&
+	    mysql_stmt_bind_param(st, &b) == 0 && mysql_stmt_execute(st) == 0)
+		rc = 0;
+	else
+		db_set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+	mysql_stmt_close(st);
+	return rc;
+}
+
+/* Connects to one server (a socket path, or host and port) and sets the session up.
+ * Returns the connection, or NULL (logged, error recorded). */
+static MYSQL *
+db_connect_one(struct db *db, const char *host, unsigned port, bool sock)
 {
 	MYSQL *my = mysql_init(NULL);
-	bool sock = db->socket[0] != '\0';
 	unsigned int ct = db->connect_timeout;
 	unsigned int rw = db->rw_timeout;
 	unsigned int proto = sock ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
@@ -225,23 +293,77 @@ db_connect(struct db *db)
 	mysql_options(my, MYSQL_OPT_LOCAL_INFILE, &local_infile);
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 
-	if (mysql_real_connect(my, sock ? NULL : db->host, db->user, db->password, db->name,
-	    sock ? 0 : db->port, sock ? db->socket : NULL, CLIENT_FOUND_ROWS) == NULL) {
+	if (mysql_real_connect(my, sock ? NULL : host, db->user, db->password, db->name,
+	    sock ? 0 : port, sock ? host : NULL, CLIENT_FOUND_ROWS) == NULL) {
 		db_set_err(db, mysql_errno(my), mysql_error(my));
-		log_warn(&db_log_ctx, "db: cannot connect to %s: %u %s",
-		    sock ? db->socket : db->host, db->err, db->errmsg);
+		log_warn(&db_log_ctx, "db: cannot connect to %s: %u %s", host, db->err,
+		    db->errmsg);
 		mysql_close(my);
-		return -1;
+		return NULL;
 	}
 	if (mysql_real_query(my, db_sql_session, sizeof(db_sql_session) - 1) != 0 ||
 	    mysql_real_query(my, db_sql_isolation, sizeof(db_sql_isolation) - 1) != 0) {
 		db_set_err(db, mysql_errno(my), mysql_error(my));
 		log_error(&db_log_ctx, "db: session setup failed: %u %s", db->err, db->errmsg);
 		mysql_close(my);
-		return -1;
+		return NULL;
 	}
-	db->my = my;
-	return 0;
+	if (!db_node_ready(db, my)) {
+		log_warn(&db_log_ctx, "db: %s is not ready for queries: %u %s", host, db->err,
+		    db->errmsg);
+		mysql_close(my);
+		return NULL;
+	}
+	if (db->sync_wait > 0 && db_set_sync_wait(db, my) != 0) {
+		log_error(&db_log_ctx, "db: setting wsrep_sync_wait on %s failed: %u %s", host,
+		    db->err, db->errmsg);
+		mysql_close(my);
+		return NULL;
+	}
+	return my;
+}
+
+static time_t
+db_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Connects to db.socket, or to the first node of the db.host list that is up and ready (the
+ * list is walked from its start at every connect, so writes return to the first node once it
+ * is back and a connection is renewed). Returns 0 or -1 (logged, error recorded). */
+static int
+db_connect(struct db *db)
+{
+	const char *cursor = db->host;
+	char host[HOSTPORT_HOST_MAX];
+	unsigned port;
+	int n, rc;
+
+	if (db->socket[0] != '\0') {
+		db->my = db_connect_one(db, db->socket, 0, true);
+		snprintf(db->node, sizeof(db->node), "%s", db->socket);
+		return db->my != NULL ? 0 : -1;
+	}
+	for (n = 1; (rc = hostport_next(&cursor, db->port, host, sizeof(host), &port)) == 1; n++) {
+		db->my = db_connect_one(db, host, port, false);
+		if (db->my == NULL)
+			continue;
+		snprintf(db->node, sizeof(db->node), "%s:%u", host, port);
+		db->node_rank = n;
+		db->connected_at = db_now_s();
+		if (n > 1)
+			log_info(&db_log_ctx, "db: connected to %s (entry %d of db.host)", db->node, n);
+		return 0;
+	}
+	if (rc < 0) {
+		db_set_err(db, 0, "bad entry in db.host");
+		log_error(&db_log_ctx, "db: bad entry %d in db.host", n);
+	}
+	return -1;
 }
 
 /* Prepares sql, checking that it has nparams parameters. Returns 0 with *out set (owned by
@@ -636,6 +758,8 @@ db_new(const struct conf *c)
 	db->connect_timeout = (unsigned)conf_int(c, CONF_DB_CONNECT_TIMEOUT);
 	db->rw_timeout = (unsigned)conf_int(c, CONF_DB_RW_TIMEOUT);
 	db->tx_retries = (int)conf_int(c, CONF_DB_TX_RETRIES);
+	db->sync_wait = (int)conf_int(c, CONF_DB_SYNC_WAIT);
+	db->failback_seconds = (int)conf_int(c, CONF_DB_FAILBACK_SECONDS);
 	return db;
 }
 
@@ -862,6 +986,21 @@ db_tx_once(struct db *db, db_tx_fn fn, void *arg)
 	return frc;
 }
 
+/* Between transactions: a connection to a node other than db.host's first, older than
+ * db.failback_seconds, is closed, so the next statement walks the list from the first node
+ * again. After a failover and the first node's return, processes would otherwise stay split
+ * between two nodes, and hot rows written on both conflict at certification. */
+static void
+db_failback(struct db *db)
+{
+	if (db->my == NULL || db->node_rank <= 1 || db->failback_seconds == 0 ||
+	    db_now_s() - db->connected_at < db->failback_seconds)
+		return;
+	log_info(&db_log_ctx, "db: leaving %s (entry %d of db.host) to try the first node again",
+	    db->node, db->node_rank);
+	db_disconnect(db);
+}
+
 /* Runs fn(db, arg) in a transaction, rerunning it after a deadlock, a lock wait timeout or a
  * connection lost before COMMIT, at most db.tx_retries times. Returns 0 after a commit, fn's
  * negative value, or an enum db_rc (DB_GONE also when COMMIT's outcome is unknown). A nested
@@ -876,6 +1015,7 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 		log_error(&db_log_ctx, "db: db_tx called inside a transaction");
 		return DB_ERR;
 	}
+	db_failback(db);
 	for (attempt = 0;; attempt++) {
 		if (attempt > 0)
 			db_backoff(attempt);

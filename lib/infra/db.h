@@ -1,6 +1,8 @@
 /* db: the MariaDB/MySQL wrapper. Prepared statements only (cached per connection), a
- * transaction helper that reruns on deadlock / lock-wait timeout, and reconnection after the
- * server restarts. One struct db per process, opened after fork. */
+ * transaction helper that reruns on deadlock / lock-wait timeout (a Galera certification
+ * conflict at COMMIT included), and reconnection after the server restarts, to the first
+ * node of the db.host failover list that is up (and Synced, for Galera). One struct db per
+ * process, opened after fork. */
 #ifndef JT_DB_H
 #define JT_DB_H
 

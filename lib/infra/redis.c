@@ -1,5 +1,7 @@
 /* redis: the Redis wrapper: one hiredis connection made on first use, argv-style commands with
- * a timeout, AUTH when configured, and a fresh connection after any I/O error. */
+ * a timeout, AUTH when configured, and a fresh connection after any I/O error; with
+ * redis.sentinels, the primary is looked up at the Sentinels at every connect and again
+ * after a failover. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,6 +11,7 @@
 #include <sys/time.h>
 
 #include "base/conf.h"
+#include "base/hostport.h"
 #include "base/log.h"
 #include "infra/redis.h"
 
@@ -21,10 +24,13 @@ struct redis {
 	char *host;
 	char *socket;
 	char *password;
+	char *sentinels;         /* comma-separated host:port; "" = connect to host:port */
+	char *master_name;
 	int port;
 	int timeout_ms;
 
 	redisContext *ctx;       /* NULL while disconnected; owned */
+	char primary[HOSTPORT_HOST_MAX + 8]; /* host:port the Sentinels named last, for logs */
 	char err[128];
 };
 
@@ -103,17 +109,131 @@ redis_disconnect(struct redis *r)
 	r->ctx = NULL;
 }
 
-/* Connects, sets the command timeout and authenticates. Returns 0 or -1 (error recorded). */
+/* Reads the answer to SENTINEL get-master-addr-by-name: an array of two strings, the host and
+ * the port. Returns 0 with host (at most cap bytes) and *port set, or -1 (a nil reply: the
+ * Sentinel does not know the name). */
+int
+redis_sentinel_parse_addr(const redisReply *reply, char *host, size_t cap, int *port)
+{
+	const redisReply *h, *p;
+	unsigned up;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+		return -1;
+	h = reply->element[0];
+	p = reply->element[1];
+	if (h == NULL || p == NULL || h->type != REDIS_REPLY_STRING ||
+	    p->type != REDIS_REPLY_STRING || h->len == 0 || h->len >= cap ||
+	    memchr(h->str, ':', h->len) != NULL || memchr(h->str, ',', h->len) != NULL)
+		return -1;
+	if (hostport_port(p->str, p->len, &up) != 0)
+		return -1;
+	memcpy(host, h->str, h->len);
+	host[h->len] = '\0';
+	*port = (int)up;
+	return 0;
+}
+
+/* True when reply (to ROLE) says the server is a primary: an array whose first element is
+ * "master". */
+int
+redis_role_is_primary(const redisReply *reply)
+{
+	const redisReply *e;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1)
+		return 0;
+	e = reply->element[0];
+	return e != NULL && (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) &&
+	    e->len == 6 && memcmp(e->str, "master", 6) == 0;
+}
+
+/* Asks the Sentinels, in list order, for the primary's address; the first that answers
+ * decides. Returns 0 with host and *port set, or -1 (error recorded). */
+static int
+redis_sentinel_lookup(struct redis *r, struct timeval tv, char *host, size_t cap, int *port)
+{
+	const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", r->master_name };
+	const char *cursor = r->sentinels;
+	char sh[HOSTPORT_HOST_MAX];
+	unsigned sp;
+	int rc;
+
+	redis_set_err(r, "no Sentinel answered");
+	while ((rc = hostport_next(&cursor, 26379, sh, sizeof(sh), &sp)) == 1) {
+		redisContext *sc = redisConnectWithTimeout(sh, (int)sp, tv);
+		redisReply *reply;
+		int ok;
+
+		if (sc == NULL) {
+			fputs("redis: out of memory\n", stderr);
+			abort();
+		}
+		if (sc->err != 0 || redisSetTimeout(sc, tv) != REDIS_OK) {
+			log_warn(&redis_log_ctx, "redis: Sentinel %s:%u: %s", sh, sp, sc->errstr);
+			redisFree(sc);
+			continue;
+		}
+		reply = redis_exchange(sc, 3, argv, NULL);
+		ok = redis_sentinel_parse_addr(reply, host, cap, port) == 0;
+		if (!ok)
+			log_warn(&redis_log_ctx, "redis: Sentinel %s:%u does not name primary %s: %s",
+			    sh, sp, r->master_name, reply == NULL ? sc->errstr :
+			    reply->type == REDIS_REPLY_ERROR ? reply->str : "no address");
+		if (reply != NULL)
+			freeReplyObject(reply);
+		redisFree(sc);
+		if (ok)
+			return 0;
+	}
+	if (rc < 0) {
+		redis_set_err(r, "bad entry in redis.sentinels");
+		log_error(&redis_log_ctx, "redis: bad entry in redis.sentinels");
+	}
+	return -1;
+}
+
+/* Sends ROLE on the fresh connection: 0 when the server is a primary, else -1 (a Sentinel
+ * that has not noticed a failover yet may still name a demoted one). */
+static int
+redis_check_primary(struct redis *r)
+{
+	const char *argv[1] = { "ROLE" };
+	redisReply *reply = redis_exchange(r->ctx, 1, argv, NULL);
+	int ok = redis_role_is_primary(reply);
+
+	if (!ok) {
+		redis_set_err(r, reply == NULL ? r->ctx->errstr : "not a primary (ROLE)");
+		log_warn(&redis_log_ctx, "redis: %s named by the Sentinels is not a primary: %s",
+		    r->primary, r->err);
+	}
+	if (reply != NULL)
+		freeReplyObject(reply);
+	return ok ? 0 : -1;
+}
+
+/* Connects (to the primary the Sentinels name, when configured), sets the command timeout,
+ * authenticates and, behind Sentinels, checks the role. Returns 0 or -1 (error recorded). */
 static int
 redis_connect(struct redis *r)
 {
 	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
 	bool sock = r->socket[0] != '\0';
+	bool sentinel = r->sentinels[0] != '\0';
 	const char *auth[2] = { "AUTH", r->password };
+	char host[HOSTPORT_HOST_MAX];
+	int port = r->port;
 	redisReply *reply;
 
+	snprintf(host, sizeof(host), "%s", r->host);
+	if (sentinel) {
+		if (redis_sentinel_lookup(r, tv, host, sizeof(host), &port) != 0)
+			return -1;
+		sock = false;
+		snprintf(r->primary, sizeof(r->primary), "%s:%d", host, port);
+	}
 	r->ctx = sock ? redisConnectUnixWithTimeout(r->socket, tv) :
-	    redisConnectWithTimeout(r->host, r->port, tv);
+	    redisConnectWithTimeout(host, port, tv);
 	if (r->ctx == NULL) {
 		fputs("redis: out of memory\n", stderr);
 		abort();
@@ -121,7 +241,7 @@ redis_connect(struct redis *r)
 	if (r->ctx->err != 0) {
 		redis_set_err(r, r->ctx->errstr);
 		log_warn(&redis_log_ctx, "redis: cannot connect to %s: %s",
-		    sock ? r->socket : r->host, r->err);
+		    sock ? r->socket : host, r->err);
 		redis_disconnect(r);
 		return -1;
 	}
@@ -130,21 +250,32 @@ redis_connect(struct redis *r)
 		redis_disconnect(r);
 		return -1;
 	}
-	if (r->password[0] == '\0')
-		return 0;
-
-	reply = redis_exchange(r->ctx, 2, auth, NULL);
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		/* The reply text names no secret ("WRONGPASS invalid username-password pair"). */
-		redis_set_err(r, reply == NULL ? r->ctx->errstr : reply->str);
-		log_error(&redis_log_ctx, "redis: AUTH failed: %s", r->err);
-		if (reply != NULL)
-			freeReplyObject(reply);
+	if (r->password[0] != '\0') {
+		reply = redis_exchange(r->ctx, 2, auth, NULL);
+		if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+			/* The reply text names no secret ("WRONGPASS invalid username-password pair"). */
+			redis_set_err(r, reply == NULL ? r->ctx->errstr : reply->str);
+			log_error(&redis_log_ctx, "redis: AUTH failed: %s", r->err);
+			if (reply != NULL)
+				freeReplyObject(reply);
+			redis_disconnect(r);
+			return -1;
+		}
+		freeReplyObject(reply);
+	}
+	if (sentinel && redis_check_primary(r) != 0) {
 		redis_disconnect(r);
 		return -1;
 	}
-	freeReplyObject(reply);
 	return 0;
+}
+
+/* True when reply is the error a demoted primary answers a write with. */
+static bool
+redis_is_readonly(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
+	    memcmp(reply->str, "READONLY", 8) == 0;
 }
 
 /* Creates a handle from c's redis.* keys; connects on first use. Never NULL; the caller owns
@@ -161,6 +292,8 @@ redis_new(const struct conf *c)
 	r->host = redis_xstrdup(conf_str(c, CONF_REDIS_HOST));
 	r->socket = redis_xstrdup(conf_str(c, CONF_REDIS_SOCKET));
 	r->password = redis_xstrdup(conf_str(c, CONF_REDIS_PASSWORD));
+	r->sentinels = redis_xstrdup(conf_str(c, CONF_REDIS_SENTINELS));
+	r->master_name = redis_xstrdup(conf_str(c, CONF_REDIS_MASTER_NAME));
 	r->port = (int)conf_int(c, CONF_REDIS_PORT);
 	r->timeout_ms = (int)conf_int(c, CONF_REDIS_TIMEOUT_MS);
 	return r;
@@ -178,6 +311,8 @@ redis_free(struct redis **r)
 	redis_disconnect(p);
 	free(p->host);
 	free(p->socket);
+	free(p->sentinels);
+	free(p->master_name);
 	explicit_bzero(p->password, strlen(p->password));
 	free(p->password);
 	free(p);
@@ -191,23 +326,34 @@ redisReply *
 redis_cmd(struct redis *r, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *reply;
+	int attempt;
 
 	if (argc <= 0 || argv == NULL) {
 		redis_set_err(r, "empty command");
 		log_error(&redis_log_ctx, "redis: empty command");
 		return NULL;
 	}
-	if (r->ctx == NULL && redis_connect(r) == -1)
-		return NULL;
-	reply = redis_exchange(r->ctx, argc, argv, lens);
-	if (reply == NULL) {
-		/* hiredis leaves the context unusable after an I/O or protocol error. */
-		redis_set_err(r, r->ctx->errstr);
-		log_warn(&redis_log_ctx, "redis: %s failed: %s", argv[0], r->err);
+	for (attempt = 0;; attempt++) {
+		if (r->ctx == NULL && redis_connect(r) == -1)
+			return NULL;
+		reply = redis_exchange(r->ctx, argc, argv, lens);
+		if (reply == NULL) {
+			/* hiredis leaves the context unusable after an I/O or protocol error. The
+			 * command may have run: it is never sent again here. */
+			redis_set_err(r, r->ctx->errstr);
+			log_warn(&redis_log_ctx, "redis: %s failed: %s", argv[0], r->err);
+			redis_disconnect(r);
+			return NULL;
+		}
+		if (attempt > 0 || r->sentinels[0] == '\0' || !redis_is_readonly(reply))
+			return reply;
+		/* A failover demoted our primary: nothing was written. Ask the Sentinels again and
+		 * send the command once more to the new primary. */
+		log_warn(&redis_log_ctx, "redis: %s is read-only now: asking the Sentinels again",
+		    r->primary);
+		freeReplyObject(reply);
 		redis_disconnect(r);
-		return NULL;
 	}
-	return reply;
 }
 
 /* redis_cmd with the arguments as C strings, ending with NULL; at most REDIS_CMDL_MAX of them

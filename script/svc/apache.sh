@@ -1,6 +1,7 @@
 # apache.sh: start, stop and probe the local stack's private Apache httpd, the alternative to
-# nginx (JT_WEB=apache), which passes every request on 127.0.0.1:$JT_HTTP_PORT to the FastCGI
-# socket through mod_proxy_fcgi (sourced by script/stack).
+# nginx (JT_WEB=apache), which serves /static/ from the source tree's static/ and passes every
+# other request on 127.0.0.1:$JT_HTTP_PORT to the FastCGI socket through mod_proxy_fcgi
+# (sourced by script/stack).
 #
 # Contract with the caller: script/stack has set JT_RUN, JT_HTTP_PORT and JT_START_WAIT,
 # created $JT_RUN/pids and $JT_RUN/log, and defined the stack_* helpers. Files:
@@ -10,7 +11,8 @@
 #                        and we record $!; Apache's own pid file is apache/apache2.pid
 #   log/apache-error.log, log/apache-access.log, log/apache.log (the parent's stdout/stderr)
 # Modules are loaded from JT_APACHE_MODULES [/usr/lib/apache2/modules]: mpm_event,
-# authz_core, proxy, proxy_fcgi, headers, unique_id, alias, mime (log_config and unixd are built in).
+# authz_core, proxy, proxy_fcgi, headers, unique_id, alias, mime (log_config and unixd are
+# built in).
 #
 # The request id: mod_unique_id gives each request a 24-character id over [A-Za-z0-9@-];
 # jangteo accepts only [A-Za-z0-9_-] ids of 8..N bytes, so the X-Request-Id header passed on is
@@ -54,7 +56,7 @@ Group root"
 		LoadModule unique_id_module $JT_APACHE_MODULES/mod_unique_id.so
 		LoadModule alias_module $JT_APACHE_MODULES/mod_alias.so
 		LoadModule mime_module $JT_APACHE_MODULES/mod_mime.so
-		# The static files' types are named where they are served (AddType): no mime.types.
+		# No system-wide type table: the types served are set where they are served.
 		TypesConfig /dev/null
 
 		StartServers 1
@@ -89,26 +91,26 @@ Group root"
 		    # Apache's own id for the request (a client's X-Request-Id is not trusted).
 		    RequestHeader set X-Request-Id "expr=%{md5:%{reqenv:UNIQUE_ID}}"
 		    ProxyFCGIBackendType GENERIC
-		    # Everything is the application's (no index) but the static files, served straight
-		    # from the source tree; the pages put a content hash in their URLs.
+		    # Everything but /static/ is the application's: no index.
 		    <Location "/">
 		        Require all granted
 		        ProxyPass "unix:$JT_RUN/fcgi.sock|fcgi://localhost/"
 		    </Location>
+		    # The pages' static files, from the source tree (static.dir in the stack's config):
+		    # their URLs carry a version from their content, so they may be kept a year.
 		    Alias "/static/" "$JT_REPO/static/"
-		    <Location "/static/">
-		        ProxyPass "!"
-		    </Location>
 		    <Directory "$JT_REPO/static">
 		        Require all granted
 		        Options None
-		        AddType text/css .css
-		        AddType text/javascript .js
+		        AddType "text/javascript; charset=utf-8" .js
+		        AddType "text/css; charset=utf-8" .css
 		        AddType image/svg+xml .svg
-		        Header always set X-Content-Type-Options nosniff
-		        Header always set Content-Security-Policy "default-src 'none'; style-src 'self'; img-src 'self'"
-		        Header set Cache-Control "public, max-age=2592000"
 		    </Directory>
+		    <Location "/static/">
+		        ProxyPass "!"
+		        Header set Cache-Control "public, max-age=31536000, immutable"
+		        Header always set X-Content-Type-Options nosniff
+		    </Location>
 		</VirtualHost>
 	EOF
 }

@@ -1,5 +1,6 @@
-# nginx.sh: start, stop and probe the local stack's private nginx, which passes every request
-# on 127.0.0.1:$JT_HTTP_PORT to the FastCGI socket (sourced by script/stack).
+# nginx.sh: start, stop and probe the local stack's private nginx, which serves /static/ from
+# the source tree's static/ and passes every other request on 127.0.0.1:$JT_HTTP_PORT to the
+# FastCGI socket (sourced by script/stack).
 #
 # Contract with the caller: script/stack has set JT_RUN, JT_HTTP_PORT, JT_PREFORK and
 # JT_START_WAIT, created $JT_RUN/pids and $JT_RUN/log, and defined the stack_* helpers.
@@ -82,15 +83,16 @@ _nginx_conf_text() {
 		        listen 127.0.0.1:$JT_HTTP_PORT;
 		        server_name localhost;
 
-		        # Static files (stylesheet, icon, images, scripts) straight from the source tree;
-		        # the pages put a content hash in the URL, so they may be cached for long.
-		        location /static/ {
+		        # The pages' static files, from the source tree (static.dir in the stack's config):
+		        # their URLs carry a version from their content, so they may be kept a year.
+		        location ^~ /static/ {
 		            alias $JT_REPO/static/;
-		            types { text/css css; text/javascript js; image/svg+xml svg; image/png png; }
+		            types { text/javascript js; text/css css; image/svg+xml svg; }
 		            default_type application/octet-stream;
-		            expires 30d;
+		            charset utf-8;
+		            charset_types text/javascript text/css;
+		            add_header Cache-Control "public, max-age=31536000, immutable";
 		            add_header X-Content-Type-Options nosniff always;
-		            add_header Content-Security-Policy "default-src 'none'; style-src 'self'; img-src 'self'" always;
 		        }
 
 		        # Everything else is the application's: no index, no try_files.

@@ -44,7 +44,7 @@ async function journey(j, fx, p, width) {
     await page.locator('footer dt', { hasText: '사업자등록번호' }).waitFor();
     await page.locator('footer dt', { hasText: '통신판매업 신고번호' }).waitFor();
     const css = await page.locator('link[rel="stylesheet"]').getAttribute('href');
-    assert(/^\/static\/jangteo\.css\?v=[0-9a-f]{12}$/.test(css), `versioned stylesheet: ${css}`);
+    assert(/^\/static\/jangteo\.css\?v=[0-9a-f]{16}$/.test(css), `versioned stylesheet: ${css}`);
     eq(await page.locator('#cart-count').count(), 0, 'no cart badge for an empty cart');
     await noRawCodes(page, 'home');
   });

@@ -26,16 +26,18 @@ def main():
     ap.add_argument("--pg-port", type=int, required=True)
     ap.add_argument("--naver-port", type=int, required=True)
     ap.add_argument("--alimtalk-port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (script/cluster: the pg host's address)")
     args = ap.parse_args()
     fakes_dir = os.path.join(args.run, "fakes")
     os.makedirs(fakes_dir, exist_ok=True)
 
     servers = [
-        smtp_sink.serve("127.0.0.1", args.smtp_port, os.path.join(args.run, "mail")),
-        oauth.serve("127.0.0.1", args.oauth_port, fakes_dir),
-        pg.serve("127.0.0.1", args.pg_port, fakes_dir),
-        naver_shop.serve("127.0.0.1", args.naver_port, fakes_dir),
-        alimtalk.serve("127.0.0.1", args.alimtalk_port, fakes_dir),
+        smtp_sink.serve(args.host, args.smtp_port, os.path.join(args.run, "mail")),
+        oauth.serve(args.host, args.oauth_port, fakes_dir),
+        pg.serve(args.host, args.pg_port, fakes_dir),
+        naver_shop.serve(args.host, args.naver_port, fakes_dir),
+        alimtalk.serve(args.host, args.alimtalk_port, fakes_dir),
     ]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -186,6 +186,28 @@ class Session:
         return request("POST", path, body=urllib.parse.urlencode(f).encode("utf-8"), headers=h)
 
 
+def static_version(name):
+    """The version lib/infra/assets puts in the URL of static/<name>: 64-bit FNV-1a of the
+    file's bytes as 16 hex digits."""
+    h = 0xcbf29ce484222325
+    with open(os.path.join(SRC, "static", name), "rb") as fh:
+        for b in fh.read():
+            h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return "%016x" % h
+
+
+def check_static_file(resp, name):
+    """resp is the web server's answer for /static/<name>: the file itself, as a script, with
+    nosniff and a year's cache, and not from the handlers (they set X-Request-Id)."""
+    eq(resp.status, 200, "/static/" + name)
+    with open(os.path.join(SRC, "static", name), "rb") as fh:
+        eq(resp.body, fh.read(), "the file's bytes")
+    eq(resp.header("Content-Type"), "text/javascript; charset=utf-8", "script type")
+    eq(resp.header("X-Content-Type-Options"), "nosniff", "nosniff")
+    eq(resp.header("Cache-Control"), "public, max-age=31536000, immutable", "kept a year")
+    eq(resp.header("X-Request-Id"), None, "served by the web server, not the handlers")
+
+
 def make_seller(label="seller"):
     """A seller (made once per name); returns its id."""
     name = "%s-%s" % (label, os.getpid())

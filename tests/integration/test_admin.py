@@ -355,6 +355,30 @@ def test_order_search_by_id_user_status_and_dates():
     page(a.get("/admin/orders/nosuchorder"), 404)
 
 
+def next_link(text):
+    """The list's next-page link, unescaped from its href, or None."""
+    m = re.search(r'<a href="([^"]*)" rel="next">', text)
+    return m and m.group(1).replace("&amp;", "&")
+
+
+def test_order_search_pages_keep_the_search():
+    a = admin()
+    pid = make_product(price=100, stock=60)
+    uid, sess = shopper_with_points()
+    ids = [points_order(sess, [(pid, 1)]) for _ in range(51)]
+    email = sql("SELECT email FROM users WHERE id = %d" % uid)[0][0]
+    text = page(a.get("/admin/orders?" + urllib.parse.urlencode(
+        {"user": email, "status": "PAID"})), 200)
+    eq(order_ids(text), ids[:0:-1], "the newest 50 first")
+    last = sql("SELECT id FROM orders WHERE public_id = '%s'" % ids[1])[0][0]
+    link = next_link(text)
+    eq(link, "/admin/orders?before=%s&user=%s&status=PAID" % (
+        last, urllib.parse.quote(email, safe="")), "the next page keeps the search")
+    text = page(a.get(link), 200)
+    eq(order_ids(text), ids[:1], "the rest on the next page")
+    eq(next_link(text), None, "no page after the last")
+
+
 def refund_key(a, oid):
     text = page(a.get("/admin/orders/" + oid), 200)
     return re.search(r'name="key" value="([a-z0-9]+)"', text).group(1)
@@ -604,6 +628,18 @@ def test_audit_log_lists_each_action_and_filters():
         raise AssertionError("before and after shown")
     for q in ("from=2024-13-01", "to=yesterday", "actor=-1", "actor=abc"):
         page(a.get("/admin/audit?" + q), 400)
+
+    # 51 entries of one filter: the next page keeps every filter.
+    for i in range(49):
+        redirected(a.post_form("/admin/products/%d/stock" % pid, {"delta": "1", "reason": "b"}),
+                   "/admin/products/")
+    q = {"actor": a.user_id, "target": "product:%d" % pid, "from": today[0]}
+    text = page(a.get("/admin/audit?" + urllib.parse.urlencode(q)), 200)
+    first = sql("SELECT id FROM audit_log WHERE actor_id = %d ORDER BY id" % a.user_id)
+    eq(next_link(text), "/admin/audit?before=%s&actor=%d&target=product%%3A%d&from=%s" % (
+        first[1][0], a.user_id, pid, today[0]), "the next page keeps the filters")
+    eq(listed(**dict(q, before=first[1][0])), [("stock.adjust", "product:%d" % pid)],
+       "the oldest on the next page")
 
 
 def test_hostile_strings_are_rendered_escaped_everywhere():

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import http.client
 
-from jt import PORT, RUN, SRC, eq, eventually, get
+from jt import PORT, RUN, SRC, Response, check_static_file, eq, eventually, get, static_version
 
 BUILD = os.environ.get("JT_BUILDDIR", os.path.join(SRC, "_build"))
 ETC = os.path.join(SRC, "etc")
@@ -37,6 +37,8 @@ MAN_PAGES = {"man8/jangteo-fcgi.8": ["fcgi/jangteo-fcgi"],
                                        "workers/jangteo-janitor"],
              "man1/jangteoctl.1": ["ctl/jangteoctl"]}
 HEX32 = re.compile(r"[0-9a-f]{32}")
+# The site files name the installed static directory; the tests serve the source tree's.
+INSTALLED_STATIC = "/usr/local/share/jangteo/static"
 
 _installed = {}
 
@@ -100,9 +102,10 @@ def test_make_install_lays_out_programs_config_data_units_and_man_pages():
         eq(b.read(), a.read(), "installed jangteo.conf")
     data = under(dest, d["pkgdatadir"])
     for sub, pattern in [("sql", r"^\d{3}_[a-z0-9_]+\.sql$"), ("templates", r"^[a-z0-9_]+\.html$"),
-                         ("static", r"^[a-z0-9_.-]+\.(css|js|svg)$"),
+                         ("static", r"^[a-z0-9][a-z0-9._-]*$"),
                          ("static/products", r"^[a-z0-9-]+\.svg$")]:
-        want = sorted(f for f in os.listdir(os.path.join(SRC, sub)) if re.match(pattern, f))
+        want = sorted(f for f in os.listdir(os.path.join(SRC, sub)) if re.match(pattern, f)
+                      and os.path.isfile(os.path.join(SRC, sub, f)))
         got = sorted(f for f in os.listdir(os.path.join(data, sub))
                      if os.path.isfile(os.path.join(data, sub, f)))
         eq(got, want, "installed %s/" % sub)
@@ -321,13 +324,15 @@ def test_spawn_fcgi_script_runs_unprivileged_handlers_behind_a_0660_socket():
         # Everything the handlers read is readable by them (the stack's run directory is not).
         shutil.copy(os.path.join(BUILD, "fcgi", "jangteo-fcgi"), d)
         shutil.copytree(os.path.join(SRC, "templates"), os.path.join(d, "templates"))
+        shutil.copytree(os.path.join(SRC, "static"), os.path.join(d, "static"))
         os.mkdir(os.path.join(d, "log"))
         os.chown(os.path.join(d, "log"), nobody.pw_uid, -1)
         with open(os.path.join(RUN, "jangteo.conf")) as fh:
             conf = fh.read()
         for key, value in [("log.file", os.path.join(d, "log", "jangteo.log")),
                            ("metrics.file", os.path.join(d, "log", "metrics")),
-                           ("templates.dir", os.path.join(d, "templates"))]:
+                           ("templates.dir", os.path.join(d, "templates")),
+                           ("static.dir", os.path.join(d, "static"))]:
             conf = re.sub(r"^%s = .*$" % re.escape(key), "%s = %s" % (key, value), conf, flags=re.M)
         with open(os.path.join(d, "jangteo.conf"), "w") as fh:
             fh.write(conf)
@@ -555,21 +560,21 @@ def check_site(port):
     eq(status, 200, "GET /")
     text = body.decode("utf-8")
     assert "좋은 상품을 장터에서" in text
-    # The web server serves the static files the pages link (the layout's stylesheet, with
-    # its content hash, and the demo's pictures), with their types and nosniff.
-    css = re.search(r'<link rel="stylesheet" href="(/static/jangteo\.css\?v=[0-9a-f]{12})">', text)
-    assert css, "the layout links the stylesheet"
-    for path, ctype in [(css.group(1), "text/css"), ("/static/favicon.svg", "image/svg+xml"),
-                        ("/static/order-status.js", "text/javascript"),
-                        ("/static/products/gamgyul-1.svg", "image/svg+xml")]:
-        st, hd, _ = http_get(port, path)
-        eq(st, 200, path)
-        assert hd.get("content-type", "").startswith(ctype), (path, hd)
-        eq(hd.get("x-content-type-options"), "nosniff", path + " nosniff")
-        assert "max-age=2592000" in hd.get("cache-control", ""), (path, hd)
-    with open(os.path.join(SRC, "static", "jangteo.css"), "rb") as fh:
-        eq(http_get(port, css.group(1))[2], fh.read(), "the stylesheet as it is in the tree")
-    eq(http_get(port, "/static/no-such-file.css")[0], 404, "no such static file")
+    # The web server serves the static files the pages link (the layout's stylesheet and icon
+    # with their content's version, and the demo's pictures), with their types and nosniff.
+    for name, ctype in [("jangteo.css", "text/css; charset=utf-8"),
+                        ("favicon.svg", "image/svg+xml")]:
+        url = "/static/%s?v=%s" % (name, static_version(name))
+        assert 'href="%s"' % url in text, "the layout links " + url
+        st, hd, got = http_get(port, url)
+        eq(st, 200, url)
+        eq(hd.get("content-type"), ctype, url)
+        eq(hd.get("x-content-type-options"), "nosniff", url + " nosniff")
+        eq(hd.get("cache-control"), "public, max-age=31536000, immutable", url)
+        with open(os.path.join(SRC, "static", name), "rb") as fh:
+            eq(got, fh.read(), "%s as it is in the tree" % name)
+    st, hd, _ = http_get(port, "/static/products/gamgyul-1.svg")
+    eq((st, hd.get("content-type")), (200, "image/svg+xml"), "a demo picture")
     eq(http_get(port, "/static/../etc/passwd")[0] in (400, 404), True, "no way out of static/")
     assert HEX32.fullmatch(headers.get("x-request-id", "")), headers
     ids = {http_get(port, "/healthz")[1]["x-request-id"] for _ in range(3)}
@@ -586,6 +591,13 @@ def check_site(port):
     status, _, body = http_get(port, "/api/v1/no-such-thing")
     eq(status, 404, "API 404")
     eq(json.loads(body)["error"]["code"], "NOT_FOUND", "envelope passes through")
+    # The pages' scripts come from the static directory, served by the web server itself.
+    status, headers, body = http_get(port, "/static/order-status.js?v=" +
+                                     static_version("order-status.js"))
+    check_static_file(Response(status, list(headers.items()), body), "order-status.js")
+    status, headers, _ = http_get(port, "/static/no-such-file.js")
+    eq((status, headers.get("x-request-id")), (404, None), "a missing file is the server's 404")
+
 
 
 def serve_site(argv, port, log):
@@ -631,8 +643,8 @@ def test_apache_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         site = site.replace("<VirtualHost *:80>", "<VirtualHost 127.0.0.1:%d>" % port)
         eq(site.count("unix:/run/jangteo/fcgi.sock|"), 1, "the socket")
         site = site.replace("unix:/run/jangteo/fcgi.sock|", "unix:%s/fcgi.sock|" % RUN)
-        assert site.count('"/usr/local/share/jangteo/static') == 2, "Alias and Directory"
-        site = site.replace("/usr/local/share/jangteo/static", os.path.join(SRC, "static"))
+        assert 'Alias "/static/" "%s/"' % INSTALLED_STATIC in site, "the static directory"
+        site = site.replace(INSTALLED_STATIC, os.path.join(SRC, "static"))
         with open(os.path.join(d, "site.conf"), "w") as fh:
             fh.write(site)
         users = "User www-data\nGroup root\n" if os.geteuid() == 0 else ""
@@ -670,8 +682,7 @@ def test_nginx_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         for old, new in [("    listen 80;\n", "    listen 127.0.0.1:%d;\n" % port),
                          ("    listen [::]:80;\n", ""),
                          ("unix:/run/jangteo/fcgi.sock;", "unix:%s/fcgi.sock;" % RUN),
-                         ("alias /usr/local/share/jangteo/static/;",
-                          "alias %s/;" % os.path.join(SRC, "static")),
+                         (INSTALLED_STATIC + "/;", os.path.join(SRC, "static") + "/;"),
                          ("/var/log/nginx/", d + "/")]:
             assert old in site, old
             site = site.replace(old, new)

@@ -2,7 +2,7 @@
 import re
 import threading
 
-from jt import envelope, eq, get, post_json, request
+from jt import envelope, eq, get, post_json, request, static_version
 
 SECURITY_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
                     "Referrer-Policy", "Cache-Control", "X-Request-Id"]
@@ -13,10 +13,12 @@ def test_home_page_renders_in_korean_with_security_headers():
     eq(r.status, 200, "status")
     eq(r.header("Content-Type"), "text/html; charset=utf-8", "content type")
     assert "좋은 상품을 장터에서</h1>" in r.text, r.text
-    # The layout's stylesheet and icon carry their content hash; the footer the business
+    # The layout's stylesheet and icon carry their content's version; the footer the business
     # information Korean law asks for.
-    assert re.search(r'<link rel="stylesheet" href="/static/jangteo\.css\?v=[0-9a-f]{12}">',
-                     r.text), "versioned stylesheet"
+    for link in ['<link rel="stylesheet" href="/static/jangteo.css?v=%s">',
+                 '<link rel="icon" href="/static/favicon.svg?v=%s" type="image/svg+xml">']:
+        name = re.search(r"/static/([^?]+)", link).group(1)
+        assert link % static_version(name) in r.text, "versioned " + name
     for want in ["대표", "사업자등록번호", "통신판매업 신고번호", "주소"]:
         assert "<dt>%s</dt>" % want in r.text, want
     assert '<p class="cs">고객센터 <strong>1588-0000</strong>' in r.text, "고객센터"

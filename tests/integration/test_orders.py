@@ -10,8 +10,9 @@ import random
 import secrets
 import urllib.parse
 
-from jt import (Session, count, envelope, eq, eventually, follow_pg, get, make_product,
-                make_user, parallel, pg_faults, redis, request, sql, stock)
+from jt import (Session, check_static_file, count, envelope, eq, eventually, follow_pg, get,
+                make_product, make_user, parallel, pg_faults, redis, request, sql,
+                static_version, stock)
 from jt import order_events as events
 from jt import order_jobs as jobs
 
@@ -385,8 +386,13 @@ def test_success_return_moves_to_confirming_once_and_a_replay_shows_the_same_pag
     path = success_path(o["orderId"], 1000)
     r = s.get(path)
     eq(r.status, 200, "order received page")
-    if "order-status.js" not in r.text or o["orderId"] not in r.text:
-        raise AssertionError("the received page polls the order")
+    if o["orderId"] not in r.text:
+        raise AssertionError("the received page names the order")
+    # The poller's URL carries the version of the file's content.
+    script = '<script src="/static/order-status.js?v=%s"></script>' % static_version(
+        "order-status.js")
+    if script not in r.text:
+        raise AssertionError("the received page loads the current poller: " + r.text[-400:])
     # The payment workers take it from CONFIRMING at once (this made-up paymentKey is
     # refused by the fake PG: FAILED); the return's own work is the CONFIRMING step.
     after_return(o["orderId"])
@@ -399,10 +405,11 @@ def test_success_return_moves_to_confirming_once_and_a_replay_shows_the_same_pag
     api = s.get("/api/v1/orders/" + o["orderId"]).json()
     eq(api["status"], status(o["orderId"]), "the poll sees it")
     eq(api["final"], api["status"] in ("PAID", "FAILED"), "final once decided")
-    js = get("/static/order-status.js")
-    eq(js.status, 200, "poller served")
+    js = get("/static/order-status.js?v=" + static_version("order-status.js"))
+    check_static_file(js, "order-status.js")
     if "/api/v1/orders/" not in js.text:
         raise AssertionError("poller polls the API")
+    eq(get("/static/no-such-file.js").header("X-Request-Id"), None, "not passed to jangteo")
 
 
 def test_tampered_amount_is_refused_and_leaves_the_order_untouched():

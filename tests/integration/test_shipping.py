@@ -64,6 +64,14 @@ def test_each_sellers_parcel_pays_its_fee_and_the_seller_gets_it():
     pa = make_product(price=35000, stock=10, seller_id=a)
     pb = make_product(price=5000, stock=10, seller_id=b)
     pc = make_product(price=1200, stock=10, seller_id=c)
+    # The product page states the fee of one under its seller's rule.
+    for pid, want in [(pa, "<dd>무료배송</dd>"),
+                      (pb, '<dd>2,500원 <span class="muted">(30,000원 이상 구매 시 무료)</span>'),
+                      (pc, "<dd>무료배송</dd>")]:
+        assert "<dt>배송비</dt>" + want in request("GET", "/products/%d" % pid).text, (pid, want)
+    d = seller(fee=3500)                          # its fee, the shop's threshold
+    pd = make_product(price=20000, stock=1, seller_id=d)
+    assert "<dt>배송비</dt><dd>3,500원 <span" in request("GET", "/products/%d" % pd).text
     uid = make_user(points=200000)
     s = Session(uid)
     lines = [{"id": pa, "quantity": 1}, {"id": pb, "quantity": 1}, {"id": pc, "quantity": 1}]

@@ -1,9 +1,14 @@
-/* check_breaker: the circuit breaker's state machine, driven by a fake clock (no sleeps). */
+/* check_breaker: the circuit breaker's state machine, driven by a fake clock (no sleeps), and
+ * (server suite) its reports in Redis read back as they were published. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "infra/breaker.h"
+#include "infra/redis.h"
+#include "base/buf.h"
 #include "base/conf.h"
 #include "suites.h"
 
@@ -657,6 +662,136 @@ breaker_suite(void)
 	tcase_add_test(tc, failure_rate_100_needs_every_call_to_fail);
 	tcase_add_test(tc, negative_elapsed_counts_as_fast);
 	tcase_add_test(tc, state_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* ---- reports in Redis (server suite) ---------------------------------------------------- */
+
+static struct conf *r_conf;
+static struct redis *r_redis;
+
+static void
+redis_setup(void)
+{
+	char err[256];
+
+	r_conf = conf_load(test_conf_path(), err, sizeof(err));
+	ck_assert_msg(r_conf != NULL, "%s", err);
+	r_redis = redis_new(r_conf);
+	ck_assert_int_eq(redis_ping(r_redis), 0);
+}
+
+static void
+redis_teardown(void)
+{
+	redis_free(&r_redis);
+	conf_free(&r_conf);
+}
+
+static void
+redis_do(const char *a0, const char *a1, const char *a2, const char *a3)
+{
+	redisReply *rep = redis_cmdl(r_redis, a0, a1, a2, a3, NULL);
+
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
+	freeReplyObject(rep);
+}
+
+/* The entry named name of list[0..n), or NULL. */
+static const struct breaker_published *
+find(const struct breaker_published *list, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+START_TEST(published_reports_read_back_as_written)
+{
+	struct breaker_settings st;
+	struct breaker_published *list;
+	const struct breaker_published *p;
+	const char *always[] = { "ck-never-published", "Not A Name" };
+	char pid[16];
+	struct buf m = { 0 };
+	const char *names[] = { "ck-pub" };
+	struct breaker *b;
+	int n;
+
+	redis_do("DEL", "breaker:ck-pub", "breaker:ck-pub:procs", "breaker:ck-never-published");
+	breaker_settings_default(&st);
+	fake_now = 1000000;
+	b = breaker_new("ck-pub", &st, fake_clock);
+	calls(b, 20, false, 5);              /* opens */
+	ck_assert(!breaker_allow(b));        /* one rejected */
+	ck_assert_int_eq(breaker_publish(b, r_redis, 60), 0);
+	/* Another process's report that is not well-formed is skipped. */
+	redis_do("HSET", "breaker:ck-pub:procs", "1", "{\"state\":\"open\"}");
+
+	n = breaker_read_published(r_redis, always, 2, true, &list);
+	ck_assert_int_ge(n, 2);
+	ck_assert_ptr_null(find(list, n, "Not A Name"));
+	p = find(list, n, "ck-never-published");
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!p->reported);
+	ck_assert_uint_eq(p->nprocs, 0);
+	p = find(list, n, "ck-pub");
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->reported);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	ck_assert_str_eq(p->summary.pid, pid);
+	ck_assert_int_eq(p->summary.state, BREAKER_OPEN);
+	ck_assert_int_eq(p->summary.v[BREAKER_FIELD_CALLS], 20);
+	ck_assert_int_eq(p->summary.v[BREAKER_FIELD_FAILURES], 20);
+	ck_assert_int_eq(p->summary.v[BREAKER_FIELD_REJECTED], 1);
+	ck_assert_int_eq(p->summary.v[BREAKER_FIELD_OPENED], 1);
+	ck_assert_int_eq(p->summary.v[BREAKER_FIELD_FAILURE_RATE], -1);  /* open: no window */
+	ck_assert_int_gt(p->summary.v[BREAKER_FIELD_UPDATED_MS], 0);
+	ck_assert_uint_eq(p->nprocs, 1);
+	ck_assert_str_eq(p->procs[0].pid, pid);
+	ck_assert_mem_eq(p->procs[0].v, p->summary.v, sizeof(p->summary.v));
+	breaker_published_free(&list, (size_t)n);
+	ck_assert_ptr_null(list);
+
+	/* Without the processes, and /metrics from the same reports. */
+	n = breaker_read_published(r_redis, NULL, 0, false, &list);
+	p = find(list, n, "ck-pub");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->nprocs, 0);
+	ck_assert_ptr_null(p->procs);
+	breaker_published_free(&list, (size_t)n);
+	ck_assert_int_eq(breaker_render_metrics(r_redis, names, 1, &m), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&m), "jangteo_breaker_rejected_total{breaker=\"ck-pub\","));
+	ck_assert_ptr_null(strstr(buf_cstr(&m), "pid=\"1\""));
+	buf_release(&m);
+
+	redis_do("DEL", "breaker:ck-pub", "breaker:ck-pub:procs", "breaker:ck-never-published");
+	breaker_free(&b);
+}
+END_TEST
+
+START_TEST(report_field_names)
+{
+	ck_assert_str_eq(breaker_report_field_name(BREAKER_FIELD_SINCE_MS), "since_ms");
+	ck_assert_str_eq(breaker_report_field_name(BREAKER_FIELD_OPENED), "opened");
+	ck_assert_str_eq(breaker_report_field_name(BREAKER_FIELD__MAX), "?");
+}
+END_TEST
+
+Suite *
+breaker_published_suite(void)
+{
+	Suite *s = suite_create("breaker_published");
+	TCase *tc = tcase_create("redis");
+
+	tcase_add_checked_fixture(tc, redis_setup, redis_teardown);
+	tcase_add_test(tc, published_reports_read_back_as_written);
+	tcase_add_test(tc, report_field_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -41,24 +41,31 @@ struct bus_env {
 	pid_t broker;       /* 0 when none is running */
 };
 
-/* The other queues are bound next to demo: "<demo>-payment", "<demo>-settle", ... */
+/* The other queues are bound next to demo: "<demo>-payment", "<demo>-settle", ...; extra
+ * lines (or "") are appended. */
 static struct conf *
-conf_for(const char *in, const char *demo)
+conf_for_extra(const char *in, const char *demo, const char *extra)
 {
-	char text[2048];
+	char text[5 * PATH_MAX];
 	char err[256] = "";
 	struct conf *c;
 	int n;
 
 	n = snprintf(text, sizeof(text),
-	    "%s = %s\n%s = %s\n%s = %s-payment\n%s = %s-settle\n%s = %s-notify\n%s = 1000\n",
+	    "%s = %s\n%s = %s\n%s = %s-payment\n%s = %s-settle\n%s = %s-notify\n%s = 1000\n%s",
 	    conf_key_name(CONF_BUS_IN), in, conf_key_name(CONF_BUS_OUT_DEMO), demo,
 	    conf_key_name(CONF_BUS_OUT_PAYMENT), demo, conf_key_name(CONF_BUS_OUT_SETTLE), demo,
-	    conf_key_name(CONF_BUS_OUT_NOTIFY), demo, conf_key_name(CONF_BUS_HWM));
+	    conf_key_name(CONF_BUS_OUT_NOTIFY), demo, conf_key_name(CONF_BUS_HWM), extra);
 	ck_assert_int_lt(n, (int)sizeof(text));
 	c = conf_parse(text, err, sizeof(err));
 	ck_assert_msg(c != NULL, "conf_parse: %s", err);
 	return c;
+}
+
+static struct conf *
+conf_for(const char *in, const char *demo)
+{
+	return conf_for_extra(in, demo, "");
 }
 
 static void
@@ -668,6 +675,168 @@ START_TEST(test_bad_endpoint)
 }
 END_TEST
 
+
+/* ---- CURVE keys and the allow-list -------------------------------------------------------- */
+
+/* Writes text to dir/name; the path goes to out. */
+static void
+write_file(const char *dir, const char *name, const char *text, char *out, size_t cap)
+{
+	FILE *f;
+
+	snprintf(out, cap, "%s/%s", dir, name);
+	f = fopen(out, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_key_files)
+{
+	struct bus_env e;
+	const char *dir;
+	char pub[BUS_KEY_Z85 + 1], sec[BUS_KEY_Z85 + 1], pub2[BUS_KEY_Z85 + 1], sec2[41];
+	char text[512], path[PATH_MAX], got[BUS_KEY_Z85 + 1], err[512];
+	uint8_t (*keys)[32];
+	uint8_t bin[32];
+	size_t n;
+
+	env_init(&e);
+	dir = e.dir;
+	ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
+	ck_assert_int_eq(zmq_curve_keypair(pub2, sec2), 0);
+
+	/* One key, with comments, blanks and CRLF around it. */
+	snprintf(text, sizeof(text), "# the brokers' key\n\n  %s \r\n# end\n", sec);
+	write_file(dir, "good", text, path, sizeof(path));
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), 0);
+	ck_assert_str_eq(got, sec);
+	/* Without a final newline. */
+	write_file(dir, "bare", pub, path, sizeof(path));
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), 0);
+	ck_assert_str_eq(got, pub);
+
+	/* Refused: two keys, a short key, a key with a character outside Z85, an empty file,
+	 * a missing file. */
+	snprintf(text, sizeof(text), "%s\n%s\n", sec, pub);
+	write_file(dir, "two", text, path, sizeof(path));
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "exactly one Z85 key"));
+	snprintf(text, sizeof(text), "%.39s\n", sec);
+	write_file(dir, "short", text, path, sizeof(path));
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), -1);
+	snprintf(text, sizeof(text), "%.39s~\n", sec);
+	write_file(dir, "tilde", text, path, sizeof(path));
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), -1);
+	write_file(dir, "empty", "# nothing\n", path, sizeof(path));
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), -1);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	ck_assert_int_eq(bus_key_load(path, got, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+
+	/* The allow-list: keys with host names after them, in file order, as 32 bytes. */
+	snprintf(text, sizeof(text), "# hosts\n%s web1\n\n%s\twork1 # the worker\n", pub, pub2);
+	write_file(dir, "allow", text, path, sizeof(path));
+	ck_assert_int_eq(bus_allow_load(path, &keys, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_nonnull(zmq_z85_decode(bin, pub));
+	ck_assert_int_eq(memcmp(keys[0], bin, 32), 0);
+	ck_assert_ptr_nonnull(zmq_z85_decode(bin, pub2));
+	ck_assert_int_eq(memcmp(keys[1], bin, 32), 0);
+	free(keys);
+	snprintf(text, sizeof(text), "%s\nnot-a-key\n", pub);
+	write_file(dir, "allow-bad", text, path, sizeof(path));
+	ck_assert_int_eq(bus_allow_load(path, &keys, &n, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "key 2 is not"));
+	ck_assert_ptr_null(keys);
+
+	env_free(&e);
+}
+END_TEST
+
+/* Makes a key pair; the secret goes to dir/name (its path to path), the public key to pub. */
+static void
+key_pair_file(const char *dir, const char *name, char *pub, char *path, size_t cap)
+{
+	char sec[BUS_KEY_Z85 + 1];
+	char text[64];
+
+	ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
+	snprintf(text, sizeof(text), "%s\n", sec);
+	write_file(dir, name, text, path, cap);
+}
+
+/* CURVE end to end: a producer and a worker whose keys are on the broker's allow-list
+ * exchange jobs; a producer with a key not on it injects nothing. The producer's bus.in
+ * lists a second broker that does not exist: jobs still flow through the first. */
+START_TEST(test_curve_allow_list)
+{
+	struct bus_env e;
+	char srv_pub[41], cli_pub[41], bad_pub[41], pubfile[PATH_MAX], srv_sec[PATH_MAX];
+	char cli_sec[PATH_MAX], bad_sec[PATH_MAX], allow[PATH_MAX], text[4096], list[300];
+	char extra[4 * PATH_MAX];
+	struct conf *broker_conf, *cli_conf, *bad_conf;
+	struct bus *cons, *prod, *intruder;
+	struct bus_job j, got;
+	int64_t deadline;
+	int rc, seen7 = 0;
+
+	env_init(&e);
+	key_pair_file(e.dir, "srv.key", srv_pub, srv_sec, sizeof(srv_sec));
+	snprintf(text, sizeof(text), "%s\n", srv_pub);
+	write_file(e.dir, "srv.pub", text, pubfile, sizeof(pubfile));
+	key_pair_file(e.dir, "cli.key", cli_pub, cli_sec, sizeof(cli_sec));
+	key_pair_file(e.dir, "bad.key", bad_pub, bad_sec, sizeof(bad_sec));
+	snprintf(text, sizeof(text), "%s the allowed host\n", cli_pub);
+	write_file(e.dir, "allow", text, allow, sizeof(allow));
+
+	snprintf(extra, sizeof(extra), "bus.curve_server_public = %s\nbus.curve_server_secret = %s\n"
+	    "bus.curve_allow = %s\nbus.heartbeat_ms = 200\n", pubfile, srv_sec, allow);
+	broker_conf = conf_for_extra(e.in, e.demo, extra);
+	snprintf(list, sizeof(list), "%s, ipc://%s/nobody", e.in, e.dir);
+	snprintf(extra, sizeof(extra), "bus.curve_server_public = %s\nbus.curve_secret = %s\n",
+	    pubfile, cli_sec);
+	cli_conf = conf_for_extra(list, e.demo, extra);
+	snprintf(extra, sizeof(extra), "bus.curve_server_public = %s\nbus.curve_secret = %s\n",
+	    pubfile, bad_sec);
+	bad_conf = conf_for_extra(e.in, e.demo, extra);
+
+	e.broker = broker_start(broker_conf);
+	cons = bus_consumer_new(cli_conf, BUS_Q_DEMO);
+	prod = bus_producer_new(cli_conf);
+	intruder = bus_producer_new(bad_conf);
+	wait_pipeline(prod, cons);
+
+	/* The intruder's pushes are refused at the handshake: nothing it sends arrives. */
+	for (j.outbox_id = 500; j.outbox_id < 520; j.outbox_id++) {
+		j.kind = JOB_ECHO;
+		(void)bus_push(intruder, &j);
+	}
+	j.outbox_id = 7;
+	ck_assert_int_eq(bus_push(prod, &j), 0);
+	deadline = now_ms() + 3000;
+	for (;;) {
+		rc = bus_pull(cons, &got, 100);
+		ck_assert_int_ge(rc, 0);
+		if (rc == 1 && got.outbox_id >= 1000000)
+			continue;    /* a late probe */
+		ck_assert_msg(rc == 0 || got.outbox_id == 7, "job %lld got through",
+		    (long long)got.outbox_id);
+		seen7 += rc;
+		if (now_ms() >= deadline)
+			break;
+	}
+	ck_assert_int_eq(seen7, 1);
+	bus_free(&intruder);
+	bus_free(&prod);
+	bus_free(&cons);
+	conf_free(&broker_conf);
+	conf_free(&cli_conf);
+	conf_free(&bad_conf);
+	env_free(&e);
+}
+END_TEST
+
 Suite *
 bus_suite(void)
 {
@@ -681,6 +850,7 @@ bus_suite(void)
 	tcase_add_test(pure, test_decode_accepts);
 	tcase_add_test(pure, test_decode_rejects);
 	tcase_add_test(pure, test_decode_nul_and_size);
+	tcase_add_test(pure, test_key_files);
 	suite_add_tcase(s, pure);
 
 	tcase_set_timeout(sock, 20);
@@ -692,6 +862,7 @@ bus_suite(void)
 	tcase_add_test(sock, test_broker_bind_failures);
 	tcase_add_test(sock, test_broker_stops);
 	tcase_add_test(sock, test_bad_endpoint);
+	tcase_add_test(sock, test_curve_allow_list);
 	suite_add_tcase(s, sock);
 	return s;
 }

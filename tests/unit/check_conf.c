@@ -19,6 +19,7 @@
 static const char *const expected_names[CONF__MAX] = {
 	"fcgi.socket", "fcgi.prefork", "fcgi.max_body", "fcgi.json_max_depth",
 	"fcgi.test_routes", "site.base_url", "site.secure_cookies", "templates.dir",
+	"static.dir",
 	"log.level", "log.file", "metrics.file", "db.host", "db.port", "db.socket", "db.user",
 	"db.password", "db.name", "db.connect_timeout", "db.rw_timeout", "db.tx_retries",
 	"redis.host", "redis.port", "redis.socket", "redis.password", "redis.timeout_ms",
@@ -95,6 +96,9 @@ static const char *const expected_names[CONF__MAX] = {
 	"alimtalk.resend_send_no",
 	"alimtalk.timeout_ms",
 	"alimtalk.mail_after_attempts",
+	"db.sync_wait", "redis.sentinels", "redis.master_name", "bus.curve_server_public",
+	"bus.curve_server_secret", "bus.curve_secret", "bus.curve_allow", "bus.heartbeat_ms",
+	"fcgi.allowed_addrs", "db.failback_seconds",
 	"shop.name", "shop.company", "shop.ceo", "shop.business_no", "shop.mail_order_no",
 	"shop.address", "shop.cs_phone", "shop.cs_email", "shop.cs_hours",
 	"shipping.fee", "shipping.free_over", "shipping.return_days", "pg.kakaopay_window_origin",
@@ -171,6 +175,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(conf_str(c, CONF_SITE_BASE_URL), "http://127.0.0.1:8080");
 	ck_assert(!conf_bool(c, CONF_SITE_SECURE_COOKIES));
 	ck_assert_str_eq(conf_str(c, CONF_TEMPLATES_DIR), JT_DATADIR "/templates");
+	ck_assert_str_eq(conf_str(c, CONF_STATIC_DIR), JT_DATADIR "/static");
 	ck_assert_str_eq(conf_str(c, CONF_LOG_LEVEL), "info");
 	ck_assert_str_eq(conf_str(c, CONF_LOG_FILE), "-");
 	ck_assert_str_eq(conf_str(c, CONF_METRICS_FILE), "/run/jangteo/metrics");

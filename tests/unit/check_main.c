@@ -14,7 +14,7 @@ struct suite_entry {
 static const struct suite_entry pure[] = {
 	{ "arena", arena_suite }, { "buf", buf_suite }, { "money", money_suite },
 	{ "ids", ids_suite }, { "valid", valid_suite }, { "jparse", jparse_suite },
-	{ "form", form_suite }, { "esc", esc_suite }, { "tmpl", tmpl_suite },
+	{ "form", form_suite }, { "esc", esc_suite }, { "tmpl", tmpl_suite }, { "assets", assets_suite },
 	{ "conf", conf_suite }, { "log", log_suite }, { "bus", bus_suite },
 	{ "http", http_suite }, { "metrics", metrics_suite }, { "daemon", daemon_suite },
 	{ "oauth", oauth_suite }, { "password", password_suite }, { "mail", mail_suite },
@@ -22,12 +22,13 @@ static const struct suite_entry pure[] = {
 	{ "reconcile", reconcile_suite }, { "accept", accept_suite },
 	{ "alimtalk", alimtalk_suite }, { "text", text_suite },
 	{ "labels", labels_suite }, { "catalog", catalog_suite }, { "delivery", delivery_suite },
+	{ "hostport", hostport_suite },
 };
 
 static const struct suite_entry server[] = {
 	{ "db", db_suite }, { "redis", redis_suite }, { "outbox", outbox_suite },
 	{ "session", session_suite }, { "cart", cart_suite },
-	{ "ledger", ledger_suite },
+	{ "ledger", ledger_suite }, { "breaker_published", breaker_published_suite },
 };
 
 const char *

@@ -14,6 +14,7 @@ Suite *jparse_suite(void);
 Suite *form_suite(void);
 Suite *esc_suite(void);
 Suite *tmpl_suite(void);
+Suite *assets_suite(void);    /* files in a temporary directory */
 Suite *conf_suite(void);
 Suite *log_suite(void);
 Suite *bus_suite(void);      /* ZeroMQ over ipc:// in a temp dir: no external server */
@@ -29,6 +30,7 @@ Suite *accept_suite(void);   /* Accept headers: JSON for clients that ask, HTML 
 Suite *labels_suite(void);
 Suite *catalog_suite(void);  /* cursors, sort names, discount rate (no server) */
 Suite *delivery_suite(void); /* addresses typed, the fee rule, couriers (no server) */
+Suite *hostport_suite(void); /* failover lists and the Sentinel answers (no server) */
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config
  * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */
@@ -42,6 +44,7 @@ Suite *pricecmp_suite(void); /* Naver answers parsed strictly (no server) */
 Suite *reconcile_suite(void); /* settlement files and API answers parsed strictly (no server) */
 Suite *cart_suite(void);     /* server: Redis and MariaDB of a running stack */
 Suite *ledger_suite(void);   /* server: postings, replays, limits, the books check */
+Suite *breaker_published_suite(void); /* server: breaker reports in Redis read back */
 
 /* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
 const char *test_conf_path(void);

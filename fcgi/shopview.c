@@ -1,11 +1,11 @@
-/* orderview: words an order for the shopper's pages and the order API (see orderview.h). */
+/* shopview: words an order for the shopper's pages and the order API (see shopview.h). */
 #include <stdbool.h>
 #include <string.h>
 #include <json-c/json.h>
 
 #include "app.h"
 #include "base/arena.h"
-#include "orderview.h"
+#include "shopview.h"
 #include "req.h"
 #include "base/conf.h"
 #include "shop/addresses.h"
@@ -28,7 +28,7 @@ static const struct {
 };
 
 const char *
-orderview_done_message(const char *code)
+shopview_done_message(const char *code)
 {
 	size_t i;
 
@@ -39,7 +39,7 @@ orderview_done_message(const char *code)
 }
 
 const char *
-orderview_time(struct req *r, const char *t)
+shopview_time(struct req *r, const char *t)
 {
 	if (t == NULL || strlen(t) < 16)
 		return "";
@@ -98,7 +98,7 @@ events_json(struct req *r, const struct order *o)
 		const struct order_event *e = &o->events[i];
 		struct json_object *x = json_object_new_object();
 
-		add_str(x, "at", orderview_time(r, e->at));
+		add_str(x, "at", shopview_time(r, e->at));
 		add_str(x, "text", labels_text(LABEL_EVENT, e->to));
 		add_str(x, "tone", labels_tone(LABEL_EVENT, e->to));
 		add_str(x, "to", e->to);
@@ -108,7 +108,7 @@ events_json(struct req *r, const struct order *o)
 }
 
 struct json_object *
-orderview_json(struct req *r, const struct order *o)
+shopview_json(struct req *r, const struct order *o)
 {
 	const char *status = orders_status_name(o->status);
 	struct json_object *j = json_object_new_object(), *lines;
@@ -130,9 +130,9 @@ orderview_json(struct req *r, const struct order *o)
 	json_object_object_add(j, "left", json_object_new_int64(o->amount - o->refunded_amount));
 	add_str(j, "order_name", o->order_name);
 	json_object_object_add(j, "item_count", json_object_new_int(o->item_count));
-	add_str(j, "created_at", orderview_time(r, o->created_at));
-	add_str(j, "paid_at", orderview_time(r, o->paid_at));
-	add_str(j, "expires_at", orderview_time(r, o->expires_at));
+	add_str(j, "created_at", shopview_time(r, o->created_at));
+	add_str(j, "paid_at", shopview_time(r, o->paid_at));
+	add_str(j, "expires_at", shopview_time(r, o->expires_at));
 	json_object_object_add(j, "final", json_object_new_boolean(orders_status_final(o->status)));
 	json_object_object_add(j, "pending", json_object_new_boolean(o->status == ORDER_PENDING));
 	json_object_object_add(j, "confirming", json_object_new_boolean(
@@ -155,7 +155,7 @@ orderview_json(struct req *r, const struct order *o)
 }
 
 struct json_object *
-orderview_refund_json(struct req *r, const struct refund *f)
+shopview_refund_json(struct req *r, const struct refund *f)
 {
 	const char *status = refunds_status_name(f->status);
 	struct json_object *j = json_object_new_object(), *lines = json_object_new_array();
@@ -168,7 +168,7 @@ orderview_refund_json(struct req *r, const struct refund *f)
 	json_object_object_add(j, "amount", json_object_new_int64(f->amount));
 	if (f->reason != NULL)
 		add_str(j, "reason", f->reason);
-	add_str(j, "created_at", orderview_time(r, f->created_at));
+	add_str(j, "created_at", shopview_time(r, f->created_at));
 	for (i = 0; i < f->nlines; i++) {
 		struct json_object *x = json_object_new_object();
 
@@ -196,7 +196,7 @@ delivery_step(enum delivery_status s)
 }
 
 int
-orderview_deliveries(struct req *r, const struct order *o, struct json_object *ctx)
+shopview_deliveries(struct req *r, const struct order *o, struct json_object *ctx)
 {
 	static const char *const step_labels[] = { "결제완료", "배송준비중", "배송중", "배송완료" };
 	struct json_object *list, *steps;
@@ -227,9 +227,9 @@ orderview_deliveries(struct req *r, const struct order *o, struct json_object *c
 		if (d[i].tracking_no != NULL)
 			add_str(x, "tracking_no", d[i].tracking_no);
 		if (d[i].shipped_at != NULL)
-			add_str(x, "shipped_at", orderview_time(r, d[i].shipped_at));
+			add_str(x, "shipped_at", shopview_time(r, d[i].shipped_at));
 		if (d[i].delivered_at != NULL)
-			add_str(x, "delivered_at", orderview_time(r, d[i].delivered_at));
+			add_str(x, "delivered_at", shopview_time(r, d[i].delivered_at));
 		if (d[i].return_reason != NULL)
 			add_str(x, "return_reason", d[i].return_reason);
 		json_object_object_add(x, "returnable", json_object_new_boolean(d[i].returnable &&
@@ -256,7 +256,7 @@ orderview_deliveries(struct req *r, const struct order *o, struct json_object *c
 }
 
 int
-orderview_ship_to(struct req *r, const struct order *o, struct json_object *ctx)
+shopview_ship_to(struct req *r, const struct order *o, struct json_object *ctx)
 {
 	struct json_object *x;
 	struct address ad;
@@ -273,7 +273,7 @@ orderview_ship_to(struct req *r, const struct order *o, struct json_object *ctx)
 }
 
 struct json_object *
-orderview_api_json(const struct order *o)
+shopview_api_json(const struct order *o)
 {
 	struct json_object *j = orders_json(o);
 	char number[LABELS_ORDER_NO_MAX];

@@ -1,0 +1,347 @@
+/* admin_common: the helpers and shared sections of the admin console's page families (see
+ * admin_common.h). Pages live in admin_dashboard.c, admin_products.c, admin_orders.c,
+ * admin_money.c and admin_ops.c; none of them includes another. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "admin_common.h"
+#include "app.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/esc.h"
+#include "base/form.h"
+#include "base/log.h"
+#include "base/valid.h"
+#include "infra/breaker.h"
+#include "infra/bus.h"
+#include "infra/db.h"
+#include "infra/outbox.h"
+#include "req.h"
+#include "resp.h"
+#include "sess.h"
+#include "shop/audit.h"
+
+/* What a finished POST says on the page it redirects to (?ok=<code>). */
+static const struct {
+	const char *code;
+	const char *message;
+} flashes[] = {
+	{ "product_created", "상품을 등록했습니다." },
+	{ "product_updated", "상품 정보를 저장했습니다." },
+	{ "product_unchanged", "바뀐 내용이 없습니다." },
+	{ "product_deactivated", "상품 판매를 중지했습니다." },
+	{ "product_activated", "상품 판매를 다시 시작했습니다." },
+	{ "stock_adjusted", "재고를 조정했습니다." },
+	{ "refund_accepted", "환불을 접수했습니다. PG 승인 후 완료됩니다." },
+	{ "refund_done", "환불을 완료했습니다." },
+	{ "refund_replayed", "이미 접수된 환불 요청입니다." },
+	{ "payout_done", "지급을 완료했습니다." },
+	{ "payout_replayed", "이미 처리된 지급 요청입니다." },
+	{ "job_retried", "작업을 다시 대기열에 넣었습니다." },
+};
+
+/* Korean names of the order statuses, for the console. */
+static const char *const status_labels[ORDER_STATUS__MAX] = {
+	[ORDER_PENDING] = "결제 대기",
+	[ORDER_CONFIRMING] = "결제 확인 중",
+	[ORDER_PAID] = "결제 완료",
+	[ORDER_FAILED] = "결제 실패",
+	[ORDER_UNKNOWN] = "결제 확인 필요",
+	[ORDER_EXPIRED] = "기한 만료",
+	[ORDER_CANCELED] = "취소",
+	[ORDER_PARTIALLY_CANCELED] = "부분 취소",
+};
+
+/* Breakers every deployment has; shown even before any process published them. */
+static const char *const known_breakers[] = { "alimtalk", "naver", "pg-kakaopay", "pg-toss" };
+
+struct json_object *
+admin_common_jstr(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *
+admin_common_ctx(struct req *r, const char *title)
+{
+	struct json_object *ctx = json_object_new_object();
+	const char *csrf = sess_csrf(r);
+	const char *ok;
+	size_t i;
+
+	json_object_object_add(ctx, "title", json_object_new_string(title));
+	if (csrf != NULL)
+		json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
+	if (form_get(&r->query, "ok", &ok, NULL) == 0) {
+		for (i = 0; i < sizeof(flashes) / sizeof(flashes[0]); i++) {
+			if (strcmp(ok, flashes[i].code) == 0) {
+				json_object_object_add(ctx, "flash",
+				    json_object_new_string(flashes[i].message));
+				break;
+			}
+		}
+	}
+	return ctx;
+}
+
+int
+admin_common_page(struct req *r, int status, const char *page, struct json_object *ctx)
+{
+	return resp_page(r, status, page, ctx);
+}
+
+void
+admin_common_unavailable(struct req *r, struct json_object *ctx, const char *key,
+    const char *what)
+{
+	log_warn(&r->log, "admin: %s failed; the page says it could not be read", what);
+	json_object_object_add(ctx, key, json_object_new_string(ADMIN_COMMON_UNAVAILABLE));
+}
+
+int
+admin_common_done(struct req *r, const char *path, const char *code)
+{
+	return resp_redirect(r, arena_printf(r->a, "%s?ok=%s", path, code));
+}
+
+/* A query or form value: 1 present, 0 absent or empty, -1 repeated. */
+static int
+field(const struct form *f, const char *name, const char **out, size_t *len)
+{
+	int rc = form_get(f, name, out, len);
+
+	if (rc < 0)
+		return -1;
+	if (rc > 0 || *len == 0)
+		return 0;
+	return 1;
+}
+
+int
+admin_common_query_id(struct req *r, const char *name, int64_t *out)
+{
+	const char *v;
+	size_t len;
+	int rc = field(&r->query, name, &v, &len);
+
+	if (rc <= 0)
+		return rc;
+	return valid_int64(v, 1, INT64_MAX, out) == 0 ? 1 : -1;
+}
+
+static int
+text_field(const struct form *f, const char *name, size_t max_chars, const char **out)
+{
+	const char *v;
+	size_t len;
+	int rc = field(f, name, &v, &len);
+
+	if (rc <= 0)
+		return rc;
+	if (!valid_text(v, len, max_chars, false))
+		return -1;
+	*out = v;
+	return 1;
+}
+
+int
+admin_common_query_text(struct req *r, const char *name, size_t max_chars, const char **out)
+{
+	return text_field(&r->query, name, max_chars, out);
+}
+
+int
+admin_common_form_text(struct req *r, const char *name, size_t max_chars, const char **out)
+{
+	return text_field(&r->form, name, max_chars, out);
+}
+
+const char *
+admin_common_next_url(struct req *r, const char *path, int64_t before_id,
+    const char *const *names, const char *const *vals, size_t n)
+{
+	struct buf u = { 0 };
+	const char *url;
+	size_t i;
+
+	buf_printf(&u, "%s?before=%" PRId64, path, before_id);
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL)
+			continue;
+		buf_printf(&u, "&%s=", names[i]);
+		esc_url_query(&u, vals[i]);
+	}
+	url = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return url;
+}
+
+const char *
+admin_common_status_label(enum order_status s)
+{
+	return (unsigned)s < ORDER_STATUS__MAX ? status_labels[s] : "?";
+}
+
+void
+admin_common_add_queues(struct req *r, struct json_object *ctx)
+{
+	struct outbox_depth *d;
+	struct json_object *rows;
+	int64_t n, i;
+
+	n = outbox_depths(r->app->db, r->a, &d);
+	if (n < 0) {
+		admin_common_unavailable(r, ctx, "queues_error", "outbox_depths");
+		return;
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "kind", admin_common_jstr(d[i].kind));
+		json_object_object_add(o, "pending", json_object_new_int64(d[i].pending));
+		json_object_object_add(o, "claimed", json_object_new_int64(d[i].claimed));
+		json_object_object_add(o, "dead", json_object_new_int64(d[i].dead));
+		json_object_array_add(rows, o);
+	}
+	json_object_object_add(ctx, "queues", rows);
+}
+
+/* ---- breakers --------------------------------------------------------------------------- */
+
+/* Unix milliseconds as local "YYYY-MM-DD HH:MM:SS", or NULL. */
+static const char *
+ms_time(struct req *r, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char s[32];
+
+	if (ms <= 0 || localtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return NULL;
+	return arena_strdup(r->a, s);
+}
+
+static const char *
+state_label(const char *state)
+{
+	if (state == NULL)
+		return "기록 없음";
+	if (strcmp(state, "closed") == 0)
+		return "정상 (closed)";
+	if (strcmp(state, "open") == 0)
+		return "차단 (open)";
+	if (strcmp(state, "half_open") == 0)
+		return "시험 중 (half-open)";
+	return "알 수 없음";
+}
+
+/* Fills o with a report: "state", "stateLabel", "pid", "since", "updated" and the numbers
+ * under their Redis names ("failure_rate", "calls", ...). */
+static void
+report_fields(struct req *r, struct json_object *o, const struct breaker_report *rep)
+{
+	const char *state = breaker_state_name(rep->state);
+	int f;
+
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "stateLabel", json_object_new_string(state_label(state)));
+	json_object_object_add(o, "pid", json_object_new_string(rep->pid));
+	json_object_object_add(o, "since", admin_common_jstr(ms_time(r,
+	    rep->v[BREAKER_FIELD_SINCE_MS])));
+	json_object_object_add(o, "updated", admin_common_jstr(ms_time(r,
+	    rep->v[BREAKER_FIELD_UPDATED_MS])));
+	for (f = 0; f < BREAKER_FIELD__MAX; f++) {
+		if (f == BREAKER_FIELD_SINCE_MS || f == BREAKER_FIELD_UPDATED_MS)
+			continue;
+		json_object_object_add(o, breaker_report_field_name(f),
+		    json_object_new_int64(rep->v[f]));
+	}
+}
+
+void
+admin_common_add_breakers(struct req *r, struct json_object *ctx, bool with_procs)
+{
+	struct breaker_published *list;
+	struct json_object *rows;
+	size_t i, k;
+	int n;
+
+	n = breaker_read_published(r->app->redis, known_breakers,
+	    sizeof(known_breakers) / sizeof(known_breakers[0]), with_procs, &list);
+	if (n < 0) {
+		admin_common_unavailable(r, ctx, "breakers_error", "breakers from Redis");
+		return;
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < (size_t)n; i++) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *procs = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(list[i].name));
+		if (list[i].reported)
+			report_fields(r, o, &list[i].summary);
+		else
+			json_object_object_add(o, "stateLabel",
+			    json_object_new_string(state_label(NULL)));
+		for (k = 0; k < list[i].nprocs; k++) {
+			struct json_object *p = json_object_new_object();
+
+			report_fields(r, p, &list[i].procs[k]);
+			json_object_array_add(procs, p);
+		}
+		if (with_procs)
+			json_object_object_add(o, "procs", procs);
+		else
+			json_object_put(procs);
+		json_object_array_add(rows, o);
+	}
+	breaker_published_free(&list, (size_t)n);
+	json_object_object_add(ctx, "breakers", rows);
+}
+
+/* ---- actions ---------------------------------------------------------------------------- */
+
+void
+admin_common_push_job(struct req *r, int64_t outbox_id, enum job_kind kind)
+{
+	struct bus_job j = { outbox_id, kind };
+
+	if (outbox_id > 0 && bus_push(r->app->bus, &j) != 0)
+		log_warn(&r->log, "admin: push of job %" PRId64 " failed; the janitor will resend it",
+		    outbox_id);
+}
+
+struct audit_after_tx {
+	int64_t actor;
+	const char *action;
+	const char *target;
+	struct json_object *before;
+	struct json_object *after;
+};
+
+static int
+audit_after_fn(struct db *db, void *arg)
+{
+	struct audit_after_tx *t = arg;
+
+	return audit_record_json(db, t->actor, t->action, t->target, t->before, t->after);
+}
+
+int
+admin_common_audit_after(struct req *r, const char *action, const char *target,
+    struct json_object *before, struct json_object *after)
+{
+	struct audit_after_tx t = { sess_user(r), action, target, before, after };
+
+	if (db_tx(r->app->db, audit_after_fn, &t) != 0) {
+		log_error(&r->log, "admin: AUDIT RECORD LOST: user %" PRId64 " %s %s", t.actor,
+		    action, target);
+		return -1;
+	}
+	return 0;
+}

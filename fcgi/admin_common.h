@@ -1,0 +1,92 @@
+/* admin_common: what every admin page family (admin_dashboard.c, admin_products.c,
+ * admin_orders.c, admin_money.c, admin_ops.c) shares: the page context every console page
+ * starts from (title, CSRF token, the flash message of a finished POST), the "could not be
+ * read" marker a section shows when a module call fails, the redirect after a successful
+ * POST, query and form readers, the Korean labels of order statuses, the sections two pages
+ * show (queue depths, circuit breakers), the push of a queued job, and the audit record of an
+ * action whose transaction belongs to another module. The page families include this header
+ * and nothing of each other. The dispatcher has already checked the admin role and the CSRF
+ * token (ROUTE_ADMIN, ROUTE_CSRF) before any of this runs. */
+#ifndef JT_ADMIN_COMMON_H
+#define JT_ADMIN_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "infra/bus.h"
+#include "shop/orders.h"
+
+struct json_object;
+struct req;
+
+/* What a section shows when the module behind it failed (the page still renders). */
+#define ADMIN_COMMON_UNAVAILABLE "조회할 수 없습니다."
+
+/* Rows on one page of a console list. */
+#define ADMIN_COMMON_PAGE_ROWS 50
+
+/* A JSON string of s, or NULL (JSON null: prints nothing) when s is NULL. New reference. */
+struct json_object *admin_common_jstr(const char *s);
+
+/* A new page context: {"title", "csrf", "flash"?}. flash is the fixed Korean message of the
+ * query's ok=<code> (admin_common_done), absent for an unknown code. Owned by the caller
+ * (pass it to admin_common_page). */
+struct json_object *admin_common_ctx(struct req *r, const char *title);
+
+/* Renders page inside the layout with status (ctx ownership taken). Returns resp_page's
+ * result. */
+int admin_common_page(struct req *r, int status, const char *page, struct json_object *ctx);
+
+/* Marks section key of ctx as unavailable (ctx[key] = ADMIN_COMMON_UNAVAILABLE) and logs
+ * what failed. */
+void admin_common_unavailable(struct req *r, struct json_object *ctx, const char *key,
+    const char *what);
+
+/* The answer to a POST that succeeded: 303 to path (a local path, no query) with ?ok=code;
+ * code must be one of the flash codes in admin_common.c. Returns 0. */
+int admin_common_done(struct req *r, const char *path, const char *code);
+
+/* Query parameter name as a positive id. Returns 1 with *out set, 0 when absent or empty,
+ * -1 when malformed or repeated. */
+int admin_common_query_id(struct req *r, const char *name, int64_t *out);
+
+/* Query parameter name as text of 1..max_chars characters (trimmed of nothing). Returns 1
+ * with *out set, 0 when absent or empty, -1 when malformed, too long or repeated. */
+int admin_common_query_text(struct req *r, const char *name, size_t max_chars,
+    const char **out);
+
+/* Form field name of the POST body, like admin_common_query_text. */
+int admin_common_form_text(struct req *r, const char *name, size_t max_chars,
+    const char **out);
+
+/* The link to a list's next page: path?before=<before_id>, then &names[i]=vals[i] (the value
+ * URL-escaped) for each of the n filters whose value is not NULL. In r's arena. */
+const char *admin_common_next_url(struct req *r, const char *path, int64_t before_id,
+    const char *const *names, const char *const *vals, size_t n);
+
+/* The Korean name of an order status ("결제 완료"), for the console. */
+const char *admin_common_status_label(enum order_status s);
+
+/* Adds ctx["queues"]: the outbox's depth per job kind [{"kind", "pending", "claimed",
+ * "dead"}], or marks ctx["queues_error"] unavailable when the database failed. */
+void admin_common_add_queues(struct req *r, struct json_object *ctx);
+
+/* Adds ctx["breakers"]: every circuit breaker processes published to Redis
+ * (breaker_published), by name: [{"name", "state", "stateLabel", "since", "updated",
+ * "failure_rate", "slow_rate", "window_calls", "calls", "failures", "slow", "rejected",
+ * "transitions", "opened", "pid", "procs": [...] when with_procs}], or marks
+ * ctx["breakers_error"] unavailable when Redis did not answer. */
+void admin_common_add_breakers(struct req *r, struct json_object *ctx, bool with_procs);
+
+/* Pushes job outbox_id of kind (queued by a transaction that committed) on the bus; a lost
+ * push is only logged: the janitor resends it. Nothing for outbox_id <= 0. */
+void admin_common_push_job(struct req *r, int64_t outbox_id, enum job_kind kind);
+
+/* Writes the audit record of an action that committed in another module's own transaction
+ * (refunds_request, wallet_payout), in a transaction of its own right after it. Borrows both
+ * values. Returns 0, or -1 when it could not be written (logged loudly: the action stands). */
+int admin_common_audit_after(struct req *r, const char *action, const char *target,
+    struct json_object *before, struct json_object *after);
+
+#endif

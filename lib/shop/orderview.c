@@ -1,0 +1,89 @@
+/* orderview: the admin console's read-only queries over orders (see orderview.h). */
+#include <string.h>
+
+#include "base/arena.h"
+#include "infra/db.h"
+#include "shop/orderview.h"
+
+/* The search: a NULL (or 0) parameter switches its condition off. */
+static const char SQL_SEARCH[] =
+    "SELECT o.id, o.public_id, o.status, o.pay_method, o.amount, o.refunded_amount,"
+    " o.order_name, DATE_FORMAT(o.created_at, '%Y-%m-%d %H:%i:%s'), u.id, u.email"
+    " FROM orders o JOIN users u ON u.id = o.user_id"
+    " WHERE (? IS NULL OR o.public_id = ?)"
+    " AND (? = 0 OR o.user_id = ?)"
+    " AND (? IS NULL OR u.email = ?)"
+    " AND (? IS NULL OR o.status = ?)"
+    " AND (? IS NULL OR o.created_at >= ?)"
+    " AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
+    " AND (? = 0 OR o.id < ?)"
+    " ORDER BY o.id DESC LIMIT ?";
+enum {
+	SEARCH_ID, SEARCH_PUBLIC_ID, SEARCH_STATUS, SEARCH_PAY_METHOD, SEARCH_AMOUNT,
+	SEARCH_REFUNDED, SEARCH_ORDER_NAME, SEARCH_CREATED_AT, SEARCH_USER_ID, SEARCH_EMAIL
+};
+
+static const char SQL_PAYMENT[] =
+    "SELECT pg, payment_key, amount, status, approved_at, method,"
+    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') FROM payments WHERE order_id = ?";
+enum {
+	PAYMENT_PG, PAYMENT_KEY, PAYMENT_AMOUNT, PAYMENT_STATUS, PAYMENT_APPROVED_AT,
+	PAYMENT_METHOD, PAYMENT_CREATED_AT
+};
+
+int64_t
+orderview_search(struct db *db, struct arena *a, const struct orderview_query *q,
+    size_t limit, struct orderview_row **out)
+{
+	const char *status = q->status < ORDER_STATUS__MAX ? orders_status_name(q->status) : NULL;
+	struct orderview_row *rows;
+	struct db_res res;
+	int64_t n;
+	size_t i;
+
+	*out = NULL;
+	n = db_query(db, a, &res, SQL_SEARCH, "ssiissssssssiii",
+	    q->public_id, q->public_id, q->user_id, q->user_id, q->email, q->email, status, status,
+	    q->from_day, q->from_day, q->to_day, q->to_day, q->before_id, q->before_id,
+	    (int64_t)limit);
+	if (n < 0)
+		return n;
+	rows = arena_alloc(a, (res.nrows > 0 ? res.nrows : 1) * sizeof(*rows));
+	for (i = 0; i < res.nrows; i++) {
+		struct orderview_row *o = &rows[i];
+
+		o->id = db_res_i64(&res, i, SEARCH_ID);
+		o->public_id = db_res_str(&res, i, SEARCH_PUBLIC_ID);
+		o->status = db_res_str(&res, i, SEARCH_STATUS);
+		o->pay_method = db_res_str(&res, i, SEARCH_PAY_METHOD);
+		o->amount = db_res_i64(&res, i, SEARCH_AMOUNT);
+		o->refunded_amount = db_res_i64(&res, i, SEARCH_REFUNDED);
+		o->order_name = db_res_str(&res, i, SEARCH_ORDER_NAME);
+		o->created_at = db_res_str(&res, i, SEARCH_CREATED_AT);
+		o->user_id = db_res_i64(&res, i, SEARCH_USER_ID);
+		o->email = db_res_str(&res, i, SEARCH_EMAIL);
+	}
+	*out = rows;
+	return (int64_t)res.nrows;
+}
+
+int
+orderview_payment(struct db *db, struct arena *a, int64_t order_id,
+    struct orderview_payment *out)
+{
+	struct db_res res;
+	int64_t n;
+
+	memset(out, 0, sizeof(*out));
+	n = db_query(db, a, &res, SQL_PAYMENT, "i", order_id);
+	if (n <= 0)
+		return (int)n;
+	out->pg = db_res_str(&res, 0, PAYMENT_PG);
+	out->payment_key = db_res_str(&res, 0, PAYMENT_KEY);
+	out->amount = db_res_i64(&res, 0, PAYMENT_AMOUNT);
+	out->status = db_res_str(&res, 0, PAYMENT_STATUS);
+	out->approved_at = db_res_str(&res, 0, PAYMENT_APPROVED_AT);
+	out->method = db_res_str(&res, 0, PAYMENT_METHOD);
+	out->created_at = db_res_str(&res, 0, PAYMENT_CREATED_AT);
+	return 1;
+}
