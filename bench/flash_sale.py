@@ -33,7 +33,8 @@ def main():
 
     run = tempfile.mkdtemp(prefix="jangteo-flash.")
     os.chmod(run, 0o755)
-    env = dict(os.environ, JT_RUN=run, JT_TEST_ROUTES="1",
+    # Each buyer pays exactly the price (the check below): no shipping fee in this shop.
+    env = dict(os.environ, JT_RUN=run, JT_TEST_ROUTES="1", JANGTEO_SHIPPING_FEE="0",
                JT_HTTP_PORT=os.environ.get("JT_HTTP_PORT", "18310"),
                JT_BUILDDIR=os.environ.get("JT_BUILDDIR", os.path.join(REPO, "_build")))
     port = int(env["JT_HTTP_PORT"])

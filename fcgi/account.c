@@ -69,31 +69,33 @@ struct acct_err_info {
 	int status;
 	const char *code;
 	const char *message;   /* Korean, for shoppers */
+	const char *field;     /* the form field the message is shown next to, or NULL for the form */
 };
 
 static const struct acct_err_info acct_errs[ACCT_ERR__MAX] = {
-	{ 400, "BAD_REQUEST", "잘못된 요청입니다." },                               /* ACCT_BAD_INPUT */
-	{ 400, "INVALID_EMAIL", "올바른 이메일 주소를 입력해 주세요." },             /* ACCT_INVALID_EMAIL */
-	{ 400, "INVALID_NAME", "이름은 1~50자로 입력해 주세요." },                   /* ACCT_INVALID_NAME */
-	{ 400, "INVALID_PASSWORD", "사용할 수 없는 비밀번호입니다." },               /* ACCT_INVALID_PASSWORD */
-	{ 400, "PASSWORD_MISMATCH", "비밀번호 확인이 일치하지 않습니다." },          /* ACCT_PASSWORD_MISMATCH */
-	{ 409, "EMAIL_TAKEN", "이미 가입된 이메일입니다. 로그인해 주세요." },        /* ACCT_EMAIL_TAKEN */
+	{ 400, "BAD_REQUEST", "잘못된 요청입니다.", NULL },                          /* ACCT_BAD_INPUT */
+	{ 400, "INVALID_EMAIL", "올바른 이메일 주소를 입력해 주세요.", "email" },     /* ACCT_INVALID_EMAIL */
+	{ 400, "INVALID_NAME", "이름은 1~50자로 입력해 주세요.", "name" },           /* ACCT_INVALID_NAME */
+	{ 400, "INVALID_PASSWORD", "사용할 수 없는 비밀번호입니다.", "password" },   /* ACCT_INVALID_PASSWORD */
+	{ 400, "PASSWORD_MISMATCH", "비밀번호 확인이 일치하지 않습니다.",
+	  "password_confirm" },                                                       /* ACCT_PASSWORD_MISMATCH */
+	{ 409, "EMAIL_TAKEN", "이미 가입된 이메일입니다. 로그인해 주세요.", "email" }, /* ACCT_EMAIL_TAKEN */
 	{ 429, "TOO_MANY_CODE_REQUESTS",
-	  "인증번호 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요." },            /* ACCT_SIGNUP_LIMITED */
+	  "인증번호 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.", NULL },      /* ACCT_SIGNUP_LIMITED */
 	{ 502, "MAIL_SEND_FAILED",
-	  "인증 메일을 보내지 못했습니다. 잠시 후 다시 시도해 주세요." },            /* ACCT_MAIL_FAILED */
-	{ 400, "INVALID_CODE", "인증번호 6자리 숫자를 입력해 주세요." },             /* ACCT_INVALID_CODE */
-	{ 400, "CODE_MISMATCH", "인증번호가 일치하지 않습니다." },                   /* ACCT_CODE_MISMATCH */
+	  "인증 메일을 보내지 못했습니다. 잠시 후 다시 시도해 주세요.", NULL },      /* ACCT_MAIL_FAILED */
+	{ 400, "INVALID_CODE", "인증번호 6자리 숫자를 입력해 주세요.", "code" },     /* ACCT_INVALID_CODE */
+	{ 400, "CODE_MISMATCH", "인증번호가 일치하지 않습니다.", "code" },           /* ACCT_CODE_MISMATCH */
 	{ 400, "CODE_ATTEMPTS_EXCEEDED",
-	  "인증번호 입력 횟수를 초과했습니다. 인증번호를 다시 요청해 주세요." },     /* ACCT_CODE_EXHAUSTED */
+	  "인증번호 입력 횟수를 초과했습니다. 인증번호를 다시 요청해 주세요.", NULL }, /* ACCT_CODE_EXHAUSTED */
 	{ 400, "CODE_EXPIRED",
-	  "인증번호가 만료되었거나 유효하지 않습니다. 인증번호를 다시 요청해 주세요." }, /* ACCT_CODE_EXPIRED */
-	{ 400, "LOGIN_REQUIRED_FIELDS", "이메일과 비밀번호를 입력해 주세요." },      /* ACCT_LOGIN_MISSING */
-	{ 401, "LOGIN_FAILED", "이메일 또는 비밀번호가 올바르지 않습니다." },        /* ACCT_LOGIN_FAILED */
+	  "인증번호가 만료되었거나 유효하지 않습니다. 인증번호를 다시 요청해 주세요.", NULL }, /* ACCT_CODE_EXPIRED */
+	{ 400, "LOGIN_REQUIRED_FIELDS", "이메일과 비밀번호를 입력해 주세요.", NULL }, /* ACCT_LOGIN_MISSING */
+	{ 401, "LOGIN_FAILED", "이메일 또는 비밀번호가 올바르지 않습니다.", NULL },  /* ACCT_LOGIN_FAILED */
 	{ 429, "TOO_MANY_LOGIN_ATTEMPTS",
-	  "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요." },              /* ACCT_LOGIN_LIMITED */
+	  "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.", NULL },        /* ACCT_LOGIN_LIMITED */
 	{ 503, "SERVICE_UNAVAILABLE",
-	  "서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도해 주세요." },         /* ACCT_UNAVAILABLE */
+	  "서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.", NULL },   /* ACCT_UNAVAILABLE */
 };
 
 /* The form pages of this family. */
@@ -133,11 +135,12 @@ acct_duration(struct req *r, int64_t secs)
 	return arena_printf(r->a, "%" PRId64 "초", secs < 1 ? 1 : secs);
 }
 
-/* Renders a form page with status. Extra headers (Retry-After) need the page rendered here,
+/* Renders a form page with status; error (or NULL) is shown next to field, or above the form
+ * when field is NULL. Extra headers (Retry-After) need the page rendered here,
  * since resp_page takes none; such pages are only shown to guests, so they lack "me". */
 static int
 acct_show(struct req *r, const struct acct_form *f, int status, const char *error,
-    const char *extra_headers)
+    const char *field, const char *extra_headers)
 {
 	struct json_object *ctx;
 	const char *csrf = sess_csrf(r);
@@ -150,8 +153,14 @@ acct_show(struct req *r, const struct acct_form *f, int status, const char *erro
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(acct_pages[f->page].title));
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
-	if (error != NULL)
+	if (error != NULL && field != NULL) {
+		struct json_object *errors = json_object_new_object();
+
+		json_object_object_add(errors, field, json_object_new_string(error));
+		json_object_object_add(ctx, "errors", errors);
+	} else if (error != NULL) {
 		json_object_object_add(ctx, "error", json_object_new_string(error));
+	}
 	if (f->email != NULL)
 		json_object_object_add(ctx, "email", json_object_new_string(f->email));
 	if (f->name != NULL)
@@ -198,7 +207,7 @@ acct_fail(struct req *r, const struct acct_form *f, enum acct_err e, const char 
 	if (message == NULL)
 		message = info->message;
 	if (!acct_json(r))
-		return acct_show(r, f, info->status, message, extra_headers);
+		return acct_show(r, f, info->status, message, info->field, extra_headers);
 	if (extra_headers == NULL)
 		return resp_error(r, info->status, info->code, message);
 	o = json_object_new_object();
@@ -373,7 +382,7 @@ acct_show_prefilled(struct req *r, enum acct_page page)
 	if (form_get(&r->query, "email", &email, NULL) == 0 &&
 	    account_email_canonical(email, canon, sizeof(canon)) == 0)
 		f.email = arena_strdup(r->a, canon);
-	return acct_show(r, &f, 200, NULL, NULL);
+	return acct_show(r, &f, 200, NULL, NULL, NULL);
 }
 
 /* GET /signup[?email=]: the sign-up form (home for a signed-in user). */
@@ -455,7 +464,7 @@ account_signup(struct req *r)
 	}
 	f.page = PAGE_VERIFY;
 	f.sent = true;
-	return acct_show(r, &f, 200, NULL, NULL);
+	return acct_show(r, &f, 200, NULL, NULL, NULL);
 }
 
 /* GET /signup/verify[?email=]: the code form. */
@@ -596,7 +605,7 @@ account_login_form(struct req *r)
 		f.next = next;
 	if (sess_user(r) != 0)
 		return resp_redirect(r, f.next != NULL ? f.next : "/");
-	return acct_show(r, &f, 200, NULL, NULL);
+	return acct_show(r, &f, 200, NULL, NULL, NULL);
 }
 
 /* POST /login {email, password, next} and /api/v1/login {email, password}. Page: 303 to next

@@ -33,7 +33,11 @@ struct app {
 int ops_healthz(struct req *r);
 int ops_metrics(struct req *r);
 
-/* home.c: the front page */
+/* catalog.c: the front page (the rest of the storefront is catalog.c's route table) */
 int home_index(struct req *r);
+
+/* delivery.c: answers a refused fulfilment move (rc: an enum fulfilment_rc other than DONE
+ * and ALREADY) with its status, code and Korean message */
+int delivery_refused(struct req *r, int rc);
 
 #endif

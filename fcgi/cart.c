@@ -1,7 +1,8 @@
 /* cart: the cart page with its forms (add, change quantity, remove) and the JSON twin under
  * /api/v1/cart. Guests have carts too (kept under their session); a signed-in shopper's cart
  * is kept under their user id and the guest cart joins it at login (fcgi/sess.c). The cart
- * holds quantities only: every amount shown is priced from the database when it is read. */
+ * holds quantities only: every amount shown is priced from the database when it is read.
+ * 다시 결제하기 (POST /orders/{id}/reorder) puts an unpaid order's lines back into the cart. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include "app.h"
 #include "base/arena.h"
 #include "shop/cart.h"
+#include "shop/orders.h"
+#include "shop/shipping.h"
 #include "base/conf.h"
 #include "base/form.h"
 #include "base/jparse.h"
@@ -140,10 +143,30 @@ load_cart(struct req *r, struct cart *c)
 
 /* ---- pages ------------------------------------------------------------------------------- */
 
+/* Quotes the shipping fees of cart c's sold lines (the same quote checkout charges). 0 or
+ * -1. */
+static int
+quote_fees(struct req *r, const struct cart *c, struct shipping_quote *q)
+{
+	struct shipping_rule shop;
+	int64_t *sellers = arena_alloc(r->a, (c->nlines + 1) * sizeof(*sellers));
+	int64_t *amounts = arena_alloc(r->a, (c->nlines + 1) * sizeof(*amounts));
+	size_t i;
+
+	shipping_rule_from_conf(r->app->conf, &shop);
+	for (i = 0; i < c->nlines; i++) {
+		sellers[i] = c->lines[i].active ? c->lines[i].seller_id : 0;
+		amounts[i] = c->lines[i].line_amount;
+	}
+	return shipping_quote(r->app->db, r->a, &shop, sellers, amounts, c->nlines, q) == 0 ?
+	    0 : -1;
+}
+
 /* Renders the cart page with status; error is a message about the last form, or NULL. */
 static int
 render_cart(struct req *r, int status, const char *error)
 {
+	struct shipping_quote q;
 	struct json_object *ctx, *lines;
 	struct cart_limits lim;
 	struct cart c;
@@ -172,6 +195,9 @@ render_cart(struct req *r, int status, const char *error)
 		json_object_object_add(j, "line_amount", json_object_new_int64(l->line_amount));
 		json_object_object_add(j, "available", json_object_new_int64(l->available));
 		json_object_object_add(j, "active", json_object_new_boolean(l->active));
+		json_object_object_add(j, "seller", json_object_new_string(l->seller));
+		if (l->image != NULL)
+			json_object_object_add(j, "image", json_object_new_string(l->image));
 		if (l->active && l->available == 0)
 			json_object_object_add(j, "sold_out", json_object_new_boolean(1));
 		else if (l->active && l->available < l->quantity)
@@ -180,8 +206,14 @@ render_cart(struct req *r, int status, const char *error)
 			problem = true;
 		json_object_array_add(lines, j);
 	}
+	if (quote_fees(r, &c, &q) != 0) {
+		json_object_put(lines);
+		return -1;
+	}
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("장바구니"));
+	json_object_object_add(ctx, "fees", json_object_new_int64(q.fees));
+	json_object_object_add(ctx, "pay_total", json_object_new_int64(q.total));
 	json_object_object_add(ctx, "lines", lines);
 	json_object_object_add(ctx, "total", json_object_new_int64(c.total));
 	json_object_object_add(ctx, "total_quantity", json_object_new_int64(c.total_quantity));
@@ -318,6 +350,42 @@ page_cart_remove(struct req *r)
 	if (owner_of(r, &o) != 0)
 		return resp_fail(r, RESP_CSRF);
 	return form_done(r, cart_remove(r->app->redis, &o, id), 0, "/cart");
+}
+
+/* POST /orders/{id}/reorder: 다시 결제하기 for the signed-in shopper's order that was not paid
+ * (failed, expired, or cancelled before payment): each line goes back into the cart with the
+ * order's quantity (a line already there is set to it, so pressing twice adds nothing), then
+ * 303 to /checkout. Products no longer sold are left out; when none is left, 409 page. 404
+ * for another's order or a paid one. */
+static int
+page_reorder(struct req *r)
+{
+	struct cart_limits lim;
+	struct cart_owner o = { sess_user(r), NULL };
+	struct order ord;
+	size_t i, put = 0;
+	int rc = orders_get(r->app->db, r->a, req_path_param(r, 0), true, &ord);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || ord.user_id != sess_user(r) || !(ord.status == ORDER_FAILED ||
+	    ord.status == ORDER_EXPIRED || (ord.status == ORDER_CANCELED && ord.paid_at == NULL)))
+		return resp_error(r, 404, "ORDER_NOT_FOUND", "주문을 찾을 수 없습니다.");
+	limits(r, &lim);
+	for (i = 0; i < ord.nlines; i++) {
+		rc = cart_set(r->app->redis, r->app->db, &o, &lim, ord.lines[i].product_id,
+		    ord.lines[i].quantity);
+		if (rc == CART_UNAVAILABLE)
+			return resp_fail(r, RESP_UNAVAILABLE);
+		if (rc == CART_DB)
+			return -1;
+		if (rc == CART_OK)
+			put++;
+	}
+	if (put == 0)
+		return resp_error(r, 409, "NOTHING_TO_REORDER",
+		    "주문하셨던 상품을 지금은 판매하지 않습니다. 다른 상품을 둘러봐 주세요.");
+	return resp_redirect(r, "/checkout");
 }
 
 /* ---- JSON -------------------------------------------------------------------------------- */
@@ -490,6 +558,7 @@ const struct route cart_routes[] = {
 	{ METHOD_POST,   "/cart/add",                     page_cart_add,    ROUTE_HTML | ROUTE_CSRF, "cart_add" },
 	{ METHOD_POST,   "/cart/update",                  page_cart_update, ROUTE_HTML | ROUTE_CSRF, "cart_update" },
 	{ METHOD_POST,   "/cart/remove",                  page_cart_remove, ROUTE_HTML | ROUTE_CSRF, "cart_remove" },
+	{ METHOD_POST,   "/orders/{id}/reorder",          page_reorder,     ROUTE_HTML | ROUTE_LOGIN | ROUTE_CSRF, "order_reorder" },
 	{ METHOD_GET,    "/api/v1/cart",                  api_cart,         ROUTE_JSON, "api_cart" },
 	{ METHOD_DELETE, "/api/v1/cart",                  api_clear,        ROUTE_JSON | ROUTE_CSRF, "api_cart_clear" },
 	{ METHOD_POST,   "/api/v1/cart/items",            api_item_add,     ROUTE_JSON | ROUTE_CSRF, "api_cart_item_add" },

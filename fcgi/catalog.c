@@ -1,8 +1,10 @@
-/* catalog: the product list, product and popular-products pages and their /api/v1 twins;
+/* catalog: the storefront: the front page, the product list (categories, search, three sort
+ * orders), the product page and the popular products, and their /api/v1 twins;
  * /products/{id} and /products/popular also answer JSON in seed 002's shapes when the Accept
  * header asks for it (ROUTE_TWIN: the dispatcher picks the page or the seed's JSON).
  * The product page also shows the lowest price on Naver Shopping, from lib/shop/pricewatch
  * (the process's own, r->app->pricewatch: its HTTP connection cache and "naver" breaker). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -11,46 +13,106 @@
 #include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
-#include "shop/catalog.h"
 #include "base/conf.h"
 #include "base/esc.h"
 #include "base/form.h"
+#include "base/valid.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
+#include "shop/catalog.h"
 #include "shop/pricewatch.h"
-#include "base/valid.h"
+#include "shop/shipping.h"
 
 static const char MSG_BAD_LIMIT[] = "limit은 1~100 사이의 정수여야 합니다.";
 static const char MSG_BAD_CURSOR[] = "잘못된 페이지 커서입니다.";
 static const char MSG_BAD_ID[] = "잘못된 상품 번호입니다.";
 static const char MSG_NOT_FOUND[] = "존재하지 않는 상품입니다.";
+static const char MSG_BAD_SORT[] = "정렬 방식이 올바르지 않습니다.";
+static const char MSG_BAD_QUERY[] = "검색어는 1~50자로 입력해 주세요.";
+static const char MSG_NO_CATEGORY[] = "존재하지 않는 카테고리입니다.";
 
-/* The list's query: ?cursor= (opaque; empty or absent = from the newest) and ?limit=
- * (1..100, default catalog.page_size). Stores them and whether limit was given. Returns 0, or
- * -1 after answering 400 (INVALID_LIMIT, INVALID_CURSOR; a field given twice counts as bad). */
+#define CATEGORIES_MAX 24   /* categories the storefront shows */
+#define HOME_CARDS 8        /* products in each row of the front page */
+#define LOW_STOCK 5         /* "n개 남음" from this many units down */
+
+/* The sort orders' Korean names, in the order the list offers them. */
+static const struct {
+	enum catalog_sort sort;
+	const char *label;
+} sort_tabs[] = {
+	{ CATALOG_SORT_POPULAR, "인기순" },
+	{ CATALOG_SORT_NEW,     "최신순" },
+	{ CATALOG_SORT_PRICE,   "낮은 가격순" },
+};
+
+/* A list's query as the URL gave it: ?sort= (new, price, popular; default new), ?category=
+ * (a slug), ?q= (1..CATALOG_QUERY_MAX characters), ?cursor= (opaque, for that sort; empty or
+ * absent = from the start) and ?limit= (1..100, default catalog.page_size). */
+struct list_args {
+	struct catalog_query q;
+	struct catalog_category category;   /* id 0 when none was asked for */
+	const char *query;                  /* the search as typed, or NULL */
+	bool limit_given;
+};
+
+/* Reads the list's query into *la. Returns 0, or -1 after answering 400 (INVALID_LIMIT,
+ * INVALID_SORT, INVALID_QUERY, INVALID_CURSOR; a field given twice counts as bad) or 404
+ * (CATEGORY_NOT_FOUND), or -2 on a database error (nothing answered). */
 static int
-list_params_or_400(struct req *r, int64_t *after_id, int *limit, bool *limit_given)
+list_args_or_4xx(struct req *r, struct list_args *la)
 {
 	const char *v;
 	int64_t n;
 	int rc;
 
-	*after_id = 0;
-	*limit = (int)conf_int(r->app->conf, CONF_CATALOG_PAGE_SIZE);
-	*limit_given = false;
+	memset(la, 0, sizeof(*la));
+	la->q.sort = CATALOG_SORT_NEW;
+	la->q.limit = (int)conf_int(r->app->conf, CONF_CATALOG_PAGE_SIZE);
 	rc = form_get(&r->query, "limit", &v, NULL);
 	if (rc < 0 || (rc == 0 && valid_int64(v, 1, CATALOG_LIMIT_MAX, &n) != 0)) {
 		resp_error(r, 400, "INVALID_LIMIT", MSG_BAD_LIMIT);
 		return -1;
 	}
 	if (rc == 0) {
-		*limit = (int)n;
-		*limit_given = true;
+		la->q.limit = (int)n;
+		la->limit_given = true;
 	}
+	rc = form_get(&r->query, "sort", &v, NULL);
+	if (rc < 0 || (rc == 0 && *v != '\0' && catalog_sort_parse(v, &la->q.sort) != 0)) {
+		resp_error(r, 400, "INVALID_SORT", MSG_BAD_SORT);
+		return -1;
+	}
+	rc = form_get(&r->query, "q", &v, NULL);
+	if (rc < 0 || (rc == 0 && *v != '\0' &&
+	    !valid_text(v, strlen(v), CATALOG_QUERY_MAX, false))) {
+		resp_error(r, 400, "INVALID_QUERY", MSG_BAD_QUERY);
+		return -1;
+	}
+	if (rc == 0 && *v != '\0') {
+		la->query = v;
+		la->q.q = v;
+	}
+	rc = form_get(&r->query, "category", &v, NULL);
+	if (rc < 0) {
+		resp_error(r, 404, "CATEGORY_NOT_FOUND", MSG_NO_CATEGORY);
+		return -1;
+	}
+	if (rc == 0 && *v != '\0') {
+		rc = catalog_category_by_slug(r->app->db, r->a, v, &la->category);
+		if (rc < 0)
+			return -2;
+		if (rc == 0) {
+			resp_error(r, 404, "CATEGORY_NOT_FOUND", MSG_NO_CATEGORY);
+			return -1;
+		}
+		la->q.category_id = la->category.id;
+	}
+	la->q.after.sort = la->q.sort;
 	rc = form_get(&r->query, "cursor", &v, NULL);
-	if (rc < 0 || (rc == 0 && *v != '\0' && catalog_cursor_decode(v, after_id) != 0)) {
+	if (rc < 0 || (rc == 0 && *v != '\0' &&
+	    catalog_pos_decode(v, la->q.sort, &la->q.after) != 0)) {
 		resp_error(r, 400, "INVALID_CURSOR", MSG_BAD_CURSOR);
 		return -1;
 	}
@@ -68,7 +130,8 @@ product_id_or_400(struct req *r, int64_t *id)
 	return -1;
 }
 
-/* {"id", "name", "price", "stock", "seller"} plus "description" when the item has one. */
+/* {"id", "name", "price", "stock", "seller"}, plus "listPrice" and "discountRate" when there
+ * is a discount to show, "image" when the product has one and "description" on its own page. */
 static struct json_object *
 item_json(const struct catalog_item *it)
 {
@@ -79,6 +142,13 @@ item_json(const struct catalog_item *it)
 	json_object_object_add(o, "price", json_object_new_int64(it->price));
 	json_object_object_add(o, "stock", json_object_new_int64(it->stock));
 	json_object_object_add(o, "seller", json_object_new_string(it->seller));
+	if (catalog_discount_pct(it->price, it->list_price) > 0) {
+		json_object_object_add(o, "listPrice", json_object_new_int64(it->list_price));
+		json_object_object_add(o, "discountRate",
+		    json_object_new_int(catalog_discount_pct(it->price, it->list_price)));
+	}
+	if (it->image != NULL)
+		json_object_object_add(o, "image", json_object_new_string(it->image));
 	if (it->description != NULL)
 		json_object_object_add(o, "description", json_object_new_string(it->description));
 	return o;
@@ -92,6 +162,79 @@ items_json(const struct catalog_page *p)
 
 	for (i = 0; i < p->n; i++)
 		json_object_array_add(a, item_json(&p->items[i]));
+	return a;
+}
+
+/* What a product card (templates/card.html) shows: {"id", "name", "seller", "price",
+ * "list_price" and "discount" (when there is a discount), "image", "image_alt", "stock",
+ * "few" (units left when LOW_STOCK or fewer), "rank" (rank > 0: its place in a best-seller
+ * row)}. */
+static struct json_object *
+card_json(const struct catalog_item *it, int rank)
+{
+	struct json_object *o = json_object_new_object();
+	int pct = catalog_discount_pct(it->price, it->list_price);
+
+	json_object_object_add(o, "id", json_object_new_int64(it->id));
+	json_object_object_add(o, "name", json_object_new_string(it->name));
+	json_object_object_add(o, "seller", json_object_new_string(it->seller));
+	json_object_object_add(o, "price", json_object_new_int64(it->price));
+	if (pct > 0) {
+		json_object_object_add(o, "list_price", json_object_new_int64(it->list_price));
+		json_object_object_add(o, "discount", json_object_new_int(pct));
+	}
+	if (it->image != NULL) {
+		json_object_object_add(o, "image", json_object_new_string(it->image));
+		json_object_object_add(o, "image_alt", json_object_new_string(it->image_alt));
+	}
+	json_object_object_add(o, "stock", json_object_new_int64(it->stock));
+	if (it->stock > 0 && it->stock <= LOW_STOCK)
+		json_object_object_add(o, "few", json_object_new_int64(it->stock));
+	if (rank > 0)
+		json_object_object_add(o, "rank", json_object_new_int(rank));
+	return o;
+}
+
+static struct json_object *
+cards_json(const struct catalog_page *p, bool ranked)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		json_object_array_add(a, card_json(&p->items[i], ranked ? (int)i + 1 : 0));
+	return a;
+}
+
+/* The storefront's categories as [{"slug", "name", "icon", "current"}] (current: the one
+ * the list shows, added at the end when it is not among the first CATEGORIES_MAX), or NULL
+ * on a database error. */
+static struct json_object *
+categories_json(struct req *r, const struct catalog_category *current)
+{
+	struct catalog_category cats[CATEGORIES_MAX + 1];
+	struct json_object *a;
+	int i, n = catalog_categories(r->app->db, r->a, cats, CATEGORIES_MAX);
+	bool seen = false;
+
+	if (n < 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		seen = seen || cats[i].id == current->id;
+	if (current->id > 0 && !seen)
+		cats[n++] = *current;
+	a = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "slug", json_object_new_string(cats[i].slug));
+		json_object_object_add(o, "name", json_object_new_string(cats[i].name));
+		if (cats[i].icon != NULL)
+			json_object_object_add(o, "icon", json_object_new_string(cats[i].icon));
+		json_object_object_add(o, "current",
+		    json_object_new_boolean(cats[i].id == current->id));
+		json_object_array_add(a, o);
+	}
 	return a;
 }
 
@@ -119,77 +262,196 @@ popular_json(struct req *r, const char *count_key)
 	return a;
 }
 
-/* Reads the page the query asks for; *given_limit is the limit the query named, or 0.
- * Returns 0, -1 after answering 400, or -2 on an internal failure (nothing answered). */
+/* Reads the page the query asks for into *p. Returns 0, -1 after answering 4xx, or -2 on an
+ * internal failure (nothing answered). */
 static int
-load_page(struct req *r, struct catalog_page *p, int *given_limit)
+load_page(struct req *r, struct list_args *la, struct catalog_page *p)
 {
-	int64_t after_id;
-	int limit;
-	bool limit_given;
+	int rc = list_args_or_4xx(r, la);
 
-	if (list_params_or_400(r, &after_id, &limit, &limit_given) != 0)
-		return -1;
-	*given_limit = limit_given ? limit : 0;
-	if (catalog_list(r->app->db, r->app->redis, r->a, after_id, limit,
+	if (rc != 0)
+		return rc;
+	if (catalog_list(r->app->db, r->app->redis, r->a, &la->q,
 	    (int)conf_int(r->app->conf, CONF_CATALOG_CACHE_SECONDS), p) != 0)
 		return -2;
 	return 0;
 }
 
-/* GET /api/v1/products?cursor=&limit=: {"items": [...], "nextCursor": "..." or null}.
- * 400 INVALID_LIMIT / INVALID_CURSOR. */
+/* GET /api/v1/products?sort=&category=&q=&cursor=&limit=: {"items": [...], "nextCursor":
+ * "..." or null}. 400 INVALID_LIMIT / INVALID_SORT / INVALID_QUERY / INVALID_CURSOR, 404
+ * CATEGORY_NOT_FOUND. */
 static int
 api_list(struct req *r)
 {
+	struct list_args la;
 	struct catalog_page p;
 	struct json_object *o;
 	char cursor[CATALOG_CURSOR_MAX + 1];
-	int given_limit;
-	int rc = load_page(r, &p, &given_limit);
+	int rc = load_page(r, &la, &p);
 
 	if (rc != 0)
 		return rc == -1 ? 0 : -1;
 	o = json_object_new_object();
 	json_object_object_add(o, "items", items_json(&p));
-	if (p.next_after > 0 && catalog_cursor_encode(p.next_after, cursor, sizeof(cursor)) == 0)
+	if (p.next.id > 0 && catalog_pos_encode(&p.next, cursor, sizeof(cursor)) == 0)
 		json_object_object_add(o, "nextCursor", json_object_new_string(cursor));
 	else
 		json_object_object_add(o, "nextCursor", NULL);
 	return resp_json(r, 200, o);
 }
 
-/* GET /products?cursor=&limit=: a page of products, the popular list and a next-page link.
- * 400 (error page) on a bad limit or cursor. */
+/* The list's URL for other choices: the path with cursor (NULL: none), then limit when the
+ * query named one, then sort (unless new), category and q, each escaped. In the arena. */
+static const char *
+list_url(struct req *r, const struct list_args *la, enum catalog_sort sort, const char *cursor)
+{
+	struct buf u;
+	const char *sep = "?", *out;
+
+	buf_init(&u);
+	buf_puts(&u, "/products");
+	if (cursor != NULL) {
+		buf_puts(&u, "?cursor=");
+		esc_url_query(&u, cursor);
+		sep = "&";
+	}
+	if (la->limit_given) {
+		buf_printf(&u, "%slimit=%d", sep, la->q.limit);
+		sep = "&";
+	}
+	if (sort != CATALOG_SORT_NEW) {
+		buf_printf(&u, "%ssort=%s", sep, catalog_sort_name(sort));
+		sep = "&";
+	}
+	if (la->category.id > 0) {
+		buf_printf(&u, "%scategory=", sep);
+		esc_url_query(&u, la->category.slug);
+		sep = "&";
+	}
+	if (la->query != NULL) {
+		buf_printf(&u, "%sq=", sep);
+		esc_url_query(&u, la->query);
+	}
+	out = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return out;
+}
+
+/* GET /products?sort=&category=&q=&cursor=&limit=: the category chips, the sort tabs, a page
+ * of product cards and the next-page link. 400 / 404 error pages as api_list. */
 static int
 page_list(struct req *r)
 {
+	struct list_args la, all;
 	struct catalog_page p;
-	struct json_object *ctx, *popular;
+	struct json_object *ctx, *cats, *sorts, *nav;
 	char cursor[CATALOG_CURSOR_MAX + 1];
-	int given_limit;
-	int rc = load_page(r, &p, &given_limit);
+	const char *heading;
+	size_t i;
+	int rc = load_page(r, &la, &p);
 
 	if (rc != 0)
 		return rc == -1 ? 0 : -1;
-	popular = popular_json(r, "saleCount");
-	if (popular == NULL)
+	cats = categories_json(r, &la.category);
+	if (cats == NULL)
 		return -1;
+	heading = la.query != NULL ? arena_printf(r->a, "‘%s’ 검색 결과", la.query) :
+	    la.category.id > 0 ? la.category.name : "전체 상품";
 	ctx = json_object_new_object();
-	json_object_object_add(ctx, "title", json_object_new_string("상품"));
-	json_object_object_add(ctx, "items", items_json(&p));
-	json_object_object_add(ctx, "popular", popular);
-	if (p.next_after > 0 && catalog_cursor_encode(p.next_after, cursor, sizeof(cursor)) == 0) {
-		struct buf url = { 0 };
+	json_object_object_add(ctx, "title", json_object_new_string(heading));
+	json_object_object_add(ctx, "heading", json_object_new_string(heading));
+	json_object_object_add(ctx, "items", cards_json(&p, false));
+	json_object_object_add(ctx, "categories", cats);
+	all = la;
+	all.category.id = 0;  /* the "전체" chip: the same list over every category */
+	json_object_object_add(ctx, "all_url", json_object_new_string(
+	    list_url(r, &all, la.q.sort, NULL)));
+	json_object_object_add(ctx, "all_current", json_object_new_boolean(la.category.id == 0));
+	if (la.query != NULL)
+		json_object_object_add(ctx, "q", json_object_new_string(la.query));
+	sorts = json_object_new_array();
+	for (i = 0; i < sizeof(sort_tabs) / sizeof(sort_tabs[0]); i++) {
+		struct json_object *o = json_object_new_object();
 
-		buf_puts(&url, "/products?cursor=");
-		esc_url_query(&url, cursor);
-		if (given_limit > 0)
-			buf_printf(&url, "&limit=%d", given_limit);
-		json_object_object_add(ctx, "next_url", json_object_new_string(url.data));
-		buf_release(&url);
+		json_object_object_add(o, "label", json_object_new_string(sort_tabs[i].label));
+		json_object_object_add(o, "url", json_object_new_string(
+		    list_url(r, &la, sort_tabs[i].sort, NULL)));
+		json_object_object_add(o, "current", json_object_new_boolean(
+		    sort_tabs[i].sort == la.q.sort));
+		json_object_array_add(sorts, o);
 	}
+	json_object_object_add(ctx, "sorts", sorts);
+	nav = json_object_new_object();
+	if (la.query == NULL && la.category.id == 0)
+		json_object_object_add(nav, la.q.sort == CATALOG_SORT_POPULAR ? "popular" :
+		    la.q.sort == CATALOG_SORT_PRICE ? "price" : "new", json_object_new_boolean(1));
+	json_object_object_add(ctx, "nav", nav);
+	if (p.next.id > 0 && catalog_pos_encode(&p.next, cursor, sizeof(cursor)) == 0)
+		json_object_object_add(ctx, "next_url", json_object_new_string(
+		    list_url(r, &la, la.q.sort, cursor)));
 	return resp_page(r, 200, "products", ctx);
+}
+
+/* What one of product it costs to ship under its seller's rule (the shop's when the seller
+ * has none), as {"fee", "free_over"} (won; fee 0: ships free, free_over 0: no threshold), or
+ * NULL on a database error. */
+static struct json_object *
+shipping_json(struct req *r, const struct catalog_item *it)
+{
+	struct shipping_rule shop;
+	struct shipping_quote q;
+	struct json_object *o;
+
+	shipping_rule_from_conf(r->app->conf, &shop);
+	if (shipping_quote(r->app->db, r->a, &shop, &it->seller_id, &it->price, 1, &q) != 0 ||
+	    q.n != 1)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "fee", json_object_new_int64(q.parcels[0].fee));
+	json_object_object_add(o, "free_over", json_object_new_int64(
+	    q.parcels[0].fee > 0 ? q.parcels[0].rule.free_over : 0));
+	return o;
+}
+
+/* One row of the front page: the first HOME_CARDS products in sort, or NULL on a database
+ * error. */
+static struct json_object *
+home_row(struct req *r, enum catalog_sort sort)
+{
+	struct catalog_query q = { .sort = sort, .after = { sort, 0, 0 }, .limit = HOME_CARDS };
+	struct catalog_page p;
+
+	if (catalog_list(r->app->db, r->app->redis, r->a, &q,
+	    (int)conf_int(r->app->conf, CONF_CATALOG_CACHE_SECONDS), &p) != 0)
+		return NULL;
+	return cards_json(&p, sort == CATALOG_SORT_POPULAR);
+}
+
+/* GET /: the front page: the banner, the categories, the best sellers and the newest
+ * products (both first pages of the list, cached like it). */
+int
+home_index(struct req *r)
+{
+	static const struct catalog_category none;
+	struct json_object *ctx, *cats, *best, *fresh, *nav;
+
+	cats = categories_json(r, &none);
+	best = cats != NULL ? home_row(r, CATALOG_SORT_POPULAR) : NULL;
+	fresh = best != NULL ? home_row(r, CATALOG_SORT_NEW) : NULL;
+	if (fresh == NULL) {
+		json_object_put(cats);
+		json_object_put(best);
+		return -1;
+	}
+	ctx = json_object_new_object();
+	json_object_object_add(ctx, "title", json_object_new_string("믿고 사는 우리 동네 장터"));
+	json_object_object_add(ctx, "categories", cats);
+	json_object_object_add(ctx, "best", best);
+	json_object_object_add(ctx, "fresh", fresh);
+	nav = json_object_new_object();
+	json_object_object_add(nav, "home", json_object_new_boolean(1));
+	json_object_object_add(ctx, "nav", nav);
+	return resp_page(r, 200, "home", ctx);
 }
 
 /* GET /api/v1/products/popular: [{"id", "name", "saleCount"}], at most 5. */
@@ -297,9 +559,10 @@ age_text(struct req *r, int64_t t)
 }
 
 /* The product page's "naver" value: {"found"|"none"|"unavailable": true, "price", "mall",
- * "link", "title", "age", "stale"}. */
+ * "link", "title", "age", "stale", and when found "cheaper" (won we are below Naver's lowest),
+ * "dearer" (won above it) or "same"}. */
 static struct json_object *
-naver_ctx(struct req *r, const struct pricecmp_result *p)
+naver_ctx(struct req *r, const struct catalog_item *it, const struct pricecmp_result *p)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -310,6 +573,14 @@ naver_ctx(struct req *r, const struct pricecmp_result *p)
 		    p->offer.mall : "네이버 쇼핑"));
 		json_object_object_add(o, "link", json_object_new_string(p->offer.link));
 		json_object_object_add(o, "title", json_object_new_string(p->offer.title));
+		if (it->price < p->offer.price)
+			json_object_object_add(o, "cheaper",
+			    json_object_new_int64(p->offer.price - it->price));
+		else if (it->price > p->offer.price)
+			json_object_object_add(o, "dearer",
+			    json_object_new_int64(it->price - p->offer.price));
+		else
+			json_object_object_add(o, "same", json_object_new_boolean(1));
 	}
 	if (p->fetched_at > 0)
 		json_object_object_add(o, "age",
@@ -357,14 +628,55 @@ seed_product(struct req *r)
 	return resp_json(r, 200, o);
 }
 
-/* GET /products/{id}: the product page, with the Naver lowest price unless switched off.
- * 400 / 404 error pages as api_product. */
+/* The product page's "product" value: card_json's fields plus "description", "images"
+ * [{"url", "alt"}] and "category" {"slug", "name"} when it has one. NULL on a database
+ * error. */
+static struct json_object *
+product_ctx(struct req *r, const struct catalog_item *it)
+{
+	struct catalog_image imgs[CATALOG_IMAGES_MAX];
+	struct catalog_category cats[CATEGORIES_MAX];
+	struct json_object *o, *images;
+	int i, n = catalog_images(r->app->db, r->a, it->id, imgs);
+	int ncat = n >= 0 && it->category_id > 0 ?
+	    catalog_categories(r->app->db, r->a, cats, CATEGORIES_MAX) : 0;
+
+	if (n < 0 || ncat < 0)
+		return NULL;
+	o = card_json(it, 0);
+	json_object_object_add(o, "description", json_object_new_string(
+	    it->description != NULL ? it->description : ""));
+	images = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "url", json_object_new_string(imgs[i].url));
+		json_object_object_add(x, "alt", json_object_new_string(imgs[i].alt));
+		json_object_object_add(x, "n", json_object_new_int(i + 1));
+		json_object_array_add(images, x);
+	}
+	json_object_object_add(o, "images", images);
+	for (i = 0; i < ncat; i++) {
+		if (cats[i].id == it->category_id) {
+			struct json_object *c = json_object_new_object();
+
+			json_object_object_add(c, "slug", json_object_new_string(cats[i].slug));
+			json_object_object_add(c, "name", json_object_new_string(cats[i].name));
+			json_object_object_add(o, "category", c);
+		}
+	}
+	return o;
+}
+
+/* GET /products/{id}: the product page (images, price, the Naver lowest price unless switched
+ * off, the add-to-cart and buy-now form, the description). 400 / 404 error pages as
+ * api_product. */
 static int
 page_product(struct req *r)
 {
 	struct catalog_item it;
 	struct pricecmp_result p;
-	struct json_object *ctx;
+	struct json_object *ctx, *product, *shipping;
 	const char *csrf;
 	int rc = product_or_404(r, &it);
 
@@ -373,15 +685,24 @@ page_product(struct req *r)
 	csrf = sess_csrf(r);  /* the add-to-cart form; a guest gets a session for their cart */
 	if (csrf == NULL)
 		return resp_fail(r, RESP_UNAVAILABLE);
+	product = product_ctx(r, &it);
+	if (product == NULL)
+		return -1;
+	shipping = shipping_json(r, &it);
+	if (shipping == NULL) {
+		json_object_put(product);
+		return -1;
+	}
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(it.name));
-	json_object_object_add(ctx, "product", item_json(&it));
+	json_object_object_add(ctx, "product", product);
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	json_object_object_add(ctx, "max_quantity", json_object_new_int64(
 	    conf_int(r->app->conf, CONF_CART_MAX_QUANTITY)));
+	json_object_object_add(ctx, "shipping", shipping);
 	pricewatch_lowest(r->app->pricewatch, &it, &r->log, &p);
 	if (p.status != PRICECMP_OFF)
-		json_object_object_add(ctx, "naver", naver_ctx(r, &p));
+		json_object_object_add(ctx, "naver", naver_ctx(r, &it, &p));
 	return resp_page(r, 200, "product", ctx);
 }
 

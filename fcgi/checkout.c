@@ -24,9 +24,13 @@
 #include "shop/orders.h"
 #include "shop/points.h"
 #include "shop/refunds.h"
+#include "shop/addresses.h"
+#include "shop/labels.h"
+#include "shop/shipping.h"
+#include "shopview.h"
 #include "req.h"
-#include "resp.h"
 #include "orders.h"
+#include "resp.h"
 #include "route.h"
 #include "sess.h"
 #include "base/valid.h"
@@ -58,12 +62,29 @@ static const struct {
 	[ORDERS_NO_USER]         = { 404, "USER_NOT_FOUND", "해당 유저가 존재하지 않습니다." },
 };
 
+/* This process's PG clients, made on first use (each keeps its connection alive). */
+
 static bool
 method_enabled(struct req *r, enum order_pay pay)
 {
 	return orders_pay_enabled(r->app->conf, pay);
 }
 
+/* Takes what order o (loaded with details) bought out of the signed-in shopper's cart: it is
+ * paid for, or its payment is under way. What the shopper added since stays. */
+static void
+forget_bought(struct req *r, const struct order *o)
+{
+	struct cart_owner owner = { sess_user(r), NULL };
+	int64_t *ids = arena_alloc(r->a, (o->nlines + 1) * sizeof(*ids));
+	size_t i;
+
+	for (i = 0; i < o->nlines; i++)
+		ids[i] = o->lines[i].product_id;
+	if (cart_remove_products(r->app->redis, &owner, ids, o->nlines) != CART_OK)
+		log_warn(&r->log, "orders: the lines of %s stay in user %" PRId64 "'s cart",
+		    o->public_id, sess_user(r));
+}
 
 /* ---- what the PG's payment window needs -------------------------------------------------- */
 
@@ -97,6 +118,8 @@ toss_checkout_url(struct req *r, const struct order *o)
 	return out;
 }
 
+/* Where the shopper goes to pay a PENDING PG order: NULL when there is nowhere (points, or a
+ * KakaoPay order whose ready call never answered). */
 const char *
 checkout_pay_url(struct req *r, const struct order *o)
 {
@@ -174,8 +197,11 @@ struct checkout {
 static int
 checkout_run(struct req *r, const struct orders_create_req *cr, struct checkout *c)
 {
+	struct orders_create_req q = *cr;
+
 	memset(c, 0, sizeof(*c));
-	c->rc = orders_create(r->app->db, r->a, cr, &c->order);
+	shipping_rule_from_conf(r->app->conf, &q.shipping);  /* the API's orders ship too */
+	c->rc = orders_create(r->app->db, r->a, &q, &c->order);
 	if (c->rc == ORDERS_CREATE_FAILED)
 		return -1;
 	if (c->rc != ORDERS_CREATED && c->rc != ORDERS_REPLAYED)
@@ -194,20 +220,167 @@ checkout_run(struct req *r, const struct orders_create_req *cr, struct checkout 
 	return 0;
 }
 
-/* Renders the checkout page over the signed-in user's cart; error re-renders after a refusal. */
+/* The origin (scheme://host[:port]) of an http(s) URL, in the arena, or NULL when it has none
+ * or holds anything but [A-Za-z0-9.:-] (it goes into a CSP header). */
+static const char *
+url_origin(struct req *r, const char *url)
+{
+	const char *host, *p;
+
+	if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+		return NULL;
+	for (p = host; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == ':' || *p == '-'))
+			return NULL;
+	return p == host ? NULL : arena_strndup(r->a, url, (size_t)(p - url));
+}
+
+/* The PG payment windows the checkout form may lead to (its 303 goes straight there), for the
+ * page's CSP form-action: Toss's from pg.toss_checkout_url, KakaoPay's from
+ * pg.kakaopay_window_origin, each while its PG is on. NULL when none. */
+static const char *
+checkout_targets(struct req *r)
+{
+	const char *toss = NULL, *kakao = NULL;
+
+	if (method_enabled(r, ORDER_PAY_TOSS))
+		toss = url_origin(r, conf_str(r->app->conf, CONF_PG_TOSS_CHECKOUT_URL));
+	if (method_enabled(r, ORDER_PAY_KAKAOPAY))
+		kakao = url_origin(r, conf_str(r->app->conf, CONF_PG_KAKAOPAY_WINDOW_ORIGIN));
+	if (toss != NULL && kakao != NULL && strcmp(toss, kakao) != 0)
+		return arena_printf(r->a, "%s %s", toss, kakao);
+	return toss != NULL ? toss : kakao;
+}
+
+/* What the checkout form sent, as it goes back into the page when something must be fixed:
+ * the choices and, per field, what is wrong. */
+struct checkout_form {
+	const char *pay;                          /* the method chosen, or NULL */
+	int64_t address_id;                       /* the address chosen, 0 for none */
+	bool consent;
+	const char *fields[ADDRESS_FIELD__MAX];   /* a new address typed in the form */
+	const char *address_errors[ADDRESS_FIELD__MAX];
+	const char *pay_error, *consent_error, *address_error;
+};
+
+/* The checkout page's parcels: [{"seller", "fee", "goods", "free_over", "more" (won more of
+ * this seller's goods for free shipping), "lines": [...]}] over the priced cart c, and the
+ * quote into *q. NULL on a database error. */
+static struct json_object *
+parcels_json(struct req *r, const struct cart *c, struct shipping_quote *q)
+{
+	struct shipping_rule shop;
+	struct json_object *list;
+	int64_t *sellers, *amounts;
+	size_t i, k;
+
+	shipping_rule_from_conf(r->app->conf, &shop);
+	sellers = arena_alloc(r->a, (c->nlines + 1) * sizeof(*sellers));
+	amounts = arena_alloc(r->a, (c->nlines + 1) * sizeof(*amounts));
+	for (i = 0; i < c->nlines; i++) {
+		sellers[i] = c->lines[i].active ? c->lines[i].seller_id : 0;
+		amounts[i] = c->lines[i].line_amount;
+	}
+	if (shipping_quote(r->app->db, r->a, &shop, sellers, amounts, c->nlines, q) != 0)
+		return NULL;
+	list = json_object_new_array();
+	for (k = 0; k < q->n; k++) {
+		const struct shipping_parcel *p = &q->parcels[k];
+		struct json_object *x = json_object_new_object(), *lines = json_object_new_array();
+
+		for (i = 0; i < c->nlines; i++) {
+			const struct cart_line *l = &c->lines[i];
+			struct json_object *y;
+			bool short_stock = l->active && l->available < l->quantity;
+
+			if (sellers[i] != p->seller_id)
+				continue;
+			y = json_object_new_object();
+			json_object_object_add(y, "product_id", json_object_new_int64(l->product_id));
+			json_object_object_add(y, "name", json_object_new_string(l->name));
+			json_object_object_add(y, "unit_price", json_object_new_int64(l->unit_price));
+			json_object_object_add(y, "quantity", json_object_new_int(l->quantity));
+			json_object_object_add(y, "line_amount", json_object_new_int64(l->line_amount));
+			json_object_object_add(y, "short", json_object_new_boolean(short_stock));
+			if (l->image != NULL)
+				json_object_object_add(y, "image", json_object_new_string(l->image));
+			json_object_array_add(lines, y);
+			json_object_object_add(x, "seller", json_object_new_string(l->seller));
+		}
+		json_object_object_add(x, "fee", json_object_new_int64(p->fee));
+		json_object_object_add(x, "goods", json_object_new_int64(p->goods));
+		if (p->rule.fee > 0 && p->rule.free_over > 0) {
+			json_object_object_add(x, "free_over", json_object_new_int64(p->rule.free_over));
+			if (p->fee > 0)
+				json_object_object_add(x, "more", json_object_new_int64(
+				    p->rule.free_over - p->goods));
+		}
+		json_object_object_add(x, "lines", lines);
+		json_object_array_add(list, x);
+	}
+	return list;
+}
+
+/* The address book for the form: [{"id", "label", ..., "checked"}], the chosen one (or the
+ * default) checked. Fills *chosen with its id (0 when the book is empty). NULL on a database
+ * error. */
+static struct json_object *
+book_json(struct req *r, int64_t want, int64_t *chosen)
+{
+	struct json_object *list;
+	struct address *ads;
+	int64_t n, i;
+	int f;
+
+	*chosen = 0;
+	n = addresses_list(r->app->db, r->a, sess_user(r), &ads);
+	if (n < 0)
+		return NULL;
+	for (i = 0; i < n && want > 0; i++)
+		if (ads[i].id == want)
+			*chosen = want;
+	if (*chosen == 0 && n > 0)
+		*chosen = ads[0].id;   /* the default comes first */
+	list = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "id", json_object_new_int64(ads[i].id));
+		for (f = 0; f < ADDRESS_FIELD__MAX; f++)
+			json_object_object_add(x, addresses_field_name((enum address_field)f),
+			    json_object_new_string(ads[i].f[f]));
+		json_object_object_add(x, "is_default", json_object_new_boolean(ads[i].is_default));
+		json_object_object_add(x, "checked", json_object_new_boolean(ads[i].id == *chosen));
+		json_object_array_add(list, x);
+	}
+	return list;
+}
+
+/* Renders the checkout page over the signed-in user's cart: the parcels by seller with their
+ * shipping fees, the address (chosen from the book, or typed here when the book is empty),
+ * the payment methods (none chosen until the shopper chooses), the purchase consent, and the
+ * amount. form (NULL on a first visit) brings back what was sent and what to fix; error is a
+ * message above the form. */
 static int
-render_checkout(struct req *r, int status, const char *error)
+render_checkout(struct req *r, int status, const struct checkout_form *form, const char *error)
 {
 	struct cart_owner owner = { sess_user(r), NULL };
 	struct cart_limits lim;
 	struct cart cart;
 	struct points_user u;
-	struct json_object *ctx, *lines, *methods;
+	struct shipping_quote q;
+	struct json_object *ctx, *parcels, *methods, *book, *typed, *errs;
 	char key[ORDERS_ID_LEN + 1];
 	const char *csrf;
+	int64_t chosen;
 	bool buyable = true;
 	size_t i;
-	int rc, m;
+	int rc, m, f;
 
 	cart_limits_from_conf(r->app->conf, &lim);
 	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
@@ -224,53 +397,73 @@ render_checkout(struct req *r, int status, const char *error)
 	if (csrf == NULL)
 		return resp_fail(r, RESP_UNAVAILABLE);
 	ids_new(key, sizeof(key));  /* one key per rendered form: a double submit orders once */
-
-	lines = json_object_new_array();
-	for (i = 0; i < cart.nlines; i++) {
-		const struct cart_line *l = &cart.lines[i];
-		struct json_object *x = json_object_new_object();
-		bool short_stock = l->active && l->available < l->quantity;
-
-		if (!l->active || short_stock)
+	for (i = 0; i < cart.nlines; i++)
+		if (!cart.lines[i].active || cart.lines[i].available < cart.lines[i].quantity)
 			buyable = false;
-		json_object_object_add(x, "product_id", json_object_new_int64(l->product_id));
-		json_object_object_add(x, "name", json_object_new_string(l->name));
-		json_object_object_add(x, "unit_price", json_object_new_int64(l->unit_price));
-		json_object_object_add(x, "quantity", json_object_new_int(l->quantity));
-		json_object_object_add(x, "line_amount", json_object_new_int64(l->line_amount));
-		json_object_object_add(x, "inactive", json_object_new_boolean(!l->active));
-		json_object_object_add(x, "short", json_object_new_boolean(short_stock));
-		json_object_array_add(lines, x);
+	parcels = parcels_json(r, &cart, &q);
+	if (parcels == NULL)
+		return -1;
+	book = book_json(r, form != NULL ? form->address_id : 0, &chosen);
+	if (book == NULL) {
+		json_object_put(parcels);
+		return -1;
 	}
 	methods = json_object_new_array();
 	for (m = 0; m < ORDER_PAY__MAX; m++) {
-		static const char *const labels[ORDER_PAY__MAX] = { "포인트", "토스페이먼츠", "카카오페이" };
 		struct json_object *x;
+		const char *name = orders_pay_name((enum order_pay)m);
 
 		if (!method_enabled(r, (enum order_pay)m))
 			continue;
 		x = json_object_new_object();
-		json_object_object_add(x, "value", json_object_new_string(
-		    orders_pay_name((enum order_pay)m)));
-		json_object_object_add(x, "label", json_object_new_string(labels[m]));
+		json_object_object_add(x, "value", json_object_new_string(name));
+		json_object_object_add(x, "label", json_object_new_string(labels_text(LABEL_PAY, name)));
 		json_object_object_add(x, "checked", json_object_new_boolean(
-		    json_object_array_length(methods) == 0));
+		    form != NULL && form->pay != NULL && strcmp(form->pay, name) == 0));
 		json_object_array_add(methods, x);
 	}
 	ctx = json_object_new_object();
-	json_object_object_add(ctx, "title", json_object_new_string("주문하기"));
-	json_object_object_add(ctx, "lines", lines);
-	json_object_object_add(ctx, "total", json_object_new_int64(cart.total));
+	json_object_object_add(ctx, "title", json_object_new_string("주문/결제"));
+	json_object_object_add(ctx, "parcels", parcels);
+	json_object_object_add(ctx, "goods", json_object_new_int64(q.goods));
+	json_object_object_add(ctx, "fees", json_object_new_int64(q.fees));
+	json_object_object_add(ctx, "total", json_object_new_int64(q.total));
 	json_object_object_add(ctx, "empty", json_object_new_boolean(cart.nlines == 0));
-	if (cart.nlines > 0 && !money_amount_ok(cart.total) && error == NULL)
+	if (cart.nlines > 0 && !money_amount_ok(q.total) && error == NULL)
 		error = create_answers[ORDERS_TOO_LARGE].message;   /* said before the submit */
 	json_object_object_add(ctx, "buyable", json_object_new_boolean(buyable && cart.nlines > 0));
 	json_object_object_add(ctx, "points", json_object_new_int64(u.amount));
 	json_object_object_add(ctx, "methods", methods);
+	json_object_object_add(ctx, "addresses", book);
 	json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	json_object_object_add(ctx, "checkout_key", json_object_new_string(key));
+	if (form != NULL) {
+		typed = json_object_new_object();
+		errs = json_object_new_object();
+		for (f = 0; f < ADDRESS_FIELD__MAX; f++) {
+			const char *name = addresses_field_name((enum address_field)f);
+
+			if (form->fields[f] != NULL)
+				json_object_object_add(typed, name, json_object_new_string(form->fields[f]));
+			if (form->address_errors[f] != NULL)
+				json_object_object_add(errs, name,
+				    json_object_new_string(form->address_errors[f]));
+		}
+		if (form->pay_error != NULL)
+			json_object_object_add(errs, "pay", json_object_new_string(form->pay_error));
+		if (form->consent_error != NULL)
+			json_object_object_add(errs, "consent",
+			    json_object_new_string(form->consent_error));
+		if (form->address_error != NULL)
+			json_object_object_add(errs, "address",
+			    json_object_new_string(form->address_error));
+		json_object_object_add(ctx, "typed", typed);
+		json_object_object_add(ctx, "errors", errs);
+		json_object_object_add(ctx, "consent", json_object_new_boolean(form->consent));
+	}
 	if (error != NULL)
 		json_object_object_add(ctx, "error", json_object_new_string(error));
+	r->form_targets = checkout_targets(r);  /* the form's 303 leads into a PG's window */
 	return resp_page(r, status, "checkout", ctx);
 }
 
@@ -278,11 +471,83 @@ render_checkout(struct req *r, int status, const char *error)
 static int
 page_checkout(struct req *r)
 {
-	return render_checkout(r, 200, NULL);
+	return render_checkout(r, 200, NULL, NULL);
 }
 
-/* POST /checkout (csrf_token, checkout_key, pay_method, amount): orders the cart. Points →
- * 303 to the order; a PG → 303 to /orders/{id}/pay. Refusals re-render the page. */
+/* Where the checkout sends the shopper after the order is made: straight into the PG's
+ * payment window (no page in between), or to the order (points: paid already). A window on
+ * an origin the checkout page's CSP did not name (a KakaoPay answer we did not expect) gets
+ * the pay page and its link instead, which the browser may follow. */
+static int
+checkout_answer(struct req *r, const struct order *o)
+{
+	const char *url, *origin, *allowed;
+
+	if (o->pay == ORDER_PAY_POINTS)
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o->public_id));
+	url = checkout_pay_url(r, o);
+	if (url == NULL)   /* nowhere to send them (a KakaoPay order without its page) */
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o->public_id));
+	origin = url_origin(r, url);
+	allowed = checkout_targets(r);
+	if (origin == NULL || allowed == NULL || strstr(allowed, origin) == NULL) {
+		log_warn(&r->log, "orders: the payment window of %s is on an origin the checkout"
+		    " form may not lead to; showing the pay page", o->public_id);
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s/pay", o->public_id));
+	}
+	return resp_redirect_away(r, url);
+}
+
+/* Reads and checks the checkout form into *f and *ship_to (the address: chosen from the book,
+ * or typed in the form when the book is empty). Returns 0 when everything is acceptable, -1
+ * when the page must be shown again with f's messages, -2 on a database error. */
+static int
+read_checkout_form(struct req *r, struct checkout_form *f, struct address *ship_to,
+    enum order_pay *pay)
+{
+	const char *v;
+	int bad = 0, rc, k;
+
+	memset(f, 0, sizeof(*f));
+	if (form_get(&r->form, "pay_method", &v, NULL) == 0 && orders_pay_parse(v, pay) == 0 &&
+	    method_enabled(r, *pay))
+		f->pay = v;
+	else {
+		f->pay_error = "결제 수단을 선택해 주세요.";
+		bad = 1;
+	}
+	f->consent = form_get(&r->form, "consent", &v, NULL) == 0 && strcmp(v, "1") == 0;
+	if (!f->consent) {
+		f->consent_error = "주문 내용을 확인하고 결제 진행에 동의해 주세요.";
+		bad = 1;
+	}
+	if (form_get(&r->form, "address_id", &v, NULL) == 0) {
+		if (valid_int64(v, 1, INT64_MAX, &f->address_id) != 0)
+			f->address_id = 0;
+		rc = f->address_id > 0 ? addresses_get(r->app->db, r->a, sess_user(r),
+		    f->address_id, ship_to) : 0;
+		if (rc < 0)
+			return -2;
+		if (rc == 0) {
+			f->address_error = "배송지를 선택해 주세요.";
+			bad = 1;
+		}
+		return bad ? -1 : 0;
+	}
+	/* No book yet: the address typed here, saved as the first (default) one. */
+	for (k = 0; k < ADDRESS_FIELD__MAX; k++)
+		if (form_get(&r->form, addresses_field_name((enum address_field)k), &f->fields[k],
+		    NULL) != 0)
+			f->fields[k] = NULL;
+	if (addresses_check(r->a, f->fields, ship_to, f->address_errors) != 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+/* POST /checkout (csrf_token, checkout_key, amount, pay_method, consent, address_id or a new
+ * address's fields): orders the cart with its shipping fees to the address. Points → 303 to
+ * the order; a PG → 303 straight into its payment window. Missing choices re-render the page
+ * with the message next to the field (400); refusals re-render it with the reason. */
 static int
 page_checkout_submit(struct req *r)
 {
@@ -291,9 +556,11 @@ page_checkout_submit(struct req *r)
 	struct cart cart;
 	struct orders_line_req *lines;
 	struct orders_create_req cr;
+	struct checkout_form form;
+	struct address ship_to;
 	struct checkout c;
-	enum order_pay pay;
-	const char *key, *method, *amount_s;
+	enum order_pay pay = ORDER_PAY_POINTS;
+	const char *key, *amount_s;
 	int64_t amount;
 	size_t i;
 	int rc;
@@ -302,10 +569,12 @@ page_checkout_submit(struct req *r)
 	    !valid_token(key, 1, ORDERS_KEY_MAX) ||
 	    form_get(&r->form, "amount", &amount_s, NULL) != 0 ||
 	    valid_int64(amount_s, 0, INT64_MAX, &amount) != 0)   /* the limit is orders_create's */
-		return render_checkout(r, 400, "주문서가 올바르지 않습니다. 다시 시도해 주세요.");
-	if (form_get(&r->form, "pay_method", &method, NULL) != 0 ||
-	    orders_pay_parse(method, &pay) != 0 || !method_enabled(r, pay))
-		return render_checkout(r, 400, MSG_METHOD);
+		return render_checkout(r, 400, NULL, "주문서가 올바르지 않습니다. 다시 시도해 주세요.");
+	rc = read_checkout_form(r, &form, &ship_to, &pay);
+	if (rc == -2)
+		return -1;
+	if (rc != 0)
+		return render_checkout(r, 400, &form, "입력하신 내용을 확인해 주세요.");
 
 	cart_limits_from_conf(r->app->conf, &lim);
 	rc = cart_get(r->app->redis, r->app->db, r->a, &owner, &lim, &cart);
@@ -322,10 +591,10 @@ page_checkout_submit(struct req *r)
 			return -1;
 		if (rc == 1)
 			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
-		return render_checkout(r, 409, MSG_EMPTY_CART);
+		return render_checkout(r, 409, &form, MSG_EMPTY_CART);
 	}
 	if ((int64_t)cart.nlines > conf_int(r->app->conf, CONF_ORDERS_MAX_LINES))
-		return render_checkout(r, 400, "한 번에 주문할 수 있는 상품 수를 넘었습니다.");
+		return render_checkout(r, 400, &form, "한 번에 주문할 수 있는 상품 수를 넘었습니다.");
 	lines = arena_alloc(r->a, cart.nlines * sizeof(*lines));
 	for (i = 0; i < cart.nlines; i++) {
 		lines[i].product_id = cart.lines[i].product_id;
@@ -339,17 +608,23 @@ page_checkout_submit(struct req *r)
 	cr.client_amount = amount;
 	cr.checkout_key = key;
 	cr.expire_seconds = conf_int(r->app->conf, CONF_ORDERS_EXPIRE_SECONDS);
+	cr.ship_to = &ship_to;
 	if (checkout_run(r, &cr, &c) != 0)
 		return -1;
 	if (c.rc != ORDERS_CREATED && c.rc != ORDERS_REPLAYED)
-		return render_checkout(r, create_answers[c.rc].status, create_answers[c.rc].message);
-	if (cart_clear(r->app->redis, &owner) != CART_OK)
-		log_warn(&r->log, "orders: cart of user %" PRId64 " not cleared", sess_user(r));
-	if (c.ready_failed)
-		return render_checkout(r, 502, MSG_READY_FAILED);
+		return render_checkout(r, create_answers[c.rc].status, &form,
+		    create_answers[c.rc].message);
+	if (c.rc == ORDERS_CREATED && form.address_id == 0 &&
+	    addresses_save(r->app->db, sess_user(r), &ship_to, true, NULL) != ADDRESSES_OK)
+		log_warn(&r->log, "orders: the address of %s was not kept in the book",
+		    c.order.public_id);
+	/* A PG order keeps the cart until the PG sends the shopper back with success
+	 * (forget_bought), so a cancelled or failed payment loses nothing; points are paid now. */
 	if (c.order.pay == ORDER_PAY_POINTS)
-		return resp_redirect(r, arena_printf(r->a, "/orders/%s", c.order.public_id));
-	return resp_redirect(r, arena_printf(r->a, "/orders/%s/pay", c.order.public_id));
+		forget_bought(r, &c.order);
+	if (c.ready_failed)
+		return render_checkout(r, 502, &form, MSG_READY_FAILED);
+	return checkout_answer(r, &c.order);
 }
 
 /* Reads the "products" array of a checkout body into lines. Returns 0, or -1 after
@@ -471,7 +746,7 @@ api_order_create(struct req *r)
 		    create_answers[c.rc].message);
 	if (c.ready_failed)
 		return resp_error(r, 502, "PG_READY_FAILED", MSG_READY_FAILED);
-	o = orders_json(&c.order);
+	o = shopview_api_json(&c.order);
 	json_object_object_add(o, "payment", payment_json(r, &c.order));
 	return resp_json(r, c.rc == ORDERS_CREATED ? 201 : 200, o);
 }
@@ -483,7 +758,7 @@ answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, cons
 	switch (rc) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return orders_page_render(r, 200, o, true, NULL);
+		return orders_page_render(r, 200, o, true, NULL, false);
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_TAMPERED:
@@ -491,7 +766,7 @@ answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, cons
 		    PRId64 "): refused", what, o->public_id, o->amount);
 		return resp_error(r, 400, "PAYMENT_MISMATCH", MSG_TAMPERED);
 	case ORDERS_WRONG_STATE:
-		return orders_page_render(r, 409, o, false, MSG_WRONG_STATE);
+		return orders_page_render(r, 409, o, false, MSG_WRONG_STATE, true);
 	default:
 		return -1;
 	}
@@ -509,6 +784,7 @@ pg_success(struct req *r, const struct orders_pg_return *ret, const char *what)
 	if (rc == ORDERS_MOVED) {
 		bus_push_batch(r->app->bus, &o.jobs);
 		log_info(&r->log, "orders: %s confirming via %s", o.public_id, what);
+		forget_bought(r, &o);
 	}
 	return answer_return(r, rc, &o, what);
 }
@@ -552,22 +828,35 @@ page_kakaopay_approve(struct req *r)
 	return pg_success(r, &ret, "kakaopay");
 }
 
+/* Why a PG sent the shopper back without a payment, as the shop words it. */
+enum pg_back {
+	PG_BACK_CANCELED,   /* the shopper closed the window or pressed cancel */
+	PG_BACK_FAILED,     /* the PG could not authorise the payment */
+};
+
 /* Ends the order of a fail / cancel return: FAILED with the PG's code and message, stock back.
- * A replay shows the same page. */
+ * The cart was left as it was at checkout, so the page offers 다시 결제하기 with everything
+ * still in it. A replay shows the same page. */
 static int
-pg_failed(struct req *r, enum order_pay pay, const char *default_code)
+pg_failed(struct req *r, enum order_pay pay, enum pg_back why, const char *default_code)
 {
 	struct order o;
 	enum orders_move_rc rc;
-	const char *id, *code = default_code, *message = "결제가 취소되었습니다.", *v;
+	const char *id, *code = default_code, *v, *message, *notice;
 
+	message = why == PG_BACK_CANCELED ? "결제를 취소하셨습니다." :
+	    "결제사에서 결제가 승인되지 않았습니다.";
 	if (form_get(&r->query, "orderId", &id, NULL) != 0)
 		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
-	/* The PG's code and message are shown back only when they are plain and short. */
+	/* The PG's code and message are kept (for 고객센터 and the page) only when they are plain
+	 * and short; Toss names a shopper's cancel PAY_PROCESS_CANCELED. */
 	if (form_get(&r->query, "code", &v, NULL) == 0 && valid_token(v, 1, 64))
 		code = v;
-	if (form_get(&r->query, "message", &v, NULL) == 0 && valid_text(v, strlen(v), 200, false))
+	if (why == PG_BACK_FAILED && form_get(&r->query, "message", &v, NULL) == 0 &&
+	    valid_text(v, strlen(v), 200, false))
 		message = v;
+	if (strcmp(code, "PAY_PROCESS_CANCELED") == 0)
+		why = PG_BACK_CANCELED;
 	memset(&o, 0, sizeof(o));
 	rc = orders_get(r->app->db, r->a, id, false, &o);
 	if (rc < 0)
@@ -578,39 +867,46 @@ pg_failed(struct req *r, enum order_pay pay, const char *default_code)
 		return resp_error(r, 400, "PAYMENT_RETURN_INVALID", MSG_BAD_RETURN);
 	rc = orders_abandon(r->app->db, r->a, id, sess_user(r), ORDER_FAILED, ORDER_BY_PG, code,
 	    message, &o);
+	notice = why == PG_BACK_CANCELED ?
+	    "결제를 취소하셨습니다. 장바구니는 그대로 있으니 다시 결제하실 수 있습니다." :
+	    arena_printf(r->a, "%s 장바구니는 그대로 있으니 다른 결제 수단으로 다시 결제해 보세요.",
+	    o.fail_message != NULL ? o.fail_message : message);
 	switch (rc) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return orders_page_render(r, 200, &o, false, o.fail_message != NULL ? o.fail_message : message);
+		return orders_page_render(r, 200, &o, false, notice, why == PG_BACK_FAILED);
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:
-		return orders_page_render(r, 409, &o, false, MSG_WRONG_STATE);
+		return orders_page_render(r, 409, &o, false, MSG_WRONG_STATE, true);
 	default:
 		return -1;
 	}
 }
 
-/* GET /checkout/toss/fail?code=&message=&orderId= (Toss's failUrl) */
+/* GET /checkout/toss/fail?code=&message=&orderId= (Toss's failUrl: a cancel or a refusal,
+ * which the code tells apart) */
 static int
 page_toss_fail(struct req *r)
 {
-	return pg_failed(r, ORDER_PAY_TOSS, "PAY_PROCESS_CANCELED");
+	return pg_failed(r, ORDER_PAY_TOSS, PG_BACK_FAILED, "PAY_PROCESS_ABORTED");
 }
 
 /* GET /checkout/kakaopay/cancel?orderId= (the shopper closed KakaoPay's window) */
 static int
 page_kakaopay_cancel(struct req *r)
 {
-	return pg_failed(r, ORDER_PAY_KAKAOPAY, "PAY_PROCESS_CANCELED");
+	return pg_failed(r, ORDER_PAY_KAKAOPAY, PG_BACK_CANCELED, "PAY_PROCESS_CANCELED");
 }
 
-/* GET /checkout/kakaopay/fail?orderId= (KakaoPay could not authorise) */
+/* GET /checkout/kakaopay/fail?orderId= (KakaoPay could not authorise: a failure, not a
+ * cancel) */
 static int
 page_kakaopay_fail(struct req *r)
 {
-	return pg_failed(r, ORDER_PAY_KAKAOPAY, "PAY_PROCESS_ABORTED");
+	return pg_failed(r, ORDER_PAY_KAKAOPAY, PG_BACK_FAILED, "PAY_PROCESS_ABORTED");
 }
+
 
 const struct route checkout_routes[] = {
 	{ METHOD_GET,  "/checkout",                   page_checkout,         ROUTE_HTML | ROUTE_LOGIN, "checkout" },

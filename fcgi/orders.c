@@ -24,6 +24,9 @@
 #include "shop/orders.h"
 #include "shop/points.h"
 #include "shop/refunds.h"
+#include "shop/addresses.h"
+#include "shop/labels.h"
+#include "shopview.h"
 #include "req.h"
 #include "resp.h"
 #include "orders.h"
@@ -50,22 +53,17 @@ path_order(struct req *r, struct order *o)
 	return 1;
 }
 
-
 /* ---- the order page ------------------------------------------------------------------------- */
 
 /* Adds what the order page shows about refunds to ctx: "refunds" (the order's refunds, when
- * it has any) and, when the signed-in shopper may still refund it, "may_refund" with
- * "refund_lines" (what is left of each line) and one fresh key per form ("refund_key",
- * "refund_all_key"). Returns 1 when a form is shown (a CSRF token is needed), 0 when not,
- * -1 on a database error. */
+ * it has any) and "may_refund" when the signed-in shopper may still refund it (the refund and
+ * cancel pages, fcgi/refunds.c, ask for confirmation). Returns 0, or -1 on a database error. */
 static int
 refund_context(struct req *r, const struct order *o, struct json_object *ctx)
 {
-	struct json_object *list, *lines;
+	struct json_object *list;
 	struct refund *rs;
-	char key[ORDERS_ID_LEN + 1];
 	int64_t n, i;
-	size_t j;
 	int rc;
 
 	if (o->status != ORDER_PAID && o->status != ORDER_PARTIALLY_CANCELED &&
@@ -77,75 +75,63 @@ refund_context(struct req *r, const struct order *o, struct json_object *ctx)
 	if (n > 0) {
 		list = json_object_new_array();
 		for (i = 0; i < n; i++)
-			json_object_array_add(list, refunds_json(&rs[i]));
+			json_object_array_add(list, shopview_refund_json(r, &rs[i]));
 		json_object_object_add(ctx, "refunds", list);
 	}
 	if (o->user_id != sess_user(r) || o->status == ORDER_CANCELED)
 		return 0;
 	rc = refunds_shopper_may(r->app->db, r->a, o->id,
 	    (int)conf_int(r->app->conf, CONF_REFUNDS_SHOPPER_DAYS));
-	if (rc <= 0)
-		return rc < 0 ? -1 : 0;
-	lines = json_object_new_array();
-	for (j = 0; j < o->nlines; j++) {
-		const struct order_line *l = &o->lines[j];
-		struct json_object *x;
-
-		if (l->quantity - l->canceled_quantity <= 0)
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "product_id", json_object_new_int64(l->product_id));
-		json_object_object_add(x, "name", json_object_new_string(l->name));
-		json_object_object_add(x, "unit_price", json_object_new_int64(l->unit_price));
-		json_object_object_add(x, "left", json_object_new_int(l->quantity - l->canceled_quantity));
-		json_object_array_add(lines, x);
-	}
-	json_object_object_add(ctx, "may_refund", json_object_new_boolean(true));
-	json_object_object_add(ctx, "refund_lines", lines);
-	ids_new(key, sizeof(key));  /* one key per rendered form: a double submit refunds once */
-	json_object_object_add(ctx, "refund_key", json_object_new_string(key));
-	ids_new(key, sizeof(key));
-	json_object_object_add(ctx, "refund_all_key", json_object_new_string(key));
-	return 1;
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		json_object_object_add(ctx, "may_refund", json_object_new_boolean(true));
+	return 0;
 }
 
 int
 orders_page_render(struct req *r, int status, const struct order *o, bool received,
-    const char *notice)
+    const char *notice, bool error)
 {
-	struct json_object *ctx = json_object_new_object();
-	const char *csrf = NULL;
-	const char *url;
-	int rc = 0;
+	struct json_object *ctx = json_object_new_object(), *view;
+	bool mine = o->user_id == sess_user(r);
 
-	if (!received) {
-		rc = refund_context(r, o, ctx);
-		if (rc < 0) {
-			json_object_put(ctx);
-			return -1;
-		}
+	if (!received && (refund_context(r, o, ctx) != 0 || shopview_ship_to(r, o, ctx) != 0 ||
+	    (o->paid_at != NULL && shopview_deliveries(r, o, ctx) != 0))) {
+		json_object_put(ctx);
+		return -1;
 	}
-	if ((o->status == ORDER_PENDING && o->user_id == sess_user(r)) || rc == 1) {
-		csrf = sess_csrf(r);
+	view = shopview_json(r, o);
+	if (view == NULL) {
+		json_object_put(ctx);
+		return -1;
+	}
+	if (mine && (o->status == ORDER_PENDING || o->status == ORDER_FAILED ||
+	    o->status == ORDER_EXPIRED || (o->status == ORDER_CANCELED && o->paid_at == NULL))) {
+		const char *csrf = sess_csrf(r);  /* the 다시 결제하기 form */
+
 		if (csrf == NULL) {
 			json_object_put(ctx);
+			json_object_put(view);
 			return resp_fail(r, RESP_UNAVAILABLE);
 		}
 		json_object_object_add(ctx, "csrf", json_object_new_string(csrf));
 	}
-	if (o->status == ORDER_PENDING && o->user_id == sess_user(r)) {
+	if (o->status == ORDER_PENDING && mine) {
 		json_object_object_add(ctx, "cancelable", json_object_new_boolean(true));
-		url = checkout_pay_url(r, o);
-		if (url != NULL)
+		if (checkout_pay_url(r, o) != NULL)
 			json_object_object_add(ctx, "pay_path", json_object_new_string(
 			    arena_printf(r->a, "/orders/%s/pay", o->public_id)));
 	}
+	json_object_object_add(ctx, "mine", json_object_new_boolean(mine));
 	json_object_object_add(ctx, "title", json_object_new_string(received ? "주문 접수" : "주문 상세"));
-	json_object_object_add(ctx, "order", orders_json(o));
+	json_object_object_add(ctx, "order", view);
 	if (notice != NULL)
-		json_object_object_add(ctx, "notice", json_object_new_string(notice));
+		json_object_object_add(ctx, error ? "problem" : "notice",
+		    json_object_new_string(notice));
 	return resp_page(r, status, received ? "order_received" : "order", ctx);
 }
+
 
 /* ---- order pages ------------------------------------------------------------------------------ */
 
@@ -154,7 +140,7 @@ orders_page_render(struct req *r, int status, const struct order *o, bool receiv
 static int
 page_order_pay(struct req *r)
 {
-	struct json_object *ctx;
+	struct json_object *ctx, *view;
 	struct order o;
 	const char *url;
 	int rc = path_order(r, &o);
@@ -164,25 +150,31 @@ page_order_pay(struct req *r)
 	url = o.user_id == sess_user(r) ? checkout_pay_url(r, &o) : NULL;
 	if (url == NULL)
 		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+	view = shopview_json(r, &o);
+	if (view == NULL)
+		return -1;
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("결제하기"));
-	json_object_object_add(ctx, "order", orders_json(&o));
+	json_object_object_add(ctx, "order", view);
 	json_object_object_add(ctx, "pay_url", json_object_new_string(url));
-	json_object_object_add(ctx, "pg_label", json_object_new_string(
-	    o.pay == ORDER_PAY_TOSS ? "토스페이먼츠" : "카카오페이"));
+	json_object_object_add(ctx, "pg", json_object_new_string(orders_pay_name(o.pay)));
 	return resp_page(r, 200, "order_pay", ctx);
 }
 
-/* GET /orders/{id} */
+/* GET /orders/{id}[?done=<code>]: the order; done names the result of the POST that
+ * redirected here (shopview_done_message). */
 static int
 page_order(struct req *r)
 {
 	struct order o;
+	const char *done, *notice = NULL;
 	int rc = path_order(r, &o);
 
 	if (rc <= 0)
 		return rc;
-	return orders_page_render(r, 200, &o, false, NULL);
+	if (form_get(&r->query, "done", &done, NULL) == 0)
+		notice = shopview_done_message(done);
+	return orders_page_render(r, 200, &o, false, notice, false);
 }
 
 /* The ?cursor= of a list, decoded into *before_id (0 when absent). 0, or -1 after 400. */
@@ -226,15 +218,17 @@ list_page(struct req *r, struct order **orders, const char **next, bool *answere
 	return n;
 }
 
-/* The orders of a page as a JSON array (new reference). */
+/* The orders of a page as a JSON array (new reference): the API's shape (html false) or the
+ * page's (shopview_json). */
 static struct json_object *
-orders_array(const struct order *orders, int64_t n)
+orders_array(struct req *r, const struct order *orders, int64_t n, bool html)
 {
 	struct json_object *list = json_object_new_array();
 	int64_t i;
 
 	for (i = 0; i < n; i++)
-		json_object_array_add(list, orders_json(&orders[i]));
+		json_object_array_add(list, html ? shopview_json(r, &orders[i]) :
+		    shopview_api_json(&orders[i]));
 	return list;
 }
 
@@ -251,7 +245,7 @@ page_orders(struct req *r)
 	n = list_page(r, &orders, &next, &answered);
 	if (n < 0)
 		return answered ? 0 : -1;
-	list = orders_array(orders, n);
+	list = orders_array(r, orders, n, true);
 	ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string("주문 내역"));
 	json_object_object_add(ctx, "orders", list);
@@ -325,8 +319,9 @@ cancel_key(struct req *r, bool form, const char **key)
 	return 0;
 }
 
-/* POST /orders/{id}/cancel (csrf_token[, key]) → 303 to the order: an unpaid order is
- * cancelled, a paid one refunded in full. */
+/* POST /orders/{id}/cancel (csrf_token[, key]) → 303 to the order with ?done=canceled,
+ * refund_requested or refunded: an unpaid order is cancelled, a paid one refunded in full.
+ * The order page links to the confirmation page (GET, fcgi/refunds.c) that posts here. */
 static int
 page_order_cancel(struct req *r)
 {
@@ -346,20 +341,22 @@ page_order_cancel(struct req *r)
 			return -1;
 		refunds_rc_answer(rrc, &status, &code, &message);
 		if (code == NULL)
-			return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+			return resp_redirect(r, arena_printf(r->a, "/orders/%s?done=%s", o.public_id,
+			    rrc == REFUNDS_ACCEPTED || ref.status == REFUND_REQUESTED ?
+			    "refund_requested" : "refunded"));
 		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
 			return -1;
-		return orders_page_render(r, status, &o, false, message);
+		return orders_page_render(r, status, &o, false, message, true);
 	}
 
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return resp_redirect(r, arena_printf(r->a, "/orders/%s", o.public_id));
+		return resp_redirect(r, arena_printf(r->a, "/orders/%s?done=canceled", o.public_id));
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:
-		return orders_page_render(r, 409, &o, false, MSG_NOT_CANCELABLE);
+		return orders_page_render(r, 409, &o, false, MSG_NOT_CANCELABLE, true);
 	default:
 		return -1;
 	}
@@ -380,7 +377,7 @@ api_orders(struct req *r)
 	n = list_page(r, &orders, &next, &answered);
 	if (n < 0)
 		return answered ? 0 : -1;
-	list = orders_array(orders, n);
+	list = orders_array(r, orders, n, false);
 	o = json_object_new_object();
 	json_object_object_add(o, "orders", list);
 	json_object_object_add(o, "nextCursor", next != NULL ? json_object_new_string(next) : NULL);
@@ -396,7 +393,7 @@ api_order_get(struct req *r)
 
 	if (rc <= 0)
 		return rc;
-	return resp_json(r, 200, orders_json(&o));
+	return resp_json(r, 200, shopview_api_json(&o));
 }
 
 /* POST /api/v1/orders/{id}/cancel (optional Idempotency-Key header): an unpaid order is
@@ -426,7 +423,7 @@ api_order_cancel(struct req *r)
 			return resp_error(r, status, code, message);
 		if (orders_get(r->app->db, r->a, o.public_id, true, &o) != 1)
 			return -1;
-		j = orders_json(&o);
+		j = shopview_api_json(&o);
 		json_object_object_add(j, "refund", refunds_json(&ref));
 		return resp_json(r, status, j);
 	}
@@ -434,7 +431,7 @@ api_order_cancel(struct req *r)
 	switch (cancel_order(r, &o)) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
-		return resp_json(r, 200, orders_json(&o));
+		return resp_json(r, 200, shopview_api_json(&o));
 	case ORDERS_NOT_FOUND:
 		return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
 	case ORDERS_WRONG_STATE:
@@ -454,4 +451,3 @@ const struct route orders_routes[] = {
 	{ METHOD_POST, "/api/v1/orders/{id}/cancel",  api_order_cancel,      ROUTE_JSON | ROUTE_LOGIN | ROUTE_CSRF, "api_order_cancel" },
 	{ 0, NULL, NULL, 0, NULL },
 };
-

@@ -16,8 +16,8 @@ const char *checkout_pay_url(struct req *r, const struct order *o);
 
 /* Renders the page of order o (loaded with details) with status: the "order received" page
  * that polls until the status is final (received), or the order page; notice is a line at
- * the top, or NULL. Returns resp_page's result. (orders.c) */
+ * the top (error: shown as a problem), or NULL. Returns resp_page's result. (orders.c) */
 int orders_page_render(struct req *r, int status, const struct order *o, bool received,
-    const char *notice);
+    const char *notice, bool error);
 
 #endif

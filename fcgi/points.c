@@ -15,6 +15,7 @@
 #include "base/jparse.h"
 #include "base/money.h"
 #include "shop/points.h"
+#include "base/valid.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -215,10 +216,15 @@ api_user_charge(struct req *r)
 	}
 }
 
+/* Where a message about the last form is shown. */
+enum points_msg_at { AT_FORM, AT_AMOUNT };
+
 /* Renders the points page for the signed-in user with status; charged (> 0) is the amount a
- * redirect announced, error a message about the last form. */
+ * redirect announced, error a message about the last form, shown above it (AT_FORM) or next to
+ * the amount field (AT_AMOUNT, which then keeps what was typed: typed). */
 static int
-render_points(struct req *r, int status, int64_t charged, const char *error)
+render_points(struct req *r, int status, int64_t charged, const char *error,
+    enum points_msg_at at, const char *typed)
 {
 	struct points_charge_row *rows;
 	struct points_user u;
@@ -263,7 +269,10 @@ render_points(struct req *r, int status, int64_t charged, const char *error)
 	if (charged > 0)
 		json_object_object_add(ctx, "charged", json_object_new_int64(charged));
 	if (error != NULL)
-		json_object_object_add(ctx, "error", json_object_new_string(error));
+		json_object_object_add(ctx, at == AT_AMOUNT ? "amount_error" : "error",
+		    json_object_new_string(error));
+	if (typed != NULL)
+		json_object_object_add(ctx, "typed", json_object_new_string(typed));
 	return resp_page(r, status, "points", ctx);
 }
 
@@ -277,7 +286,7 @@ page_points(struct req *r)
 	/* Only a well-formed amount is announced; anything else in the query is ignored. */
 	if (form_get(&r->query, "charged", &s, NULL) == 0 && money_parse(s, &charged) != 0)
 		charged = 0;
-	return render_points(r, 200, charged, NULL);
+	return render_points(r, 200, charged, NULL, AT_FORM, NULL);
 }
 
 /* POST /points/charge (csrf_token, amount, idempotency_key): charges, then 303 to
@@ -292,14 +301,18 @@ page_points_charge(struct req *r)
 	int64_t amount;
 
 	if (form_get(&r->form, "idempotency_key", &key, NULL) != 0 || *key == '\0')
-		return render_points(r, 400, 0, MSG_KEY_MISSING);
+		return render_points(r, 400, 0, MSG_KEY_MISSING, AT_FORM, NULL);
 	if (!points_key_valid(key))
-		return render_points(r, 400, 0, MSG_KEY_INVALID);
-	if (form_get(&r->form, "amount", &amount_s, NULL) != 0 || money_parse(amount_s, &amount) != 0)
-		return render_points(r, 400, 0, "충전 금액을 숫자로만 입력해 주세요.");
+		return render_points(r, 400, 0, MSG_KEY_INVALID, AT_FORM, NULL);
+	if (form_get(&r->form, "amount", &amount_s, NULL) != 0)
+		amount_s = NULL;
+	if (amount_s == NULL || money_parse(amount_s, &amount) != 0)
+		return render_points(r, 400, 0, "충전 금액을 숫자로만 입력해 주세요.", AT_AMOUNT,
+		    amount_s != NULL && valid_text(amount_s, strlen(amount_s), 20, false) ?
+		    amount_s : NULL);
 	msg = amount_problem(r, amount, &code);
 	if (msg != NULL)
-		return render_points(r, 400, 0, msg);
+		return render_points(r, 400, 0, msg, AT_AMOUNT, amount_s);
 
 	o = charge(r, sess_user(r), key, amount, &res);
 	switch (o) {
@@ -309,7 +322,8 @@ page_points_charge(struct req *r)
 	case POINTS_FAILED:
 		return -1;
 	default:
-		return render_points(r, outcome_answers[o].status, 0, outcome_answers[o].message);
+		return render_points(r, outcome_answers[o].status, 0, outcome_answers[o].message,
+		    AT_FORM, NULL);
 	}
 }
 

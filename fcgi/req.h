@@ -68,6 +68,8 @@ struct req {
 	struct session sess;         /* valid when has_sess (see sess.h) */
 	bool has_sess;
 	const char *set_cookie;      /* Set-Cookie value to send with the response, or NULL */
+	const char *form_targets;    /* origins besides 'self' this page's forms may lead to (the
+	                              * CSP's form-action: checkout's PG windows), or NULL */
 
 	int status;                  /* status sent, 0 until a response was written */
 };

@@ -14,6 +14,7 @@
 #include "infra/assets.h"
 #include "infra/tmpl.h"
 #include "base/valid.h"
+#include "shop/cart.h"
 
 struct resp_err_info {
 	int status;
@@ -80,7 +81,12 @@ resp_send(struct req *r, int status, const char *content_type, const char *extra
 	buf_printf(&h, "Content-Length: %zu\r\n", len);
 	buf_puts(&h,
 	    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; object-src 'none';"
-	    " base-uri 'self'; form-action 'self'; frame-ancestors 'none'\r\n"
+	    " base-uri 'self'; form-action 'self'");
+	if (r->form_targets != NULL) {
+		buf_putc(&h, ' ');
+		esc_header_quoted(&h, r->form_targets);
+	}
+	buf_puts(&h, "; frame-ancestors 'none'\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Frame-Options: DENY\r\n"
 	    "Referrer-Policy: same-origin\r\n"
@@ -150,10 +156,60 @@ add_me(struct req *r, struct json_object *ctx)
 	json_object_object_add(ctx, "me", me);
 }
 
+/* The footer's business information: {"name", "company", "ceo", "business_no",
+ * "mail_order_no", "address", "cs_phone", "cs_email", "cs_hours"}, from the shop.* keys. */
+static struct json_object *
+shop_json(const struct req *r)
+{
+	static const struct {
+		const char *name;
+		enum conf_key key;
+	} fields[] = {
+		{ "name", CONF_SHOP_NAME }, { "company", CONF_SHOP_COMPANY }, { "ceo", CONF_SHOP_CEO },
+		{ "business_no", CONF_SHOP_BUSINESS_NO }, { "mail_order_no", CONF_SHOP_MAIL_ORDER_NO },
+		{ "address", CONF_SHOP_ADDRESS }, { "cs_phone", CONF_SHOP_CS_PHONE },
+		{ "cs_email", CONF_SHOP_CS_EMAIL }, { "cs_hours", CONF_SHOP_CS_HOURS },
+	};
+	struct json_object *o = json_object_new_object();
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		json_object_object_add(o, fields[i].name,
+		    json_object_new_string(conf_str(r->app->conf, fields[i].key)));
+	return o;
+}
+
+/* Adds what the layout shows around every page: "shop" (shop_json) and "cart_count" (the
+ * products in the visitor's cart; left out when there is no cart or Redis did not answer, so
+ * the header shows no badge rather than a wrong one). The stylesheet's and the icon's
+ * versioned URLs come with every page as {{static.*}} (send_page). A value the handler set is
+ * kept. */
+static void
+add_site(struct req *r, struct json_object *ctx)
+{
+	struct cart_owner owner = { 0, NULL };
+	int n = 0;
+
+	if (!json_object_is_type(ctx, json_type_object))
+		return;
+	json_object_object_add(ctx, "shop", shop_json(r));
+	if (json_object_object_get_ex(ctx, "cart_count", NULL))
+		return;
+	if (r->has_sess && r->sess.user_id > 0)
+		owner.user_id = r->sess.user_id;
+	else if (r->has_sess)
+		owner.session_id = r->sess.id;
+	if (owner.user_id > 0 || owner.session_id != NULL)
+		n = cart_count(r->app->redis, &owner);
+	if (n > 0)
+		json_object_object_add(ctx, "cart_count", json_object_new_int(n));
+}
+
 int
 resp_page(struct req *r, int status, const char *page, struct json_object *ctx)
 {
 	add_me(r, ctx);
+	add_site(r, ctx);
 	return send_page(r, status, page, ctx, NULL);
 }
 
@@ -167,6 +223,40 @@ wants_json(const struct req *r)
 		return true;
 	return strncmp(r->path != NULL ? r->path : "", "/api/", 5) == 0 ||
 	    strcmp(r->path != NULL ? r->path : "", "/api") == 0;
+}
+
+/* The error page's heading: what happened, in the shopper's words (the message says why). */
+static const char *
+error_heading(int status)
+{
+	switch (status) {
+	case 400: return "요청을 처리할 수 없습니다";
+	case 401: return "로그인이 필요합니다";
+	case 403: return "접근 권한이 없습니다";
+	case 404: return "페이지를 찾을 수 없습니다";
+	case 405: return "허용되지 않은 요청입니다";
+	case 409: return "지금은 처리할 수 없는 요청입니다";
+	case 413: return "요청이 너무 큽니다";
+	case 415: return "지원하지 않는 요청 형식입니다";
+	case 422: return "요청을 처리할 수 없습니다";
+	case 429: return "요청이 너무 많습니다";
+	case 502: return "결제사 또는 외부 서비스가 응답하지 않습니다";
+	case 503: return "서비스를 잠시 사용할 수 없습니다";
+	default:  return status >= 500 ? "일시적인 오류가 발생했습니다" : "요청을 처리할 수 없습니다";
+	}
+}
+
+/* The error page's <title>: the heading's short form. */
+static const char *
+error_title(int status)
+{
+	switch (status) {
+	case 401: return "로그인 필요";
+	case 403: return "접근 권한 없음";
+	case 404: return "페이지 없음";
+	case 429: return "잠시 후 다시 시도";
+	default:  return status >= 500 ? "일시적인 오류" : "요청 오류";
+	}
 }
 
 static int
@@ -192,7 +282,10 @@ send_error(struct req *r, int status, const char *code, const char *message,
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_int(status));
-	json_object_object_add(o, "title", json_object_new_string(resp_reason(status)));
+	json_object_object_add(o, "title", json_object_new_string(error_title(status)));
+	json_object_object_add(o, "heading", json_object_new_string(error_heading(status)));
+	add_me(r, o);
+	add_site(r, o);
 	json_object_object_add(o, "message", json_object_new_string(message));
 	json_object_object_add(o, "code", json_object_new_string(code));
 	json_object_object_add(o, "request_id", json_object_new_string(r->id));
@@ -200,9 +293,9 @@ send_error(struct req *r, int status, const char *code, const char *message,
 		/* The error page itself failed: a minimal page that needs no template. */
 		struct buf b = { 0 };
 
-		buf_printf(&b, "<!doctype html><meta charset=\"utf-8\"><title>%d</title><h1>%d ",
-		    status, status);
-		esc_html(&b, resp_reason(status));
+		buf_printf(&b, "<!doctype html><html lang=\"ko\"><meta charset=\"utf-8\">"
+		    "<title>%d</title><h1>", status);
+		esc_html(&b, error_heading(status));
 		buf_puts(&b, "</h1><p>");
 		esc_html(&b, message);
 		buf_puts(&b, "</p>\n");
@@ -252,6 +345,23 @@ resp_redirect(struct req *r, const char *location)
 	 * so it needs no escaping, and escaping would change where the browser goes. */
 	buf_puts(&h, "Location: ");
 	buf_puts(&h, location);
+	buf_puts(&h, "\r\n");
+	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
+	buf_release(&h);
+	return 0;
+}
+
+int
+resp_redirect_away(struct req *r, const char *url)
+{
+	struct buf h = { 0 };
+
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+		log_error(&r->log, "refusing a redirect to a URL that is no web address");
+		return resp_redirect(r, "/");
+	}
+	buf_puts(&h, "Location: ");
+	esc_header_quoted(&h, url);  /* drops CR/LF: no header injection */
 	buf_puts(&h, "\r\n");
 	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
 	buf_release(&h);

@@ -52,4 +52,10 @@ int resp_error(struct req *r, int status, const char *code, const char *message)
  * Returns 0. */
 int resp_redirect(struct req *r, const char *location);
 
+/* 303 See Other to another site: only for a URL the program built from its configuration or
+ * that a payment gateway handed it (the PG's payment window after checkout), NEVER from the
+ * request. It must be http:// or https://; anything else goes home instead (logged).
+ * Returns 0. */
+int resp_redirect_away(struct req *r, const char *url);
+
 #endif

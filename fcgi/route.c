@@ -7,6 +7,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/conf.h"
+#include "base/esc.h"
 #include "base/log.h"
 #include "infra/db.h"
 #include "infra/metrics.h"
@@ -28,9 +29,9 @@ static const struct route core_routes[] = {
 /* Every family's table, in matching order. A new page family: one file, one line here. */
 static const struct route *const route_families[] = {
 	core_routes, account_routes, settings_routes, oauth_routes, catalog_routes, points_routes,
-	cart_routes, checkout_routes, orders_routes, refunds_routes, webhook_routes, wallet_routes,
-	admin_dashboard_routes, admin_products_routes, admin_orders_routes, admin_money_routes,
-	admin_ops_routes,
+	cart_routes, checkout_routes, orders_routes, refunds_routes, delivery_routes,
+	addresses_routes, webhook_routes, wallet_routes, admin_dashboard_routes,
+	admin_products_routes, admin_orders_routes, admin_money_routes, admin_ops_routes,
 #ifdef JT_TEST_ROUTES   /* configure --enable-test-routes (Makefile.am) */
 	testing_routes,
 #endif
@@ -221,6 +222,29 @@ answer_parse_error(struct req *r, enum req_err e)
 	}
 }
 
+/* Where a guest who asked for a page that needs a login is sent: /login?next=<this page>, so
+ * the login page sends them back (GET pages only: after a login a POST cannot be replayed, so
+ * its page is the one to return to). The path and query are this request's own, escaped as
+ * one query value; /login checks next again before it redirects (same site only). */
+static const char *
+login_url(struct req *r)
+{
+	const char *query = req_param(r, "QUERY_STRING");
+	struct buf u = { 0 };
+	const char *out;
+
+	if (r->method != METHOD_GET && r->method != METHOD_HEAD)
+		return "/login";
+	buf_puts(&u, "/login?next=");
+	if (query != NULL && query[0] != '\0')
+		esc_url_query(&u, arena_printf(r->a, "%s?%s", r->path, query));
+	else
+		esc_url_query(&u, r->path);
+	out = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return out;
+}
+
 /* Enforces the login and admin flags. Returns 0 to go on, or -1 after answering. */
 static int
 enforce_identity(struct req *r)
@@ -231,7 +255,7 @@ enforce_identity(struct req *r)
 		if (f & ROUTE_JSON)
 			resp_fail(r, RESP_UNAUTHORIZED);
 		else
-			resp_redirect(r, "/login");
+			resp_redirect(r, login_url(r));
 		return -1;
 	}
 	if ((f & ROUTE_ADMIN) && !sess_is_admin(r)) {

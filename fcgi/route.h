@@ -40,7 +40,9 @@ extern const struct route points_routes[];    /* points.c: balance and charges *
 extern const struct route checkout_routes[];  /* checkout.c: checkout, the PGs' returns */
 extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
 extern const struct route orders_routes[];    /* orders.c: the order pages, my orders, cancel */
-extern const struct route refunds_routes[];   /* refunds.c: shopper refunds of paid orders */
+extern const struct route refunds_routes[];   /* refunds.c: shopper cancels and refunds */
+extern const struct route delivery_routes[];  /* delivery.c: returns; test ship/deliver */
+extern const struct route addresses_routes[]; /* addresses.c: the address book */
 extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
 extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */
 extern const struct route admin_dashboard_routes[]; /* admin_dashboard.c: the front page */

@@ -1,7 +1,10 @@
 /* order-status.js: the "order received" page's poller (templates/order_received.html). It
  * asks GET /api/v1/orders/{id} every second, backing off to five, until the status is final,
- * and updates the page in place. A file of its own because the CSP allows only same-origin
- * scripts (script-src 'self'); the web server serves it from static.dir under /static/. */
+ * and updates the page in place. The Korean words come with the order (statusLabel, from
+ * lib/shop/labels.c), so this file holds no copy of them. A file of its own because the CSP
+ * allows only same-origin scripts (script-src 'self'); the web server serves it from
+ * static.dir under /static/. Without JavaScript the page links to the order, which shows the
+ * status itself. */
 (function () {
   'use strict';
   var box = document.getElementById('order-status');
@@ -9,19 +12,16 @@
   var id = box.getAttribute('data-order');
   var label = document.getElementById('status-label');
   var note = document.getElementById('status-note');
-  var words = { PENDING: '결제 대기', CONFIRMING: '결제 확인 중', PAID: '결제 완료',
-    FAILED: '결제 실패', UNKNOWN: '결제 확인 지연', EXPIRED: '주문 만료',
-    CANCELED: '주문 취소', PARTIALLY_CANCELED: '부분 취소' };
   var delay = 1000;
   function show(o) {
     box.setAttribute('data-status', o.status);
-    label.textContent = words[o.status] || o.status;
+    label.textContent = o.statusLabel || o.status;
     if (o.status === 'UNKNOWN') {
       note.textContent = '결제사 응답을 확인하고 있습니다. 잠시 후 다시 확인해 주세요.';
     } else if (o.failure && o.status === 'FAILED') {
       note.textContent = o.failure.message || '';
     } else if (o.final) {
-      note.textContent = '';
+      note.textContent = o.status === 'PAID' ? '결제가 완료되었습니다. 판매자가 상품을 준비합니다.' : '';
     }
   }
   function poll() {

@@ -17,7 +17,7 @@
 #   JT_BROWSER_DEPS       the dependencies' directory, overriding both
 #   JT_ARTIFACTS          where screenshots go [$JT_RUN/artifacts/browser]
 #   JT_CHROMIUM           the Chromium binary [/usr/lib/chromium/chromium]
-#   JT_BROWSER_TIMEOUT    seconds the whole run may take [240]
+#   JT_BROWSER_TIMEOUT    seconds the whole run may take [600]
 #
 # The dependencies are installed with `npm ci` from tests/browser/package-lock.json (exact
 # versions), again only when the lock file changed; playwright-core downloads no browser.
@@ -96,9 +96,9 @@ status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:
 [[ $status == 200 ]] || die "the stack on port $JT_HTTP_PORT does not answer /healthz (got '$status')"
 
 rc=0
-timeout --kill-after=10 "${JT_BROWSER_TIMEOUT:-240}" node "$here/run.mjs" "$@" || rc=$?
+timeout --kill-after=10 "${JT_BROWSER_TIMEOUT:-600}" node "$here/run.mjs" "$@" || rc=$?
 if (( rc == 124 || rc == 137 )); then
-	echo "run-browser-tests: timed out after ${JT_BROWSER_TIMEOUT:-240}s" >&2
+	echo "run-browser-tests: timed out after ${JT_BROWSER_TIMEOUT:-600}s" >&2
 	echo "browser: 0 passed, 1 failed"
 fi
 echo "run-browser-tests: screenshots in $JT_ARTIFACTS" >&2

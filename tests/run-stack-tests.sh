@@ -45,6 +45,9 @@ export JANGTEO_OUTBOX_CLAIM_SECONDS=5
 export JANGTEO_JANITOR_INTERVAL_MS=200
 export JANGTEO_JANITOR_GRACE_MS=1000
 export JANGTEO_LOG_LEVEL=info
+# The money tests pay exact amounts for their goods: the shop's shipping fee is 0 here, and
+# the tests of fees give their sellers a rule of their own (sellers.shipping_fee).
+export JANGTEO_SHIPPING_FEE=0
 
 stop_stack() {
 	local rc=$?

@@ -295,6 +295,32 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    "a connection to a node other than the first of db.host is renewed, between "
 	    "transactions, after this many seconds, so writes return to the first node once it "
 	    "is back (0 = stay)"), /* CONF_DB_FAILBACK_SECONDS */
+	STR("shop.name", "장터", 1, 60,
+	    "the shop's name in the header, page titles and mail"), /* CONF_SHOP_NAME */
+	STR("shop.company", "주식회사 장터 (데모)", 1, 100,
+	    "상호: the business's registered name, shown in every page's footer"), /* CONF_SHOP_COMPANY */
+	STR("shop.ceo", "김장터", 1, 60,
+	    "대표: the representative's name, shown in the footer"), /* CONF_SHOP_CEO */
+	STR("shop.business_no", "000-00-00000", 1, 20,
+	    "사업자등록번호: the business registration number, shown in the footer"), /* CONF_SHOP_BUSINESS_NO */
+	STR("shop.mail_order_no", "제2026-서울마포-0000호", 1, 60,
+	    "통신판매업 신고번호: the mail-order business report number, shown in the footer"), /* CONF_SHOP_MAIL_ORDER_NO */
+	STR("shop.address", "서울특별시 마포구 월드컵북로 000, 0층", 1, 200,
+	    "the business address, shown in the footer"), /* CONF_SHOP_ADDRESS */
+	STR("shop.cs_phone", "1588-0000", 1, 30,
+	    "고객센터 telephone number, shown in the footer"), /* CONF_SHOP_CS_PHONE */
+	STR("shop.cs_email", "help@jangteo.test", 1, 254,
+	    "고객센터 e-mail address, shown in the footer"), /* CONF_SHOP_CS_EMAIL */
+	STR("shop.cs_hours", "평일 10:00-18:00 (점심 12:00-13:00, 주말·공휴일 휴무)", 1, 200,
+	    "고객센터 opening hours, shown in the footer"), /* CONF_SHOP_CS_HOURS */
+	INT("shipping.fee", "3000", 0, 1000000,
+	    "shipping fee a seller charges per order, in won, unless the seller has its own (0 = free)"), /* CONF_SHIPPING_FEE */
+	INT("shipping.free_over", "30000", 0, 1000000000,
+	    "a seller's goods in one order worth at least this many won ship free, unless the seller has its own threshold (0 = no threshold: the fee is always charged)"), /* CONF_SHIPPING_FREE_OVER */
+	INT("shipping.return_days", "7", 0, 365,
+	    "days after delivery a shopper may still ask to return an order (0 = only through 고객센터)"), /* CONF_SHIPPING_RETURN_DAYS */
+	STR("pg.kakaopay_window_origin", "https://online-pay.kakao.com", 1, 200,
+	    "origin (scheme://host[:port]) of KakaoPay's payment window: checkout sends the shopper there straight from its form, so the checkout page's CSP form-action names it"), /* CONF_PG_KAKAOPAY_WINDOW_ORIGIN */
 };
 
 #undef STR

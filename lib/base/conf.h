@@ -128,6 +128,19 @@ enum conf_key {
 	CONF_BUS_HEARTBEAT_MS,         /* int  ZMTP heartbeat interval; a peer silent 3x is dropped */
 	CONF_FCGI_ALLOWED_ADDRS,       /* str  web server addresses a TCP listener accepts */
 	CONF_DB_FAILBACK_SECONDS,      /* int  return to db.host's first node after this long; 0 = never */
+	CONF_SHOP_NAME,                /* the shop's name in the header, titles and mail */
+	CONF_SHOP_COMPANY,             /* 상호: the business's registered name (footer) */
+	CONF_SHOP_CEO,                 /* 대표: the representative's name (footer) */
+	CONF_SHOP_BUSINESS_NO,         /* 사업자등록번호 (footer) */
+	CONF_SHOP_MAIL_ORDER_NO,       /* 통신판매업 신고번호 (footer) */
+	CONF_SHOP_ADDRESS,             /* the business address (footer) */
+	CONF_SHOP_CS_PHONE,            /* 고객센터 telephone number (footer) */
+	CONF_SHOP_CS_EMAIL,            /* 고객센터 e-mail address (footer) */
+	CONF_SHOP_CS_HOURS,            /* 고객센터 opening hours (footer) */
+	CONF_SHIPPING_FEE,             /* shipping fee per seller per order, won (sellers may differ) */
+	CONF_SHIPPING_FREE_OVER,       /* a seller's goods in one order from this amount ship free */
+	CONF_SHIPPING_RETURN_DAYS,     /* days after delivery a shopper may ask to return an order */
+	CONF_PG_KAKAOPAY_WINDOW_ORIGIN, /* origin of KakaoPay's payment window (checkout's form-action) */
 	CONF__MAX
 };
 

@@ -27,12 +27,16 @@ static const char SQL_ACTIVE[] =
  * statement per line count (up to cart.max_lines cached statements) or text built at run
  * time. The array is written here from ids already parsed as integers, and it is bound, never
  * pasted into SQL. A product that no longer exists comes back with p.id NULL. */
+enum line_col { LC_ID, LC_EXISTS, LC_NAME, LC_PRICE, LC_ACTIVE, LC_AVAILABLE, LC_SELLER_ID,
+	LC_SELLER, LC_IMAGE };
 static const char SQL_LINES[] =
     "SELECT j.id, p.id IS NOT NULL, p.name, p.price, COALESCE(p.active, 0),"
-    " COALESCE(s.available, 0)"
+    " COALESCE(s.available, 0), p.seller_id, e.name, i.url"
     " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j"
     " LEFT JOIN products p ON p.id = j.id"
     " LEFT JOIN stock s ON s.product_id = p.id"
+    " LEFT JOIN sellers e ON e.id = p.seller_id"
+    " LEFT JOIN product_images i ON i.product_id = p.id AND i.position = 0"
     " ORDER BY j.id";
 
 /* Most lines cart_get reads from one hash (cart.max_lines is at most 100; a hash larger than
@@ -298,6 +302,55 @@ cart_clear(struct redis *r, const struct cart_owner *o)
 }
 
 int
+cart_remove_products(struct redis *r, const struct cart_owner *o, const int64_t *ids, size_t n)
+{
+	char key[KEY_MAX];
+	const char **argv;
+	char (*nums)[NUM_MAX];
+	redisReply *rep;
+	size_t i;
+	int ok;
+
+	if (owner_key(o, key) != 0)
+		return CART_UNAVAILABLE;
+	if (n == 0)
+		return CART_OK;
+	argv = calloc(n + 2, sizeof(*argv));
+	nums = calloc(n, sizeof(*nums));
+	if (argv == NULL || nums == NULL)
+		abort();
+	argv[0] = "HDEL";
+	argv[1] = key;
+	for (i = 0; i < n; i++) {
+		snprintf(nums[i], NUM_MAX, "%" PRId64, ids[i]);
+		argv[i + 2] = nums[i];
+	}
+	rep = redis_cmd(r, (int)(n + 2), argv, NULL);
+	ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER;
+	freeReplyObject(rep);
+	free(argv);
+	free(nums);
+	return ok ? CART_OK : CART_UNAVAILABLE;
+}
+
+int
+cart_count(struct redis *r, const struct cart_owner *o)
+{
+	char key[KEY_MAX];
+	redisReply *rep;
+	int n = -1;
+
+	if (owner_key(o, key) != 0)
+		return -1;
+	rep = redis_cmdl(r, "HLEN", key, NULL);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0 &&
+	    rep->integer <= INT32_MAX)
+		n = (int)rep->integer;
+	freeReplyObject(rep);
+	return n;
+}
+
+int
 cart_merge(struct redis *r, const char *session_id, int64_t user_id,
     const struct cart_limits *lim)
 {
@@ -412,18 +465,26 @@ join_catalog(struct db *db, struct arena *a, struct cart *c)
 		return CART_DB;
 	for (i = 0; i < c->nlines; i++) {
 		c->lines[i].name = "";
+		c->lines[i].seller = "";
 		c->lines[i].active = 0;
 	}
 	for (row = 0; row < n; row++) {
-		l = find_line(c, db_res_i64(&res, (size_t)row, 0));
-		if (l == NULL || db_res_i64(&res, (size_t)row, 1) == 0)
+		size_t k = (size_t)row;
+
+		l = find_line(c, db_res_i64(&res, k, LC_ID));
+		if (l == NULL || db_res_i64(&res, k, LC_EXISTS) == 0)
 			continue;   /* a product that no longer exists: inactive, no name */
-		l->name = arena_strdup(a, db_res_str(&res, (size_t)row, 2));
-		avail = db_res_i64(&res, (size_t)row, 5);
+		l->name = arena_strdup(a, db_res_str(&res, k, LC_NAME));
+		avail = db_res_i64(&res, k, LC_AVAILABLE);
 		l->available = avail < 0 ? 0 : avail > INT32_MAX ? INT32_MAX : (int)avail;
-		l->active = db_res_i64(&res, (size_t)row, 4) != 0;
+		l->active = db_res_i64(&res, k, LC_ACTIVE) != 0;
 		if (l->active)
-			l->unit_price = db_res_i64(&res, (size_t)row, 3);
+			l->unit_price = db_res_i64(&res, k, LC_PRICE);
+		l->seller_id = db_res_i64(&res, k, LC_SELLER_ID);
+		if (!db_res_null(&res, k, LC_SELLER))
+			l->seller = arena_strdup(a, db_res_str(&res, k, LC_SELLER));
+		if (!db_res_null(&res, k, LC_IMAGE))
+			l->image = arena_strdup(a, db_res_str(&res, k, LC_IMAGE));
 	}
 	c->total = 0;
 	c->total_quantity = 0;

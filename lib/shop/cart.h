@@ -41,6 +41,9 @@ struct cart_line {
 	int64_t line_amount;       /* unit_price * quantity (overflow-checked); 0 when inactive */
 	int available;             /* stock available now */
 	int active;                /* 0 when the product was deactivated or deleted */
+	int64_t seller_id;         /* 0 when the product no longer exists */
+	const char *seller;        /* the seller's name, in the arena; "" when unknown */
+	const char *image;         /* the product's first image URL, or NULL */
 };
 
 struct cart {
@@ -81,6 +84,17 @@ int cart_get(struct redis *r, struct db *db, struct arena *a, const struct cart_
 
 /* Empties the cart (after a successful checkout). Returns CART_OK or CART_UNAVAILABLE. */
 int cart_clear(struct redis *r, const struct cart_owner *o);
+
+/* Removes the lines of the n products in ids (those absent are ignored) with one HDEL: what
+ * an order bought leaves the cart once it is paid for, or its payment is under way, while the
+ * rest stays. Returns CART_OK or CART_UNAVAILABLE. */
+int cart_remove_products(struct redis *r, const struct cart_owner *o, const int64_t *ids,
+    size_t n);
+
+/* How many different products the cart holds (the header's badge): one HLEN, no database, no
+ * TTL refresh. Returns the count (0 for no cart), or -1 when Redis did not answer or the owner
+ * names no cart. */
+int cart_count(struct redis *r, const struct cart_owner *o);
 
 /* Moves the guest cart of session_id into user_id's cart: quantities of the same product are
  * added and capped at max_quantity; lines beyond max_lines are dropped (lowest product ids

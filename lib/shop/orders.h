@@ -18,7 +18,9 @@
 
 #include "infra/bus.h"
 #include "shop/order_state.h"
+#include "shop/shipping.h"
 
+struct address;
 struct arena;
 struct conf;
 struct db;
@@ -64,9 +66,14 @@ struct orders_create_req {
 	const struct orders_line_req *lines;  /* 1..max_lines, distinct products, quantities
 	                                       * 1..max_quantity: the caller validated them */
 	size_t nlines;
-	int64_t client_amount;     /* the total the shopper saw; -1 when not sent */
+	int64_t client_amount;     /* the total the shopper saw (goods and shipping); -1 when
+	                            * not sent */
 	const char *checkout_key;  /* idempotency of the checkout itself; NULL for none */
 	int64_t expire_seconds;    /* how long a PG order holds its stock */
+	struct shipping_rule shipping;     /* the shop's rule (lib/shop/shipping.h): each
+	                                    * seller's parcel fee is added to the amount */
+	const struct address *ship_to;     /* where it goes (checked; copied into the order), or
+	                                    * NULL: seed 002's API has no address */
 };
 
 enum orders_create_rc {

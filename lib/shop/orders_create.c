@@ -11,6 +11,8 @@
 #include "base/money.h"
 #include "base/valid.h"
 #include "infra/db.h"
+#include "shop/addresses.h"
+#include "shop/fulfilment.h"
 #include "shop/order_state.h"
 #include "shop/orders.h"
 
@@ -70,6 +72,7 @@ struct create_tx {
 	struct order o;                 /* lines priced and sorted by product id; id, public_id,
 	                                 * status and jobs set by the transaction */
 	enum orders_create_rc why;      /* DB_ABORT: the refusal */
+	struct shipping_quote shipping; /* each seller's parcel and its fee (in o.amount) */
 };
 
 static int
@@ -105,8 +108,37 @@ find_price(const struct db_res *res, size_t n, int64_t id, struct price *p)
 	return 0;
 }
 
+/* Adds each seller's parcel fee to the goods priced in t->o (lib/shop/shipping.c: the same
+ * quote the checkout page showed). Returns ORDERS_CREATED, ORDERS_TOO_LARGE or
+ * ORDERS_CREATE_FAILED. */
+static enum orders_create_rc
+quote_shipping(struct db *db, struct arena *a, const struct orders_create_req *req,
+    struct create_tx *t)
+{
+	struct order *o = &t->o;
+	int64_t *sellers = arena_alloc(a, (o->nlines + 1) * sizeof(*sellers));
+	int64_t *amounts = arena_alloc(a, (o->nlines + 1) * sizeof(*amounts));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->nlines; i++) {
+		sellers[i] = o->lines[i].seller_id;
+		amounts[i] = o->lines[i].amount;
+	}
+	rc = shipping_quote(db, a, &req->shipping, sellers, amounts, o->nlines, &t->shipping);
+	if (rc == -2 || (rc == 0 && t->shipping.goods != o->amount))
+		return ORDERS_TOO_LARGE;
+	if (rc != 0)
+		return ORDERS_CREATE_FAILED;
+	if (!money_amount_ok(t->shipping.total))
+		return ORDERS_TOO_LARGE;
+	o->amount = t->shipping.total;
+	return ORDERS_CREATED;
+}
+
 /* Prices req's lines from the database into t->o (sorted by product id), with the order's
- * amount, item count and name. Returns ORDERS_CREATED when all is well, else the refusal. */
+ * amount (goods and shipping), item count and name. Returns ORDERS_CREATED when all is well,
+ * else the refusal. */
 static enum orders_create_rc
 price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
     struct create_tx *t)
@@ -149,7 +181,7 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 	}
 	o->order_name = make_order_name(a, o->lines[0].name, req->nlines);
 	qsort(o->lines, o->nlines, sizeof(*o->lines), cmp_line);
-	return ORDERS_CREATED;
+	return quote_shipping(db, a, req, t);
 }
 
 /* True when a name the client sent for a line is not that product's name in o (priced from
@@ -223,6 +255,18 @@ create_tx_fn(struct db *db, void *arg)
 	rc = order_state_created(db, o->id, o->status);
 	if (rc < 0)
 		return (int)rc;
+	/* Each seller's parcel with its fee, and where the parcels go. */
+	for (i = 0; i < t->shipping.n; i++) {
+		rc = fulfilment_open(db, o->id, t->shipping.parcels[i].seller_id,
+		    t->shipping.parcels[i].fee);
+		if (rc < 0)
+			return (int)rc;
+	}
+	if (req->ship_to != NULL) {
+		rc = addresses_copy_to_order(db, o->id, req->ship_to);
+		if (rc < 0)
+			return (int)rc;
+	}
 	/* The contended rows last, in product-id order: the locks are held for the shortest
 	 * time and every checkout takes them in the same order. */
 	rc = order_state_reserve(db, o->lines, o->nlines);

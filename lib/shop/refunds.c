@@ -24,6 +24,7 @@
 #include "infra/outbox.h"
 #include "infra/payload.h"
 #include "shop/audit.h"
+#include "shop/fulfilment.h"
 #include "shop/orders.h"
 #include "shop/refunds.h"
 #include "shop/refunds_impl.h"
@@ -76,7 +77,7 @@ static const struct db_field locked_line_fields[] = {
 
 static const char *const rc_names[REFUNDS_RC__MAX] = {
 	"accepted", "done", "replayed", "key_reused", "not_found", "wrong_state", "too_late",
-	"exceeds", "bad_line", "failed",
+	"shipped", "exceeds", "bad_line", "failed",
 };
 
 static const char *const job_rc_names[REFUNDS_JOB__MAX] = { "done", "skipped", "lost", "db_failed" };
@@ -95,6 +96,8 @@ static const struct {
 	[REFUNDS_WRONG_STATE] = { 409, "REFUND_NOT_ALLOWED", "결제가 완료된 주문만 환불할 수 있습니다." },
 	[REFUNDS_TOO_LATE]    = { 409, "REFUND_PERIOD_OVER",
 	                          "환불 가능 기간이 지났습니다. 고객센터에 문의해 주세요." },
+	[REFUNDS_SHIPPED]     = { 409, "ALREADY_SHIPPED",
+	                          "이미 배송이 시작된 주문입니다. 받으신 뒤 반품을 신청해 주세요." },
 	[REFUNDS_EXCEEDS]     = { 409, "REFUND_EXCEEDS_BALANCE",
 	                          "환불할 수 있는 수량이나 금액을 넘었습니다." },
 	[REFUNDS_BAD_LINE]    = { 400, "REFUND_LINES_INVALID",
@@ -421,6 +424,14 @@ request_tx_fn(struct db *db, void *arg)
 		return refuse(t, REFUNDS_WRONG_STATE);
 	if (req->user_id > 0 && (req->shopper_days <= 0 || !o.in_window))
 		return refuse(t, REFUNDS_TOO_LATE);
+	if (req->user_id > 0) {
+		/* Read under the order's lock: a ship waits for it, so none slips in between. */
+		rc = fulfilment_started(db, t->order_id);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return refuse(t, REFUNDS_SHIPPED);
+	}
 
 	memset(&n, 0, sizeof(n));
 	id = refunds_lock_lines(db, t->a, t->order_id, &lines);

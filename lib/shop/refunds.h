@@ -57,6 +57,7 @@ enum refunds_rc {
 	REFUNDS_NOT_FOUND,    /* 404: no such order, or not this shopper's */
 	REFUNDS_WRONG_STATE,  /* 409: the order is not PAID or PARTIALLY_CANCELED */
 	REFUNDS_TOO_LATE,     /* 409: past the shopper's refund window */
+	REFUNDS_SHIPPED,      /* 409: a shopper's refund of an order a seller shipped (a return) */
 	REFUNDS_EXCEEDS,      /* 409: more than what is left to refund (lines or amount) */
 	REFUNDS_BAD_LINE,     /* 400: a product not in the order, or a quantity < 1 */
 	REFUNDS_FAILED,       /* 500: the database failed: nothing written */

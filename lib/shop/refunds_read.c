@@ -26,9 +26,12 @@ static const char SQL_LINES_OF_ORDER[] =
     " JOIN refunds r ON r.id = rl.refund_id"
     " JOIN order_lines ol ON ol.order_id = r.order_id AND ol.product_id = rl.product_id"
     " WHERE r.order_id = ? ORDER BY rl.refund_id, rl.product_id";
+/* Not once a parcel left: the shopper's way back is then a return (lib/shop/fulfilment.c). */
 static const char SQL_SHOPPER_MAY[] =
-    "SELECT 1 FROM orders WHERE id = ? AND status IN ('PAID','PARTIALLY_CANCELED')"
-    " AND refunded_amount < amount AND paid_at >= NOW(3) - INTERVAL ? DAY";
+    "SELECT 1 FROM orders o WHERE o.id = ? AND o.status IN ('PAID','PARTIALLY_CANCELED')"
+    " AND o.refunded_amount < o.amount AND o.paid_at >= NOW(3) - INTERVAL ? DAY"
+    " AND NOT EXISTS (SELECT 1 FROM order_deliveries d WHERE d.order_id = o.id"
+    " AND d.status <> 'PREPARING')";
 static const char SQL_TASK[] =
     "SELECT r.id AS refund_id, r.public_id AS public_id, o.public_id AS order_public_id,"
     " r.status AS status, o.pay_method AS pg,"

@@ -18,11 +18,13 @@ static const char SQL_ORDER[] =
     "SELECT id, paid_at IS NOT NULL AS paid, amount FROM orders WHERE public_id = ?";
 static const char SQL_SETTLED[] =
     "SELECT COUNT(*) FROM settlements WHERE kind = ? AND ref = ?";
-/* Each seller's lines: the whole sale, before any refund (refunds settle on their own). */
+/* Each seller's lines and the shipping fee of their parcel (it is theirs: they ship it): the
+ * whole sale, before any refund (refunds settle on their own). */
 static const char SQL_SELLER_LINES[] =
-    "SELECT l.seller_id, SUM(l.amount) AS gross, s.commission_bp FROM order_lines l"
-    " JOIN sellers s ON s.id = l.seller_id WHERE l.order_id = ?"
-    " GROUP BY l.seller_id, s.commission_bp ORDER BY l.seller_id";
+    "SELECT l.seller_id, SUM(l.amount) + COALESCE(MAX(d.shipping_fee), 0) AS gross,"
+    " s.commission_bp FROM order_lines l JOIN sellers s ON s.id = l.seller_id"
+    " LEFT JOIN order_deliveries d ON d.order_id = l.order_id AND d.seller_id = l.seller_id"
+    " WHERE l.order_id = ? GROUP BY l.seller_id, s.commission_bp ORDER BY l.seller_id";
 static const char SQL_INSERT_SETTLEMENT[] =
     "INSERT INTO settlements (kind, ref, order_id, seller_id, gross, commission, net,"
     " commission_bp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
@@ -333,36 +335,53 @@ refunded_before(const struct db_res *res, int64_t seller)
 	return 0;
 }
 
-/* Splits the refund over the sellers: by its lines, or (a refund recorded without lines)
- * over what each seller has left, in seller order. Fills shares' seller_id and gross;
- * returns how many, or -1 when it cannot be split. */
+/* The share of seller in shares[0..n), or NULL. */
+static struct share *
+share_of(struct share *shares, size_t n, int64_t seller)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (shares[i].seller_id == seller)
+			return &shares[i];
+	return NULL;
+}
+
+/* Splits the refund over the sellers: by its lines, then what the lines do not explain (the
+ * shipping fees a full cancel returns, or a refund recorded without lines) over what each
+ * seller has left, in seller order. Fills shares' seller_id and gross; returns how many, or
+ * -1 when it cannot be split. */
 static ssize_t
 split_refund(const struct settle_tx *t, const struct db_res *lines, const struct db_res *sales,
     const struct db_res *before, struct share *shares)
 {
-	int64_t left = t->refund_amount, room, take, sum = 0;
+	int64_t left = t->refund_amount, room, take;
+	struct share *s;
 	size_t i, n = 0;
 
-	if (lines->nrows > 0) {
-		for (i = 0; i < lines->nrows; i++) {
-			shares[n].seller_id = db_col_i64(lines, i, "seller_id");
-			shares[n].gross = db_col_i64(lines, i, "gross");
-			if (money_add(sum, shares[n].gross, &sum) != 0)
-				return -1;
-			n++;
-		}
-		return sum == t->refund_amount ? (ssize_t)n : -1;
+	for (i = 0; i < lines->nrows; i++) {
+		shares[n].seller_id = db_col_i64(lines, i, "seller_id");
+		shares[n].gross = db_col_i64(lines, i, "gross");
+		if (shares[n].gross < 0 || shares[n].gross > left)
+			return -1;
+		left -= shares[n].gross;
+		n++;
 	}
 	for (i = 0; i < sales->nrows && left > 0; i++) {
+		s = share_of(shares, n, db_col_i64(sales, i, "seller_id"));
 		room = db_col_i64(sales, i, "gross") -
-		    refunded_before(before, db_col_i64(sales, i, "seller_id"));
+		    refunded_before(before, db_col_i64(sales, i, "seller_id")) -
+		    (s != NULL ? s->gross : 0);
 		take = room < left ? room : left;
 		if (take <= 0)
 			continue;
-		shares[n].seller_id = db_col_i64(sales, i, "seller_id");
-		shares[n].gross = take;
+		if (s == NULL) {
+			s = &shares[n++];
+			s->seller_id = db_col_i64(sales, i, "seller_id");
+			s->gross = 0;
+		}
+		s->gross += take;
 		left -= take;
-		n++;
 	}
 	return left == 0 ? (ssize_t)n : -1;
 }

@@ -56,7 +56,7 @@ Group root"
 		LoadModule unique_id_module $JT_APACHE_MODULES/mod_unique_id.so
 		LoadModule alias_module $JT_APACHE_MODULES/mod_alias.so
 		LoadModule mime_module $JT_APACHE_MODULES/mod_mime.so
-		# No system-wide type table: the one type served (scripts) is set where it is served.
+		# No system-wide type table: the types served are set where they are served.
 		TypesConfig /dev/null
 
 		StartServers 1
@@ -96,13 +96,15 @@ Group root"
 		        Require all granted
 		        ProxyPass "unix:$JT_RUN/fcgi.sock|fcgi://localhost/"
 		    </Location>
-		    # The pages' scripts, from the source tree (static.dir in the stack's config):
+		    # The pages' static files, from the source tree (static.dir in the stack's config):
 		    # their URLs carry a version from their content, so they may be kept a year.
 		    Alias "/static/" "$JT_REPO/static/"
 		    <Directory "$JT_REPO/static">
 		        Require all granted
 		        Options None
 		        AddType "text/javascript; charset=utf-8" .js
+		        AddType "text/css; charset=utf-8" .css
+		        AddType image/svg+xml .svg
 		    </Directory>
 		    <Location "/static/">
 		        ProxyPass "!"

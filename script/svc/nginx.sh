@@ -83,14 +83,14 @@ _nginx_conf_text() {
 		        listen 127.0.0.1:$JT_HTTP_PORT;
 		        server_name localhost;
 
-		        # The pages' scripts, from the source tree (static.dir in the stack's config):
+		        # The pages' static files, from the source tree (static.dir in the stack's config):
 		        # their URLs carry a version from their content, so they may be kept a year.
 		        location ^~ /static/ {
 		            alias $JT_REPO/static/;
-		            types { text/javascript js; }
+		            types { text/javascript js; text/css css; image/svg+xml svg; }
 		            default_type application/octet-stream;
 		            charset utf-8;
-		            charset_types text/javascript;
+		            charset_types text/javascript text/css;
 		            add_header Cache-Control "public, max-age=31536000, immutable";
 		            add_header X-Content-Type-Options nosniff always;
 		        }

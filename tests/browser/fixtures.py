@@ -63,9 +63,20 @@ def main():
         raise SystemExit("fixtures: jangteoctl seed-demo failed: %s" % out)
     tag = secrets.token_hex(3)
     seller = make_seller("브라우저판매자")
+    # The shopper's product comes from a seller with its own shipping rule (the test stack's
+    # shop rule is free shipping): 3,000 won a parcel, free from 30,000 won. The admin
+    # journey's seller keeps the shop's, so its refunds are the goods alone.
+    farm = make_seller("브라우저농원")
+    sql("UPDATE sellers SET shipping_fee = 3000, free_shipping_over = 30000 WHERE id = %d"
+        % farm)
     shopper_id, shopper_email = user_like(DEMO_SHOPPER[0], "shopper", "김브라우저")
+    phone_id, phone_email = user_like(DEMO_SHOPPER[0], "shopper", "최모바일")
     admin_id, admin_email = user_like(DEMO_ADMIN[0], "admin", "박관리")
-    buy = make_product(price=12300, stock=10, name="브라우저 테스트 감귤 " + tag, seller_id=seller)
+    buy = make_product(price=12300, stock=10, name="브라우저 테스트 감귤 " + tag, seller_id=farm)
+    sql("UPDATE products SET list_price = 15000 WHERE id = %d" % buy)
+    sql("INSERT INTO product_images (product_id, position, url, alt) VALUES"
+        " (%d, 0, '/static/products/gamgyul-1.svg', '나무 상자에 담긴 감귤'),"
+        " (%d, 1, '/static/products/gamgyul-2.svg', '감귤 한 알')" % (buy, buy))
     adjust = make_product(price=7700, stock=5, name="브라우저 테스트 재고 " + tag, seller_id=seller)
     refund = make_product(price=4500, stock=10, name="브라우저 테스트 환불 " + tag,
                           seller_id=seller)
@@ -76,8 +87,10 @@ def main():
     refund_order = pay_toss(buyer_id, refund, 3)
     json.dump({
         "shopper": {"id": shopper_id, "email": shopper_email, "password": DEMO_SHOPPER[1]},
+        "shopperPhone": {"id": phone_id, "email": phone_email, "password": DEMO_SHOPPER[1]},
         "admin": {"id": admin_id, "email": admin_email, "password": DEMO_ADMIN[1]},
-        "product": {"id": buy, "name": "브라우저 테스트 감귤 " + tag, "price": 12300, "stock": 10},
+        "product": {"id": buy, "name": "브라우저 테스트 감귤 " + tag, "price": 12300, "stock": 10,
+                    "listPrice": 15000, "freeOver": 30000},
         "adjust": {"id": adjust, "name": "브라우저 테스트 재고 " + tag, "stock": 5},
         "refund": {"orderId": refund_order, "productId": refund, "unitPrice": 4500,
                    "quantity": 3, "pg": "toss"},

@@ -1,7 +1,10 @@
-// lib: the harness shared by the browser journeys: loads playwright-core and html-validate
-// from the installed dependencies, launches Debian's Chromium, and wraps each journey step so
-// that every document the browser loads is validated, every console error and uncaught page
-// error is caught, and a screenshot of each step is kept as an artifact.
+// lib: the harness shared by the browser journeys: loads playwright-core, html-validate and
+// axe-core from the installed dependencies, launches Debian's Chromium, and wraps each journey
+// step so that every document the browser loads is validated, every console error and uncaught
+// page error is caught, the page each step ends on is checked for accessibility (axe-core:
+// serious and critical findings fail the step) and for content wider than the viewport
+// (document.documentElement.scrollWidth <= innerWidth), and a screenshot of each step is kept
+// as an artifact. A journey runs at one viewport width (1280 px desktop, 390 px phone).
 //
 // Environment:
 //   JT_HTTP_PORT     the stack's port on 127.0.0.1 [8080]
@@ -19,6 +22,10 @@ const depsDir = process.env.JT_BROWSER_DEPS || here;
 const require = createRequire(path.join(depsDir, 'package.json'));
 const { chromium } = require('playwright-core');
 const { HtmlValidate } = require('html-validate');
+// axe-core's browser bundle, evaluated in the page through the DevTools protocol (the page's
+// CSP allows only its own scripts; an evaluation is not a script element, so the CSP stays
+// as the shop sends it).
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 export const PORT = Number(process.env.JT_HTTP_PORT || 8080);
 export const BASE = `http://127.0.0.1:${PORT}`;
@@ -31,6 +38,8 @@ const validator = new HtmlValidate(
 // The template behind each shop page, so a validation failure names the file to fix.
 const TEMPLATES = [
   [/^\/$/, 'home.html'],
+  [/^\/addresses(\/new|\/[0-9]+\/edit)?$/, 'addresses.html / address_form.html'],
+  [/^\/orders\/[^/]+\/(cancel|refund|return)$/, 'order_cancel.html / order_refund.html / order_return.html'],
   [/^\/products\/[0-9]+$/, 'product.html'],
   [/^\/products$/, 'products.html'],
   [/^\/cart$/, 'cart.html'],
@@ -135,9 +144,15 @@ export async function launch() {
 // One journey: a browser context (its own cookies), one page, and the checks that run on
 // every document and every console message while the steps run.
 export class Journey {
-  constructor(browser, name) {
+  // width: the viewport's (1280 desktop, 390 phone). strict: accessibility findings and
+  // overflow fail the step (the shopper's pages); otherwise they are only reported (the admin
+  // console, whose redesign comes later).
+  constructor(browser, name, width = 1280, strict = true) {
     this.browser = browser;
     this.name = name;
+    this.width = width;
+    this.strict = strict;
+    this.a11y = { pages: 0, findings: 0 };
     this.dir = artifactsDir();
     this.steps = [];        // {n, name, ok, ms, problems}
     this.problems = [];     // of the step running now: they fail it
@@ -151,7 +166,9 @@ export class Journey {
     this.context = await this.browser.newContext({
       locale: 'ko-KR',
       timezoneId: 'Asia/Seoul',
-      viewport: { width: 1024, height: 768 },
+      viewport: { width: this.width, height: this.width < 600 ? 844 : 900 },
+      isMobile: this.width < 600,
+      hasTouch: this.width < 600,
     });
     this.context.setDefaultTimeout(STEP_TIMEOUT_MS);
     this.context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
@@ -159,6 +176,12 @@ export class Journey {
     this.page.on('console', (msg) => {
       if (msg.type() === 'error') {
         const loc = msg.location();
+        // A document answered 4xx on purpose (an error page, a form shown again with its
+        // messages): Chromium logs its status; the step asserts the status itself.
+        if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()) &&
+            loc && loc.url === this.page.url()) {
+          return;
+        }
         this.complain(this.page.url(), `console error on ${this.page.url()}: ${msg.text()}` +
           (loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''));
       }
@@ -231,6 +254,47 @@ export class Journey {
     this.complain(url, `HTML of ${url} (${templateOf(url)}) fails validation:\n${out.join('\n')}`);
   }
 
+  // Checks the page the browser shows now, when it is the shop's: nothing wider than the
+  // viewport, and axe-core's rules (WCAG 2.1 A and AA and best practices). Serious and critical
+  // findings are problems (warnings when the journey is not strict); the rest are noted.
+  async audit(page) {
+    let u;
+    try {
+      u = new URL(page.url());
+    } catch {
+      return;
+    }
+    if (u.origin !== BASE) {
+      return;
+    }
+    const where = `${u.pathname}${u.search} at ${this.width} px`;
+    const say = (text) => (this.strict ? this.problems : this.warnings).push(text);
+    // On a phone (isMobile) Chromium widens the layout viewport to content that overflows,
+    // so innerWidth alone would hide it: the page must fit the width the journey asked for.
+    const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+    if (sw > Math.min(iw, this.width)) {
+      say(`${where}: the page is ${sw} px wide, wider than the viewport (${this.width} px)`);
+    }
+    await page.evaluate(AXE_SOURCE + '\n;undefined');
+    const result = await page.evaluate(() => window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    }).then((r) => r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }))));
+    this.a11y.pages++;
+    for (const v of result) {
+      this.a11y.findings++;
+      const text = `axe ${v.impact} ${v.id} on ${where}: ${v.help} (${v.nodes.join(', ')})`;
+      if (v.impact === 'serious' || v.impact === 'critical') {
+        say(text);
+      } else {
+        this.notes.push(text);
+      }
+    }
+  }
+
   // Runs one step: fn(page), then waits for the page's validations, then a screenshot.
   // Returns true when the step passed (no exception, no invalid page, no console error).
   async step(name, fn) {
@@ -247,6 +311,13 @@ export class Journey {
       error = err;
     }
     await Promise.all(this.pending.splice(0));
+    if (!error) {
+      try {
+        await this.audit(this.page);
+      } catch (err) {
+        this.problems.push(`audit failed: ${err.message}`);
+      }
+    }
     try {
       await this.page.screenshot({ path: path.join(this.dir, `${tag}.png`), fullPage: true });
     } catch (err) {

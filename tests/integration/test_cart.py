@@ -309,7 +309,8 @@ def test_cart_page_forms_and_their_redirects():
     assert '<strong id="total">%s</strong>원' % "{:,}".format(total) in page, page
     assert "재고가 1개 남았습니다." in page, "short stock warning"
     assert "품절된 상품입니다." in page, "sold-out warning"
-    assert '<a class="button" id="checkout" href="/checkout">주문하기</a>' in page
+    assert '<a class="btn btn-primary btn-lg btn-block" id="checkout" href="/checkout">주문하기</a>' \
+        in page
 
     csrf = b.form_csrf()
     r = b.post_form("/cart/update", {"product_id": apple, "quantity": "1"}, csrf=csrf)

@@ -1,13 +1,15 @@
-"""Catalog: cursor pages of active products (stable under inserts, strict cursor and limit),
-one product, the popular list from sales_daily, seed 002's own paths (/products/{id} and
-/products/popular answer its JSON when the Accept header asks for JSON, the pages otherwise),
-and the Redis cache (version key, TTLs, invalidation, live stock, MariaDB fallback while
-Redis is down)."""
+"""Catalog: cursor pages of active products (stable under inserts, strict cursor and limit) in
+three orders (newest, cheapest, best selling: keysets on (key, id)), by category and by a piece
+of the name; one product with its list price and image; the popular list from sales_daily;
+seed 002's own paths (/products/{id} and /products/popular answer its JSON when the Accept
+header asks for JSON, the pages otherwise); and the Redis cache of first pages (version key,
+TTLs, invalidation, live stock, MariaDB fallback while Redis is down)."""
 import base64
 import os
 import struct
 import subprocess
 import time
+from urllib.parse import quote
 
 from jt import RUN, envelope, eq, eventually, get, post_json, request, sql, stack
 
@@ -46,13 +48,17 @@ def seller(label):
     return int(sql("SELECT id FROM sellers WHERE name = %s" % q(name))[0][0]), name
 
 
-def product(seller_id, name=None, price=1000, stock=10, active=1, description="설명"):
+def product(seller_id, name=None, price=1000, stock=10, active=1, description="설명",
+            category=None, list_price=None):
     """Inserts a product with its stock row; returns its id."""
     NEXT_SERIAL[0] += 1
     if name is None:
         name = "상품-%s-%d" % (TAG, NEXT_SERIAL[0])
-    sql("INSERT INTO products (seller_id, name, description, price, active) VALUES"
-        " (%d, %s, %s, %d, %d)" % (seller_id, q(name), q(description), price, active))
+    sql("INSERT INTO products (seller_id, name, description, price, active, category_id,"
+        " list_price) VALUES (%d, %s, %s, %d, %d, %s, %s)"
+        % (seller_id, q(name), q(description), price, active,
+           "NULL" if category is None else str(category),
+           "NULL" if list_price is None else str(list_price)))
     pid = int(sql("SELECT id FROM products WHERE seller_id = %d AND name = %s"
                   % (seller_id, q(name)))[0][0])
     sql("INSERT INTO stock (product_id, available) VALUES (%d, %d)" % (pid, stock))
@@ -70,11 +76,12 @@ def active_ids():
     return [int(r[0]) for r in sql("SELECT id FROM products WHERE active = 1 ORDER BY id DESC")]
 
 
-def walk(limit, cursor=None, pages=None):
-    """Follows nextCursor from cursor to the end; returns the ids seen, in order."""
+def walk(limit, cursor=None, pages=None, extra=""):
+    """Follows nextCursor from cursor to the end; returns the ids seen, in order. extra: more
+    of the query ("sort=price&category=fruit")."""
     ids = []
     while True:
-        path = "/api/v1/products?limit=%d" % limit
+        path = "/api/v1/products?limit=%d" % limit + ("&" + extra if extra else "")
         if cursor is not None:
             path += "&cursor=" + cursor
         r = get(path)
@@ -224,15 +231,16 @@ def test_product_shapes_and_pages_show_exact_values():
     page = get("/products/%d" % pid)
     eq(page.status, 200, "page status")
     assert page.header("Content-Type").startswith("text/html"), page.header("Content-Type")
-    for want in ["<h1>빽다방 아메리카노 %s</h1>" % TAG, "12,345,678원", "재고 9개",
+    for want in ["<h1>빽다방 아메리카노 %s</h1>" % TAG, "<b>12,345,678</b>원", "재고 9개",
                  "판매자 " + sname, "시원한 아메리카노"]:
         assert want in page.text, "%r not on the product page" % want
     assert "품절" not in page.text
-    assert '<p class="soldout">품절</p>' in get("/products/%d" % sold_out).text
+    assert '<span class="soldout">품절</span>' in get("/products/%d" % sold_out).text
     lst = get("/products?limit=2").text
-    for want in ['<a href="/products/%d">품절 상품 %s</a>' % (sold_out, TAG), "2,500원",
-                 '<p class="soldout">품절</p>', "12,345,678원", "재고 9개",
-                 '<a rel="next" href="/products?cursor=%s&amp;limit=2">다음 페이지</a>'
+    for want in ['<a class="cover" href="/products/%d">' % sold_out,
+                 '<span class="name">품절 상품 %s</span>' % TAG, "<b>2,500</b>원",
+                 '<span class="soldout-cover">품절</span>', "<b>12,345,678</b>원",
+                 '<a class="btn" rel="next" href="/products?cursor=%s&amp;limit=2">상품 더 보기</a>'
                  % cursor_of(pid)]:
         assert want in lst, "%r not on the list page" % want
 
@@ -376,13 +384,24 @@ def test_popular_is_the_top5_of_the_last_3_days():
         eq((r.status, r.header("Vary")), (200, "Accept"), "seed popular status")
         eq(r.json(), [{"id": ps[i], "name": name(i), "sale_count": n * big}
                       for i, n in ((1, 7), (0, 6), (3, 4), (4, 4), (2, 3))], "seed top 5")
-        for path in ["/products", "/products/popular"]:
+        for path in ["/products/popular"]:
             text = get(path, headers=CHROME).text
             assert "인기 상품</h" in text, path
             at = [text.index('<a href="/products/%d">%s</a>' % (ps[i], name(i)))
                   for i in (1, 0, 3, 4, 2)]
             eq(at, sorted(at), "popular order on " + path)
             assert "최근 3일 7,000,000,000,000개 판매" in text, path
+        # 인기순 counts 30 days (not tomorrow's planted row): 99, 92, 53, 7, 6, then the tie
+        # at 4 by id descending, and the products that sold nothing after them.
+        want = [ps[6], ps[5], ps[2], ps[1], ps[0], ps[4], ps[3]]
+        eq([it["id"] for it in get("/api/v1/products?sort=popular&limit=7").json()["items"]],
+           want, "인기순 first page")
+        eq(walk(1, extra="sort=popular")[:7], want, "인기순 one product per page, across the tie")
+        assert ps[7] in walk(3, extra="sort=popular"), "a product that sold nothing is listed too"
+        text = get("/products?sort=popular&limit=7").text
+        at = [text.index('<li class="card" id="product-%d">' % p) for p in want]
+        eq(at, sorted(at), "인기순 order on the page")
+        assert '<a href="/products?limit=7&amp;sort=popular" aria-current="page">인기순</a>' in text
     finally:
         sql("DELETE FROM sales_daily WHERE product_id IN (%s)"
             % ",".join(str(p) for p in ps + [gone]))
@@ -394,7 +413,7 @@ def test_pages_are_cached_in_redis_and_invalidation_shows_changes():
     pid = product(sid, name="캐시-원래-" + TAG, stock=5)
     v = invalidate()
     eq(redis_cli("GET", "catalog:version"), str(v), "version key")
-    key = "catalog:%d:list:0:3" % v
+    key = "catalog:%d:list:new:0:3" % v
     eq(redis_cli("EXISTS", key), "0", "no entry before the first request")
     first = get("/api/v1/products?limit=3").json()
     eq(first["items"][0]["name"], "캐시-원래-" + TAG, "first request")
@@ -406,34 +425,39 @@ def test_pages_are_cached_in_redis_and_invalidation_shows_changes():
     sql("UPDATE stock SET available = 0 WHERE product_id = %d" % pid)
     second = get("/api/v1/products?limit=3").json()["items"][0]
     eq((second["name"], second["stock"]), ("캐시-원래-" + TAG, 0), "served from Redis, live stock")
-    assert '<p class="soldout">품절</p>' in get("/products?limit=3").text
+    assert '<span class="soldout-cover">품절</span>' in get("/products?limit=3").text
     # The product page is never cached.
     eq(get("/api/v1/products/%d" % pid).json()["name"], "캐시-바뀜-" + TAG, "product page")
     v2 = invalidate()
     eq(v2, v + 1, "version bumped")
     eq(get("/api/v1/products?limit=3").json()["items"][0]["name"], "캐시-바뀜-" + TAG,
        "after invalidation")
-    eq(redis_cli("EXISTS", "catalog:%d:list:0:3" % v2), "1", "entry under the new version")
+    eq(redis_cli("EXISTS", "catalog:%d:list:new:0:3" % v2), "1", "entry under the new version")
     get("/api/v1/products/popular")
     pttl = int(redis_cli("TTL", "catalog:%d:popular" % v2))
     assert 20 <= pttl <= 30, "popular TTL %d not within catalog.popular_seconds (30)" % pttl
-    # A cursor we handed out (naming an active product) is cached; one made up for an id that
-    # is no product gets the right page but no entry, so clients cannot fill Redis.
+    # Only first pages without a search are cached (one key per order, category and limit),
+    # so clients cannot fill Redis with keys of their choosing; later pages, made-up cursors
+    # and searches are read from MariaDB and still right.
     expected = active_ids()
+    before = set(redis_cli("KEYS", "catalog:%d:*" % v2).split())
     r = get("/api/v1/products?limit=3&cursor=" + cursor_of(expected[0])).json()
     eq([it["id"] for it in r["items"]], expected[1:4], "page after a real cursor")
-    eq(redis_cli("EXISTS", "catalog:%d:list:%d:3" % (v2, expected[0])), "1", "real cursor cached")
     for made_up in [expected[0] + 10 ** 9, 2 ** 63 - 1]:
         r = get("/api/v1/products?limit=3&cursor=" + cursor_of(made_up)).json()
         eq([it["id"] for it in r["items"]], expected[:3], "page after a made-up cursor")
         eq(r["nextCursor"], cursor_of(expected[2]), "its next cursor")
-        eq(redis_cli("EXISTS", "catalog:%d:list:%d:3" % (v2, made_up)), "0", "not cached")
+    get("/api/v1/products?limit=3&q=" + TAG)
+    eq(set(redis_cli("KEYS", "catalog:%d:*" % v2).split()), before, "nothing new cached")
+    get("/api/v1/products?limit=3&sort=price")
+    eq(redis_cli("EXISTS", "catalog:%d:list:price:0:3" % v2), "1", "first cheapest page cached")
 
 
 def test_a_corrupt_cache_entry_is_ignored():
     v = invalidate()
-    key = "catalog:%d:list:0:2" % v
-    redis_cli("SET", key, '{"items":[[1,"가짜",-5,"x"]],"next":0}', "EX", "60")
+    key = "catalog:%d:list:new:0:2" % v
+    redis_cli("SET", key, '{"items":[[1,"가짜",-5,0,1,"x",0,null,null]],"next":[0,0]}', "EX",
+              "60")
     r = get("/api/v1/products?limit=2")
     eq(r.status, 200, "status")
     eq([it["id"] for it in r.json()["items"]], active_ids()[:2], "read from MariaDB")
@@ -464,3 +488,94 @@ def test_catalog_answers_from_mariadb_while_redis_is_down():
         stack("start", "redis")
     eventually(lambda: all(get("/healthz").status == 200 for _ in range(8)),
                timeout=10, what="healthz 200 on every handler")
+
+
+def category(slug, name):
+    sql("INSERT INTO categories (slug, name) VALUES (%s, %s) ON DUPLICATE KEY UPDATE name = name"
+        % (q(slug), q(name)))
+    return int(sql("SELECT id FROM categories WHERE slug = %s" % q(slug))[0][0])
+
+
+def test_cheapest_first_walks_every_product_once_across_equal_prices():
+    sid, _ = seller("price")
+    cat = category("t-price-" + TAG, "가격 " + TAG)
+    # Equal prices across page boundaries: the id breaks the tie, ascending.
+    prices = [5000, 1200, 5000, 5000, 300, 1200, 99999, 5000, 300]
+    ids = [product(sid, price=p, category=cat) for p in prices]
+    invalidate()
+    want = [i for _, i in sorted(zip(prices, ids))]
+    for limit in (1, 2, 4, 100):
+        eq(walk(limit, extra="sort=price&category=t-price-" + TAG), want, "limit %d" % limit)
+    # The whole shop, cheapest first: every active product once, in (price, id) order.
+    every = [(int(p), int(i)) for i, p in sql("SELECT id, price FROM products WHERE active = 1")]
+    eq(walk(7, extra="sort=price"), [i for _, i in sorted(every)], "whole shop")
+    # A product inserted meanwhile below the cursor does not shift the next page.
+    first = get("/api/v1/products?limit=3&sort=price&category=t-price-" + TAG).json()
+    product(sid, price=1, category=cat)
+    invalidate()
+    rest = walk(3, cursor=first["nextCursor"], extra="sort=price&category=t-price-" + TAG)
+    eq([it["id"] for it in first["items"]] + rest, want, "stable under an insert")
+
+
+def test_category_search_and_list_price():
+    sid, sname = seller("filter")
+    fruit = category("t-fruit-" + TAG, "과일 " + TAG)
+    other = category("t-other-" + TAG, "기타 " + TAG)
+    a = product(sid, name="제주 감귤 100%_할인 " + TAG, price=29900, list_price=34900,
+                category=fruit)
+    b = product(sid, name="청송 사과 " + TAG, price=39900, category=fruit)
+    c = product(sid, name="감귤 주스 " + TAG, price=5000, list_price=5000, category=other)
+    sql("INSERT INTO product_images (product_id, position, url, alt) VALUES"
+        " (%d, 0, '/static/products/gamgyul-1.svg', '감귤 상자')" % a)
+    invalidate()
+    eq(walk(1, extra="category=t-fruit-" + TAG), [b, a], "one category, newest first")
+    eq(walk(5, extra="q=" + quote("사과 " + TAG)), [b], "a piece of the name, with a space")
+    has = {int(r[0]) for r in sql("SELECT id FROM products WHERE name LIKE '%감귤%'")}
+    eq(walk(5, extra="q=" + quote("감귤")), [x for x in active_ids() if x in has],
+       "every product whose name has 감귤")
+    # LIKE's wildcards are searched for literally.
+    eq(walk(5, extra="q=100%25_" + "%20&category=t-fruit-" + TAG), [], "no '100%_ ' literally")
+    eq(walk(5, extra="q=" + quote("100%_할인 " + TAG)), [a], "'100%_할인' literally")
+    has = {int(r[0]) for r in sql("SELECT id FROM products WHERE INSTR(name, '_') > 0")}
+    eq(walk(5, extra="q=_"), [x for x in active_ids() if x in has], "'_' literally")
+    eq(walk(5, extra="category=t-other-" + TAG + "&q=" + TAG), [c], "category and search")
+    items = {it["id"]: it for it in get("/api/v1/products?limit=5&category=t-fruit-" + TAG)
+             .json()["items"]}
+    eq(items[a], {"id": a, "name": "제주 감귤 100%_할인 " + TAG, "price": 29900, "stock": 10,
+                  "seller": sname, "listPrice": 34900, "discountRate": 14,
+                  "image": "/static/products/gamgyul-1.svg"}, "discounted item with an image")
+    eq(items[b], {"id": b, "name": "청송 사과 " + TAG, "price": 39900, "stock": 10,
+                  "seller": sname}, "plain item")
+    # A list price not above the price shows no discount.
+    eq(without_naver(get("/api/v1/products/%d" % c).json()).get("listPrice"), None, "no discount")
+    page = get("/products?category=t-fruit-" + TAG).text
+    for want in ["<h1>과일 %s</h1>" % TAG, '<span class="sr-only">할인율 </span>14%</span>',
+                 '<del><span class="sr-only">정가 </span>34,900원</del>',
+                 '<a href="/products?category=t-fruit-%s" aria-current="page">과일 %s</a>'
+                 % (TAG, TAG)]:
+        assert want in page, "%r not on the category page" % want
+    found = get("/products?q=" + quote("사과 " + TAG)).text
+    assert "<h1>‘사과 %s’ 검색 결과</h1>" % TAG in found, found
+    assert 'value="사과 %s"' % TAG in found, "the search box keeps the words"
+    none = get("/products?q=zzz-" + TAG)
+    eq(none.status, 200, "no hits is still a page")
+    assert "‘zzz-%s’에 맞는 상품이 없습니다." % TAG in none.text
+
+
+def test_bad_sort_search_category_or_foreign_cursor_is_4xx():
+    envelope(get("/api/v1/products?sort=cheap"), 400, "INVALID_SORT")
+    envelope(get("/api/v1/products?sort=new&sort=price"), 400, "INVALID_SORT")
+    envelope(get("/api/v1/products?q=" + quote("가" * 51)), 400, "INVALID_QUERY")
+    eq(get("/api/v1/products?q=" + quote("가" * 50)).status, 200, "50 characters")
+    envelope(get("/api/v1/products?q=%01"), 400, "INVALID_QUERY")
+    envelope(get("/api/v1/products?category=no-such-" + TAG), 404, "CATEGORY_NOT_FOUND")
+    envelope(get("/api/v1/products?category=%3Cx%3E"), 404, "CATEGORY_NOT_FOUND")
+    price = get("/api/v1/products?sort=price&limit=1").json()["nextCursor"]
+    newest = get("/api/v1/products?limit=1").json()["nextCursor"]
+    eq(len(price), 30, "a sorted cursor's length")
+    envelope(get("/api/v1/products?sort=popular&cursor=" + price), 400, "INVALID_CURSOR")
+    envelope(get("/api/v1/products?cursor=" + price), 400, "INVALID_CURSOR")
+    envelope(get("/api/v1/products?sort=price&cursor=" + newest), 400, "INVALID_CURSOR")
+    page = get("/products?sort=cheap")
+    eq(page.status, 400, "page status")
+    assert "정렬 방식이 올바르지 않습니다." in page.text

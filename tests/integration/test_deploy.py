@@ -102,9 +102,13 @@ def test_make_install_lays_out_programs_config_data_units_and_man_pages():
         eq(b.read(), a.read(), "installed jangteo.conf")
     data = under(dest, d["pkgdatadir"])
     for sub, pattern in [("sql", r"^\d{3}_[a-z0-9_]+\.sql$"), ("templates", r"^[a-z0-9_]+\.html$"),
-                         ("static", r"^[a-z0-9][a-z0-9._-]*$")]:
-        want = sorted(f for f in os.listdir(os.path.join(SRC, sub)) if re.match(pattern, f))
-        eq(sorted(os.listdir(os.path.join(data, sub))), want, "installed %s/" % sub)
+                         ("static", r"^[a-z0-9][a-z0-9._-]*$"),
+                         ("static/products", r"^[a-z0-9-]+\.svg$")]:
+        want = sorted(f for f in os.listdir(os.path.join(SRC, sub)) if re.match(pattern, f)
+                      and os.path.isfile(os.path.join(SRC, sub, f)))
+        got = sorted(f for f in os.listdir(os.path.join(data, sub))
+                     if os.path.isfile(os.path.join(data, sub, f)))
+        eq(got, want, "installed %s/" % sub)
     examples = os.path.join(data, "examples")
     for rel in ["nginx-jangteo.conf", "apache-jangteo.conf", "spawn-fcgi.sh",
                 "logrotate/jangteo", "prometheus/jangteo.yml", "grafana/jangteo-dashboard.json"]:
@@ -554,7 +558,24 @@ def check_site(port):
     """What either site file must do, seen from a browser and from elsewhere."""
     status, headers, body = http_get(port, "/", {"X-Request-Id": "forged-by-the-client"})
     eq(status, 200, "GET /")
-    assert "장터에 오신 것을 환영합니다" in body.decode("utf-8")
+    text = body.decode("utf-8")
+    assert "좋은 상품을 장터에서" in text
+    # The web server serves the static files the pages link (the layout's stylesheet and icon
+    # with their content's version, and the demo's pictures), with their types and nosniff.
+    for name, ctype in [("jangteo.css", "text/css; charset=utf-8"),
+                        ("favicon.svg", "image/svg+xml")]:
+        url = "/static/%s?v=%s" % (name, static_version(name))
+        assert 'href="%s"' % url in text, "the layout links " + url
+        st, hd, got = http_get(port, url)
+        eq(st, 200, url)
+        eq(hd.get("content-type"), ctype, url)
+        eq(hd.get("x-content-type-options"), "nosniff", url + " nosniff")
+        eq(hd.get("cache-control"), "public, max-age=31536000, immutable", url)
+        with open(os.path.join(SRC, "static", name), "rb") as fh:
+            eq(got, fh.read(), "%s as it is in the tree" % name)
+    st, hd, _ = http_get(port, "/static/products/gamgyul-1.svg")
+    eq((st, hd.get("content-type")), (200, "image/svg+xml"), "a demo picture")
+    eq(http_get(port, "/static/../etc/passwd")[0] in (400, 404), True, "no way out of static/")
     assert HEX32.fullmatch(headers.get("x-request-id", "")), headers
     ids = {http_get(port, "/healthz")[1]["x-request-id"] for _ in range(3)}
     eq(len(ids), 3, "a new id per request")

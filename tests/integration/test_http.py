@@ -2,7 +2,7 @@
 import re
 import threading
 
-from jt import envelope, eq, get, post_json, request
+from jt import envelope, eq, get, post_json, request, static_version
 
 SECURITY_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
                     "Referrer-Policy", "Cache-Control", "X-Request-Id"]
@@ -12,7 +12,16 @@ def test_home_page_renders_in_korean_with_security_headers():
     r = get("/")
     eq(r.status, 200, "status")
     eq(r.header("Content-Type"), "text/html; charset=utf-8", "content type")
-    assert "장터에 오신 것을 환영합니다" in r.text, r.text
+    assert "좋은 상품을 장터에서</h1>" in r.text, r.text
+    # The layout's stylesheet and icon carry their content's version; the footer the business
+    # information Korean law asks for.
+    for link in ['<link rel="stylesheet" href="/static/jangteo.css?v=%s">',
+                 '<link rel="icon" href="/static/favicon.svg?v=%s" type="image/svg+xml">']:
+        name = re.search(r"/static/([^?]+)", link).group(1)
+        assert link % static_version(name) in r.text, "versioned " + name
+    for want in ["대표", "사업자등록번호", "통신판매업 신고번호", "주소"]:
+        assert "<dt>%s</dt>" % want in r.text, want
+    assert '<p class="cs">고객센터 <strong>1588-0000</strong>' in r.text, "고객센터"
     for h in SECURITY_HEADERS:
         assert r.header(h), "missing header %s" % h
     eq(r.header("X-Content-Type-Options"), "nosniff", "nosniff")
@@ -143,6 +152,9 @@ def test_route_flags_are_enforced_by_the_dispatcher():
     envelope(get("/api/v1/_test/admin"), 401, "UNAUTHORIZED")
     r = get("/_test/private")
     eq(r.status, 303, "status")
-    eq(r.header("Location"), "/login", "Location")
+    eq(r.header("Location"), "/login?next=%2F_test%2Fprivate", "Location: back here after")
+    r = get("/_test/private?a=1&b=%EA%B0%80")
+    eq(r.header("Location"), "/login?next=%2F_test%2Fprivate%3Fa%3D1%26b%3D%25EA%25B0%2580",
+       "the query comes back too")
     # A state change without the session's CSRF token is refused before the handler runs.
     envelope(post_json("/api/v1/_test/csrf", {}), 403, "CSRF_TOKEN_INVALID")

@@ -526,6 +526,11 @@ def test_unpaid_orders_expire_and_give_stock_back():
 
 # ---- pages ------------------------------------------------------------------------------------
 
+# What the checkout form needs besides the key, method and amount: the consent and, with an
+# empty address book, the address (test_shipping checks each of them and their messages).
+SHIP = {"consent": "1", "recipient": "김장터", "phone": "010-1234-5678", "zipcode": "03925",
+        "address1": "서울 마포구 월드컵북로 396"}
+
 def test_checkout_page_orders_the_cart_once_even_when_submitted_twice():
     pid = make_product(price=2000, stock=10)
     uid = make_user(points=50000)
@@ -537,7 +542,7 @@ def test_checkout_page_orders_the_cart_once_even_when_submitted_twice():
     if "6,000" not in text:
         raise AssertionError("total shown")
     key = text.split('name="checkout_key" value="')[1].split('"')[0]
-    form = {"checkout_key": key, "pay_method": "points", "amount": "6000"}
+    form = dict(SHIP, checkout_key=key, pay_method="points", amount="6000")
     r = s.post_form("/checkout", form)
     eq(r.status, 303, "redirect to the order")
     loc = r.header("Location")
@@ -548,8 +553,9 @@ def test_checkout_page_orders_the_cart_once_even_when_submitted_twice():
     eq(redis("HLEN", "cart:u:%d" % uid), "0", "cart emptied")
     detail = s.get(loc)
     eq(detail.status, 200, "order page")
-    if "PAID" not in detail.text or 'id="timeline"' not in detail.text:
-        raise AssertionError("order page shows status and timeline")
+    if ('data-status="PAID"' not in detail.text or "결제완료" not in detail.text or
+            'id="timeline"' not in detail.text):
+        raise AssertionError("order page shows status (in Korean) and timeline")
 
 
 def test_checkout_form_refusals_rerender_with_the_reason():
@@ -558,21 +564,23 @@ def test_checkout_form_refusals_rerender_with_the_reason():
     s = Session(uid)
     redis("HSET", "cart:u:%d" % uid, str(pid), "1")
     key = secrets.token_hex(8)
-    r = s.post_form("/checkout", {"checkout_key": key, "pay_method": "points", "amount": "2000"})
+    r = s.post_form("/checkout", dict(SHIP, checkout_key=key, pay_method="points", amount="2000"))
     eq(r.status, 409, "points short")
     if NO_POINTS_MSG not in r.text:
         raise AssertionError("reason shown")
-    r = s.post_form("/checkout", {"checkout_key": key, "pay_method": "points", "amount": "1500"})
+    r = s.post_form("/checkout", dict(SHIP, checkout_key=key, pay_method="points", amount="1500"))
     eq(r.status, 409, "the price changed under the shopper")
-    r = s.post_form("/checkout", {"checkout_key": key, "pay_method": "bitcoin", "amount": "2000"})
+    r = s.post_form("/checkout", dict(SHIP, checkout_key=key, pay_method="bitcoin", amount="2000"))
     eq(r.status, 400, "unknown method")
-    r = s.post_form("/checkout", {"checkout_key": key, "pay_method": "points", "amount": "2000"},
+    if '<p class="field-error" id="pay-error">결제 수단을 선택해 주세요.</p>' not in r.text:
+        raise AssertionError("said next to the methods")
+    r = s.post_form("/checkout", dict(SHIP, checkout_key=key, pay_method="points", amount="2000"),
                     csrf=False)
     eq(r.status, 403, "CSRF")
     eq(stock(pid), 1, "nothing reserved")
     redis("DEL", "cart:u:%d" % uid)
-    r = s.post_form("/checkout", {"checkout_key": secrets.token_hex(8), "pay_method": "points",
-                                  "amount": "0"})
+    r = s.post_form("/checkout", dict(SHIP, checkout_key=secrets.token_hex(8), pay_method="points",
+                                      amount="0"))
     eq(r.status, 409, "empty cart")
 
 
@@ -581,12 +589,17 @@ def test_toss_checkout_through_the_fake_payment_window_is_paid():
     uid = make_user()
     s = Session(uid)
     redis("HSET", "cart:u:%d" % uid, str(pid), "2")
-    r = s.post_form("/checkout", {"checkout_key": secrets.token_hex(8), "pay_method": "toss",
-                                  "amount": "9000"})
-    eq(r.status, 303, "to the pay page")
-    pay = s.get(r.header("Location"))
+    r = s.post_form("/checkout", dict(SHIP, checkout_key=secrets.token_hex(8), pay_method="toss",
+                                      amount="9000"))
+    eq(r.status, 303, "straight to the PG's window")
+    url = r.header("Location")
+    assert "/toss/fake/checkout?" in url, url
+    oid = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["orderId"][0]
+    # The order's pay page (for coming back to an unpaid order) links to the same window.
+    pay = s.get("/orders/%s/pay" % oid)
     eq(pay.status, 200, "pay page")
-    url = pay.text.split('id="pay-link" href="')[1].split('"')[0].replace("&amp;", "&")
+    eq(pay.text.split('id="pay-link" href="')[1].split('"')[0].replace("&amp;", "&"), url,
+       "the pay page's link")
     # The browser opens the PG's window and the shopper approves (outcome=success skips the
     # window's button): the PG sends the browser back to the shop's success URL.
     back = follow_pg(url, "outcome=success")

@@ -404,9 +404,9 @@ def test_points_page_shows_balance_history_and_a_form():
     r = get("/points", headers={"Cookie": "jt_sid=" + s.sid})
     eq(r.status, 200, "status")
     eq(r.header("Content-Type"), "text/html; charset=utf-8", "content type")
-    assert '<strong id="balance">281,000</strong>원' in r.text, r.text
-    rows = re.findall(r'<tr class="charge"><td>[^<]+</td><td>([0-9,]+)원</td><td>([0-9,]+)원</td>',
-                      r.text)
+    assert '<b id="balance">281,000</b>원' in r.text, r.text
+    rows = re.findall(r'<tr class="charge"><td>[^<]+</td><td class="num">([0-9,]+)원</td>'
+                      r'<td class="num">([0-9,]+)원</td>', r.text)
     eq(rows, [("30,000", "281,000"), ("250,000", "251,000"), ("1,000", "1,000")],
        "history, newest first")
     assert 'name="csrf_token" value="%s"' % s.csrf in r.text
@@ -420,7 +420,7 @@ def test_points_page_shows_balance_history_and_a_form():
     # Without a session the page sends the browser to log in.
     r = get("/points")
     eq(r.status, 303, "status")
-    eq(r.header("Location"), "/login", "Location")
+    eq(r.header("Location"), "/login?next=%2Fpoints", "Location")
 
 
 def test_the_charge_form_charges_once_when_submitted_twice():
@@ -442,7 +442,8 @@ def test_the_charge_form_charges_once_when_submitted_twice():
     eq(balance(uid), 57000, "charged once")
     eq(charge_rows(uid), 2, "two charges")
     r = get("/points?charged=50000", headers={"Cookie": "jt_sid=" + s.sid})
-    assert '<p class="notice" id="charged">50,000원이 충전되었습니다.</p>' in r.text, r.text
+    assert ('<p class="alert alert-ok" id="charged" role="status">50,000원이 충전되었습니다.</p>'
+            in r.text), r.text
     # Anything but an amount in the query is not announced, and never echoed raw.
     for q in ["%3Cscript%3Ealert(1)%3C%2Fscript%3E", "-5", "1e3", "abc", ""]:
         r = get("/points?charged=" + q, headers={"Cookie": "jt_sid=" + s.sid})
@@ -471,9 +472,15 @@ def test_charge_form_refusals_render_the_page_with_the_reason():
     for fields, status, message in cases:
         r = form_post(s, fields)
         eq(r.status, status, "status for %r" % fields)
-        assert '<p class="error" id="error">%s</p>' % esc(message) in r.text, \
-            (fields, r.text)
-        assert '<strong id="balance">2,000</strong>' in r.text
+        # A message about the amount is shown next to it, the others above the form.
+        at_amount = "idempotency_key" in fields and fields["idempotency_key"] == key
+        want = ('<p class="field-error" id="charge-error">%s</p>' if at_amount else
+                '<p class="alert alert-error" id="error" role="alert">%s</p>') % esc(message)
+        assert want in r.text, (fields, r.text)
+        assert '<b id="balance">2,000</b>' in r.text
+    r = form_post(s, {"amount": "999", "idempotency_key": key})
+    assert 'value="999" aria-describedby="charge-hint charge-error" aria-invalid="true"' in r.text, \
+        "what was typed stays, marked invalid"
     r = form_post(s, {"amount": "5000", "idempotency_key": key}, csrf=False)
     eq(r.status, 403, "no CSRF token")
     eq(balance(uid), 2000, "nothing charged")

@@ -107,9 +107,13 @@ def rfc3339(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def found_line(price, mall, link):
-    return ('<p class="naver-found"><a href="%s" rel="noopener noreferrer nofollow">%s원</a>'
-            ' <span class="naver-mall">%s</span></p>' % (link, won(price), mall))
+def shows_found(text, price, mall, link):
+    """True when the product page text shows a found price: mall and price on one line, and
+    the link to Naver, which opens a new tab (a comparison, not a way out of the shop)."""
+    return ('<span class="naver-mall">%s</span> <strong class="naver-price">%s원</strong>'
+            % (mall, won(price)) in text and
+            '<p class="meta naver-link"><a href="%s" target="_blank"'
+            ' rel="noopener noreferrer nofollow">네이버 쇼핑에서 보기' % link in text)
 
 
 def restart_fcgi(**env):
@@ -135,10 +139,10 @@ def test_price_is_shown_and_cached():
     items = sorted(naver_shop.default_items(name), key=lambda it: int(it["lprice"]))
     eq(naver_calls(name), 0, "no call before the first view")
     text = page(pid)
-    assert '<h2>네이버 쇼핑 최저가</h2>' in text, text
-    assert found_line(low, "네이버", items[0]["link"]) in text, text
-    assert '<p class="naver-title">%s 상품 1</p>' % name in text, "title without <b> tags"
-    assert '<p class="naver-age">방금 전 기준</p>' in text, text
+    assert '네이버 쇼핑 최저가 비교</h2>' in text, text
+    assert shows_found(text, low, "네이버", items[0]["link"]), text
+    assert '<p class="meta naver-title">%s 상품 1</p>' % name in text, "title without <b> tags"
+    assert '<p class="meta naver-age">방금 전 기준</p>' in text, text
     eq(naver_calls(name), 1, "one call for the first view")
     t_after = int(time.time())
 
@@ -149,7 +153,7 @@ def test_price_is_shown_and_cached():
              "title": "%s 상품 1" % name, "cached": True, "stale": False}, "naverLowestPrice")
     assert fetched in (rfc3339(t_after), rfc3339(t_after - 1), rfc3339(t_after - 2)), fetched
     for _ in range(6):   # every handler process reads the same Redis cache
-        assert found_line(low, "네이버", items[0]["link"]) in page(pid)
+        assert shows_found(page(pid), low, "네이버", items[0]["link"])
     eq(naver_calls(name), 1, "later views make no Naver call")
 
     ttl = int(redis_cli("TTL", "pricecmp:%d" % pid))
@@ -188,15 +192,15 @@ def test_none_and_fixed_prices_from_naver():
         eq(naver_calls(name_none), 1, "a none answer is cached too")
 
         eq(api(pid_fixed)["price"], 1234567, "fixed price")
-        assert "1,234,567원</a>" in page(pid_fixed)
+        assert '<strong class="naver-price">1,234,567원</strong>' in page(pid_fixed)
 
         doc = api(pid_many)
         eq((doc["price"], doc["mall"], doc["link"], doc["title"]),
            (2990, "나", "https://b.test/2?x=1&y=2", "Tom & Jerry <싼 것>"),
            "the cheapest item, whatever the order")
         text = page(pid_many)
-        assert found_line(2990, "나", "https://b.test/2?x=1&amp;y=2") in text, text
-        assert '<p class="naver-title">Tom &amp; Jerry &lt;싼 것&gt;</p>' in text, text
+        assert shows_found(text, 2990, "나", "https://b.test/2?x=1&amp;y=2"), text
+        assert '<p class="meta naver-title">Tom &amp; Jerry &lt;싼 것&gt;</p>' in text, text
     finally:
         clear_prices()
 
@@ -233,7 +237,7 @@ def test_markup_in_names_and_titles_is_escaped():
     text = page(pid)
     assert "<script>alert" not in text, text
     esc = "&lt;script&gt;alert(&quot;n&quot;)&lt;/script&gt;&amp;&#39;" + TAG
-    assert '<p class="naver-title">%s 상품 1</p>' % esc in text, text
+    assert '<p class="meta naver-title">%s 상품 1</p>' % esc in text, text
     eq(api(pid)["title"], name + " 상품 1", "JSON keeps the text")
 
 
@@ -259,7 +263,7 @@ def check_fault(fault):
     try:
         set_faults("%s count=3\n" % fault)
         text = page(known)
-        assert found_line(low, "네이버", naver_shop.default_items(known_name)[1]["link"]) in text
+        assert shows_found(text, low, "네이버", naver_shop.default_items(known_name)[1]["link"])
         assert MSG_STALE in text, text
         doc = api(fresh)
         eq((doc["status"], doc["cached"], doc["stale"]), ("unavailable", False, False),
@@ -305,9 +309,9 @@ def test_stale_price_shows_its_age():
                  "title": "예전 <상품>", "fetchedAt": rfc3339(at), "cached": True,
                  "stale": True}, "last known answer")
         text = page(pid)
-        assert found_line(77000, "옛몰", "https://old.test/x") in text, text
-        assert '<p class="naver-age">2시간 전 기준 · %s</p>' % MSG_STALE in text, text
-        assert '<p class="naver-title">예전 &lt;상품&gt;</p>' in text
+        assert shows_found(text, 77000, "옛몰", "https://old.test/x"), text
+        assert '<p class="meta naver-age">2시간 전 기준 · %s</p>' % MSG_STALE in text, text
+        assert '<p class="meta naver-title">예전 &lt;상품&gt;</p>' in text
         # A last-known entry for the product's old name is not shown.
         redis_cli("SET", "pricecmp:%d:last" % pid, json.dumps(
             {"q": name + "x", "s": "found", "at": at, "p": 1, "m": "m", "l": "https://o.test/",

@@ -405,8 +405,8 @@ def test_past_the_shoppers_window_is_refused():
     o = paid_order(s, [(a, 2)], "toss")
     oid = o["orderId"]
     page = s.get("/orders/" + oid)
-    if 'id="refund-form"' not in page.text:
-        raise AssertionError("the refund form shows while the window is open")
+    if 'id="refund-link"' not in page.text:
+        raise AssertionError("the refund link shows while the window is open")
     sql("UPDATE orders SET paid_at = NOW(3) - INTERVAL 8 DAY WHERE public_id = '%s'" % oid)
     before = snapshot(oid, a)
     envelope(refund(s, oid), 409, "REFUND_PERIOD_OVER")
@@ -414,8 +414,10 @@ def test_past_the_shoppers_window_is_refused():
     eq(snapshot(oid, a), before, "nothing changed")
     page = s.get("/orders/" + oid)
     eq(page.status, 200, "order page")
-    if 'id="refund-form"' in page.text or 'id="refund-all-form"' in page.text:
-        raise AssertionError("no refund form past the window")
+    if 'id="refund-link"' in page.text or 'id="cancel-link"' in page.text:
+        raise AssertionError("no refund or cancel link past the window")
+    eq(s.get("/orders/%s/refund" % oid).status, 409, "no refund form past the window")
+    eq(s.get("/orders/%s/cancel" % oid).status, 409, "no cancel confirmation either")
 
 
 def test_replays_with_the_same_key_return_the_first_refund():
@@ -520,13 +522,40 @@ def test_the_order_page_refund_form_with_csrf_refunds_once():
     o = paid_order(s, [(a, 2), (b, 1)], "toss")
     oid = o["orderId"]
     page = s.get("/orders/" + oid).text
-    for want in ('id="refund-form"', 'name="qty_%d"' % a, 'name="qty_%d"' % b,
-                 'id="refund-all-form"', 'name="csrf_token"'):
+    for want in ('id="refund-link" href="/orders/%s/refund"' % oid,
+                 'id="cancel-link" href="/orders/%s/cancel"' % oid):
         if want not in page:
             raise AssertionError("order page lacks %s" % want)
-    key = re.search(r'id="refund-form".*?name="key" value="([A-Za-z0-9]+)"', page, re.S).group(1)
-    fields = {"qty_%d" % a: "1", "qty_%d" % b: "0", "reason": "<b>파손</b>", "key": key}
+    # The form is a GET to its confirm step: nothing changes before the confirmation.
+    form = s.get("/orders/%s/refund" % oid)
+    eq(form.status, 200, "refund form")
+    for want in ('id="refund-choose"', 'name="qty_%d"' % a, 'name="qty_%d"' % b, "novalidate"):
+        if want not in form.text:
+            raise AssertionError("refund form lacks %s" % want)
     before = snapshot(oid, a)
+    step = "/orders/%s/refund?step=confirm&" % oid
+    bad = s.get(step + "qty_%d=3&qty_%d=0" % (a, b))
+    eq(bad.status, 400, "more than is left")
+    if ('<p class="field-error" id="qty-%d-error">0~2 사이의 수량을 입력해 주세요.</p>' % a
+            not in bad.text or 'aria-invalid="true"' not in bad.text):
+        raise AssertionError("the error sits next to its field: " + bad.text)
+    none = s.get(step + "qty_%d=0" % a)
+    eq(none.status, 400, "nothing chosen")
+    if "환불할 상품의 수량을 하나 이상 입력해 주세요." not in none.text:
+        raise AssertionError("says what to do")
+    long_reason = s.get(step + "qty_%d=1&reason=%s" % (a, "%EA%B0%80" * 201))
+    eq(long_reason.status, 400, "reason too long")
+    if 'id="reason-error"' not in long_reason.text:
+        raise AssertionError("reason error next to the reason")
+    eq(snapshot(oid, a), before, "nothing changed by the form's steps")
+    ok = s.get(step + "qty_%d=1&qty_%d=0&reason=%%3Cb%%3E%%ED%%8C%%8C%%EC%%86%%90%%3C%%2Fb%%3E"
+               % (a, b))
+    eq(ok.status, 200, "confirm step")
+    if ('<strong id="refund-amount">1,000</strong>원' not in ok.text or
+            'name="qty_%d" value="1"' % a not in ok.text or "<b>파손" in ok.text):
+        raise AssertionError("the confirmation shows the amount and carries the choice: " + ok.text)
+    key = re.search(r'id="refund-form".*?name="key" value="([A-Za-z0-9]+)"', ok.text, re.S).group(1)
+    fields = {"qty_%d" % a: "1", "qty_%d" % b: "0", "reason": "<b>파손</b>", "key": key}
     eq(s.post_form("/orders/%s/refund" % oid, fields, csrf=False).status, 403, "no CSRF")
     bad = dict(fields, csrf_token="wrong")
     eq(s.post_form("/orders/%s/refund" % oid, bad, csrf=False).status, 403, "wrong CSRF")
@@ -540,17 +569,24 @@ def test_the_order_page_refund_form_with_csrf_refunds_once():
     eq(snapshot(oid, a), before, "nothing changed")
     r = s.post_form("/orders/%s/refund" % oid, fields)
     eq(r.status, 303, "redirect")
-    eq(r.header("Location"), "/orders/" + oid, "to the order")
+    eq(r.header("Location"), "/orders/%s?done=refund_requested" % oid, "to the order, saying so")
     again = s.post_form("/orders/%s/refund" % oid, fields)
     eq(again.status, 303, "a double submit")
     eq(refunds_of(oid), 1, "refunded once")
     rid = sql("SELECT r.public_id FROM refunds r JOIN orders o ON o.id = r.order_id"
               " WHERE o.public_id = '%s'" % oid)[0][0]
+    done = s.get(r.header("Location")).text
+    if "환불을 요청했습니다." not in done:
+        raise AssertionError("the result is shown after the redirect")
     wait_refund(rid, "DONE")
     page = s.get("/orders/" + oid).text
-    if 'data-refund="%s"' % rid not in page or "<b>파손" in page:
-        raise AssertionError("the refund is listed, escaped")
-    all_key = re.search(r'id="refund-all-form".*?name="key" value="([A-Za-z0-9]+)"', page,
+    if 'data-refund="%s"' % rid not in page or "<b>파손" in page or "환불완료" not in page:
+        raise AssertionError("the refund is listed in Korean, escaped")
+    confirm = s.get("/orders/%s/cancel" % oid)
+    eq(confirm.status, 200, "cancel confirmation")
+    if '<strong id="refund-amount">4,000</strong>원' not in confirm.text:
+        raise AssertionError("the confirmation names what is left: " + confirm.text)
+    all_key = re.search(r'id="cancel-form".*?name="key" value="([A-Za-z0-9]+)"', confirm.text,
                         re.S).group(1)
     r = s.post_form("/orders/%s/cancel" % oid, {"key": all_key})
     eq(r.status, 303, "full refund of the rest")
@@ -561,5 +597,5 @@ def test_the_order_page_refund_form_with_csrf_refunds_once():
     eq((stock(a), stock(b)), (5, 5), "stock back")
     eq(cancels(oid), [(1000, 4000), (4000, 0)], "two cancels")
     page = s.get("/orders/" + oid).text
-    if 'id="refund-form"' in page:
-        raise AssertionError("no form when nothing is left")
+    if 'id="refund-link"' in page or 'id="cancel-link"' in page:
+        raise AssertionError("no refund or cancel when nothing is left")

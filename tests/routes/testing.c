@@ -1,11 +1,12 @@
-/* testing: the FastCGI program's test-only routes, so the integration tests and the
- * benchmarks can reach what no shopper can: a failing handler, an echo page, the session's
- * guards, the demo job of the outbox, the catalog cache's version, and the benchmarks'
- * baseline commit. Test scaffolding: compiled into jangteo-fcgi only by `configure
- * --enable-test-routes` (script/setup), and even then answered only with fcgi.test_routes =
- * true (every route carries ROUTE_TEST). A production build has none of this, nor the table
- * the baseline writes to (sql/008_bench.sql is installed only with the same option). Being no
- * part of the shop, it keeps its two statements here rather than in lib/. */
+/* testing: the FastCGI program's test-only routes, so the integration tests and the benchmarks
+ * can reach what no shopper can: a failing handler, an echo page, the session's guards, the
+ * demo job of the outbox, the catalog cache's version, the staff's shipping moves (until the
+ * admin console has them), and the benchmarks' baseline commit. Test scaffolding: compiled
+ * into jangteo-fcgi only by `configure --enable-test-routes` (script/setup), and even then
+ * answered only with fcgi.test_routes = true (every route carries ROUTE_TEST). A production
+ * build has none of this, nor the table the baseline writes to (sql/008_bench.sql is installed
+ * only with the same option). Being no part of the shop, it keeps its two statements here
+ * rather than in lib/. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "infra/outbox.h"
 #include "infra/payload.h"
 #include "shop/catalog.h"
+#include "shop/fulfilment.h"
 
 static const char SQL_JOB[] =
     "SELECT status, attempts, (SELECT COUNT(*) FROM job_echo_effects WHERE outbox_id = o.id)"
@@ -175,6 +177,47 @@ testing_catalog_invalidate(struct req *r)
 	return resp_json(r, 200, o);
 }
 
+/* POST /api/v1/_test/orders/{id}/ship {"sellerId", "courier", "trackingNo"} and .../deliver
+ * {"sellerId"}: the staff's moves for the tests and the demo until the admin console ships
+ * orders. 200 {"result": "DONE"|"ALREADY"}, or the move's error. Test routes only. */
+static int
+testing_fulfil(struct req *r, bool ship)
+{
+	static const char *const ship_keys[] = { "sellerId", "courier", "trackingNo", NULL };
+	static const char *const deliver_keys[] = { "sellerId", NULL };
+	const char *courier = NULL, *tracking = NULL;
+	struct json_object *o;
+	enum fulfilment_rc rc;
+	int64_t seller_id;
+
+	if (!json_object_is_type(r->json, json_type_object) ||
+	    jparse_only_keys(r->json, ship ? ship_keys : deliver_keys) != 0 ||
+	    jparse_int64(r->json, "sellerId", 1, INT64_MAX, &seller_id) != 0 ||
+	    (ship && (jparse_string(r->json, "courier", 16, &courier) != 0 ||
+	    jparse_string(r->json, "trackingNo", FULFILMENT_TRACKING_MAX, &tracking) != 0)))
+		return resp_fail(r, RESP_BAD_REQUEST);
+	rc = ship ?
+	    fulfilment_ship(r->app->db, req_path_param(r, 0), seller_id, courier, tracking) :
+	    fulfilment_deliver(r->app->db, req_path_param(r, 0), seller_id);
+	if (rc != FULFILMENT_DONE && rc != FULFILMENT_ALREADY)
+		return delivery_refused(r, rc);
+	o = json_object_new_object();
+	json_object_object_add(o, "result", json_object_new_string(fulfilment_rc_name(rc)));
+	return resp_json(r, 200, o);
+}
+
+static int
+testing_ship(struct req *r)
+{
+	return testing_fulfil(r, true);
+}
+
+static int
+testing_deliver(struct req *r)
+{
+	return testing_fulfil(r, false);
+}
+
 const struct route testing_routes[] = {
 	{ METHOD_GET,  "/_test/fail",                testing_fail,       ROUTE_HTML | ROUTE_TEST, "test_fail" },
 	{ METHOD_GET,  "/_test/echo",                testing_echo,       ROUTE_HTML | ROUTE_TEST, "test_echo" },
@@ -188,5 +231,7 @@ const struct route testing_routes[] = {
 	{ METHOD_GET,  "/api/v1/_test/jobs/{id}",    testing_job_get,    ROUTE_JSON | ROUTE_TEST, "api_test_job_get" },
 	{ METHOD_POST, "/api/v1/_test/commit",       testing_commit,     ROUTE_JSON | ROUTE_TEST, "api_test_commit" },
 	{ METHOD_POST, "/api/v1/_test/catalog/invalidate", testing_catalog_invalidate, ROUTE_JSON | ROUTE_TEST, "api_test_catalog_invalidate" },
+	{ METHOD_POST, "/api/v1/_test/orders/{id}/ship",    testing_ship,       ROUTE_JSON | ROUTE_TEST, "api_test_order_ship" },
+	{ METHOD_POST, "/api/v1/_test/orders/{id}/deliver", testing_deliver,    ROUTE_JSON | ROUTE_TEST, "api_test_order_deliver" },
 	{ 0, NULL, NULL, 0, NULL },
 };

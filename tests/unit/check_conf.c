@@ -99,6 +99,9 @@ static const char *const expected_names[CONF__MAX] = {
 	"db.sync_wait", "redis.sentinels", "redis.master_name", "bus.curve_server_public",
 	"bus.curve_server_secret", "bus.curve_secret", "bus.curve_allow", "bus.heartbeat_ms",
 	"fcgi.allowed_addrs", "db.failback_seconds",
+	"shop.name", "shop.company", "shop.ceo", "shop.business_no", "shop.mail_order_no",
+	"shop.address", "shop.cs_phone", "shop.cs_email", "shop.cs_hours",
+	"shipping.fee", "shipping.free_over", "shipping.return_days", "pg.kakaopay_window_origin",
 };
 
 /* JANGTEO_<KEY> for key k into buf. */

@@ -21,6 +21,7 @@ static const struct suite_entry pure[] = {
 	{ "breaker", breaker_suite }, { "pg", pg_suite }, { "pricecmp", pricecmp_suite },
 	{ "reconcile", reconcile_suite }, { "accept", accept_suite },
 	{ "alimtalk", alimtalk_suite }, { "text", text_suite },
+	{ "labels", labels_suite }, { "catalog", catalog_suite }, { "delivery", delivery_suite },
 	{ "hostport", hostport_suite },
 };
 

@@ -27,6 +27,9 @@ Suite *oauth_suite(void);    /* provider answers parsed strictly (no server) */
 Suite *alimtalk_suite(void); /* 알림톡 bodies built and answers classified (no server) */
 Suite *text_suite(void);     /* names cleaned into one line of plain text */
 Suite *accept_suite(void);   /* Accept headers: JSON for clients that ask, HTML otherwise */
+Suite *labels_suite(void);
+Suite *catalog_suite(void);  /* cursors, sort names, discount rate (no server) */
+Suite *delivery_suite(void); /* addresses typed, the fee rule, couriers (no server) */
 Suite *hostport_suite(void); /* failover lists and the Sentinel answers (no server) */
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config

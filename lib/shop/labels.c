@@ -1,0 +1,134 @@
+/* labels: the Korean words for every code a shopper sees, in one table (see labels.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shop/labels.h"
+
+#define MUTED LABEL_TONE_MUTED
+#define OK LABEL_TONE_OK
+#define INFO LABEL_TONE_INFO
+#define WARN LABEL_TONE_WARN
+#define DANGER LABEL_TONE_DANGER
+
+static const struct label label_rows[] = {
+	/* order statuses: the payment side of an order */
+	{ LABEL_ORDER, "PENDING",            "결제대기",     WARN },
+	{ LABEL_ORDER, "CONFIRMING",         "결제확인중",   INFO },
+	{ LABEL_ORDER, "PAID",               "결제완료",     OK },
+	{ LABEL_ORDER, "FAILED",             "결제실패",     DANGER },
+	{ LABEL_ORDER, "UNKNOWN",            "결제확인지연", WARN },
+	{ LABEL_ORDER, "EXPIRED",            "주문만료",     MUTED },
+	{ LABEL_ORDER, "CANCELED",           "주문취소",     MUTED },
+	{ LABEL_ORDER, "PARTIALLY_CANCELED", "부분취소",     WARN },
+	/* payment methods */
+	{ LABEL_PAY, "points",   "포인트",       MUTED },
+	{ LABEL_PAY, "toss",     "토스페이먼츠", MUTED },
+	{ LABEL_PAY, "kakaopay", "카카오페이",   MUTED },
+	/* refunds */
+	{ LABEL_REFUND, "REQUESTED", "환불처리중", INFO },
+	{ LABEL_REFUND, "DONE",      "환불완료",   OK },
+	{ LABEL_REFUND, "FAILED",    "환불실패",   DANGER },
+	/* deliveries: the fulfilment side, beside the payment side */
+	{ LABEL_DELIVERY, "PREPARING",        "배송준비중", INFO },
+	{ LABEL_DELIVERY, "SHIPPED",          "배송중",     INFO },
+	{ LABEL_DELIVERY, "DELIVERED",        "배송완료",   OK },
+	{ LABEL_DELIVERY, "RETURN_REQUESTED", "반품요청",   WARN },
+	{ LABEL_DELIVERY, "RETURNED",         "반품완료",   MUTED },
+	/* couriers (the codes order_deliveries.courier takes) */
+	{ LABEL_COURIER, "cj",     "CJ대한통운", MUTED },
+	{ LABEL_COURIER, "hanjin", "한진택배",   MUTED },
+	{ LABEL_COURIER, "lotte",  "롯데택배",   MUTED },
+	{ LABEL_COURIER, "epost",  "우체국택배", MUTED },
+	{ LABEL_COURIER, "logen",  "로젠택배",   MUTED },
+	{ LABEL_COURIER, "etc",    "기타 택배",  MUTED },
+	/* the timeline: what reaching each order status means, as a sentence */
+	{ LABEL_EVENT, "PENDING",            "주문서를 접수했습니다",                 MUTED },
+	{ LABEL_EVENT, "CONFIRMING",         "결제사에 결제 승인을 요청했습니다",     INFO },
+	{ LABEL_EVENT, "PAID",               "결제가 완료되었습니다",                 OK },
+	{ LABEL_EVENT, "FAILED",             "결제가 이루어지지 않았습니다",          DANGER },
+	{ LABEL_EVENT, "UNKNOWN",            "결제사 응답을 확인하고 있습니다",       WARN },
+	{ LABEL_EVENT, "EXPIRED",            "결제 기한이 지나 주문이 취소되었습니다", MUTED },
+	{ LABEL_EVENT, "CANCELED",           "주문이 취소되었습니다",                 MUTED },
+	{ LABEL_EVENT, "PARTIALLY_CANCELED", "일부 상품이 취소·환불되었습니다",       WARN },
+};
+
+static const char *const tone_names[LABEL_TONE__MAX] = {
+	[LABEL_TONE_MUTED] = "muted", [LABEL_TONE_OK] = "ok", [LABEL_TONE_INFO] = "info",
+	[LABEL_TONE_WARN] = "warn", [LABEL_TONE_DANGER] = "danger",
+};
+
+#define NROWS (sizeof(label_rows) / sizeof(label_rows[0]))
+
+const struct label *
+labels_find(enum label_kind kind, const char *code)
+{
+	size_t i;
+
+	if (code == NULL)
+		return NULL;
+	for (i = 0; i < NROWS; i++)
+		if (label_rows[i].kind == kind && strcmp(label_rows[i].code, code) == 0)
+			return &label_rows[i];
+	return NULL;
+}
+
+const char *
+labels_text(enum label_kind kind, const char *code)
+{
+	const struct label *l = labels_find(kind, code);
+
+	return l != NULL ? l->text : "확인 중";
+}
+
+const char *
+labels_tone(enum label_kind kind, const char *code)
+{
+	const struct label *l = labels_find(kind, code);
+
+	return l != NULL ? tone_names[l->tone] : tone_names[LABEL_TONE_MUTED];
+}
+
+int
+labels_nth(enum label_kind kind, size_t i, const struct label **out)
+{
+	size_t k, seen = 0;
+
+	for (k = 0; k < NROWS; k++) {
+		if (label_rows[k].kind != kind)
+			continue;
+		if (seen++ == i) {
+			*out = &label_rows[k];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+labels_order_no(const char *created_at, int64_t id, char *out, size_t cap)
+{
+	static const int digit_at[] = { 0, 1, 2, 3, 5, 6, 8, 9 };
+	char date[9];
+	size_t i;
+
+	if (cap > 0)
+		out[0] = '\0';
+	if (created_at == NULL || strlen(created_at) < 10 || created_at[4] != '-' ||
+	    created_at[7] != '-' || id < 1)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		char c = created_at[digit_at[i]];
+
+		if (c < '0' || c > '9')
+			return -1;
+		date[i] = c;
+	}
+	date[8] = '\0';
+	if (snprintf(out, cap, "%s-%06" PRId64, date, id) >= (int)cap) {
+		if (cap > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* labels: the one table of the Korean words shoppers (and later shop staff) read for our codes:
+ * order statuses, payment methods, refund statuses, delivery statuses, couriers and the
+ * timeline's events, each with the tone its badge is drawn in; and the short order number.
+ * Pages, the order API's statusLabel and mail take their words from here and nowhere else, so
+ * a raw code ("PAID", "toss") never reaches a shopper. Codes are the database spellings
+ * (orders_status_name, orders_pay_name, refunds_status_name, fulfilment_status_name, ...).
+ * Pure: no I/O. */
+#ifndef JT_LABELS_H
+#define JT_LABELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum label_kind {
+	LABEL_ORDER,        /* orders.status: PAID → 결제완료 */
+	LABEL_PAY,          /* orders.pay_method: toss → 토스페이먼츠 */
+	LABEL_REFUND,       /* refunds.status: DONE → 환불완료 */
+	LABEL_DELIVERY,     /* order_deliveries.status: SHIPPED → 배송중 */
+	LABEL_COURIER,      /* order_deliveries.courier: cj → CJ대한통운 */
+	LABEL_EVENT,        /* order_events.to_status, as a sentence for the timeline */
+	LABEL_KIND__MAX
+};
+
+/* How a badge shows the state: class "is-<tone>" in static/jangteo.css. */
+enum label_tone { LABEL_TONE_MUTED, LABEL_TONE_OK, LABEL_TONE_INFO, LABEL_TONE_WARN,
+	LABEL_TONE_DANGER, LABEL_TONE__MAX };
+
+struct label {
+	enum label_kind kind;
+	const char *code;   /* the database spelling */
+	const char *text;   /* Korean */
+	enum label_tone tone;
+};
+
+/* The row for code of kind, or NULL when the table has none (code NULL included). */
+const struct label *labels_find(enum label_kind kind, const char *code);
+
+/* The Korean text for code of kind; never NULL and never the code itself: an unknown code reads
+ * "확인 중" (and is a bug the unit tests look for: every code of every enum has a row). */
+const char *labels_text(enum label_kind kind, const char *code);
+
+/* The tone's CSS word ("ok", "info", ...) for code of kind; "muted" when unknown. */
+const char *labels_tone(enum label_kind kind, const char *code);
+
+/* The row of kind number i in table order, for listing every choice of a kind (the couriers of
+ * a form): fills *out and returns 1, or returns 0 past the last. */
+int labels_nth(enum label_kind kind, size_t i, const struct label **out);
+
+#define LABELS_ORDER_NO_MAX 32   /* "20261206-000123" and room for ids of any size */
+
+/* The order number shoppers read and tell 고객센터: the order's creation date and its id,
+ * "YYYYMMDD-" then the id in at least six digits ("20261206-000123"). created_at is the
+ * database's "YYYY-MM-DD HH:MM:SS"; out holds LABELS_ORDER_NO_MAX bytes. Returns 0, or -1 (out
+ * "") for a malformed date or an id < 1. The 24-character public id stays the key in URLs and
+ * at the PG; this number is for people. */
+int labels_order_no(const char *created_at, int64_t id, char *out, size_t cap);
+
+#endif
