@@ -69,7 +69,8 @@ npm=$node_dir/npm
 export PATH=$node_dir:$PATH
 "$node" -e 'const [a, b] = process.versions.node.split(".").map(Number);
 	process.exit(a > 20 || (a === 20 && b >= 6) || (a === 18 && b >= 19) ? 0 : 1)' ||
-	die "Node.js $("$node" --version) ($node) is too old: 18.19 or later is needed"
+	die "Node.js $("$node" --version) ($node) does not fit: 18.19 or later in 18, or 20.6" \
+		"or later, is needed"
 
 # Installs the dependencies into $deps unless the same lock file is installed there already.
 install_deps() {
