@@ -96,6 +96,24 @@ NEEDS = [
     ("prog", "groff", "groff-base"),
     ("prog", "man", "man-db"),
     ("prog", "wrk", "wrk"),
+    # script/deb (the .deb), tests/cluster/deb-root.sh (the package in a clean root under
+    # systemd) and script/cluster (the failover drill: hosts in network namespaces, Galera
+    # with rsync SST, Redis Sentinel).
+    ("prog", "dpkg-buildpackage", "dpkg-dev"),
+    ("prog", "dpkg-parsechangelog", "dpkg-dev"),
+    ("prog", "dh", "debhelper"),
+    ("prog", "fakeroot", "fakeroot"),
+    ("prog", "dpkg-deb", BASE),
+    ("prog", "debootstrap", "debootstrap"),
+    ("prog", "chroot", BASE),
+    ("prog", "systemd-nspawn", "systemd-container"),
+    ("prog", "ip", "iproute2"),
+    ("prog", "ss", "iproute2"),
+    ("prog", "mountpoint", BASE),
+    ("file", "/usr/lib/galera/libgalera_smm.so", "galera-4"),
+    ("prog", "wsrep_sst_rsync", "mariadb-server"),
+    ("prog", "rsync", "rsync"),
+    ("prog", "redis-sentinel", "redis-sentinel"),
     # The browser tests: Debian's node and npm (tests/run-browser-tests.sh prefers
     # /usr/bin/node), the registry's certificates, Debian's Chromium, Korean glyphs.
     ("prog", "node", "nodejs"),
@@ -109,8 +127,8 @@ NEEDS = [
 # Programs the tree names that need no package of script/setup's: program -> why.
 EXEMPT = {
     "promtool": "optional: without it test_deploy checks the Prometheus files structurally only",
-    "debootstrap": "script/fresh-check only (not the test command), which installs it itself",
-    "git": "script/fresh-check only: it runs in the developer's checkout, not in a fresh root",
+    "git": "only in a git checkout, which comes with git: script/deb copies the tracked files "
+           "(any other tree whole) and script/fresh-check exports HEAD",
 }
 
 # Where the tree names the programs it runs, so that a new one cannot be added without an entry
