@@ -17,6 +17,7 @@
 #   JT_BROWSER_DEPS       the dependencies' directory, overriding both
 #   JT_ARTIFACTS          where screenshots go [$JT_RUN/artifacts/browser]
 #   JT_CHROMIUM           the Chromium binary [/usr/lib/chromium/chromium]
+#   JT_NODE               the Node.js binary [/usr/bin/node, else node on PATH]
 #   JT_BROWSER_TIMEOUT    seconds the whole run may take [600]
 #
 # The dependencies are installed with `npm ci` from tests/browser/package-lock.json (exact
@@ -47,12 +48,29 @@ die() {
 	exit 1
 }
 
-# Node 20.19 or later (html-validate 10 and playwright-core 1.65 need it).
-command -v node >/dev/null || die "node is not installed (Node.js 20.19 or later is needed)"
-command -v npm >/dev/null || die "npm is not installed"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-	process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
-	die "Node.js $(node --version) is too old: 20.19 or later is needed"
+# Node.js: $JT_NODE, else Debian's /usr/bin/node (package nodejs: 18.20 on Debian 12), else
+# the first node on PATH; npm is the one beside it. html-validate 9 needs ^18.19 or >= 20.6;
+# playwright-core 1.61 needs >= 18. Both run from this directory first on PATH, so npm's
+# `#!/usr/bin/env node` is the same node.
+node=${JT_NODE:-}
+if [[ -z $node ]]; then
+	if [[ -x /usr/bin/node ]]; then
+		node=/usr/bin/node
+	else
+		node=$(command -v node || true)
+	fi
+fi
+[[ -n $node && -x $node ]] ||
+	die "node is not installed: install the Debian packages nodejs and npm (script/setup does)"
+node_dir=$(dirname -- "$node")
+npm=$node_dir/npm
+[[ -x $npm ]] || npm=$(command -v npm || true)
+[[ -n $npm ]] || die "npm is not installed: install the Debian package npm (script/setup does)"
+export PATH=$node_dir:$PATH
+"$node" -e 'const [a, b] = process.versions.node.split(".").map(Number);
+	process.exit(a > 20 || (a === 20 && b >= 6) || (a === 18 && b >= 19) ? 0 : 1)' ||
+	die "Node.js $("$node" --version) ($node) does not fit: 18.19 or later in 18, or 20.6" \
+		"or later, is needed"
 
 # Installs the dependencies into $deps unless the same lock file is installed there already.
 install_deps() {
@@ -66,7 +84,7 @@ install_deps() {
 		cp "$here/package.json" "$lock" "$deps/"
 	fi
 	echo "run-browser-tests: npm ci in $deps" >&2
-	(cd "$deps" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
+	(cd "$deps" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$npm" ci --no-audit --no-fund \
 		--ignore-scripts --loglevel=error) >&2 || die "npm ci failed in $deps"
 }
 
@@ -96,7 +114,7 @@ status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:
 [[ $status == 200 ]] || die "the stack on port $JT_HTTP_PORT does not answer /healthz (got '$status')"
 
 rc=0
-timeout --kill-after=10 "${JT_BROWSER_TIMEOUT:-600}" node "$here/run.mjs" "$@" || rc=$?
+timeout --kill-after=10 "${JT_BROWSER_TIMEOUT:-600}" "$node" "$here/run.mjs" "$@" || rc=$?
 if (( rc == 124 || rc == 137 )); then
 	echo "run-browser-tests: timed out after ${JT_BROWSER_TIMEOUT:-600}s" >&2
 	echo "browser: 0 passed, 1 failed"

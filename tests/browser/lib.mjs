@@ -16,12 +16,13 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withPortedRules } from './htmlrules.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const depsDir = process.env.JT_BROWSER_DEPS || here;
 const require = createRequire(path.join(depsDir, 'package.json'));
 const { chromium } = require('playwright-core');
-const { HtmlValidate } = require('html-validate');
+const htmlValidate = require('html-validate');
 // axe-core's browser bundle, evaluated in the page through the DevTools protocol (the page's
 // CSP allows only its own scripts; an evaluation is not a script element, so the CSP stays
 // as the shop sends it).
@@ -32,8 +33,8 @@ export const BASE = `http://127.0.0.1:${PORT}`;
 // Each step waits at most this long for anything (a page, a text, a poll).
 export const STEP_TIMEOUT_MS = 20000;
 
-const validator = new HtmlValidate(
-  JSON.parse(fs.readFileSync(path.join(here, 'htmlvalidate.json'), 'utf8')));
+const validator = new htmlValidate.HtmlValidate(withPortedRules(htmlValidate,
+  JSON.parse(fs.readFileSync(path.join(here, 'htmlvalidate.json'), 'utf8'))));
 
 // The template behind each shop page, so a validation failure names the file to fix.
 const TEMPLATES = [

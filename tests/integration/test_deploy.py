@@ -413,7 +413,11 @@ def test_spawn_fcgi_script_runs_unprivileged_handlers_behind_a_0660_socket():
 
 def test_logrotate_file_rotates_a_log_that_processes_keep_appending_to():
     need("logrotate")
-    src = os.path.join(ETC, "logrotate", "jangteo")
+    # The file as make install lays it out: logrotate ignores a file that group or others may
+    # write, and the source file's mode is the checkout's (0664 from a git archive).
+    dest, dirs = installed()
+    src = os.path.join(under(dest, dirs["pkgdatadir"]), "examples", "logrotate", "jangteo")
+    eq(stat.S_IMODE(os.stat(src).st_mode), 0o644, "installed logrotate file mode")
     d = tempfile.mkdtemp(prefix="jt-deploy-logrotate.")
     try:
         rc, out, err = run(["logrotate", "-d", "-s", os.path.join(d, "dry.state"), src])
