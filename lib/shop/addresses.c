@@ -216,7 +216,6 @@ addresses_default(struct db *db, struct arena *a, int64_t user_id, struct addres
 
 /* ---- changes: one short transaction each, the user's row locked first -------------------- */
 
-enum { TX_REFUSED = -500 };   /* the transaction's rc says why; nothing written */
 
 struct book_tx {
 	int64_t user_id;
@@ -226,7 +225,7 @@ struct book_tx {
 	enum addresses_rc rc;         /* out */
 };
 
-/* Locks the user's row; TX_REFUSED (rc NOT_FOUND) when there is no such user. */
+/* Locks the user's row; DB_ABORT (rc NOT_FOUND) when there is no such user. */
 static int
 lock_user(struct db *db, struct book_tx *t)
 {
@@ -239,7 +238,7 @@ lock_user(struct db *db, struct book_tx *t)
 		return (int)n;
 	if (n == 0) {
 		t->rc = ADDRESSES_NOT_FOUND;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	return 0;
 }
@@ -302,7 +301,7 @@ save_tx(struct db *db, void *arg)
 	if (ad->id == 0) {
 		if (count >= ADDRESSES_MAX) {
 			t->rc = ADDRESSES_FULL;
-			return TX_REFUSED;
+			return DB_ABORT;
 		}
 		n = db_exec(db, SQL_INSERT, "isssssss", t->user_id, ad->f[ADDRESS_LABEL],
 		    ad->f[ADDRESS_RECIPIENT], ad->f[ADDRESS_PHONE], ad->f[ADDRESS_ZIPCODE],
@@ -314,7 +313,7 @@ save_tx(struct db *db, void *arg)
 		rc = owns(db, t->user_id, ad->id);
 		if (rc <= 0) {
 			t->rc = ADDRESSES_NOT_FOUND;
-			return rc < 0 ? rc : TX_REFUSED;
+			return rc < 0 ? rc : DB_ABORT;
 		}
 		n = db_exec(db, SQL_UPDATE, "sssssssii", ad->f[ADDRESS_LABEL],
 		    ad->f[ADDRESS_RECIPIENT], ad->f[ADDRESS_PHONE], ad->f[ADDRESS_ZIPCODE],
@@ -344,7 +343,7 @@ default_tx(struct db *db, void *arg)
 	rc = owns(db, t->user_id, t->id);
 	if (rc <= 0) {
 		t->rc = ADDRESSES_NOT_FOUND;
-		return rc < 0 ? rc : TX_REFUSED;
+		return rc < 0 ? rc : DB_ABORT;
 	}
 	rc = move_default(db, t->user_id, t->id);
 	if (rc != 0)
@@ -367,7 +366,7 @@ delete_tx(struct db *db, void *arg)
 		return (int)n;
 	if (n == 0) {
 		t->rc = ADDRESSES_NOT_FOUND;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	rc = one_int(db, SQL_HAS_DEFAULT, t->user_id, &n);
 	if (rc < 0)
@@ -394,7 +393,7 @@ run(struct db *db, db_tx_fn fn, struct book_tx *t)
 
 	t->rc = ADDRESSES_FAILED;
 	rc = db_tx(db, fn, t);
-	if (rc == 0 || rc == TX_REFUSED)
+	if (rc == 0 || rc == DB_ABORT)
 		return t->rc;
 	return ADDRESSES_FAILED;
 }

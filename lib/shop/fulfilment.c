@@ -168,7 +168,6 @@ fulfilment_started(struct db *db, int64_t order_id)
 
 /* ---- the moves ----------------------------------------------------------------------------- */
 
-enum { TX_REFUSED = -500 };   /* the move's rc says why; nothing written */
 
 enum move_kind { MOVE_SHIP, MOVE_DELIVER, MOVE_RETURN };
 
@@ -183,7 +182,7 @@ struct move_tx {
 };
 
 /* Locks the order and checks it may move: paid, the shopper's when asked, the seller's goods
- * in it and (for a ship) some left. Returns 0 with *order_id set, TX_REFUSED (t->rc set), or
+ * in it and (for a ship) some left. Returns 0 with *order_id set, DB_ABORT (t->rc set), or
  * an enum db_rc. */
 static int
 lock_order(struct db *db, struct arena *a, struct move_tx *t, int64_t *order_id)
@@ -197,7 +196,7 @@ lock_order(struct db *db, struct arena *a, struct move_tx *t, int64_t *order_id)
 		return (int)n;
 	if (n == 0 || (t->user_id > 0 && db_res_i64(&res, 0, 2) != t->user_id)) {
 		t->rc = FULFILMENT_NOT_FOUND;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	*order_id = db_res_i64(&res, 0, 0);
 	status = db_res_str(&res, 0, 1);
@@ -206,16 +205,16 @@ lock_order(struct db *db, struct arena *a, struct move_tx *t, int64_t *order_id)
 		return (int)n;
 	if (db_res_i64(&res, 0, 0) == 0) {
 		t->rc = FULFILMENT_NOT_FOUND;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	if (t->kind == MOVE_SHIP && (strcmp(status, "PAID") != 0 &&
 	    strcmp(status, "PARTIALLY_CANCELED") != 0)) {
 		t->rc = FULFILMENT_WRONG_STATE;
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	if (t->kind == MOVE_SHIP && db_res_i64(&res, 0, 1) <= 0) {
 		t->rc = FULFILMENT_WRONG_STATE;   /* everything of this seller's was cancelled */
-		return TX_REFUSED;
+		return DB_ABORT;
 	}
 	return 0;
 }
@@ -282,7 +281,7 @@ move_tx_fn(struct db *db, void *arg)
 	}
 	if (n == 0) {
 		t->rc = why_not(db, a, t, order_id);
-		rc = TX_REFUSED;
+		rc = DB_ABORT;
 		goto out;
 	}
 	t->rc = FULFILMENT_DONE;
@@ -299,7 +298,7 @@ run(struct db *db, struct move_tx *t)
 
 	t->rc = FULFILMENT_FAILED;
 	rc = db_tx(db, move_tx_fn, t);
-	if (rc == 0 || rc == TX_REFUSED)
+	if (rc == 0 || rc == DB_ABORT)
 		return t->rc;
 	return FULFILMENT_FAILED;
 }
