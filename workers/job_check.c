@@ -159,8 +159,8 @@ undecided(struct job_ctx *ctx, const struct outbox_claim *claim, const struct or
 		    o->public_id, what, payments_rc_name(rc));
 		return payments_result(rc);
 	}
-	if (q.left_seconds > 0)
-		return answerless(ctx, claim, o, what, true, false, q.left_seconds);
+	if (q.left_seconds > 0)  /* an answer, not counted toward check_max: the wait decides */
+		return answerless(ctx, claim, o, what, false, false, q.left_seconds);
 	rc = payments_mark_failed(ctx->db, ctx->a, claim, o, PAYCHECKS_NOT_APPROVED_CODE,
 	    PAYCHECKS_NOT_APPROVED_MESSAGE);
 	log_info(&ctx->log, "order %s: %s, no confirm in flight for %" PRId64 " s -> not approved,"

@@ -2,8 +2,10 @@
  * (sql/012_paychecks.sql). An UNKNOWN order, or a CONFIRMING one whose confirm job is dead
  * or finished without moving it, gets a `payment.check` job on a back-off schedule
  * (payments.check_base_seconds, doubling); the payment worker looks the payment up at the
- * PG by orderId and marks the order PAID or FAILED when the PG answers. After
- * payments.check_max answerless checks the order is listed for an admin.
+ * PG by orderId and marks the order PAID or FAILED when the PG answers. A payment the PG
+ * reports open, or does not know, is decided "not approved" once no confirm of ours can be
+ * in flight (the bounded wait, below). After payments.check_max answerless checks the order
+ * is listed for an admin.
  *
  * The pieces: paychecks_due (what the janitor should check now), paychecks_queue (one check
  * job per order at a time, shared by the janitor and the PG webhook), paychecks_record and
@@ -82,8 +84,9 @@ int paychecks_queue(struct db *db, int64_t order_id, const char *public_id,
 struct paychecks_answerless {
 	const char *result;         /* what the lookup said, for last_result (cut to
 	                             * PAYCHECKS_RESULT_MAX); may be NULL */
-	bool asked;                 /* false: nothing was asked (breaker open): the count stays
-	                             * and the next check is due after base_seconds */
+	bool asked;                 /* false: nothing was asked (breaker open), or the PG said
+	                             * the payment is open while the bounded wait runs: the count
+	                             * stays and the next check is due after base_seconds */
 	bool needs_admin;           /* true: list for an admin now, whatever the count (the PG
 	                             * said something only a person can settle) */
 	int64_t base_seconds;       /* payments.check_base_seconds */
