@@ -2,7 +2,9 @@
  * breaker for that PG, a payment whose outcome we do not know (an UNKNOWN order, a stale
  * CONFIRMING one, one a webhook named), and marks the order PAID or FAILED when the PG
  * answers; otherwise records the check and schedules the next (lib/shop/paychecks.h). An unknown
- * answer never fails an order. */
+ * answer never fails an order. A payment the PG reports still open, or does not know, is
+ * "not approved" once no confirm of ours can be in flight (the bounded wait of
+ * lib/shop/paychecks.h): the order fails then, its stock back. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -63,7 +65,7 @@ judge(struct job_ctx *ctx, const struct order *o, const struct pg_result *r)
 /* Records an answerless check and completes the job. */
 static enum job_result
 answerless(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
-    const char *result, bool asked, bool needs_admin)
+    const char *result, bool asked, bool needs_admin, int64_t due_within)
 {
 	struct paychecks_answerless ans;
 	bool admin = false;
@@ -75,6 +77,7 @@ answerless(struct job_ctx *ctx, const struct outbox_claim *claim, const struct o
 	ans.needs_admin = needs_admin;
 	ans.base_seconds = conf_int(ctx->conf, CONF_PAYMENTS_CHECK_BASE_SECONDS);
 	ans.check_max = conf_int(ctx->conf, CONF_PAYMENTS_CHECK_MAX);
+	ans.due_within = due_within;
 	rc = paychecks_record(ctx->db, claim, o->id, &ans, &checks, &admin);
 	if (rc < 0)
 		return JOB_RETRY;
@@ -120,6 +123,55 @@ failed(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order
 	return payments_result(rc);
 }
 
+/* True when r says the payment is still open at the PG (authenticated, never approved) or
+ * that the PG does not know it: answers only a confirm of ours could still turn into an
+ * approval. (Toss answers an order's approved payment before its other attempts, so an open
+ * one means none is approved.) */
+static bool
+unapproved(const struct pg_result *r)
+{
+	return r->outcome == PG_NOT_FOUND || (r->outcome == PG_OK && r->state == PG_STATE_OPEN);
+}
+
+/* The PG says the payment is open or unknown to it (what). Once no confirm of ours can be in
+ * flight it never will be approved: an UNKNOWN order fails "not approved" (stock back); a
+ * CONFIRMING one whose confirm job is gone becomes UNKNOWN, which starts its wait. Until
+ * then the check is answerless, the next one due when the wait ends. */
+static enum job_result
+undecided(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
+    const char *what)
+{
+	struct paychecks_quiet q;
+	enum payments_rc rc;
+	int64_t base = conf_int(ctx->conf, CONF_PAYMENTS_CHECK_BASE_SECONDS);
+	int qrc;
+
+	qrc = paychecks_quiet(ctx->db, o->id, o->public_id, paychecks_quiet_seconds(ctx->conf), &q);
+	if (qrc < 0)
+		return JOB_RETRY;
+	if (qrc == 0 || q.confirm_live)  /* its confirm job decides */
+		return answerless(ctx, claim, o, what, true, false,
+		    q.left_seconds > base ? q.left_seconds : base);
+	if (o->status == ORDER_CONFIRMING) {
+		rc = payments_mark_unknown(ctx->db, ctx->a, claim, o,
+		    arena_printf(ctx->a, "confirm job gone, %s", what));
+		log_info(&ctx->log, "order %s: %s, its confirm job gone -> unknown: %s",
+		    o->public_id, what, payments_rc_name(rc));
+		return payments_result(rc);
+	}
+	if (q.left_seconds > 0)  /* an answer, not counted toward check_max: the wait decides */
+		return answerless(ctx, claim, o, what, false, false, q.left_seconds);
+	rc = payments_mark_failed(ctx->db, ctx->a, claim, o, PAYCHECKS_NOT_APPROVED_CODE,
+	    PAYCHECKS_NOT_APPROVED_MESSAGE);
+	log_info(&ctx->log, "order %s: %s, no confirm in flight for %" PRId64 " s -> not approved,"
+	    " failed: %s", o->public_id, what, paychecks_quiet_seconds(ctx->conf),
+	    payments_rc_name(rc));
+	if (rc == PAYMENTS_DONE)
+		(void)paychecks_note(ctx->db, o->id, arena_printf(ctx->a, "%s: not approved, FAILED",
+		    what), false);
+	return payments_result(rc);
+}
+
 /* The order the job names when it is still open and paid through a PG. Returns JOB_DONE
  * with *o and *id set when the PG is to be asked, else the job's result. */
 static enum job_result
@@ -148,7 +200,7 @@ load_order(struct job_ctx *ctx, const struct outbox_claim *claim, struct order *
 		return skip(ctx, claim, "not a PG order");
 	}
 	if (*id == PG_KAKAOPAY && o->payment_key == NULL)
-		return answerless(ctx, claim, o, "no KakaoPay tid to look up", false, true);
+		return answerless(ctx, claim, o, "no KakaoPay tid to look up", false, true, 0);
 	return JOB_DONE;
 }
 
@@ -170,7 +222,7 @@ job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.payment_key = id == PG_KAKAOPAY ? o.payment_key : NULL;  /* Toss: by orderId */
 	if (!pggate_lookup(pggate_get(ctx->conf, id, PGGATE_PAY), &req, &r))
 		return answerless(ctx, claim, &o, arena_printf(ctx->a, "not asked: breaker %s open",
-		    pggate_breaker_name(id, PGGATE_PAY)), false, false);
+		    pggate_breaker_name(id, PGGATE_PAY)), false, false, 0);
 	what = arena_printf(ctx->a, "lookup at %s: %s", pg_name(id), describe(ctx->a, &r));
 	log_info(&ctx->log, "check of %s (%s): %s (%ld ms)", o.public_id,
 	    orders_status_name(o.status), what, r.elapsed_ms);
@@ -182,8 +234,10 @@ job_check_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	case PAYMENTS_NOT_FOUND:
 		return failed(ctx, claim, &o, &r, what);
 	case PAYMENTS_ADMIN:
-		return answerless(ctx, claim, &o, what, true, true);
+		return answerless(ctx, claim, &o, what, true, true, 0);
 	default:
-		return answerless(ctx, claim, &o, what, true, false);
+		if (unapproved(&r))
+			return undecided(ctx, claim, &o, what);
+		return answerless(ctx, claim, &o, what, true, false, 0);
 	}
 }

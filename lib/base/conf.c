@@ -242,6 +242,8 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    "answerless checks of an UNKNOWN order before it is listed for an admin"), /* CONF_PAYMENTS_CHECK_MAX */
 	INT("payments.confirming_stale_seconds", "300", 10, 86400,
 	    "age of a CONFIRMING order whose confirm job is dead or done before the janitor asks the PG, in seconds"), /* CONF_PAYMENTS_CONFIRMING_STALE_SECONDS */
+	INT("payments.unknown_margin_seconds", "60", 0, 3600,
+	    "margin past the PG client's whole-request timeout (http.total_timeout_ms) after which no confirm of ours can still be in flight: an UNKNOWN order whose payment the PG then reports in progress or does not know is FAILED (not approved), in seconds"), /* CONF_PAYMENTS_UNKNOWN_MARGIN_SECONDS */
 	INT("refunds.shopper_days", "7", 0, 365,
 	    "days after payment a shopper may still refund their own order (0 = only admins refund)"), /* CONF_REFUNDS_SHOPPER_DAYS */
 	INT("settle.commission_bp", "1000", 0, 10000,

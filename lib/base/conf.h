@@ -106,6 +106,7 @@ enum conf_key {
 	CONF_PAYMENTS_CHECK_BASE_SECONDS, /* first wait before the janitor asks the PG about an UNKNOWN o... */
 	CONF_PAYMENTS_CHECK_MAX, /* answerless checks of an UNKNOWN order before it is listed fo... */
 	CONF_PAYMENTS_CONFIRMING_STALE_SECONDS, /* age of a CONFIRMING order whose confirm job is dead or done ... */
+	CONF_PAYMENTS_UNKNOWN_MARGIN_SECONDS, /* margin past http.total_timeout_ms before an unapproved UNKNOWN ... */
 	CONF_REFUNDS_SHOPPER_DAYS, /* days after payment a shopper may still refund their own orde... */
 	CONF_SETTLE_COMMISSION_BP, /* platform commission in basis points for sellers without a ra... */
 	CONF_RECONCILE_REPAIR_APPROVED, /* a payment the PG approved but we hold as FAILED or UNKNOWN: ... */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/conf.h"
 #include "infra/bus.h"
 #include "infra/db.h"
 #include "base/log.h"
@@ -59,6 +60,14 @@ static const char SQL_NOTE[] =
     " needs_admin = GREATEST(needs_admin, VALUES(needs_admin))";
 static const char SQL_WINDOW[] =
     "SELECT expires_at + INTERVAL ? SECOND <= NOW(3) FROM orders WHERE id = ?";
+/* How long until order ? has been unchanged for ? seconds, and whether a confirm job of it
+ * is alive (the status index keeps the subquery to the live rows). */
+static const char SQL_QUIET[] =
+    "SELECT GREATEST(0, TIMESTAMPDIFF(MICROSECOND, NOW(3), o.updated_at + INTERVAL ? SECOND))"
+    " AS left_us, EXISTS (SELECT 1 FROM outbox x WHERE x.status IN ('pending','claimed')"
+    "   AND x.kind = 'payment.confirm'"
+    "   AND JSON_VALUE(x.payload, '$.orderId') = ?) AS confirm_live"
+    " FROM orders o WHERE o.id = ?";
 /* The admin list: every UNKNOWN order, and CONFIRMING ones a check was queued for. */
 static const char SQL_OPEN[] =
     "SELECT o.public_id, o.status, o.pay_method, o.amount, LEAST(COALESCE(c.checks, 0),"
@@ -222,7 +231,7 @@ record_tx_fn(struct db *db, void *arg)
 	const struct paychecks_answerless *ans = t->ans;
 	struct arena *a = arena_new(512);
 	struct db_res res;
-	int64_t rc, checks;
+	int64_t rc, checks, delay;
 	bool admin, lost;
 
 	rc = db_exec(db, SQL_ENSURE_ROW, "ii", t->order_id, ans->base_seconds);
@@ -240,9 +249,11 @@ record_tx_fn(struct db *db, void *arg)
 	if (ans->asked && checks < INT32_MAX)
 		checks++;
 	admin = admin || ans->needs_admin || checks >= ans->check_max;
+	delay = delay_seconds(ans->base_seconds, ans->asked ? (int)checks : 0);
+	if (ans->due_within > 0 && delay > ans->due_within)
+		delay = ans->due_within;
 	rc = db_exec(db, SQL_RECORD, "isiiii", checks, t->result, (int64_t)admin, (int64_t)admin,
-	    ans->asked ? delay_seconds(ans->base_seconds, (int)checks) : delay_seconds(
-	    ans->base_seconds, 0), t->order_id);
+	    delay, t->order_id);
 	if (rc < 0)
 		goto out;
 	rc = outbox_finish(db, t->claim, &lost);  /* lost: DB_ABORT */
@@ -304,6 +315,32 @@ paychecks_window_over(struct db *db, int64_t order_id, int64_t grace_seconds)
 		rc = rc == 1 && db_res_i64(&res, 0, 0) == 1;
 	arena_free(&a);
 	return (int)rc;
+}
+
+int64_t
+paychecks_quiet_seconds(const struct conf *c)
+{
+	int64_t ms = conf_int(c, CONF_HTTP_TOTAL_TIMEOUT_MS);
+
+	return (ms + 999) / 1000 + conf_int(c, CONF_PAYMENTS_UNKNOWN_MARGIN_SECONDS);
+}
+
+int
+paychecks_quiet(struct db *db, int64_t order_id, const char *public_id, int64_t quiet_seconds,
+    struct paychecks_quiet *out)
+{
+	struct arena *a = arena_new(256);
+	struct db_res res;
+	int64_t rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_query(db, a, &res, SQL_QUIET, "isi", quiet_seconds, public_id, order_id);
+	if (rc == 1) {
+		out->left_seconds = (db_col_i64(&res, 0, "left_us") + 999999) / 1000000;
+		out->confirm_live = db_col_i64(&res, 0, "confirm_live") != 0;
+	}
+	arena_free(&a);
+	return rc < 0 ? (int)rc : rc == 1;
 }
 
 int64_t

@@ -2,8 +2,10 @@
  * (sql/012_paychecks.sql). An UNKNOWN order, or a CONFIRMING one whose confirm job is dead
  * or finished without moving it, gets a `payment.check` job on a back-off schedule
  * (payments.check_base_seconds, doubling); the payment worker looks the payment up at the
- * PG by orderId and marks the order PAID or FAILED when the PG answers. After
- * payments.check_max answerless checks the order is listed for an admin.
+ * PG by orderId and marks the order PAID or FAILED when the PG answers. A payment the PG
+ * reports open, or does not know, is decided "not approved" once no confirm of ours can be
+ * in flight (the bounded wait, below). After payments.check_max answerless checks the order
+ * is listed for an admin.
  *
  * The pieces: paychecks_due (what the janitor should check now), paychecks_queue (one check
  * job per order at a time, shared by the janitor and the PG webhook), paychecks_record and
@@ -82,17 +84,20 @@ int paychecks_queue(struct db *db, int64_t order_id, const char *public_id,
 struct paychecks_answerless {
 	const char *result;         /* what the lookup said, for last_result (cut to
 	                             * PAYCHECKS_RESULT_MAX); may be NULL */
-	bool asked;                 /* false: nothing was asked (breaker open): the count stays
-	                             * and the next check is due after base_seconds */
+	bool asked;                 /* false: nothing was asked (breaker open), or the PG said
+	                             * the payment is open while the bounded wait runs: the count
+	                             * stays and the next check is due after base_seconds */
 	bool needs_admin;           /* true: list for an admin now, whatever the count (the PG
 	                             * said something only a person can settle) */
 	int64_t base_seconds;       /* payments.check_base_seconds */
 	int64_t check_max;          /* payments.check_max */
+	int64_t due_within;         /* > 0: the next check is due no later than this many
+	                             * seconds from now (when the shop can decide); 0: none */
 };
 
 /* Records an answerless check of order order_id and completes the worker's claim, in one
  * transaction: checks + 1 (when asked), last_result, next_at = now + base_seconds * 2^checks
- * (at most PAYCHECKS_DELAY_MAX seconds), and needs_admin (next_at NULL) once checks reach
+ * (at most PAYCHECKS_DELAY_MAX seconds, and at most due_within when set), and needs_admin (next_at NULL) once checks reach
  * check_max or when asked to. The order itself is not touched: it stays UNKNOWN or
  * CONFIRMING. Returns 1 recorded (*checks and *needs_admin, either may be NULL, tell the
  * row's state), 0 the claim was lost (rolled back), or an enum db_rc (rolled back). */
@@ -111,6 +116,44 @@ int paychecks_note(struct db *db, int64_t order_id, const char *result, bool nee
 /* True (1) when the order's expires_at lies more than grace_seconds in the past, 0 when not
  * (or no such order), or an enum db_rc. Uses the database's clock. */
 int paychecks_window_over(struct db *db, int64_t order_id, int64_t grace_seconds);
+
+/* ---- the bounded wait: deciding "not approved" ------------------------------------------
+ *
+ * Only the shop's own confirm (Toss) / approve (KakaoPay) can approve a payment. Once no
+ * confirm of ours can still be in flight, a payment the PG reports still open (IN_PROGRESS,
+ * READY, ...) or does not know will never be approved: the shop decides it was not. No
+ * confirm can be in flight when no payment.confirm job of the order is pending or claimed
+ * (a claim is only given up when its worker finished, or its claim expired) and the order has
+ * not changed for paychecks_quiet_seconds: the longest a confirm call lasts (the PG client's
+ * http.total_timeout_ms, one HTTP call per confirm) plus payments.unknown_margin_seconds for a
+ * worker still busy when its claim expired and for the PG's own lag. An UNKNOWN order got
+ * there from its confirm job's last attempt, so every confirm of ours began before it
+ * changed; a stale CONFIRMING order whose confirm job is gone is first moved to UNKNOWN (by
+ * the check), which starts its wait. A surprise approval after the decision is cancelled at
+ * the PG by reconciliation (lib/shop/reconcile_repair.c knows the code below). */
+
+/* The order's fail_code and fail_message when the shop decided "not approved". "JT_" codes
+ * are jangteo's own: a PG's code never starts so, so reconciliation can tell them apart. */
+#define PAYCHECKS_NOT_APPROVED_CODE "JT_NOT_APPROVED"
+#define PAYCHECKS_NOT_APPROVED_MESSAGE \
+    "결제 승인이 확인되지 않아 주문이 취소되었습니다. 승인된 금액이 있다면 자동으로 취소됩니다."
+
+/* Seconds an order must stay unchanged, with no live confirm job, before the shop may decide
+ * its open payment was not approved: ceil(http.total_timeout_ms / 1000) +
+ * payments.unknown_margin_seconds, from c. */
+int64_t paychecks_quiet_seconds(const struct conf *c);
+
+/* Whether a confirm of ours may still be in flight for order order_id (public_id). */
+struct paychecks_quiet {
+	bool confirm_live;          /* a payment.confirm job of the order is pending or claimed */
+	int64_t left_seconds;       /* seconds until the order has been unchanged for
+	                             * quiet_seconds (rounded up); 0 when it has */
+};
+
+/* Fills *out for order order_id (its public id public_id names its confirm jobs), with the
+ * database's clock. Returns 1, 0 no such order, or an enum db_rc. */
+int paychecks_quiet(struct db *db, int64_t order_id, const char *public_id,
+    int64_t quiet_seconds, struct paychecks_quiet *out);
 
 /* ---- Toss's PAYMENT_STATUS_CHANGED webhook: a hint, never believed -------------------- */
 

@@ -19,7 +19,9 @@
  *     the shopper's mail);
  *     no stock left, or repair_approved off -> cancel at the PG (Idempotency-Key
  *     "recon-<paymentKey>"), and an UNKNOWN / CONFIRMING order becomes FAILED, stock back;
- *     an order the shopper CANCELED before paying -> cancel at the PG.
+ *     an order the shopper CANCELED before paying, or one the shop FAILED as not approved
+ *     (PAYCHECKS_NOT_APPROVED_CODE: the bounded wait of lib/shop/paychecks.h; the shopper was
+ *     told it failed) -> cancel at the PG, whatever repair_approved says.
  *   PAID here, the PG's balance is lower than ours -> refunds_record_pg_cancel(difference).
  * Everything else (amounts that differ, missing at the PG, duplicates, unknown payments) is
  * reported ("report") for a person.

@@ -13,6 +13,7 @@
 #include "infra/bus.h"
 #include "infra/db.h"
 #include "shop/orders.h"
+#include "shop/paychecks.h"
 #include "shop/reconcile.h"
 #include "shop/reconcile_impl.h"
 #include "shop/refunds.h"
@@ -138,6 +139,12 @@ repair_approved(struct recon_ctx *c, struct recon_found *f, const struct recon_o
 	if (ours->o.status == ORDER_CANCELED)
 		return cancel_at_pg(c, f, ours, g, balance,
 		    "the shopper cancelled the order before it was paid");
+	/* The shop decided this payment was not approved and told the shopper so (the bounded
+	 * wait, lib/shop/paychecks.h): an approval after that is a surprise, never a sale. */
+	if (ours->o.status == ORDER_FAILED && ours->o.fail_code != NULL &&
+	    strcmp(ours->o.fail_code, PAYCHECKS_NOT_APPROVED_CODE) == 0)
+		return cancel_at_pg(c, f, ours, g, balance, "approved at the PG after the shop had"
+		    " decided it was not approved (FAILED here, the shopper told)");
 	if (!c->o->repair_approved)
 		return cancel_at_pg(c, f, ours, g, balance, reconcile_note(c->scratch,
 		    "approved at the PG, %s here (reconcile.repair_approved is off)",

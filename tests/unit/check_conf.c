@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/conf.h"
+#include "shop/paychecks.h"
 #include "suites.h"
 
 #ifndef JT_SRCDIR
@@ -84,6 +85,7 @@ static const char *const expected_names[CONF__MAX] = {
 	"payments.check_base_seconds",
 	"payments.check_max",
 	"payments.confirming_stale_seconds",
+	"payments.unknown_margin_seconds",
 	"refunds.shopper_days",
 	"settle.commission_bp",
 	"reconcile.repair_approved",
@@ -573,6 +575,34 @@ START_TEST(test_wrong_type_aborts_bool)
 }
 END_TEST
 
+/* The bounded wait for unknown payments is the PG client's timeout, rounded up to whole
+ * seconds, plus the margin: both from the config, nothing else. */
+START_TEST(test_paychecks_quiet_seconds)
+{
+	char err[256];
+	struct conf *c;
+
+	c = conf_parse("", err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(paychecks_quiet_seconds(c), 10 + 60);
+	conf_free(&c);
+	c = conf_parse("http.total_timeout_ms = 2500\npayments.unknown_margin_seconds = 5\n", err,
+	    sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(paychecks_quiet_seconds(c), 3 + 5);
+	conf_free(&c);
+	c = conf_parse("http.total_timeout_ms = 3000\npayments.unknown_margin_seconds = 0\n", err,
+	    sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(paychecks_quiet_seconds(c), 3);
+	conf_free(&c);
+	ck_assert_ptr_null(conf_parse("payments.unknown_margin_seconds = 3601\n", err,
+	    sizeof(err)));
+	ck_assert_ptr_null(conf_parse("payments.unknown_margin_seconds = -1\n", err,
+	    sizeof(err)));
+}
+END_TEST
+
 Suite *
 conf_suite(void)
 {
@@ -591,6 +621,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_small_err_buffer);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_sample_config);
+	tcase_add_test(tc, test_paychecks_quiet_seconds);
 	tcase_add_test_raise_signal(tc, test_wrong_type_aborts_str, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_wrong_type_aborts_int, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_wrong_type_aborts_bool, SIGABRT);
