@@ -41,6 +41,9 @@ static const struct {
 	{ "payout_done", "지급을 완료했습니다." },
 	{ "payout_replayed", "이미 처리된 지급 요청입니다." },
 	{ "job_retried", "작업을 다시 대기열에 넣었습니다." },
+	{ "parcel_shipped", "발송 처리했습니다. 고객에게 배송 시작 알림을 보냅니다." },
+	{ "parcel_already", "이미 같은 운송장으로 발송 처리된 배송입니다." },
+	{ "parcel_delivered", "배송완료로 바꿨습니다." },
 };
 
 /* Korean names of the order statuses, for the console. */

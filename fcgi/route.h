@@ -48,6 +48,8 @@ extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */
 extern const struct route admin_dashboard_routes[]; /* admin_dashboard.c: the front page */
 extern const struct route admin_products_routes[]; /* admin_products.c: products and stock */
 extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and refunds */
+extern const struct route admin_fulfilment_routes[]; /* admin_fulfilment.c: the shipping queue,
+                                                      * tracking numbers, bulk upload */
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
                                                  * ledger, reconciliation */
 extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */

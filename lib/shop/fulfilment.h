@@ -26,6 +26,7 @@
 struct arena;
 struct bus;
 struct db;
+struct redis;
 
 enum delivery_status {
 	DELIVERY_PREPARING,
@@ -182,6 +183,16 @@ struct fulfilment_bulk_result {
 size_t fulfilment_bulk_apply(struct db *db, struct bus *bus,
     const struct fulfilment_bulk_row *rows, size_t n, int64_t actor_id,
     struct fulfilment_bulk_result *results);
+
+/* Keeps an upload's report (JSON text) in Redis for an hour under a new random token (24
+ * characters, written into token[cap >= 25]), so the console can redirect to it. Returns 0, or
+ * -1 when Redis did not take it (logged). */
+int fulfilment_bulk_report_save(struct redis *r, const char *json, char *token, size_t cap);
+
+/* The report kept under token into *json (in a). Returns 1, 0 unknown or expired, -1 Redis
+ * failed. */
+int fulfilment_bulk_report_load(struct redis *r, struct arena *a, const char *token,
+    const char **json);
 
 /* The Korean words of a refused move, for the console (NULL for DONE and ALREADY). */
 const char *fulfilment_rc_message(enum fulfilment_rc rc);

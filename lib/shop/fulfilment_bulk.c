@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <hiredis/hiredis.h>
 
 #include "base/arena.h"
+#include "base/ids.h"
+#include "base/log.h"
 #include "base/valid.h"
+#include "infra/redis.h"
 #include "shop/fulfilment.h"
 #include "shop/labels.h"
 
@@ -213,4 +217,53 @@ fulfilment_bulk_apply(struct db *db, struct bus *bus,
 		}
 	}
 	return shipped;
+}
+
+/* ---- the report, kept for the page the upload redirects to --------------------------- */
+
+#define REPORT_TTL "3600"   /* seconds a report is kept */
+
+int
+fulfilment_bulk_report_save(struct redis *r, const char *json, char *token, size_t cap)
+{
+	char key[64];
+	redisReply *rep;
+	bool ok;
+
+	if (cap < 25)
+		return -1;
+	ids_new(token, 25);
+	snprintf(key, sizeof(key), "fulfil:report:%s", token);
+	rep = redis_cmdl(r, "SET", key, json, "EX", REPORT_TTL, NULL);
+	ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		log_warn(NULL, "fulfilment: report not kept: %s", rep == NULL ? redis_error(r) :
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
+}
+
+int
+fulfilment_bulk_report_load(struct redis *r, struct arena *a, const char *token,
+    const char **json)
+{
+	char key[64];
+	redisReply *rep;
+	int rc;
+
+	if (!valid_token(token, 1, 24))
+		return 0;
+	snprintf(key, sizeof(key), "fulfil:report:%s", token);
+	rep = redis_cmdl(r, "GET", key, NULL);
+	if (rep == NULL || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		return -1;
+	}
+	rc = rep->type == REDIS_REPLY_STRING;
+	if (rc)
+		*json = arena_strndup(a, rep->str, rep->len);
+	freeReplyObject(rep);
+	return rc;
 }
