@@ -272,7 +272,10 @@ order_no_split(const char *s, char day[9], int64_t *id)
 		day[i] = s[i];
 	}
 	day[8] = '\0';
-	return valid_int64(s + 9, 1, INT64_MAX, id);
+	s += 9;
+	while (s[0] == '0' && s[1] != '\0')
+		s++;   /* the number pads the id with zeros: 000123 */
+	return valid_int64(s, 1, INT64_MAX, id);
 }
 
 /* Locks the order and checks it may move: paid, the shopper's when asked, the seller's goods

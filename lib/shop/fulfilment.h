@@ -178,8 +178,8 @@ struct fulfilment_bulk_result {
 /* Checks and ships each row in its own transaction (fulfilment_ship, audited as actor_id):
  * a row whose seller id, courier (its code, "cj", or its Korean name, "CJ대한통운") or
  * tracking number is malformed, or that the rules refuse, writes nothing and is REFUSED with a
- * Korean reason; the other rows go on. The same order and seller twice in one upload: the
- * second is refused. results has one entry per row. Returns the number of rows shipped now. */
+ * Korean reason; the other rows go on. The same order and seller as an earlier accepted row
+ * of the upload (written the same way): refused. results has one entry per row. Returns the number of rows shipped now. */
 size_t fulfilment_bulk_apply(struct db *db, struct bus *bus,
     const struct fulfilment_bulk_row *rows, size_t n, int64_t actor_id,
     struct fulfilment_bulk_result *results);

@@ -198,7 +198,8 @@ fulfilment_bulk_apply(struct db *db, struct bus *bus,
 			continue;
 		}
 		for (j = 0; j < i && !twice; j++)
-			twice = rows[j].problem == NULL && strcmp(rows[j].order, row->order) == 0 &&
+			twice = results[j].outcome != FULFILMENT_BULK_REFUSED &&
+			    strcmp(rows[j].order, row->order) == 0 &&
 			    strcmp(rows[j].seller, row->seller) == 0;
 		if (twice) {
 			refuse(res, "같은 주문과 판매자가 앞 행에 이미 있습니다.");

@@ -95,11 +95,12 @@ GET_ROUTES = ["/admin", "/admin/products", "/admin/products/new", "/admin/produc
               "/admin/orders", "/admin/orders/abcdefghijklmnopqrstuvwx", "/admin/sellers",
               "/admin/sellers/1", "/admin/ledger", "/admin/ledger/accounts/cash_at_bank",
               "/admin/reconcile", "/admin/reconcile/1", "/admin/outbox", "/admin/breakers",
-              "/admin/audit"]
+              "/admin/audit", "/admin/fulfilment", "/admin/fulfilment/bulk/abc"]
 POST_ROUTES = ["/admin/products", "/admin/products/1", "/admin/products/1/deactivate",
                "/admin/products/1/activate", "/admin/products/1/stock",
                "/admin/orders/abcdefghijklmnopqrstuvwx/refund", "/admin/sellers/1/payout",
-               "/admin/outbox/1/retry"]
+               "/admin/outbox/1/retry", "/admin/fulfilment/ship", "/admin/fulfilment/deliver",
+               "/admin/fulfilment/bulk"]
 
 
 def test_every_admin_route_sends_anonymous_to_login_and_refuses_shoppers():
@@ -121,7 +122,7 @@ def test_every_admin_route_sends_anonymous_to_login_and_refuses_shoppers():
 def test_every_admin_list_page_renders_for_an_admin_with_the_admin_nav_link():
     a = admin()
     for path in ["/admin", "/admin/products", "/admin/products/new", "/admin/orders",
-                 "/admin/sellers", "/admin/ledger", "/admin/reconcile", "/admin/outbox",
+                 "/admin/fulfilment", "/admin/fulfilment?status=SHIPPED", "/admin/sellers", "/admin/ledger", "/admin/reconcile", "/admin/outbox",
                  "/admin/breakers", "/admin/audit"]:
         text = page(a.get(path), 200)
         if not re.search(r'<a href="/admin">(<svg[^>]*>.*?</svg>)?관리자</a>', text):
