@@ -44,6 +44,10 @@ static const struct {
 	{ "parcel_shipped", "발송 처리했습니다. 고객에게 배송 시작 알림을 보냅니다." },
 	{ "parcel_already", "이미 같은 운송장으로 발송 처리된 배송입니다." },
 	{ "parcel_delivered", "배송완료로 바꿨습니다." },
+	{ "recon_dry_run", "모의 대사를 마쳤습니다. 결과를 확인한 뒤 적용하세요. 아직 아무것도 바꾸지 않았습니다." },
+	{ "recon_not_kept", "모의 대사를 마쳤지만 적용할 입력을 보관하지 못했습니다. 적용하려면 다시 실행해 주세요." },
+	{ "recon_applied", "대사를 적용했습니다." },
+	{ "recon_failed", "대사가 실패했습니다. 로그를 확인한 뒤 다시 실행해 주세요." },
 };
 
 /* Korean names of the order statuses, for the console. */

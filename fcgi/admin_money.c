@@ -1,7 +1,8 @@
 /* admin_money: the admin console's money pages: sellers and their wallets with the payout
  * form (wallet_payout), the ledger's accounts with the trial balance and each account's
- * transfers, and the reconciliation runs with their findings. Reads go through lib/shop/wallet,
- * lib/shop/ledger and lib/shop/reconcile; a section whose module fails shows ADMIN_COMMON_UNAVAILABLE. */
+ * transfers (the reconciliation pages are admin_reconcile.c). Reads go through
+ * lib/shop/wallet and lib/shop/ledger; a section whose module fails shows
+ * ADMIN_COMMON_UNAVAILABLE. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -18,7 +19,6 @@
 #include "shop/ledger.h"
 #include "base/log.h"
 #include "base/money.h"
-#include "shop/reconcile.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -326,120 +326,11 @@ page_account(struct req *r)
 	return admin_common_page(r, 200, "admin_account", ctx);
 }
 
-/* ---- reconciliation ------------------------------------------------------------------------- */
-
-static struct json_object *
-run_json(const struct recon_run *run)
-{
-	struct json_object *o = json_object_new_object();
-	struct json_object *counts = json_object_new_array();
-	int c;
-
-	json_object_object_add(o, "id", json_object_new_int64(run->id));
-	json_object_object_add(o, "pg", admin_common_jstr(run->pg));
-	json_object_object_add(o, "source", admin_common_jstr(run->source));
-	json_object_object_add(o, "status", admin_common_jstr(run->status));
-	json_object_object_add(o, "dryRun", json_object_new_boolean(run->dry_run));
-	json_object_object_add(o, "rows", json_object_new_int64(run->rows));
-	json_object_object_add(o, "repaired", json_object_new_int64(run->repaired));
-	json_object_object_add(o, "startedAt", admin_common_jstr(run->started_at));
-	json_object_object_add(o, "finishedAt", admin_common_jstr(run->finished_at));
-	for (c = 0; c < RECON_CLASS__MAX; c++) {
-		struct json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "class", json_object_new_string(
-		    reconcile_class_name((enum recon_class)c)));
-		json_object_object_add(x, "count", json_object_new_int64(run->counts[c]));
-		json_object_array_add(counts, x);
-	}
-	json_object_object_add(o, "counts", counts);
-	return o;
-}
-
-/* GET /admin/reconcile */
-static int
-page_reconcile(struct req *r)
-{
-	struct json_object *ctx = admin_common_ctx(r, "정산 대사");
-	struct recon_run *runs;
-	struct json_object *rows;
-	int64_t n, i;
-
-	n = reconcile_runs(r->app->db, r->a, ADMIN_COMMON_PAGE_ROWS, &runs);
-	if (n < 0) {
-		admin_common_unavailable(r, ctx, "runs_error", "reconcile_runs");
-		return admin_common_page(r, 200, "admin_reconcile", ctx);
-	}
-	rows = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(rows, run_json(&runs[i]));
-	json_object_object_add(ctx, "runs", rows);
-	return admin_common_page(r, 200, "admin_reconcile", ctx);
-}
-
-/* GET /admin/reconcile/{id}?all=1 (all: matches too) */
-static int
-page_reconcile_run(struct req *r)
-{
-	struct json_object *ctx;
-	struct recon_finding *f;
-	struct recon_run run;
-	struct json_object *rows;
-	const char *all = NULL;
-	int64_t id, n, i;
-	bool with_matches;
-	int rc;
-
-	if (req_path_id(r, 0, &id) != 0)
-		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
-	if (form_get(&r->query, "all", &all, NULL) < 0)
-		return resp_fail(r, RESP_BAD_REQUEST);
-	with_matches = all != NULL && strcmp(all, "1") == 0;
-	ctx = admin_common_ctx(r, "정산 대사 결과");
-	json_object_object_add(ctx, "runId", json_object_new_int64(id));
-	json_object_object_add(ctx, "all", json_object_new_boolean(with_matches));
-	rc = reconcile_run_get(r->app->db, r->a, id, &run);
-	if (rc == 0) {
-		json_object_put(ctx);
-		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
-	}
-	if (rc < 0) {
-		admin_common_unavailable(r, ctx, "run_error", "reconcile_run_get");
-		return admin_common_page(r, 200, "admin_reconcile_run", ctx);
-	}
-	json_object_object_add(ctx, "run", run_json(&run));
-	n = reconcile_findings(r->app->db, r->a, id, with_matches, &f);
-	if (n < 0) {
-		admin_common_unavailable(r, ctx, "findings_error", "reconcile_findings");
-		return admin_common_page(r, 200, "admin_reconcile_run", ctx);
-	}
-	rows = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "class", json_object_new_string(
-		    reconcile_class_name(f[i].cls)));
-		json_object_object_add(o, "pgKey", admin_common_jstr(f[i].pg_key));
-		json_object_object_add(o, "orderId", admin_common_jstr(f[i].order_id));
-		if (f[i].pg_amount >= 0)
-			json_object_object_add(o, "pgAmount", json_object_new_int64(f[i].pg_amount));
-		if (f[i].our_amount >= 0)
-			json_object_object_add(o, "ourAmount", json_object_new_int64(f[i].our_amount));
-		json_object_object_add(o, "action", admin_common_jstr(f[i].action));
-		json_object_object_add(o, "note", admin_common_jstr(f[i].note));
-		json_object_array_add(rows, o);
-	}
-	json_object_object_add(ctx, "findings", rows);
-	return admin_common_page(r, 200, "admin_reconcile_run", ctx);
-}
-
 const struct route admin_money_routes[] = {
 	{ METHOD_GET,  "/admin/sellers",                 page_sellers,       ROUTE_HTML | ROUTE_ADMIN, "admin_sellers" },
 	{ METHOD_GET,  "/admin/sellers/{id}",            page_seller,        ROUTE_HTML | ROUTE_ADMIN, "admin_seller" },
 	{ METHOD_POST, "/admin/sellers/{id}/payout",     page_seller_payout, ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_seller_payout" },
 	{ METHOD_GET,  "/admin/ledger",                  page_ledger,        ROUTE_HTML | ROUTE_ADMIN, "admin_ledger" },
 	{ METHOD_GET,  "/admin/ledger/accounts/{code}",  page_account,       ROUTE_HTML | ROUTE_ADMIN, "admin_account" },
-	{ METHOD_GET,  "/admin/reconcile",               page_reconcile,     ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile" },
-	{ METHOD_GET,  "/admin/reconcile/{id}",          page_reconcile_run, ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile_run" },
 	{ 0, NULL, NULL, 0, NULL },
 };

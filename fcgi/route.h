@@ -51,7 +51,9 @@ extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and r
 extern const struct route admin_fulfilment_routes[]; /* admin_fulfilment.c: the shipping queue,
                                                       * tracking numbers, bulk upload */
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
-                                                 * ledger, reconciliation */
+                                                 * ledger */
+extern const struct route admin_reconcile_routes[]; /* admin_reconcile.c: reconciliation runs,
+                                                     * started from the console */
 extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
 extern const struct route testing_routes[];   /* tests/routes/testing.c: test-only routes,
                                                * built with --enable-test-routes only */
