@@ -133,14 +133,24 @@ render_queue(struct req *r, int http_status, enum delivery_status status,
     const struct form_error *err)
 {
 	struct json_object *ctx = admin_common_ctx(r, "배송 관리");
+	struct fulfilment_queue_q q = { .status = status, .limit = ADMIN_COMMON_PAGE_ROWS };
 	struct json_object *list, *rows;
 	struct fulfilment_parcel *p;
-	int64_t after_order = 0, after_seller = 0, n, i;
+	const char *seller_q = "";
+	int64_t n, i;
 	size_t t;
 
-	if (query_after(r, &after_order, &after_seller) < 0) {
+	if (query_after(r, &q.after_order, &q.after_seller) < 0) {
 		json_object_put(ctx);
 		return resp_error(r, 400, "BAD_CURSOR", "페이지 위치가 올바르지 않습니다.");
+	}
+	if (admin_common_query_id(r, "seller", &q.seller_id) < 0) {
+		json_object_put(ctx);
+		return resp_error(r, 400, "BAD_SELLER", "판매자 번호는 1 이상의 정수입니다.");
+	}
+	if (q.seller_id > 0) {
+		seller_q = arena_printf(r->a, "&seller=%" PRId64, q.seller_id);
+		json_object_object_add(ctx, "seller_filter", json_object_new_int64(q.seller_id));
 	}
 	list = json_object_new_array();
 	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
@@ -149,6 +159,7 @@ render_queue(struct req *r, int http_status, enum delivery_status status,
 		json_object_object_add(o, "status", json_object_new_string(
 		    fulfilment_status_name(tabs[t].status)));
 		json_object_object_add(o, "label", json_object_new_string(tabs[t].label));
+		json_object_object_add(o, "query", json_object_new_string(seller_q));
 		json_object_object_add(o, "current", json_object_new_boolean(
 		    tabs[t].status == status));
 		json_object_array_add(list, o);
@@ -165,8 +176,7 @@ render_queue(struct req *r, int http_status, enum delivery_status status,
 		json_object_object_add(ctx, "form_seller", admin_common_jstr(err->seller));
 		json_object_object_add(ctx, "form_tracking", admin_common_jstr(err->tracking_no));
 	}
-	n = fulfilment_queue(r->app->db, r->a, status, after_order, after_seller,
-	    ADMIN_COMMON_PAGE_ROWS, &p);
+	n = fulfilment_queue(r->app->db, r->a, &q, &p);
 	if (n < 0) {
 		admin_common_unavailable(r, ctx, "parcels_error", "fulfilment_queue");
 		return admin_common_page(r, http_status, "admin_fulfilment", ctx);
@@ -177,12 +187,13 @@ render_queue(struct req *r, int http_status, enum delivery_status status,
 	json_object_object_add(ctx, "parcels", rows);
 	if (n == ADMIN_COMMON_PAGE_ROWS)
 		json_object_object_add(ctx, "next", json_object_new_string(arena_printf(r->a,
-		    "/admin/fulfilment?status=%s&after=%" PRId64 "-%" PRId64,
-		    fulfilment_status_name(status), p[n - 1].order_id, p[n - 1].seller_id)));
+		    "/admin/fulfilment?status=%s&after=%" PRId64 "-%" PRId64 "%s",
+		    fulfilment_status_name(status), p[n - 1].order_id, p[n - 1].seller_id,
+		    seller_q)));
 	return admin_common_page(r, http_status, "admin_fulfilment", ctx);
 }
 
-/* GET /admin/fulfilment?status=PREPARING|SHIPPED&after=<cursor> */
+/* GET /admin/fulfilment?status=PREPARING|SHIPPED&seller=<id>&after=<cursor> */
 static int
 page_fulfilment(struct req *r)
 {

@@ -41,7 +41,7 @@ extern const struct route checkout_routes[];  /* checkout.c: checkout, the PGs' 
 extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
 extern const struct route orders_routes[];    /* orders.c: the order pages, my orders, cancel */
 extern const struct route refunds_routes[];   /* refunds.c: shopper cancels and refunds */
-extern const struct route delivery_routes[];  /* delivery.c: returns; test ship/deliver */
+extern const struct route delivery_routes[];  /* delivery.c: a shopper's return */
 extern const struct route addresses_routes[]; /* addresses.c: the address book */
 extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
 extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */

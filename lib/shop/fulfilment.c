@@ -89,6 +89,7 @@ static const char SQL_QUEUE[] =
     " JOIN sellers e ON e.id = d.seller_id"
     " LEFT JOIN order_addresses a ON a.order_id = d.order_id"
     " WHERE d.status = ? AND o.status IN ('PAID', 'PARTIALLY_CANCELED')"
+    " AND (? = 0 OR d.seller_id = ?)"
     " AND (d.order_id > ? OR (d.order_id = ? AND d.seller_id > ?))"
     " HAVING items_left > ?"
     " ORDER BY d.order_id, d.seller_id LIMIT ?";
@@ -198,17 +199,19 @@ fulfilment_started(struct db *db, int64_t order_id)
 }
 
 int64_t
-fulfilment_queue(struct db *db, struct arena *a, enum delivery_status status,
-    int64_t after_order, int64_t after_seller, size_t limit, struct fulfilment_parcel **out)
+fulfilment_queue(struct db *db, struct arena *a, const struct fulfilment_queue_q *q,
+    struct fulfilment_parcel **out)
 {
+	enum delivery_status status = q->status;
+	size_t limit = q->limit;
 	struct db_res res;
 	int64_t n, i;
 
 	if (limit < 1 || limit > 200 || (unsigned)status >= DELIVERY_STATUS__MAX)
 		return DB_ERR;
-	n = db_query(db, a, &res, SQL_QUEUE, "siiiii", status_names[status], after_order,
-	    after_order, after_seller, (int64_t)(status == DELIVERY_PREPARING ? 0 : -1),
-	    (int64_t)limit);
+	n = db_query(db, a, &res, SQL_QUEUE, "siiiiiii", status_names[status], q->seller_id,
+	    q->seller_id, q->after_order, q->after_order, q->after_seller,
+	    (int64_t)(status == DELIVERY_PREPARING ? 0 : -1), (int64_t)limit);
 	if (n < 0)
 		return n;
 	*out = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(**out));

@@ -130,12 +130,19 @@ struct fulfilment_parcel {
 	const char *zipcode, *address1, *address2, *memo;
 };
 
-/* The parcels of paid orders (PAID or PARTIALLY_CANCELED) in status (PREPARING: with goods
- * left to ship; SHIPPED: on their way), oldest order first, after the cursor (after_order,
- * after_seller; 0, 0 from the start), at most limit (1..200), into an array from a. Returns the
- * count, or an enum db_rc. */
-int64_t fulfilment_queue(struct db *db, struct arena *a, enum delivery_status status,
-    int64_t after_order, int64_t after_seller, size_t limit, struct fulfilment_parcel **out);
+/* What fulfilment_queue selects. */
+struct fulfilment_queue_q {
+	enum delivery_status status; /* PREPARING: with goods left to ship; SHIPPED: on their way */
+	int64_t seller_id;           /* > 0: this seller's parcels only */
+	int64_t after_order;         /* the cursor: parcels after (order id, seller id); 0, 0 */
+	int64_t after_seller;        /* from the start */
+	size_t limit;                /* 1..200 */
+};
+
+/* The parcels of paid orders (PAID or PARTIALLY_CANCELED) q selects, oldest order first, into
+ * an array from a. Returns the count, or an enum db_rc (DB_ERR for a limit out of range). */
+int64_t fulfilment_queue(struct db *db, struct arena *a, const struct fulfilment_queue_q *q,
+    struct fulfilment_parcel **out);
 
 /* ---- bulk upload (fulfilment_bulk.c) ------------------------------------------------- */
 

@@ -1,11 +1,16 @@
 // admin: the admin's journey in the browser: sign in, the console's dashboard, a stock
-// adjustment on a product's page, a partial and then a full refund of a paid order, and the
-// ledger's trial balance moving by the refunded amounts. Written against the console's hooks:
+// adjustment on a product's page, a partial and then a full refund of a paid order, the
+// ledger's trial balance moving by the refunded amounts, a parcel shipped with its tracking
+// number and marked delivered on /admin/fulfilment, and the reconciliation page. Written
+// against the console's hooks:
+//   /admin/fulfilment     tr.parcel[data-order][data-seller] holding form.ship (select courier,
+//                         input tracking_no) or, on ?status=SHIPPED, form.deliver
 //   /admin/products/{id}  form#stock-adjust with inputs delta, reason
 //   /admin/orders/{id}    form#refund with inputs qty_<productId>, reason, a submit button for
 //                         the lines given and button[name=full][value="1"] for everything left
 //   /admin/ledger         table#trial-balance, cells [data-account="<code>"] holding integers
-// fx is the JSON of fixtures.py (fx.refund: an order paid with Toss, 3 units).
+// fx is the JSON of fixtures.py (fx.refund: an order paid with Toss, 3 units; fx.ship: an order
+// paid with Toss whose parcel the journey ships).
 import { BASE, Journey, assert, eq, eventually, trialBalance, won } from './lib.mjs';
 
 const PLACEHOLDER = '준비 중입니다';
@@ -145,5 +150,30 @@ async function journey(j, fx) {
     const rest = (r.quantity - 1) * r.unitPrice;
     const moved = await waitLedgerMove(page, ledger1, rest, r.pg, 'the full refund');
     j.note(`trial balance: ${moved}`);
+  });
+
+  await j.step('ship a parcel', async (page) => {
+    await adminPage(page, `/admin/fulfilment?seller=${fx.ship.sellerId}`, 'admin_fulfilment.html');
+    const row = page.locator(`tr.parcel[data-order="${fx.ship.orderId}"][data-seller="${fx.ship.sellerId}"]`);
+    if (await row.count() === 0) {
+      j.note('the fixture parcel was shipped by an earlier width of this journey');
+      return;
+    }
+    const form = row.locator('form.ship');
+    await form.locator('select[name="courier"]').selectOption('cj');
+    await form.locator('input[name="tracking_no"]').fill('BR-1234567890');
+    await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
+    assert(page.url().includes('/admin/fulfilment?ok=parcel_shipped'), `shipped (${page.url()})`);
+    await page.goto(`${BASE}/admin/fulfilment?status=SHIPPED&seller=${fx.ship.sellerId}`);
+    const shipped = page.locator(`tr.parcel[data-order="${fx.ship.orderId}"]`);
+    assert((await shipped.textContent()).includes('BR-1234567890'), 'the tracking number shows');
+    await Promise.all([page.waitForEvent('load'),
+      shipped.locator('form.deliver button[type="submit"]').click()]);
+    assert(page.url().includes('ok=parcel_delivered'), `delivered (${page.url()})`);
+  });
+
+  await j.step('reconciliation page', async (page) => {
+    await adminPage(page, '/admin/reconcile', 'admin_reconcile.html');
+    await page.locator('form#recon-upload').waitFor();
   });
 }

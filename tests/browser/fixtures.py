@@ -85,6 +85,9 @@ def main():
     redis("INCR", "catalog:version")
     buyer_id, _ = user_like(DEMO_SHOPPER[0], "shopper", "이환불")
     refund_order = pay_toss(buyer_id, refund, 3)
+    # The admin journey ships this order's parcel on /admin/fulfilment and marks it delivered.
+    ship = make_product(price=3300, stock=10, name="브라우저 테스트 배송 " + tag, seller_id=seller)
+    ship_order = pay_toss(buyer_id, ship, 1)
     json.dump({
         "shopper": {"id": shopper_id, "email": shopper_email, "password": DEMO_SHOPPER[1]},
         "shopperPhone": {"id": phone_id, "email": phone_email, "password": DEMO_SHOPPER[1]},
@@ -94,6 +97,7 @@ def main():
         "adjust": {"id": adjust, "name": "브라우저 테스트 재고 " + tag, "stock": 5},
         "refund": {"orderId": refund_order, "productId": refund, "unitPrice": 4500,
                    "quantity": 3, "pg": "toss"},
+        "ship": {"orderId": ship_order, "sellerId": seller},
     }, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
 

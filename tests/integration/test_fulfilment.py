@@ -15,11 +15,11 @@ from jt import Session, eq, make_product, make_seller, make_user, sql
 from test_admin import admin, audits, flash, page, redirected
 
 
-def paid_order(shopper, sellers, qty=1):
-    """A paid (points) order with one product of each seller, shipped to an address; returns
-    its public id."""
-    products = [{"id": make_product(price=1000, stock=50, seller_id=s), "quantity": qty}
-                for s in sellers]
+def paid_order(shopper, sellers, qty=1, products=None):
+    """A paid (points) order with one product of each seller (new ones, or products: one per
+    seller), shipped to an address; returns its public id."""
+    products = [{"id": p if products else make_product(price=1000, stock=50, seller_id=s),
+                 "quantity": qty} for s, p in zip(sellers, products or [None] * len(sellers))]
     r = shopper.post_json("/api/v1/orders", {"products": products, "paymentMethod": "points"})
     eq(r.status, 201, "paid order: %r" % r.body[:200])
     oid = r.json()["orderId"]
@@ -84,8 +84,11 @@ def test_the_staff_journey_ship_one_parcel_then_mark_it_delivered():
     oid = paid_order(shopper, [sa, sb])
     no = order_no(oid)
 
-    text = page(a.get("/admin/fulfilment"), 200)
-    assert (oid, sa, "PREPARING") in rows_of(text) and (oid, sb, "PREPARING") in rows_of(text)
+    # The queue is oldest first, 50 a page: this seller's parcels (the filter) are on page one.
+    text = page(a.get("/admin/fulfilment?seller=%d" % sa), 200)
+    eq(rows_of(text), [(oid, sa, "PREPARING")], "a's parcel")
+    eq(rows_of(page(a.get("/admin/fulfilment?seller=%d" % sb), 200)), [(oid, sb, "PREPARING")],
+       "b's parcel")
     assert '<a href="/admin/orders/%s">%s</a>' % (oid, no) in text, "the readable number"
     assert "김받음" in text and "(03925) 서울 마포구 월드컵북로 396 10층 · 문 앞" in text, "the address"
     assert '<option value="cj">CJ대한통운</option>' in text
@@ -108,10 +111,9 @@ def test_the_staff_journey_ship_one_parcel_then_mark_it_delivered():
     assert 'CJ대한통운 운송장 <strong class="tracking">123456789012</strong>' in \
         shopper.get("/orders/" + oid).text
 
-    text = page(a.get("/admin/fulfilment"), 200)
-    assert (oid, sa, "PREPARING") not in rows_of(text) and (oid, sb, "PREPARING") in rows_of(text)
-    text = page(a.get("/admin/fulfilment?status=SHIPPED"), 200)
-    assert (oid, sa, "SHIPPED") in rows_of(text), "on its way"
+    eq(rows_of(page(a.get("/admin/fulfilment?seller=%d" % sa), 200)), [], "left the queue")
+    text = page(a.get("/admin/fulfilment?status=SHIPPED&seller=%d" % sa), 200)
+    eq(rows_of(text), [(oid, sa, "SHIPPED")], "on its way")
     assert "CJ대한통운 123456789012" in text
 
     loc = redirected(a.post_form("/admin/fulfilment/deliver", {"order": oid, "seller": str(sa)}),
@@ -123,8 +125,8 @@ def test_the_staff_journey_ship_one_parcel_then_mark_it_delivered():
     eq([x[1:] for x in audits(a.user_id, "delivery.deliver")],
        [("order:%s/seller:%d" % (oid, sa), {"status": "SHIPPED"}, {"status": "DELIVERED"})],
        "audited")
-    assert (oid, sa, "SHIPPED") not in rows_of(page(a.get("/admin/fulfilment?status=SHIPPED"),
-                                                    200))
+    eq(rows_of(page(a.get("/admin/fulfilment?status=SHIPPED&seller=%d" % sa), 200)), [],
+       "arrived")
     # Delivered twice: nothing new.
     redirected(a.post_form("/admin/fulfilment/deliver", {"order": oid, "seller": str(sa)}),
                "/admin/fulfilment?status=SHIPPED&ok=parcel_delivered")
@@ -195,6 +197,52 @@ def test_the_queue_pages_oldest_first_after_a_cursor():
     eq(shopper.post_json("/api/v1/orders/%s/cancel" % oids[2], {}).status, 200, "cancelled")
     text = page(a.get("/admin/fulfilment?after=%d-%d" % (ids[0], seller)), 200)
     eq([r[0] for r in rows_of(text) if r[1] == seller], oids[1:2], "the cancelled one is gone")
+    # One seller's parcels only: every row is theirs, the oldest first.
+    text = page(a.get("/admin/fulfilment?seller=%d" % seller), 200)
+    eq(rows_of(text), [(oids[0], seller, "PREPARING"), (oids[1], seller, "PREPARING")],
+       "the seller filter")
+    assert 'href="/admin/fulfilment?status=SHIPPED&amp;seller=%d"' % seller in text, \
+        "the other tab keeps the filter"
+    eq(a.get("/admin/fulfilment?seller=abc").status, 400, "bad seller")
+
+
+def test_the_next_page_link_continues_where_the_page_ended():
+    a = admin()
+    shopper = Session(make_user(points=1000000))
+    tag = secrets.token_hex(3)
+    like = "ful-many-%s-%%" % tag
+    # 52 sellers with a product each, in three statements (make_seller/make_product take four).
+    sql("INSERT INTO sellers (name) VALUES %s" % ", ".join(
+        "('ful-many-%s-%02d')" % (tag, i) for i in range(52)))
+    sql("INSERT INTO products (seller_id, name, description, price, active) SELECT id,"
+        " CONCAT('p-', name), '설명', 1000, 1 FROM sellers WHERE name LIKE '%s'; INSERT INTO"
+        " stock (product_id, available) SELECT p.id, 50 FROM products p JOIN sellers s ON"
+        " s.id = p.seller_id WHERE s.name LIKE '%s'" % (like, like))
+    rows = [(int(r[0]), int(r[1])) for r in sql(
+        "SELECT s.id, p.id FROM sellers s JOIN products p ON p.seller_id = s.id WHERE s.name"
+        " LIKE '%s' ORDER BY s.id" % like)]
+    sellers = [r[0] for r in rows]
+    o1 = paid_order(shopper, sellers[:30], products=[r[1] for r in rows[:30]])  # 30 lines max
+    o2 = paid_order(shopper, sellers[30:], products=[r[1] for r in rows[30:]])
+    want = [(o1, s, "PREPARING") for s in sellers[:30]] + \
+        [(o2, s, "PREPARING") for s in sellers[30:]]
+    first = page(a.get("/admin/fulfilment?after=%s" % cursor_before(o1)), 200)
+    eq(rows_of(first), want[:50], "a full page, by order then seller")
+    m = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert m, "a next link"
+    eq(html.unescape(m.group(1)), "/admin/fulfilment?status=PREPARING&after=%s-%d"
+       % (sql("SELECT id FROM orders WHERE public_id = '%s'" % o2)[0][0], sellers[49]),
+       "the cursor is the last row")
+    second = page(a.get(html.unescape(m.group(1))), 200)
+    eq(rows_of(second)[:2], want[50:], "the rest, nothing twice")
+
+
+def cursor_before(oid):
+    """The cursor that starts the queue at order oid's first parcel: after the order before
+    it, past any seller of that order."""
+    prev = sql("SELECT MAX(id) FROM orders WHERE id < (SELECT id FROM orders WHERE public_id ="
+               " '%s')" % oid)[0][0]
+    return "%d-%d" % (int(prev), 2 ** 62)
 
 
 def test_bulk_upload_applies_each_good_row_and_explains_each_refused_one():
