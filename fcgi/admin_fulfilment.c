@@ -208,8 +208,8 @@ page_fulfilment(struct req *r)
 	return render_queue(r, 200, status, NULL);
 }
 
-/* The order and seller fields of a move form. Returns 0 with m filled, or -1 with a message
- * in *why. */
+/* The order and seller fields of a move form. Returns 0 with m filled (actor: the admin), or
+ * -1 with e's message set (and the bad value dropped from e). */
 static int
 move_fields(struct req *r, struct fulfilment_move *m, struct form_error *e)
 {
