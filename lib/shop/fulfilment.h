@@ -162,7 +162,8 @@ struct fulfilment_bulk_row {
 /* Parses CSV text "order number,seller id,courier,tracking number" (one row per line, LF or
  * CRLF, an optional UTF-8 byte-order mark, an optional header line whose first field is
  * "주문번호" or "order", blank lines skipped, no quoting: none of the fields holds a comma).
- * A row with the wrong number of fields or an over-long field keeps its line with a problem.
+ * A row with the wrong number of fields, an over-long field or a control character (other than
+ * a tab) keeps its line with a problem.
  * Returns the row count (>= 0) into an array from a, or -1 for a text that cannot be taken
  * as a whole (empty, over FULFILMENT_BULK_TEXT_MAX bytes or FULFILMENT_BULK_ROWS_MAX rows, not
  * UTF-8, a NUL byte) with a Korean reason in *err. Pure. */

@@ -58,9 +58,16 @@ parse_line(struct arena *a, const char *s, const char *end, struct fulfilment_bu
 	const char *p = s;
 	size_t i, commas = 0;
 
-	for (i = 0; s + i < end; i++)
-		commas += s[i] == ',';
 	row->order = row->seller = row->courier = row->tracking_no = "";
+	for (i = 0; s + i < end; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			row->problem = "보이지 않는 제어 문자가 들어 있습니다.";
+			return;
+		}
+		commas += c == ',';
+	}
 	if (commas != 3) {
 		row->problem = "항목이 4개(주문번호, 판매자 번호, 택배사, 운송장 번호)가 아닙니다.";
 		return;

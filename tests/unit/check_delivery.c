@@ -168,6 +168,11 @@ START_TEST(test_the_bulk_upload_is_read_row_by_row)
 	ck_assert_int_eq(bulk(a, "", &rows, &err), -1);
 	ck_assert_int_eq(fulfilment_bulk_parse(a, "a,1,cj,1234567\0x", 16, &rows, &err), -1);
 	ck_assert_int_eq(bulk(a, "a,1,cj,\xff\xfe\n", &rows, &err), -1);
+	/* a control character inside a line (a CR not at its end, an escape): the row is refused */
+	ck_assert_int_eq(bulk(a, "a\r,1,cj,1234567\nb,1,cj,12\x1b[31m34567\r\n", &rows, &err), 2);
+	ck_assert_ptr_nonnull(rows[0].problem);
+	ck_assert_str_eq(rows[0].order, "");
+	ck_assert_ptr_nonnull(rows[1].problem);
 	arena_free(&a);
 }
 END_TEST
