@@ -87,10 +87,58 @@ admin_common_ctx(struct req *r, const char *title)
 	return ctx;
 }
 
+/* The side navigation's items by the paths under them (templates/admin_layout.html marks
+ * nav.<key> as the current page). "/admin" itself is the dashboard. */
+static const struct {
+	const char *prefix;
+	const char *key;
+} nav_items[] = {
+	{ "/admin/orders", "orders" },
+	{ "/admin/fulfilment", "fulfilment" },
+	{ "/admin/products", "products" },
+	{ "/admin/sellers", "money" },
+	{ "/admin/ledger", "ledger" },
+	{ "/admin/reconcile", "reconcile" },
+	{ "/admin/audit", "audit" },
+	{ "/admin/outbox", "ops" },
+	{ "/admin/breakers", "ops" },
+};
+
+/* The navigation key of path, or NULL. */
+static const char *
+nav_key(const char *path)
+{
+	size_t i, n;
+
+	if (path == NULL)
+		return NULL;
+	if (strcmp(path, "/admin") == 0 || strcmp(path, "/admin/") == 0)
+		return "dashboard";
+	for (i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++) {
+		n = strlen(nav_items[i].prefix);
+		if (strncmp(path, nav_items[i].prefix, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return nav_items[i].key;
+	}
+	return NULL;
+}
+
 int
 admin_common_page(struct req *r, int status, const char *page, struct json_object *ctx)
 {
-	return resp_page(r, status, page, ctx);
+	const char *key = nav_key(r->path);
+
+	if (key != NULL && json_object_is_type(ctx, json_type_object) &&
+	    !json_object_object_get_ex(ctx, "nav", NULL)) {
+		struct json_object *nav = json_object_new_object();
+
+		json_object_object_add(nav, key, json_object_new_boolean(1));
+		json_object_object_add(ctx, "nav", nav);
+	}
+	/* The console shows no cart badge: skip the cart's Redis read (resp.c keeps a set value). */
+	if (json_object_is_type(ctx, json_type_object))
+		json_object_object_add(ctx, "cart_count", json_object_new_int(0));
+	return resp_page_in(r, status, "admin_layout", page, ctx);
 }
 
 void

@@ -118,8 +118,8 @@ resp_json(struct req *r, int status, struct json_object *obj)
 }
 
 static int
-send_page(struct req *r, int status, const char *page, struct json_object *ctx,
-    const char *extra_headers)
+send_page(struct req *r, int status, const char *layout, const char *page,
+    struct json_object *ctx, const char *extra_headers)
 {
 	struct buf out = { 0 };
 	int rc;
@@ -127,7 +127,7 @@ send_page(struct req *r, int status, const char *page, struct json_object *ctx,
 	/* {{static.<key>}}: the versioned URLs of the files under /static/ (lib/infra/assets). */
 	if (json_object_is_type(ctx, json_type_object))
 		json_object_object_add(ctx, "static", json_object_get(assets_json(r->app->assets)));
-	rc = tmpl_render_layout(r->app->tmpl, "layout", page, ctx, &out);
+	rc = tmpl_render_layout(r->app->tmpl, layout, page, ctx, &out);
 	if (rc == 0)
 		resp_send(r, status, "text/html; charset=utf-8", extra_headers, out.data, out.len);
 	else
@@ -210,7 +210,16 @@ resp_page(struct req *r, int status, const char *page, struct json_object *ctx)
 {
 	add_me(r, ctx);
 	add_site(r, ctx);
-	return send_page(r, status, page, ctx, NULL);
+	return send_page(r, status, "layout", page, ctx, NULL);
+}
+
+int
+resp_page_in(struct req *r, int status, const char *layout, const char *page,
+    struct json_object *ctx)
+{
+	add_me(r, ctx);
+	add_site(r, ctx);
+	return send_page(r, status, layout, page, ctx, NULL);
 }
 
 /* JSON routes and anything under /api answer the envelope. */
@@ -289,7 +298,7 @@ send_error(struct req *r, int status, const char *code, const char *message,
 	json_object_object_add(o, "message", json_object_new_string(message));
 	json_object_object_add(o, "code", json_object_new_string(code));
 	json_object_object_add(o, "request_id", json_object_new_string(r->id));
-	if (send_page(r, status, "error", o, extra_headers) != 0) {
+	if (send_page(r, status, "layout", "error", o, extra_headers) != 0) {
 		/* The error page itself failed: a minimal page that needs no template. */
 		struct buf b = { 0 };
 

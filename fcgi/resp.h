@@ -37,6 +37,11 @@ int resp_json(struct req *r, int status, struct json_object *obj);
  * -1 when rendering failed (nothing was sent: the dispatcher answers 500). */
 int resp_page(struct req *r, int status, const char *page, struct json_object *ctx);
 
+/* resp_page inside another layout template (the admin console's "admin_layout"); the same
+ * values (me, shop, cart_count, static) are added. Same result. */
+int resp_page_in(struct req *r, int status, const char *layout, const char *page,
+    struct json_object *ctx);
+
 /* A fixed error: envelope {"error":{"code":..,"message":..}} or the error page. Returns 0. */
 int resp_fail(struct req *r, enum resp_err e);
 

@@ -42,7 +42,7 @@ def page(resp, status):
 
 
 def flash(text):
-    m = re.search(r'<p class="flash">([^<]*)</p>', text)
+    m = re.search(r'<p class="notice flash" id="flash" role="status">([^<]*)</p>', text)
     return m.group(1) if m else None
 
 
