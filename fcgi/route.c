@@ -32,6 +32,7 @@ static const struct route *const route_families[] = {
 	cart_routes, checkout_routes, orders_routes, refunds_routes, delivery_routes,
 	addresses_routes, webhook_routes, wallet_routes, admin_dashboard_routes,
 	admin_products_routes, admin_orders_routes, admin_money_routes, admin_ops_routes,
+	admin_audit_routes,
 #ifdef JT_TEST_ROUTES   /* configure --enable-test-routes (Makefile.am) */
 	testing_routes,
 #endif

@@ -50,7 +50,8 @@ extern const struct route admin_products_routes[]; /* admin_products.c: products
 extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and refunds */
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
                                                  * ledger, reconciliation */
-extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
+extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers */
+extern const struct route admin_audit_routes[]; /* admin_audit.c: the audit log */
 extern const struct route testing_routes[];   /* tests/routes/testing.c: test-only routes,
                                                * built with --enable-test-routes only */
 
