@@ -212,8 +212,11 @@ admin_common_refused(struct req *r, const char *path, const char *code, const ch
 		log_error(&r->log, "admin: refusal code %s is not in the table", code);
 	buf_printf(&u, "%s?err=%s", path, code);
 	for (i = 0; i < n; i++) {
+		/* Escaped, a value takes at most three times its bytes: leave out what would
+		 * not fit (the message still shows; the admin types it again). */
 		if (vals[i] == NULL || vals[i][0] == '\0' ||
-		    strlen(vals[i]) > ADMIN_COMMON_KEEP_MAX)
+		    strlen(vals[i]) > ADMIN_COMMON_KEEP_MAX ||
+		    u.len + strlen(names[i]) + 2 + 3 * strlen(vals[i]) + 64 > RESP_BUILT_URL_MAX)
 			continue;
 		buf_printf(&u, "&%s=", names[i]);
 		esc_url_query(&u, vals[i]);
@@ -222,7 +225,7 @@ admin_common_refused(struct req *r, const char *path, const char *code, const ch
 		buf_printf(&u, "#%s", anchor);
 	url = arena_strdup(r->a, buf_cstr(&u));
 	buf_release(&u);
-	return resp_redirect(r, url);
+	return resp_redirect_built(r, url);  /* our path, the typed values escaped */
 }
 
 const char *

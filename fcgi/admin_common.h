@@ -53,7 +53,7 @@ int admin_common_done(struct req *r, const char *path, const char *code);
 
 /* Longest typed value a refusal carries back in its redirect (bytes); a longer one (a long
  * product description) is left out rather than making a URL the web server refuses. */
-#define ADMIN_COMMON_KEEP_MAX 1000
+#define ADMIN_COMMON_KEEP_MAX 600
 
 /* The answer to a POST that was refused (POST-then-redirect: a reload never re-submits):
  * 303 to path?err=code, then &names[i]=vals[i] (URL-escaped) for each of the n typed values

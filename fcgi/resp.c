@@ -1,4 +1,5 @@
 /* resp: writing responses: security headers, JSON, pages, the error envelope, redirects. */
+#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -354,6 +355,51 @@ resp_redirect(struct req *r, const char *location)
 	 * so it needs no escaping, and escaping would change where the browser goes. */
 	buf_puts(&h, "Location: ");
 	buf_puts(&h, location);
+	buf_puts(&h, "\r\n");
+	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
+	buf_release(&h);
+	return 0;
+}
+
+/* True when url is '/' then URL characters and %XX escapes only (no controls, spaces,
+ * quotes or backslashes raw), not "//" or "/\\" at the start: what esc_url_path and
+ * esc_url_query produce after a path of our own. */
+static bool
+built_url_ok(const char *url)
+{
+	static const char ok[] = "-._~!$&'()*+,;=:@/?#";
+	size_t i;
+
+	if (url[0] != '/' || url[1] == '/' || url[1] == '\\')
+		return false;
+	for (i = 0; url[i] != '\0'; i++) {
+		char c = url[i];
+
+		if (c == '%') {
+			if (!isxdigit((unsigned char)url[i + 1]) || !isxdigit((unsigned char)url[i + 2]))
+				return false;
+			i += 2;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr(ok, c) != NULL))
+			return false;
+	}
+	return i <= RESP_BUILT_URL_MAX;
+}
+
+int
+resp_redirect_built(struct req *r, const char *url)
+{
+	struct buf h = { 0 };
+
+	if (!built_url_ok(url)) {
+		log_error(&r->log, "refusing a built redirect that is not a local URL");
+		return resp_redirect(r, "/");
+	}
+	/* Raw on purpose: built_url_ok allows URL characters only (no CR, LF, '"' or '\\'). */
+	buf_puts(&h, "Location: ");
+	buf_puts(&h, url);
 	buf_puts(&h, "\r\n");
 	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
 	buf_release(&h);

@@ -57,6 +57,16 @@ int resp_error(struct req *r, int status, const char *code, const char *message)
  * Returns 0. */
 int resp_redirect(struct req *r, const char *location);
 
+#define RESP_BUILT_URL_MAX 6144  /* bytes of a built redirect (nginx reads 8 KiB lines) */
+
+/* 303 See Other to a URL on this site that the PROGRAM built: a fixed path of its own, then
+ * values escaped with esc_url_path / esc_url_query (a console form's refusal carrying back
+ * what was typed; the login page's next=<this page>). Unlike resp_redirect, escaped '/', '%'
+ * and controls inside values are fine: they stay escaped. A URL that is not '/' then URL
+ * characters and %XX only, starts "//" or is longer than RESP_BUILT_URL_MAX goes home
+ * instead (logged). Never for a location taken from input as a whole. Returns 0. */
+int resp_redirect_built(struct req *r, const char *url);
+
 /* 303 See Other to another site: only for a URL the program built from its configuration or
  * that a payment gateway handed it (the PG's payment window after checkout), NEVER from the
  * request. It must be http:// or https://; anything else goes home instead (logged).

@@ -256,7 +256,7 @@ enforce_identity(struct req *r)
 		if (f & ROUTE_JSON)
 			resp_fail(r, RESP_UNAUTHORIZED);
 		else
-			resp_redirect(r, login_url(r));
+			resp_redirect_built(r, login_url(r));  /* our path, the rest escaped */
 		return -1;
 	}
 	if ((f & ROUTE_ADMIN) && !sess_is_admin(r)) {
