@@ -297,6 +297,10 @@ add_refunds(struct req *r, struct json_object *ctx, const struct order *o)
 		json_object_object_add(x, "amount", json_object_new_int64(rf[i].amount));
 		json_object_object_add(x, "status", json_object_new_string(
 		    refunds_status_name(rf[i].status)));
+		json_object_object_add(x, "statusLabel", json_object_new_string(labels_text(
+		    LABEL_REFUND, refunds_status_name(rf[i].status))));
+		json_object_object_add(x, "statusTone", json_object_new_string(labels_tone(
+		    LABEL_REFUND, refunds_status_name(rf[i].status))));
 		json_object_object_add(x, "reason", admin_common_jstr(rf[i].reason));
 		json_object_object_add(x, "actor", admin_common_jstr(rf[i].actor));
 		json_object_object_add(x, "failCode", admin_common_jstr(rf[i].fail_code));
@@ -334,6 +338,8 @@ add_payment(struct req *r, struct json_object *ctx, const struct order *o)
 		return;
 	p = json_object_new_object();
 	json_object_object_add(p, "pg", admin_common_jstr(pay.pg));
+	json_object_object_add(p, "pgLabel", json_object_new_string(labels_text(LABEL_PAY,
+	    pay.pg)));
 	json_object_object_add(p, "paymentKey", admin_common_jstr(pay.payment_key));
 	json_object_object_add(p, "amount", json_object_new_int64(pay.amount));
 	json_object_object_add(p, "status", admin_common_jstr(pay.status));
@@ -341,6 +347,30 @@ add_payment(struct req *r, struct json_object *ctx, const struct order *o)
 	json_object_object_add(p, "method", admin_common_jstr(pay.method));
 	json_object_object_add(p, "createdAt", admin_common_jstr(pay.created_at));
 	json_object_object_add(ctx, "payment", p);
+}
+
+/* Gives each timeline event of the order's JSON its Korean sentence ("toLabel") and the
+ * status it left ("fromLabel"). */
+static void
+add_event_labels(struct json_object *oj)
+{
+	struct json_object *events, *v;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(oj, "events", &events) ||
+	    !json_object_is_type(events, json_type_array))
+		return;
+	n = json_object_array_length(events);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(events, i);
+
+		if (json_object_object_get_ex(e, "to", &v))
+			json_object_object_add(e, "toLabel", json_object_new_string(labels_text(
+			    LABEL_EVENT, json_object_get_string(v))));
+		if (json_object_object_get_ex(e, "from", &v) && json_object_get_string(v) != NULL)
+			json_object_object_add(e, "fromLabel", json_object_new_string(labels_text(
+			    LABEL_ORDER, json_object_get_string(v))));
+	}
 }
 
 /* The order page; error (may be NULL) is a refused refund's reason, shown at the form. */
@@ -362,6 +392,11 @@ render_order(struct req *r, int status, const struct order *o, const char *error
 	json_object_object_add(ctx, "order", oj);
 	json_object_object_add(ctx, "statusLabel", json_object_new_string(
 	    admin_common_status_label(o->status)));
+	json_object_object_add(ctx, "statusTone", json_object_new_string(labels_tone(LABEL_ORDER,
+	    orders_status_name(o->status))));
+	json_object_object_add(ctx, "payLabel", json_object_new_string(labels_text(LABEL_PAY,
+	    orders_pay_name(o->pay))));
+	add_event_labels(oj);
 	if (account_get(r->app->db, o->user_id, &user) == 1) {
 		json_object_object_add(ctx, "userId", json_object_new_int64(o->user_id));
 		json_object_object_add(ctx, "userEmail", json_object_new_string(user.email));
@@ -377,8 +412,11 @@ render_order(struct req *r, int status, const struct order *o, const char *error
 		json_object_object_add(ctx, "refund_left", json_object_new_int64(left));
 		json_object_object_add(ctx, "refund_key", json_object_new_string(key));
 	}
-	if (error != NULL)
+	if (error != NULL) {
 		json_object_object_add(ctx, "refund_error", json_object_new_string(error));
+		json_object_object_add(ctx, "reason", admin_common_jstr(admin_common_kept(r,
+		    "reason")));
+	}
 	return admin_common_page(r, status, "admin_order", ctx);
 }
 
