@@ -16,6 +16,7 @@
 #include "base/esc.h"
 #include "base/form.h"
 #include "base/ids.h"
+#include "shop/labels.h"
 #include "shop/ledger.h"
 #include "base/log.h"
 #include "base/money.h"
@@ -156,58 +157,53 @@ static int
 page_seller(struct req *r)
 {
 	int64_t id;
+	int status = 200;
+	const char *err;
 
 	if (!path_seller_id(r, &id))
 		return 0;
-	return render_seller(r, 200, id, NULL, NULL);
+	err = admin_common_refusal(r, &status);
+	return render_seller(r, status, id, err, err != NULL ? admin_common_kept(r, "amount") :
+	    NULL);
 }
 
-/* How each refused payout is answered on the form. */
-static const struct {
-	int status;
-	const char *message;
-} payout_answers[WALLET_PAYOUT__MAX] = {
-	[WALLET_NOTHING] = { 409, "지급할 금액이 없습니다." },
-	[WALLET_TOO_MUCH] = { 409, "지급 가능 금액보다 많이 지급할 수 없습니다." },
-	[WALLET_NO_SELLER] = { 404, MSG_NO_SELLER },
-	[WALLET_PAYOUT_FAILED] = { 500, "지급하지 못했습니다. 잠시 후 다시 시도해 주세요." },
-};
-
-/* POST /admin/sellers/{id}/payout: amount (won, > 0; empty: the whole payable), key. */
+/* POST /admin/sellers/{id}/payout: amount (won, > 0; empty: the whole payable), key. A
+ * refusal redirects back to the seller page's form with the amount typed. */
 static int
 page_seller_payout(struct req *r)
 {
-	const char *amount_s = NULL, *key = NULL;
+	static const char *const names[] = { "amount" };
+	const char *amount_s = NULL, *key = NULL, *path, *code = NULL;
 	int64_t id, amount = -1, payout_id = 0, paid = 0;
 	enum wallet_payout_rc rc;
-	int status;
 
 	if (!path_seller_id(r, &id))
 		return 0;
+	path = arena_printf(r->a, "/admin/sellers/%" PRId64, id);
 	if (form_get(&r->form, "amount", &amount_s, NULL) < 0)
-		return render_seller(r, 400, id, "요청이 올바르지 않습니다.", NULL);
+		return admin_common_refused(r, path, "payout_bad", "payout", NULL, NULL, 0);
 	if (amount_s != NULL && amount_s[0] != '\0' &&
 	    (money_parse(amount_s, &amount) != 0 || amount < 1))
-		return render_seller(r, 400, id, "지급 금액은 1원 이상의 정수로 입력해 주세요. 비워 두면 전액을 지급합니다.", amount_s);
-	if (form_get(&r->form, "key", &key, NULL) != 0 || !valid_token(key, 1, 64))
-		return render_seller(r, 400, id, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.", amount_s);
+		code = "payout_amount";
+	else if (form_get(&r->form, "key", &key, NULL) != 0 || !valid_token(key, 1, 64))
+		code = "payout_key";
+	if (code != NULL)
+		return admin_common_refused(r, path, code, "payout", names, &amount_s, 1);
 	rc = wallet_payout(r->app->db, id, amount, sess_user(r), key, &payout_id, &paid);
 	if (rc == WALLET_REPLAYED)
-		return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id),
-		    "payout_replayed");
-	if (rc != WALLET_PAID_OUT) {
-		if ((unsigned)rc >= WALLET_PAYOUT__MAX || payout_answers[rc].message == NULL)
-			rc = WALLET_PAYOUT_FAILED;
-		if (rc == WALLET_NO_SELLER)
-			return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
-		status = rc == WALLET_PAYOUT_FAILED ? admin_common_db_failed_status(r) :
-		    payout_answers[rc].status;
-		return render_seller(r, status, id, payout_answers[rc].message, amount_s);
-	}
+		return admin_common_done(r, path, "payout_replayed");
+	if (rc == WALLET_NO_SELLER)
+		return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
+	if (rc == WALLET_NOTHING || rc == WALLET_TOO_MUCH)
+		return admin_common_refused(r, path, rc == WALLET_NOTHING ? "payout_nothing" :
+		    "payout_too_much", "payout", names, &amount_s, 1);
+	if (rc != WALLET_PAID_OUT)
+		return render_seller(r, admin_common_db_failed_status(r), id,
+		    "지급하지 못했습니다. 잠시 후 다시 시도해 주세요.", amount_s);
 	/* wallet_payout audited it in its own transaction. */
 	log_info(&r->log, "admin: payout %" PRId64 " of %" PRId64 " won to seller %" PRId64,
 	    payout_id, paid, id);
-	return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id), "payout_done");
+	return admin_common_done(r, path, "payout_done");
 }
 
 /* ---- ledger --------------------------------------------------------------------------------- */
@@ -217,9 +213,17 @@ account_json(struct req *r, const struct ledger_account *a)
 {
 	struct json_object *o = json_object_new_object();
 
+	char name[LABELS_ACCOUNT_MAX];
+
 	json_object_object_add(o, "code", admin_common_jstr(a->code));
+	json_object_object_add(o, "name", json_object_new_string(labels_account(a->code, name,
+	    sizeof(name))));
 	json_object_object_add(o, "href", json_object_new_string(account_href(r, a->code)));
 	json_object_object_add(o, "kind", json_object_new_string(ledger_kind_name(a->kind)));
+	json_object_object_add(o, "kindLabel", json_object_new_string(labels_text(
+	    LABEL_ACCOUNT_KIND, ledger_kind_name(a->kind))));
+	json_object_object_add(o, "kindTone", json_object_new_string(labels_tone(
+	    LABEL_ACCOUNT_KIND, ledger_kind_name(a->kind))));
 	json_object_object_add(o, "debits", json_object_new_int64(a->debits_posted));
 	json_object_object_add(o, "credits", json_object_new_int64(a->credits_posted));
 	json_object_object_add(o, "balance", json_object_new_int64(a->balance));
@@ -306,7 +310,11 @@ page_account(struct req *r)
 		json_object_object_add(o, "debit", admin_common_jstr(t[i].debit));
 		json_object_object_add(o, "credit", admin_common_jstr(t[i].credit));
 		if (other != NULL) {
+			char name[LABELS_ACCOUNT_MAX];
+
 			json_object_object_add(o, "other", json_object_new_string(other));
+			json_object_object_add(o, "otherName", json_object_new_string(
+			    labels_account(other, name, sizeof(name))));
 			json_object_object_add(o, "otherHref",
 			    json_object_new_string(account_href(r, other)));
 		}
@@ -314,6 +322,8 @@ page_account(struct req *r)
 		json_object_object_add(o, "amount", json_object_new_int64(t[i].amount));
 		json_object_object_add(o, "code", json_object_new_string(
 		    ledger_code_name(t[i].code)));
+		json_object_object_add(o, "codeLabel", json_object_new_string(labels_text(
+		    LABEL_POSTING, ledger_code_name(t[i].code))));
 		json_object_object_add(o, "refType", admin_common_jstr(t[i].ref_type));
 		json_object_object_add(o, "refId", admin_common_jstr(t[i].ref_id));
 		json_object_object_add(o, "at", admin_common_jstr(t[i].created_at));

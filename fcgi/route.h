@@ -54,7 +54,8 @@ extern const struct route admin_money_routes[]; /* admin_money.c: sellers, walle
                                                  * ledger */
 extern const struct route admin_reconcile_routes[]; /* admin_reconcile.c: reconciliation runs,
                                                      * started from the console */
-extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
+extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers */
+extern const struct route admin_audit_routes[]; /* admin_audit.c: the audit log */
 extern const struct route testing_routes[];   /* tests/routes/testing.c: test-only routes,
                                                * built with --enable-test-routes only */
 
