@@ -41,6 +41,7 @@ static const struct {
 	{ "order:", "/admin/orders/", NULL, "주문" },
 	{ "seller:", "/admin/sellers/", NULL, "판매자" },
 	{ "outbox:", NULL, "/admin/outbox", "작업" },
+	{ "reconcile:", "/admin/reconcile/", NULL, "대사" },
 };
 
 /* Reads the audit log's filter. Returns NULL or the Korean reason it was refused. */

@@ -376,9 +376,11 @@ move_effects(struct db *db, struct arena *a, struct move_tx *t)
 	rc = outbox_queue(db, &t->jobs, JOB_NOTIFY, payload_notify_build(a, &notify));
 	if (rc < 0 || t->actor_id < 1)
 		return rc < 0 ? (int)rc : 0;
-	target = arena_printf(a, "order:%s/seller:%" PRId64, t->found_id, t->seller_id);
+	target = arena_printf(a, "order:%s", t->found_id);
 	before = json_object_new_object();
 	after = json_object_new_object();
+	json_object_object_add(before, "sellerId", json_object_new_int64(t->seller_id));
+	json_object_object_add(after, "sellerId", json_object_new_int64(t->seller_id));
 	json_object_object_add(before, "status", json_object_new_string(
 	    t->kind == MOVE_SHIP ? "PREPARING" : "SHIPPED"));
 	json_object_object_add(after, "status", json_object_new_string(

@@ -99,7 +99,8 @@ struct fulfilment_move {
 	                              * (labels_order_no): [A-Za-z0-9-], <= FULFILMENT_ORDER_MAX */
 	int64_t seller_id;
 	int64_t actor_id;            /* the admin (> 0: audited as delivery.ship / .deliver with
-	                              * target "order:<publicId>/seller:<id>"); 0: a test route */
+	                              * target "order:<publicId>", the seller in before and
+	                              * after); 0: a test route */
 };
 
 /* Ships m's parcel: PREPARING → SHIPPED with the courier and the tracking number, the

@@ -84,6 +84,9 @@ static const struct label label_rows[] = {
 	{ LABEL_AUDIT, "refund.request",     "환불 요청",       WARN },
 	{ LABEL_AUDIT, "wallet.payout",      "판매자 지급",     INFO },
 	{ LABEL_AUDIT, "outbox.retry",       "작업 재시도",     MUTED },
+	{ LABEL_AUDIT, "delivery.ship",      "발송 처리",       INFO },
+	{ LABEL_AUDIT, "delivery.deliver",   "배송 완료",       OK },
+	{ LABEL_AUDIT, "reconcile.run",      "정산 대사 실행",  WARN },
 
 	{ LABEL_FIELD, "id",             "번호",          MUTED },
 	{ LABEL_FIELD, "sellerId",       "판매자",        MUTED },
@@ -111,6 +114,11 @@ static const struct label label_rows[] = {
 	{ LABEL_FIELD, "pictures",       "상품 이미지",   MUTED },
 	{ LABEL_FIELD, "courier",        "택배사",        MUTED },
 	{ LABEL_FIELD, "trackingNo",     "송장 번호",     MUTED },
+	{ LABEL_FIELD, "pg",             "PG",            MUTED },
+	{ LABEL_FIELD, "source",         "파일",          MUTED },
+	{ LABEL_FIELD, "date",           "정산일",        MUTED },
+	{ LABEL_FIELD, "dryRun",         "모의 대사",     MUTED },
+	{ LABEL_FIELD, "rows",           "행 수",         MUTED },
 };
 
 static const char *const tone_names[LABEL_TONE__MAX] = {

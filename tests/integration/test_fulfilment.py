@@ -101,8 +101,9 @@ def test_the_staff_journey_ship_one_parcel_then_mark_it_delivered():
     eq(parcel_jobs(oid), [{"orderId": oid, "event": "shipped", "sellerId": sa, "courier": "cj",
                            "trackingNo": "123456789012"}], "one notice queued with the ship")
     eq(audits(a.user_id, "delivery.ship"),
-       [("delivery.ship", "order:%s/seller:%d" % (oid, sa), {"status": "PREPARING"},
-         {"status": "SHIPPED", "courier": "cj", "trackingNo": "123456789012"})], "audited")
+       [("delivery.ship", "order:" + oid, {"sellerId": sa, "status": "PREPARING"},
+         {"sellerId": sa, "status": "SHIPPED", "courier": "cj", "trackingNo": "123456789012"})],
+       "audited")
     # The same again: nothing new.
     redirected(ship_form(a, oid, sa), "/admin/fulfilment?ok=parcel_already")
     eq(len(parcel_jobs(oid)), 1, "no second notice")
@@ -123,8 +124,11 @@ def test_the_staff_journey_ship_one_parcel_then_mark_it_delivered():
     eq([j["event"] for j in parcel_jobs(oid)], ["shipped", "delivered"], "the delivered notice")
     eq(parcel_jobs(oid)[1], {"orderId": oid, "event": "delivered", "sellerId": sa}, "payload")
     eq([x[1:] for x in audits(a.user_id, "delivery.deliver")],
-       [("order:%s/seller:%d" % (oid, sa), {"status": "SHIPPED"}, {"status": "DELIVERED"})],
-       "audited")
+       [("order:" + oid, {"sellerId": sa, "status": "SHIPPED"},
+         {"sellerId": sa, "status": "DELIVERED"})], "audited")
+    # The audit log reads it in Korean, linked to the order.
+    text = page(a.get("/admin/audit?target=order:" + oid), 200)
+    assert "발송 처리" in text and "배송 완료" in text and 'href="/admin/orders/%s"' % oid in text
     eq(rows_of(page(a.get("/admin/fulfilment?status=SHIPPED&seller=%d" % sa), 200)), [],
        "arrived")
     # Delivered twice: nothing new.
