@@ -224,12 +224,15 @@ async function journey(j, fx) {
     await form.locator('input[name="tracking_no"]').fill('BR-1234567890');
     await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
     assert(page.url().includes('/admin/fulfilment?ok=parcel_shipped'), `shipped (${page.url()})`);
+    // Read the flash before moving on (the checkers read each document's body meanwhile).
+    assert((await page.locator('#flash').textContent()).includes('발송 처리했습니다'), 'the flash');
     await page.goto(`${BASE}/admin/fulfilment?status=SHIPPED&seller=${fx.ship.sellerId}`);
     const shipped = page.locator(`tr.parcel[data-order="${fx.ship.orderId}"]`);
     assert((await shipped.textContent()).includes('BR-1234567890'), 'the tracking number shows');
     await Promise.all([page.waitForEvent('load'),
       shipped.locator('form.deliver button[type="submit"]').click()]);
     assert(page.url().includes('ok=parcel_delivered'), `delivered (${page.url()})`);
+    eq(await page.locator('#flash').textContent(), '배송완료로 바꿨습니다.', 'the flash');
   });
 
   await j.step('order after refunds', async (page) => {
