@@ -23,6 +23,7 @@
 #include "resp.h"
 #include "sess.h"
 #include "shop/audit.h"
+#include "shop/labels.h"
 
 /* What a finished POST says on the page it redirects to (?ok=<code>). */
 static const struct {
@@ -41,18 +42,50 @@ static const struct {
 	{ "payout_done", "지급을 완료했습니다." },
 	{ "payout_replayed", "이미 처리된 지급 요청입니다." },
 	{ "job_retried", "작업을 다시 대기열에 넣었습니다." },
+	{ "parcel_shipped", "발송 처리했습니다. 고객에게 배송 시작 알림을 보냅니다." },
+	{ "parcel_already", "이미 같은 운송장으로 발송 처리된 배송입니다." },
+	{ "parcel_delivered", "배송완료로 바꿨습니다." },
+	{ "recon_dry_run", "모의 대사를 마쳤습니다. 결과를 확인한 뒤 적용하세요. 아직 아무것도 바꾸지 않았습니다." },
+	{ "recon_not_kept", "모의 대사를 마쳤지만 적용할 입력을 보관하지 못했습니다. 적용하려면 다시 실행해 주세요." },
+	{ "recon_applied", "대사를 적용했습니다." },
+	{ "recon_failed", "대사가 실패했습니다. 로그를 확인한 뒤 다시 실행해 주세요." },
 };
 
-/* Korean names of the order statuses, for the console. */
-static const char *const status_labels[ORDER_STATUS__MAX] = {
-	[ORDER_PENDING] = "결제 대기",
-	[ORDER_CONFIRMING] = "결제 확인 중",
-	[ORDER_PAID] = "결제 완료",
-	[ORDER_FAILED] = "결제 실패",
-	[ORDER_UNKNOWN] = "결제 확인 필요",
-	[ORDER_EXPIRED] = "기한 만료",
-	[ORDER_CANCELED] = "취소",
-	[ORDER_PARTIALLY_CANCELED] = "부분 취소",
+/* What a refused POST says on the page it redirects to (?err=<code>), with the status that
+ * page answers: the refusal's own 4xx, so a client sees the same status after the redirect. */
+static const struct {
+	const char *code;
+	int status;
+	const char *message;
+} refusals[] = {
+	{ "product_seller", 400, "판매자를 선택해 주세요." },
+	{ "product_name", 400, "상품명은 1~200자로 입력해 주세요. 제어 문자는 쓸 수 없습니다." },
+	{ "product_desc", 400, "상품 설명은 5000자 이하로 입력해 주세요. 제어 문자는 쓸 수 없습니다." },
+	{ "product_price", 400, "가격은 1원 이상 1,000,000,000,000,000원 이하의 정수로 입력해 주세요." },
+	{ "product_stock", 400, "재고는 0 이상 1,000,000,000 이하의 정수로 입력해 주세요." },
+	{ "product_no_seller", 400, "없는 판매자입니다." },
+	{ "product_dup_name", 409, "이 판매자에게 같은 이름의 상품이 이미 있습니다." },
+	{ "product_invalid", 400, "입력값이 올바르지 않습니다." },
+	{ "stock_delta", 400, "조정 수량은 -1,000,000,000 이상 1,000,000,000 이하의 0이 아닌 정수로 입력해 주세요. (예: 5, -3)" },
+	{ "stock_reason", 400, "조정 사유를 1~200자로 입력해 주세요." },
+	{ "stock_negative", 400, "재고는 0개 미만이 될 수 없습니다." },
+	{ "stock_too_much", 400, "재고는 1,000,000,000개를 넘을 수 없습니다." },
+	{ "refund_bad", 400, "요청이 올바르지 않습니다." },
+	{ "refund_reason", 400, "환불 사유는 200자 이하로 입력해 주세요." },
+	{ "refund_key", 400, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요." },
+	{ "refund_qty", 400, "환불 수량은 0 이상, 주문 수량 이하의 정수로 입력해 주세요." },
+	{ "refund_none", 400, "환불할 수량을 입력해 주세요." },
+	{ "refund_key_reused", 422, "이미 다른 환불에 사용된 요청입니다. 페이지를 새로 고친 뒤 다시 시도해 주세요." },
+	{ "refund_wrong_state", 409, "결제 완료 또는 부분 취소 상태의 주문만 환불할 수 있습니다." },
+	{ "refund_too_late", 409, "환불 가능 기간이 지났습니다." },
+	{ "refund_exceeds", 409, "남은 결제 금액이나 수량보다 많이 환불할 수 없습니다." },
+	{ "refund_bad_line", 400, "환불할 상품이나 수량이 올바르지 않습니다." },
+	{ "payout_bad", 400, "요청이 올바르지 않습니다." },
+	{ "payout_amount", 400, "지급 금액은 1원 이상의 정수로 입력해 주세요. 비워 두면 전액을 지급합니다." },
+	{ "payout_key", 400, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요." },
+	{ "payout_nothing", 409, "지급할 금액이 없습니다." },
+	{ "payout_too_much", 409, "지급 가능 금액보다 많이 지급할 수 없습니다." },
+	{ "job_not_retryable", 409, "다시 시도할 수 없는 작업입니다. 이미 끝났거나 처리 중입니다." },
 };
 
 /* Breakers every deployment has; shown even before any process published them. */
@@ -87,10 +120,58 @@ admin_common_ctx(struct req *r, const char *title)
 	return ctx;
 }
 
+/* The side navigation's items by the paths under them (templates/admin_layout.html marks
+ * nav.<key> as the current page). "/admin" itself is the dashboard. */
+static const struct {
+	const char *prefix;
+	const char *key;
+} nav_items[] = {
+	{ "/admin/orders", "orders" },
+	{ "/admin/fulfilment", "fulfilment" },
+	{ "/admin/products", "products" },
+	{ "/admin/sellers", "money" },
+	{ "/admin/ledger", "ledger" },
+	{ "/admin/reconcile", "reconcile" },
+	{ "/admin/audit", "audit" },
+	{ "/admin/outbox", "ops" },
+	{ "/admin/breakers", "ops" },
+};
+
+/* The navigation key of path, or NULL. */
+static const char *
+nav_key(const char *path)
+{
+	size_t i, n;
+
+	if (path == NULL)
+		return NULL;
+	if (strcmp(path, "/admin") == 0 || strcmp(path, "/admin/") == 0)
+		return "dashboard";
+	for (i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++) {
+		n = strlen(nav_items[i].prefix);
+		if (strncmp(path, nav_items[i].prefix, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return nav_items[i].key;
+	}
+	return NULL;
+}
+
 int
 admin_common_page(struct req *r, int status, const char *page, struct json_object *ctx)
 {
-	return resp_page(r, status, page, ctx);
+	const char *key = nav_key(r->path);
+
+	if (key != NULL && json_object_is_type(ctx, json_type_object) &&
+	    !json_object_object_get_ex(ctx, "nav", NULL)) {
+		struct json_object *nav = json_object_new_object();
+
+		json_object_object_add(nav, key, json_object_new_boolean(1));
+		json_object_object_add(ctx, "nav", nav);
+	}
+	/* The console shows no cart badge: skip the cart's Redis read (resp.c keeps a set value). */
+	if (json_object_is_type(ctx, json_type_object))
+		json_object_object_add(ctx, "cart_count", json_object_new_int(0));
+	return resp_page_in(r, status, "admin_layout", page, ctx);
 }
 
 void
@@ -111,6 +192,72 @@ int
 admin_common_done(struct req *r, const char *path, const char *code)
 {
 	return resp_redirect(r, arena_printf(r->a, "%s?ok=%s", path, code));
+}
+
+/* The refusal table's row of code, or -1. */
+static int
+refusal_index(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		if (strcmp(code, refusals[i].code) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int
+admin_common_refused(struct req *r, const char *path, const char *code, const char *anchor,
+    const char *const *names, const char *const *vals, size_t n)
+{
+	struct buf u = { 0 };
+	const char *url;
+	size_t i;
+
+	if (refusal_index(code) < 0)
+		log_error(&r->log, "admin: refusal code %s is not in the table", code);
+	buf_printf(&u, "%s?err=%s", path, code);
+	for (i = 0; i < n; i++) {
+		/* Escaped, a value takes at most three times its bytes: leave out what would
+		 * not fit (the message still shows; the admin types it again). */
+		if (vals[i] == NULL || vals[i][0] == '\0' ||
+		    strlen(vals[i]) > ADMIN_COMMON_KEEP_MAX ||
+		    u.len + strlen(names[i]) + 2 + 3 * strlen(vals[i]) + 64 > RESP_BUILT_URL_MAX)
+			continue;
+		buf_printf(&u, "&%s=", names[i]);
+		esc_url_query(&u, vals[i]);
+	}
+	if (anchor != NULL)
+		buf_printf(&u, "#%s", anchor);
+	url = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return resp_redirect_built(r, url);  /* our path, the typed values escaped */
+}
+
+const char *
+admin_common_refusal(struct req *r, int *status)
+{
+	const char *code;
+	int i;
+
+	if (form_get(&r->query, "err", &code, NULL) != 0)
+		return NULL;
+	i = refusal_index(code);
+	if (i < 0)
+		return NULL;
+	*status = refusals[i].status;
+	return refusals[i].message;
+}
+
+const char *
+admin_common_kept(struct req *r, const char *name)
+{
+	const char *v;
+
+	if (form_get(&r->query, name, &v, NULL) != 0)
+		return NULL;
+	return v;
 }
 
 /* A query or form value: 1 present, 0 absent or empty, -1 repeated. */
@@ -186,9 +333,45 @@ admin_common_next_url(struct req *r, const char *path, int64_t before_id,
 }
 
 const char *
+admin_common_url(struct req *r, const char *path, const char *const *names,
+    const char *const *vals, size_t n)
+{
+	struct buf u = { 0 };
+	const char *url;
+	size_t i;
+	char sep = '?';
+
+	buf_puts(&u, path);
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL)
+			continue;
+		buf_printf(&u, "%c%s=", sep, names[i]);
+		esc_url_query(&u, vals[i]);
+		sep = '&';
+	}
+	url = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return url;
+}
+
+const char *
+admin_common_url_path(struct req *r, const char *base, const char *segment)
+{
+	struct buf u = { 0 };
+	const char *url;
+
+	buf_puts(&u, base);
+	esc_url_path(&u, segment);
+	url = arena_strdup(r->a, buf_cstr(&u));
+	buf_release(&u);
+	return url;
+}
+
+const char *
 admin_common_status_label(enum order_status s)
 {
-	return (unsigned)s < ORDER_STATUS__MAX ? status_labels[s] : "?";
+	return labels_text(LABEL_ORDER, (unsigned)s < ORDER_STATUS__MAX ? orders_status_name(s) :
+	    NULL);
 }
 
 void

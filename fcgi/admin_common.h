@@ -51,6 +51,28 @@ int admin_common_db_failed_status(struct req *r);
  * code must be one of the flash codes in admin_common.c. Returns 0. */
 int admin_common_done(struct req *r, const char *path, const char *code);
 
+/* Longest typed value a refusal carries back in its redirect (bytes); a longer one (a long
+ * product description) is left out rather than making a URL the web server refuses. */
+#define ADMIN_COMMON_KEEP_MAX 600
+
+/* The answer to a POST that was refused (POST-then-redirect: a reload never re-submits):
+ * 303 to path?err=code, then &names[i]=vals[i] (URL-escaped) for each of the n typed values
+ * that is not NULL, empty or longer than ADMIN_COMMON_KEEP_MAX, then #anchor when not NULL.
+ * code must be in the refusal table of admin_common.c (an unknown code is logged). The GET
+ * page shows the message with admin_common_refusal and the values with admin_common_kept.
+ * Returns 0. */
+int admin_common_refused(struct req *r, const char *path, const char *code, const char *anchor,
+    const char *const *names, const char *const *vals, size_t n);
+
+/* The refusal ?err=<code> names: its fixed Korean message, with *status set to the 4xx the
+ * page answers (the refused POST's status); NULL (*status untouched) when there is none or
+ * the code is unknown. */
+const char *admin_common_refusal(struct req *r, int *status);
+
+/* A typed value a refusal carried back in the query (name), or NULL. Not validated: show it
+ * escaped, never act on it. */
+const char *admin_common_kept(struct req *r, const char *name);
+
 /* Query parameter name as a positive id. Returns 1 with *out set, 0 when absent or empty,
  * -1 when malformed or repeated. */
 int admin_common_query_id(struct req *r, const char *name, int64_t *out);
@@ -69,7 +91,16 @@ int admin_common_form_text(struct req *r, const char *name, size_t max_chars,
 const char *admin_common_next_url(struct req *r, const char *path, int64_t before_id,
     const char *const *names, const char *const *vals, size_t n);
 
-/* The Korean name of an order status ("결제 완료"), for the console. */
+/* path, then ?names[i]=vals[i]&... (values URL-escaped) for each of the n values that is not
+ * NULL. In r's arena. */
+const char *admin_common_url(struct req *r, const char *path, const char *const *names,
+    const char *const *vals, size_t n);
+
+/* base (a path ending in '/') then segment URL-path-escaped: "/admin/orders/" + an id. In
+ * r's arena. */
+const char *admin_common_url_path(struct req *r, const char *base, const char *segment);
+
+/* The Korean name of an order status ("결제완료": lib/shop/labels.c's word). */
 const char *admin_common_status_label(enum order_status s);
 
 /* Adds ctx["queues"]: the outbox's depth per job kind [{"kind", "pending", "claimed",

@@ -1,7 +1,8 @@
 /* admin_money: the admin console's money pages: sellers and their wallets with the payout
  * form (wallet_payout), the ledger's accounts with the trial balance and each account's
- * transfers, and the reconciliation runs with their findings. Reads go through lib/shop/wallet,
- * lib/shop/ledger and lib/shop/reconcile; a section whose module fails shows ADMIN_COMMON_UNAVAILABLE. */
+ * transfers (the reconciliation pages are admin_reconcile.c). Reads go through
+ * lib/shop/wallet and lib/shop/ledger; a section whose module fails shows
+ * ADMIN_COMMON_UNAVAILABLE. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -15,10 +16,10 @@
 #include "base/esc.h"
 #include "base/form.h"
 #include "base/ids.h"
+#include "shop/labels.h"
 #include "shop/ledger.h"
 #include "base/log.h"
 #include "base/money.h"
-#include "shop/reconcile.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -156,58 +157,53 @@ static int
 page_seller(struct req *r)
 {
 	int64_t id;
+	int status = 200;
+	const char *err;
 
 	if (!path_seller_id(r, &id))
 		return 0;
-	return render_seller(r, 200, id, NULL, NULL);
+	err = admin_common_refusal(r, &status);
+	return render_seller(r, status, id, err, err != NULL ? admin_common_kept(r, "amount") :
+	    NULL);
 }
 
-/* How each refused payout is answered on the form. */
-static const struct {
-	int status;
-	const char *message;
-} payout_answers[WALLET_PAYOUT__MAX] = {
-	[WALLET_NOTHING] = { 409, "지급할 금액이 없습니다." },
-	[WALLET_TOO_MUCH] = { 409, "지급 가능 금액보다 많이 지급할 수 없습니다." },
-	[WALLET_NO_SELLER] = { 404, MSG_NO_SELLER },
-	[WALLET_PAYOUT_FAILED] = { 500, "지급하지 못했습니다. 잠시 후 다시 시도해 주세요." },
-};
-
-/* POST /admin/sellers/{id}/payout: amount (won, > 0; empty: the whole payable), key. */
+/* POST /admin/sellers/{id}/payout: amount (won, > 0; empty: the whole payable), key. A
+ * refusal redirects back to the seller page's form with the amount typed. */
 static int
 page_seller_payout(struct req *r)
 {
-	const char *amount_s = NULL, *key = NULL;
+	static const char *const names[] = { "amount" };
+	const char *amount_s = NULL, *key = NULL, *path, *code = NULL;
 	int64_t id, amount = -1, payout_id = 0, paid = 0;
 	enum wallet_payout_rc rc;
-	int status;
 
 	if (!path_seller_id(r, &id))
 		return 0;
+	path = arena_printf(r->a, "/admin/sellers/%" PRId64, id);
 	if (form_get(&r->form, "amount", &amount_s, NULL) < 0)
-		return render_seller(r, 400, id, "요청이 올바르지 않습니다.", NULL);
+		return admin_common_refused(r, path, "payout_bad", "payout", NULL, NULL, 0);
 	if (amount_s != NULL && amount_s[0] != '\0' &&
 	    (money_parse(amount_s, &amount) != 0 || amount < 1))
-		return render_seller(r, 400, id, "지급 금액은 1원 이상의 정수로 입력해 주세요. 비워 두면 전액을 지급합니다.", amount_s);
-	if (form_get(&r->form, "key", &key, NULL) != 0 || !valid_token(key, 1, 64))
-		return render_seller(r, 400, id, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.", amount_s);
+		code = "payout_amount";
+	else if (form_get(&r->form, "key", &key, NULL) != 0 || !valid_token(key, 1, 64))
+		code = "payout_key";
+	if (code != NULL)
+		return admin_common_refused(r, path, code, "payout", names, &amount_s, 1);
 	rc = wallet_payout(r->app->db, id, amount, sess_user(r), key, &payout_id, &paid);
 	if (rc == WALLET_REPLAYED)
-		return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id),
-		    "payout_replayed");
-	if (rc != WALLET_PAID_OUT) {
-		if ((unsigned)rc >= WALLET_PAYOUT__MAX || payout_answers[rc].message == NULL)
-			rc = WALLET_PAYOUT_FAILED;
-		if (rc == WALLET_NO_SELLER)
-			return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
-		status = rc == WALLET_PAYOUT_FAILED ? admin_common_db_failed_status(r) :
-		    payout_answers[rc].status;
-		return render_seller(r, status, id, payout_answers[rc].message, amount_s);
-	}
+		return admin_common_done(r, path, "payout_replayed");
+	if (rc == WALLET_NO_SELLER)
+		return resp_error(r, 404, "SELLER_NOT_FOUND", MSG_NO_SELLER);
+	if (rc == WALLET_NOTHING || rc == WALLET_TOO_MUCH)
+		return admin_common_refused(r, path, rc == WALLET_NOTHING ? "payout_nothing" :
+		    "payout_too_much", "payout", names, &amount_s, 1);
+	if (rc != WALLET_PAID_OUT)
+		return render_seller(r, admin_common_db_failed_status(r), id,
+		    "지급하지 못했습니다. 잠시 후 다시 시도해 주세요.", amount_s);
 	/* wallet_payout audited it in its own transaction. */
 	log_info(&r->log, "admin: payout %" PRId64 " of %" PRId64 " won to seller %" PRId64,
 	    payout_id, paid, id);
-	return admin_common_done(r, arena_printf(r->a, "/admin/sellers/%" PRId64, id), "payout_done");
+	return admin_common_done(r, path, "payout_done");
 }
 
 /* ---- ledger --------------------------------------------------------------------------------- */
@@ -217,9 +213,17 @@ account_json(struct req *r, const struct ledger_account *a)
 {
 	struct json_object *o = json_object_new_object();
 
+	char name[LABELS_ACCOUNT_MAX];
+
 	json_object_object_add(o, "code", admin_common_jstr(a->code));
+	json_object_object_add(o, "name", json_object_new_string(labels_account(a->code, name,
+	    sizeof(name))));
 	json_object_object_add(o, "href", json_object_new_string(account_href(r, a->code)));
 	json_object_object_add(o, "kind", json_object_new_string(ledger_kind_name(a->kind)));
+	json_object_object_add(o, "kindLabel", json_object_new_string(labels_text(
+	    LABEL_ACCOUNT_KIND, ledger_kind_name(a->kind))));
+	json_object_object_add(o, "kindTone", json_object_new_string(labels_tone(
+	    LABEL_ACCOUNT_KIND, ledger_kind_name(a->kind))));
 	json_object_object_add(o, "debits", json_object_new_int64(a->debits_posted));
 	json_object_object_add(o, "credits", json_object_new_int64(a->credits_posted));
 	json_object_object_add(o, "balance", json_object_new_int64(a->balance));
@@ -306,7 +310,11 @@ page_account(struct req *r)
 		json_object_object_add(o, "debit", admin_common_jstr(t[i].debit));
 		json_object_object_add(o, "credit", admin_common_jstr(t[i].credit));
 		if (other != NULL) {
+			char name[LABELS_ACCOUNT_MAX];
+
 			json_object_object_add(o, "other", json_object_new_string(other));
+			json_object_object_add(o, "otherName", json_object_new_string(
+			    labels_account(other, name, sizeof(name))));
 			json_object_object_add(o, "otherHref",
 			    json_object_new_string(account_href(r, other)));
 		}
@@ -314,6 +322,8 @@ page_account(struct req *r)
 		json_object_object_add(o, "amount", json_object_new_int64(t[i].amount));
 		json_object_object_add(o, "code", json_object_new_string(
 		    ledger_code_name(t[i].code)));
+		json_object_object_add(o, "codeLabel", json_object_new_string(labels_text(
+		    LABEL_POSTING, ledger_code_name(t[i].code))));
 		json_object_object_add(o, "refType", admin_common_jstr(t[i].ref_type));
 		json_object_object_add(o, "refId", admin_common_jstr(t[i].ref_id));
 		json_object_object_add(o, "at", admin_common_jstr(t[i].created_at));
@@ -326,120 +336,11 @@ page_account(struct req *r)
 	return admin_common_page(r, 200, "admin_account", ctx);
 }
 
-/* ---- reconciliation ------------------------------------------------------------------------- */
-
-static struct json_object *
-run_json(const struct recon_run *run)
-{
-	struct json_object *o = json_object_new_object();
-	struct json_object *counts = json_object_new_array();
-	int c;
-
-	json_object_object_add(o, "id", json_object_new_int64(run->id));
-	json_object_object_add(o, "pg", admin_common_jstr(run->pg));
-	json_object_object_add(o, "source", admin_common_jstr(run->source));
-	json_object_object_add(o, "status", admin_common_jstr(run->status));
-	json_object_object_add(o, "dryRun", json_object_new_boolean(run->dry_run));
-	json_object_object_add(o, "rows", json_object_new_int64(run->rows));
-	json_object_object_add(o, "repaired", json_object_new_int64(run->repaired));
-	json_object_object_add(o, "startedAt", admin_common_jstr(run->started_at));
-	json_object_object_add(o, "finishedAt", admin_common_jstr(run->finished_at));
-	for (c = 0; c < RECON_CLASS__MAX; c++) {
-		struct json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "class", json_object_new_string(
-		    reconcile_class_name((enum recon_class)c)));
-		json_object_object_add(x, "count", json_object_new_int64(run->counts[c]));
-		json_object_array_add(counts, x);
-	}
-	json_object_object_add(o, "counts", counts);
-	return o;
-}
-
-/* GET /admin/reconcile */
-static int
-page_reconcile(struct req *r)
-{
-	struct json_object *ctx = admin_common_ctx(r, "정산 대사");
-	struct recon_run *runs;
-	struct json_object *rows;
-	int64_t n, i;
-
-	n = reconcile_runs(r->app->db, r->a, ADMIN_COMMON_PAGE_ROWS, &runs);
-	if (n < 0) {
-		admin_common_unavailable(r, ctx, "runs_error", "reconcile_runs");
-		return admin_common_page(r, 200, "admin_reconcile", ctx);
-	}
-	rows = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(rows, run_json(&runs[i]));
-	json_object_object_add(ctx, "runs", rows);
-	return admin_common_page(r, 200, "admin_reconcile", ctx);
-}
-
-/* GET /admin/reconcile/{id}?all=1 (all: matches too) */
-static int
-page_reconcile_run(struct req *r)
-{
-	struct json_object *ctx;
-	struct recon_finding *f;
-	struct recon_run run;
-	struct json_object *rows;
-	const char *all = NULL;
-	int64_t id, n, i;
-	bool with_matches;
-	int rc;
-
-	if (req_path_id(r, 0, &id) != 0)
-		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
-	if (form_get(&r->query, "all", &all, NULL) < 0)
-		return resp_fail(r, RESP_BAD_REQUEST);
-	with_matches = all != NULL && strcmp(all, "1") == 0;
-	ctx = admin_common_ctx(r, "정산 대사 결과");
-	json_object_object_add(ctx, "runId", json_object_new_int64(id));
-	json_object_object_add(ctx, "all", json_object_new_boolean(with_matches));
-	rc = reconcile_run_get(r->app->db, r->a, id, &run);
-	if (rc == 0) {
-		json_object_put(ctx);
-		return resp_error(r, 404, "RUN_NOT_FOUND", "대사 기록을 찾을 수 없습니다.");
-	}
-	if (rc < 0) {
-		admin_common_unavailable(r, ctx, "run_error", "reconcile_run_get");
-		return admin_common_page(r, 200, "admin_reconcile_run", ctx);
-	}
-	json_object_object_add(ctx, "run", run_json(&run));
-	n = reconcile_findings(r->app->db, r->a, id, with_matches, &f);
-	if (n < 0) {
-		admin_common_unavailable(r, ctx, "findings_error", "reconcile_findings");
-		return admin_common_page(r, 200, "admin_reconcile_run", ctx);
-	}
-	rows = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "class", json_object_new_string(
-		    reconcile_class_name(f[i].cls)));
-		json_object_object_add(o, "pgKey", admin_common_jstr(f[i].pg_key));
-		json_object_object_add(o, "orderId", admin_common_jstr(f[i].order_id));
-		if (f[i].pg_amount >= 0)
-			json_object_object_add(o, "pgAmount", json_object_new_int64(f[i].pg_amount));
-		if (f[i].our_amount >= 0)
-			json_object_object_add(o, "ourAmount", json_object_new_int64(f[i].our_amount));
-		json_object_object_add(o, "action", admin_common_jstr(f[i].action));
-		json_object_object_add(o, "note", admin_common_jstr(f[i].note));
-		json_object_array_add(rows, o);
-	}
-	json_object_object_add(ctx, "findings", rows);
-	return admin_common_page(r, 200, "admin_reconcile_run", ctx);
-}
-
 const struct route admin_money_routes[] = {
 	{ METHOD_GET,  "/admin/sellers",                 page_sellers,       ROUTE_HTML | ROUTE_ADMIN, "admin_sellers" },
 	{ METHOD_GET,  "/admin/sellers/{id}",            page_seller,        ROUTE_HTML | ROUTE_ADMIN, "admin_seller" },
 	{ METHOD_POST, "/admin/sellers/{id}/payout",     page_seller_payout, ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_seller_payout" },
 	{ METHOD_GET,  "/admin/ledger",                  page_ledger,        ROUTE_HTML | ROUTE_ADMIN, "admin_ledger" },
 	{ METHOD_GET,  "/admin/ledger/accounts/{code}",  page_account,       ROUTE_HTML | ROUTE_ADMIN, "admin_account" },
-	{ METHOD_GET,  "/admin/reconcile",               page_reconcile,     ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile" },
-	{ METHOD_GET,  "/admin/reconcile/{id}",          page_reconcile_run, ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile_run" },
 	{ 0, NULL, NULL, 0, NULL },
 };

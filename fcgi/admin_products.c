@@ -227,8 +227,8 @@ path_product(struct req *r, struct inventory_product *p)
 	return 1;
 }
 
-/* Reads the product form. Returns NULL with *f and *out filled, or the Korean reason the
- * input was refused. with_stock: the create form's initial stock. */
+/* Reads the product form. Returns NULL with *f and *out filled, or the refusal code
+ * (admin_common_refused) of the input. with_stock: the create form's initial stock. */
 static const char *
 read_product_form(struct req *r, bool with_stock, struct product_form *f,
     struct inventory_fields *out, int64_t *stock)
@@ -248,59 +248,85 @@ read_product_form(struct req *r, bool with_stock, struct product_form *f,
 		f->stock = NULL;
 
 	if (f->seller_id == NULL || valid_int64(f->seller_id, 1, INT64_MAX, &out->seller_id) != 0)
-		return "판매자를 선택해 주세요.";
+		return "product_seller";
 	if (f->name == NULL || !valid_text(f->name, strlen(f->name), INVENTORY_NAME_MAX, false))
-		return "상품명은 1~200자로 입력해 주세요. 제어 문자는 쓸 수 없습니다.";
+		return "product_name";
 	out->name = f->name;
 	if (f->description == NULL)
 		f->description = "";
 	len = strlen(f->description);
 	if (len > 0 && !valid_text(f->description, len, INVENTORY_DESC_MAX, true))
-		return "상품 설명은 5000자 이하로 입력해 주세요. 제어 문자는 쓸 수 없습니다.";
+		return "product_desc";
 	out->description = f->description;
 	if (f->price == NULL || money_parse(f->price, &out->price) != 0 || out->price < 1)
-		return "가격은 1원 이상 1,000,000,000,000,000원 이하의 정수로 입력해 주세요.";
+		return "product_price";
 	if (with_stock) {
 		if (f->stock == NULL || f->stock[0] == '\0')
 			*stock = 0;
 		else if (valid_int64(f->stock, 0, INVENTORY_STOCK_MAX, stock) != 0)
-			return "재고는 0 이상 1,000,000,000 이하의 정수로 입력해 주세요.";
+			return "product_stock";
 	}
 	return NULL;
 }
 
-/* The Korean message of a refused inventory change, with its status (a database failure:
- * admin_common_db_failed_status). */
+/* The refusal code (admin_common_refused) of a refused inventory change, or NULL for a
+ * database failure (answered on the spot: admin_common_db_failed_status). INVENTORY_NOT_FOUND
+ * is the caller's 404. */
 static const char *
-inventory_message(struct req *r, enum inventory_rc rc, int *status)
+inventory_refusal(enum inventory_rc rc)
 {
-	*status = 409;
 	switch (rc) {
-	case INVENTORY_NO_SELLER:
-		*status = 400;
-		return "없는 판매자입니다.";
-	case INVENTORY_DUP_NAME:
-		return "이 판매자에게 같은 이름의 상품이 이미 있습니다.";
-	case INVENTORY_INVALID:
-		*status = 400;
-		return "입력값이 올바르지 않습니다.";
-	case INVENTORY_NEGATIVE:
-		return "재고는 0개 미만이 될 수 없습니다.";
-	case INVENTORY_TOO_MUCH:
-		return "재고는 1,000,000,000개를 넘을 수 없습니다.";
-	case INVENTORY_NOT_FOUND:
-		*status = 404;
-		return MSG_NO_PRODUCT;
-	default:
-		*status = admin_common_db_failed_status(r);
-		return "저장하지 못했습니다. 잠시 후 다시 시도해 주세요.";
+	case INVENTORY_NO_SELLER: return "product_no_seller";
+	case INVENTORY_DUP_NAME: return "product_dup_name";
+	case INVENTORY_INVALID: return "product_invalid";
+	case INVENTORY_NEGATIVE: return "stock_negative";
+	case INVENTORY_TOO_MUCH: return "stock_too_much";
+	default: return NULL;
 	}
+}
+
+static const char MSG_SAVE_FAILED[] = "저장하지 못했습니다. 잠시 후 다시 시도해 주세요.";
+
+/* The product form's fields a refusal carries back. */
+static const char *const form_names[] = { "seller_id", "name", "description", "price", "stock" };
+
+/* 303 back to path with the refusal code and what was typed in the product form. */
+static int
+product_refused(struct req *r, const char *path, const char *code, const struct product_form *f)
+{
+	const char *vals[] = { f->seller_id, f->name, f->description, f->price, f->stock };
+
+	return admin_common_refused(r, path, code, NULL, form_names, vals,
+	    sizeof(form_names) / sizeof(form_names[0]));
+}
+
+/* The product form as a refusal carried it back in the query, into *f; returns 1, or 0 (f
+ * untouched) when the query holds no refusal. */
+static int
+kept_form(struct req *r, struct product_form *f)
+{
+	int status;
+
+	if (admin_common_refusal(r, &status) == NULL)
+		return 0;
+	f->seller_id = admin_common_kept(r, "seller_id");
+	f->name = admin_common_kept(r, "name");
+	f->description = admin_common_kept(r, "description");
+	f->price = admin_common_kept(r, "price");
+	f->stock = admin_common_kept(r, "stock");
+	return 1;
 }
 
 /* GET /admin/products/new */
 static int
 page_product_new(struct req *r)
 {
+	struct product_form f = { 0 };
+	int status = 200;
+	const char *err = admin_common_refusal(r, &status);
+
+	if (err != NULL && kept_form(r, &f))
+		return render_new_product(r, status, err, &f);
 	return render_new_product(r, 200, NULL, NULL);
 }
 
@@ -313,15 +339,16 @@ page_product_create(struct req *r)
 	const char *err;
 	int64_t stock = 0, id;
 	enum inventory_rc rc;
-	int status;
 
 	err = read_product_form(r, true, &f, &in, &stock);
 	if (err != NULL)
-		return render_new_product(r, 400, err, &f);
+		return product_refused(r, "/admin/products/new", err, &f);
 	rc = inventory_create(r->app->db, sess_user(r), &in, stock, &id);
 	if (rc != INVENTORY_OK) {
-		err = inventory_message(r, rc, &status);
-		return render_new_product(r, status, err, &f);
+		err = inventory_refusal(rc);
+		if (err != NULL)
+			return product_refused(r, "/admin/products/new", err, &f);
+		return render_new_product(r, admin_common_db_failed_status(r), MSG_SAVE_FAILED, &f);
 	}
 	catalog_invalidate(r->app->redis);
 	log_info(&r->log, "admin: product %" PRId64 " created", id);
@@ -334,10 +361,23 @@ page_product(struct req *r)
 {
 	struct inventory_product p;
 	struct product_view v = { .status = 200 };
+	struct product_form f = { 0 };
+	const char *err;
 	int rc = path_product(r, &p);
 
 	if (rc <= 0)
 		return rc;
+	/* A refused POST redirected here: its message goes at the form it came from. */
+	err = admin_common_refusal(r, &v.status);
+	if (err != NULL && strncmp(admin_common_kept(r, "err"), "stock_", 6) == 0) {
+		v.adjust_error = err;
+		v.delta = admin_common_kept(r, "delta");
+		v.reason = admin_common_kept(r, "reason");
+	} else if (err != NULL) {
+		v.error = err;
+		if (kept_form(r, &f) && f.name != NULL)
+			v.edit = &f;
+	}
 	return render_product(r, &p, &v);
 }
 
@@ -349,23 +389,28 @@ page_product_update(struct req *r)
 	struct inventory_fields in;
 	struct product_form f;
 	struct product_view v = { 0 };
+	const char *path, *code;
 	enum inventory_rc irc;
 	int rc = path_product(r, &p);
 
 	if (rc <= 0)
 		return rc;
-	v.error = read_product_form(r, false, &f, &in, NULL);
-	v.edit = &f;
-	if (v.error != NULL) {
-		v.status = 400;
-		return render_product(r, &p, &v);
-	}
+	path = arena_printf(r->a, "/admin/products/%" PRId64, p.id);
+	code = read_product_form(r, false, &f, &in, NULL);
+	if (code != NULL)
+		return product_refused(r, path, code, &f);
 	irc = inventory_update(r->app->db, sess_user(r), p.id, &in);
 	if (irc == INVENTORY_UNCHANGED)
-		return admin_common_done(r, arena_printf(r->a, "/admin/products/%" PRId64, p.id),
-		    "product_unchanged");
+		return admin_common_done(r, path, "product_unchanged");
+	if (irc == INVENTORY_NOT_FOUND)
+		return resp_error(r, 404, "PRODUCT_NOT_FOUND", MSG_NO_PRODUCT);
 	if (irc != INVENTORY_OK) {
-		v.error = inventory_message(r, irc, &v.status);
+		code = inventory_refusal(irc);
+		if (code != NULL)
+			return product_refused(r, path, code, &f);
+		v.status = admin_common_db_failed_status(r);
+		v.error = MSG_SAVE_FAILED;
+		v.edit = &f;
 		return render_product(r, &p, &v);
 	}
 	catalog_invalidate(r->app->redis);
@@ -384,8 +429,11 @@ set_active(struct req *r, bool active)
 	if (rc <= 0)
 		return rc;
 	irc = inventory_set_active(r->app->db, sess_user(r), p.id, active);
+	if (irc == INVENTORY_NOT_FOUND)
+		return resp_error(r, 404, "PRODUCT_NOT_FOUND", MSG_NO_PRODUCT);
 	if (irc != INVENTORY_OK && irc != INVENTORY_UNCHANGED) {
-		v.error = inventory_message(r, irc, &v.status);
+		v.status = admin_common_db_failed_status(r);
+		v.error = MSG_SAVE_FAILED;
 		return render_product(r, &p, &v);
 	}
 	if (irc == INVENTORY_OK)
@@ -408,44 +456,48 @@ page_product_activate(struct req *r)
 	return set_active(r, true);
 }
 
-/* POST /admin/products/{id}/stock: delta (non-zero integer) and reason (required). */
+/* POST /admin/products/{id}/stock: delta (non-zero integer) and reason (required). A refusal
+ * redirects back to the product page's stock form with what was typed. */
 static int
 page_product_stock(struct req *r)
 {
+	static const char *const names[] = { "delta", "reason" };
 	struct inventory_product p;
-	struct product_view v = { .status = 400 };
+	struct product_view v = { 0 };
+	const char *path, *code = NULL, *vals[2];
 	enum inventory_rc irc;
 	int64_t delta = 0;
 	int rc = path_product(r, &p);
 
 	if (rc <= 0)
 		return rc;
-	if (form_get(&r->form, "delta", &v.delta, NULL) != 0)
-		v.delta = NULL;
-	if (form_get(&r->form, "reason", &v.reason, NULL) != 0)
-		v.reason = NULL;
-	if (v.delta == NULL || valid_int64(v.delta, -INVENTORY_STOCK_MAX, INVENTORY_STOCK_MAX,
-	    &delta) != 0 || delta == 0) {
-		v.adjust_error = "조정 수량은 -1,000,000,000 이상 1,000,000,000 이하의 0이 아닌 "
-		    "정수로 입력해 주세요. (예: 5, -3)";
-		return render_product(r, &p, &v);
-	}
-	if (v.reason == NULL || !valid_text(v.reason, strlen(v.reason), INVENTORY_REASON_MAX,
-	    false)) {
-		v.adjust_error = "조정 사유를 1~200자로 입력해 주세요.";
-		return render_product(r, &p, &v);
-	}
-	irc = inventory_adjust(r->app->db, sess_user(r), p.id, delta, v.reason, NULL, NULL);
+	if (form_get(&r->form, "delta", &vals[0], NULL) != 0)
+		vals[0] = NULL;
+	if (form_get(&r->form, "reason", &vals[1], NULL) != 0)
+		vals[1] = NULL;
+	path = arena_printf(r->a, "/admin/products/%" PRId64, p.id);
+	if (vals[0] == NULL || valid_int64(vals[0], -INVENTORY_STOCK_MAX, INVENTORY_STOCK_MAX,
+	    &delta) != 0 || delta == 0)
+		code = "stock_delta";
+	else if (vals[1] == NULL || !valid_text(vals[1], strlen(vals[1]), INVENTORY_REASON_MAX,
+	    false))
+		code = "stock_reason";
+	if (code != NULL)
+		return admin_common_refused(r, path, code, "stock-adjust", names, vals, 2);
+	irc = inventory_adjust(r->app->db, sess_user(r), p.id, delta, vals[1], NULL, NULL);
+	if (irc == INVENTORY_NOT_FOUND)
+		return resp_error(r, 404, "PRODUCT_NOT_FOUND", MSG_NO_PRODUCT);
 	if (irc != INVENTORY_OK) {
-		v.adjust_error = inventory_message(r, irc, &v.status);
-		if (irc == INVENTORY_NEGATIVE || irc == INVENTORY_TOO_MUCH)
-			v.status = 400;
-		if (inventory_get(r->app->db, r->a, p.id, &p) != 1)
-			return -1;
+		code = inventory_refusal(irc);
+		if (code != NULL)
+			return admin_common_refused(r, path, code, "stock-adjust", names, vals, 2);
+		v.status = admin_common_db_failed_status(r);
+		v.adjust_error = MSG_SAVE_FAILED;
+		v.delta = vals[0];
+		v.reason = vals[1];
 		return render_product(r, &p, &v);
 	}
-	return admin_common_done(r, arena_printf(r->a, "/admin/products/%" PRId64, p.id),
-	    "stock_adjusted");
+	return admin_common_done(r, path, "stock_adjusted");
 }
 
 const struct route admin_products_routes[] = {

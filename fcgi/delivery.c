@@ -1,6 +1,6 @@
 /* delivery: the shopper's side of fulfilment: asking to return a delivered parcel (a
  * confirmation page with the reason, then the POST). The rules live in lib/shop/fulfilment.c;
- * until the admin console ships orders, the test routes (tests/routes/testing.c) do. */
+ * the staff ship and deliver on the admin console (admin_fulfilment.c). */
 #include <inttypes.h>
 #include <string.h>
 #include <json-c/json.h>

@@ -1,4 +1,5 @@
 /* resp: writing responses: security headers, JSON, pages, the error envelope, redirects. */
+#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -118,8 +119,8 @@ resp_json(struct req *r, int status, struct json_object *obj)
 }
 
 static int
-send_page(struct req *r, int status, const char *page, struct json_object *ctx,
-    const char *extra_headers)
+send_page(struct req *r, int status, const char *layout, const char *page,
+    struct json_object *ctx, const char *extra_headers)
 {
 	struct buf out = { 0 };
 	int rc;
@@ -127,7 +128,7 @@ send_page(struct req *r, int status, const char *page, struct json_object *ctx,
 	/* {{static.<key>}}: the versioned URLs of the files under /static/ (lib/infra/assets). */
 	if (json_object_is_type(ctx, json_type_object))
 		json_object_object_add(ctx, "static", json_object_get(assets_json(r->app->assets)));
-	rc = tmpl_render_layout(r->app->tmpl, "layout", page, ctx, &out);
+	rc = tmpl_render_layout(r->app->tmpl, layout, page, ctx, &out);
 	if (rc == 0)
 		resp_send(r, status, "text/html; charset=utf-8", extra_headers, out.data, out.len);
 	else
@@ -210,7 +211,16 @@ resp_page(struct req *r, int status, const char *page, struct json_object *ctx)
 {
 	add_me(r, ctx);
 	add_site(r, ctx);
-	return send_page(r, status, page, ctx, NULL);
+	return send_page(r, status, "layout", page, ctx, NULL);
+}
+
+int
+resp_page_in(struct req *r, int status, const char *layout, const char *page,
+    struct json_object *ctx)
+{
+	add_me(r, ctx);
+	add_site(r, ctx);
+	return send_page(r, status, layout, page, ctx, NULL);
 }
 
 /* JSON routes and anything under /api answer the envelope. */
@@ -289,7 +299,7 @@ send_error(struct req *r, int status, const char *code, const char *message,
 	json_object_object_add(o, "message", json_object_new_string(message));
 	json_object_object_add(o, "code", json_object_new_string(code));
 	json_object_object_add(o, "request_id", json_object_new_string(r->id));
-	if (send_page(r, status, "error", o, extra_headers) != 0) {
+	if (send_page(r, status, "layout", "error", o, extra_headers) != 0) {
 		/* The error page itself failed: a minimal page that needs no template. */
 		struct buf b = { 0 };
 
@@ -345,6 +355,51 @@ resp_redirect(struct req *r, const char *location)
 	 * so it needs no escaping, and escaping would change where the browser goes. */
 	buf_puts(&h, "Location: ");
 	buf_puts(&h, location);
+	buf_puts(&h, "\r\n");
+	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
+	buf_release(&h);
+	return 0;
+}
+
+/* True when url is '/' then URL characters and %XX escapes only (no controls, spaces,
+ * quotes or backslashes raw), not "//" or "/\\" at the start: what esc_url_path and
+ * esc_url_query produce after a path of our own. */
+static bool
+built_url_ok(const char *url)
+{
+	static const char ok[] = "-._~!$&'()*+,;=:@/?#";
+	size_t i;
+
+	if (url[0] != '/' || url[1] == '/' || url[1] == '\\')
+		return false;
+	for (i = 0; url[i] != '\0'; i++) {
+		char c = url[i];
+
+		if (c == '%') {
+			if (!isxdigit((unsigned char)url[i + 1]) || !isxdigit((unsigned char)url[i + 2]))
+				return false;
+			i += 2;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr(ok, c) != NULL))
+			return false;
+	}
+	return i <= RESP_BUILT_URL_MAX;
+}
+
+int
+resp_redirect_built(struct req *r, const char *url)
+{
+	struct buf h = { 0 };
+
+	if (!built_url_ok(url)) {
+		log_error(&r->log, "refusing a built redirect that is not a local URL");
+		return resp_redirect(r, "/");
+	}
+	/* Raw on purpose: built_url_ok allows URL characters only (no CR, LF, '"' or '\\'). */
+	buf_puts(&h, "Location: ");
+	buf_puts(&h, url);
 	buf_puts(&h, "\r\n");
 	resp_send(r, 303, "text/html; charset=utf-8", h.data, "", 0);
 	buf_release(&h);

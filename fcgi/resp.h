@@ -37,6 +37,11 @@ int resp_json(struct req *r, int status, struct json_object *obj);
  * -1 when rendering failed (nothing was sent: the dispatcher answers 500). */
 int resp_page(struct req *r, int status, const char *page, struct json_object *ctx);
 
+/* resp_page inside another layout template (the admin console's "admin_layout"); the same
+ * values (me, shop, cart_count, static) are added. Same result. */
+int resp_page_in(struct req *r, int status, const char *layout, const char *page,
+    struct json_object *ctx);
+
 /* A fixed error: envelope {"error":{"code":..,"message":..}} or the error page. Returns 0. */
 int resp_fail(struct req *r, enum resp_err e);
 
@@ -51,6 +56,16 @@ int resp_error(struct req *r, int status, const char *code, const char *message)
  * valid.h) is logged and replaced by "/", so no input can send the browser elsewhere.
  * Returns 0. */
 int resp_redirect(struct req *r, const char *location);
+
+#define RESP_BUILT_URL_MAX 6144  /* bytes of a built redirect (nginx reads 8 KiB lines) */
+
+/* 303 See Other to a URL on this site that the PROGRAM built: a fixed path of its own, then
+ * values escaped with esc_url_path / esc_url_query (a console form's refusal carrying back
+ * what was typed; the login page's next=<this page>). Unlike resp_redirect, escaped '/', '%'
+ * and controls inside values are fine: they stay escaped. A URL that is not '/' then URL
+ * characters and %XX only, starts "//" or is longer than RESP_BUILT_URL_MAX goes home
+ * instead (logged). Never for a location taken from input as a whole. Returns 0. */
+int resp_redirect_built(struct req *r, const char *url);
 
 /* 303 See Other to another site: only for a URL the program built from its configuration or
  * that a payment gateway handed it (the PG's payment window after checkout), NEVER from the

@@ -31,7 +31,8 @@ static const struct route *const route_families[] = {
 	core_routes, account_routes, settings_routes, oauth_routes, catalog_routes, points_routes,
 	cart_routes, checkout_routes, orders_routes, refunds_routes, delivery_routes,
 	addresses_routes, webhook_routes, wallet_routes, admin_dashboard_routes,
-	admin_products_routes, admin_orders_routes, admin_money_routes, admin_ops_routes,
+	admin_products_routes, admin_orders_routes, admin_fulfilment_routes, admin_money_routes,
+	admin_reconcile_routes, admin_ops_routes, admin_audit_routes,
 #ifdef JT_TEST_ROUTES   /* configure --enable-test-routes (Makefile.am) */
 	testing_routes,
 #endif
@@ -255,7 +256,7 @@ enforce_identity(struct req *r)
 		if (f & ROUTE_JSON)
 			resp_fail(r, RESP_UNAUTHORIZED);
 		else
-			resp_redirect(r, login_url(r));
+			resp_redirect_built(r, login_url(r));  /* our path, the rest escaped */
 		return -1;
 	}
 	if ((f & ROUTE_ADMIN) && !sess_is_admin(r)) {

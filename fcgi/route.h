@@ -41,16 +41,21 @@ extern const struct route checkout_routes[];  /* checkout.c: checkout, the PGs' 
 extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
 extern const struct route orders_routes[];    /* orders.c: the order pages, my orders, cancel */
 extern const struct route refunds_routes[];   /* refunds.c: shopper cancels and refunds */
-extern const struct route delivery_routes[];  /* delivery.c: returns; test ship/deliver */
+extern const struct route delivery_routes[];  /* delivery.c: a shopper's return */
 extern const struct route addresses_routes[]; /* addresses.c: the address book */
 extern const struct route webhook_routes[];   /* webhook.c: PG status-change webhooks */
 extern const struct route wallet_routes[];    /* wallet.c: a seller's wallet */
 extern const struct route admin_dashboard_routes[]; /* admin_dashboard.c: the front page */
 extern const struct route admin_products_routes[]; /* admin_products.c: products and stock */
 extern const struct route admin_orders_routes[]; /* admin_orders.c: orders and refunds */
+extern const struct route admin_fulfilment_routes[]; /* admin_fulfilment.c: the shipping queue,
+                                                      * tracking numbers, bulk upload */
 extern const struct route admin_money_routes[]; /* admin_money.c: sellers, wallets, payouts,
-                                                 * ledger, reconciliation */
-extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers, audit log */
+                                                 * ledger */
+extern const struct route admin_reconcile_routes[]; /* admin_reconcile.c: reconciliation runs,
+                                                     * started from the console */
+extern const struct route admin_ops_routes[]; /* admin_ops.c: outbox, breakers */
+extern const struct route admin_audit_routes[]; /* admin_audit.c: the audit log */
 extern const struct route testing_routes[];   /* tests/routes/testing.c: test-only routes,
                                                * built with --enable-test-routes only */
 

@@ -1,5 +1,6 @@
-/* job_notify: the notify job: mails the shopper in Korean that their order was paid or a refund
- * of it completed (seed 002's post-order notification), through the SMTP relay (lib/infra/mail).
+/* job_notify: the notify job: mails the shopper in Korean that their order was paid, a refund
+ * of it completed, or a seller's parcel of it was shipped or delivered (seed 002's post-order
+ * notification), through the SMTP relay (lib/infra/mail).
  *
  * Delivery is at least once, not exactly once: the mail is sent, then the outbox row is
  * completed. A crash, a lost database connection or a lost claim between the relay's
@@ -36,6 +37,7 @@
 #include "shop/orders.h"
 #include "shop/refunds.h"
 #include "base/valid.h"
+#include "shop/labels.h"
 
 static const char SQL_RECIPIENT[] =
     "SELECT email, name FROM users WHERE id = ?";
@@ -176,6 +178,60 @@ notify_refund_text(const struct conf *c, const struct order *o, const struct ref
 	notify_foot(body, c, o);
 }
 
+/* The first of order o's lines of seller_id, and how many there are. */
+static const char *
+seller_first(const struct order *o, int64_t seller_id, size_t *n)
+{
+	const char *first = NULL;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < o->nlines; i++) {
+		if (o->lines[i].seller_id != seller_id)
+			continue;
+		if (first == NULL)
+			first = o->lines[i].name;
+		(*n)++;
+	}
+	return first != NULL ? first : o->order_name;
+}
+
+/* Subject and body of the "shipped" and "delivered" mails of one seller's parcel. */
+static void
+notify_parcel_text(const struct conf *c, const struct order *o, const struct payload_notify *j,
+    const struct notify_rcpt *r, struct buf *subject, struct buf *body)
+{
+	bool shipped = j->event == PAYLOAD_EVENT_SHIPPED;
+	const char *first;
+	size_t i, n;
+
+	first = seller_first(o, j->seller_id, &n);
+	buf_puts(subject, shipped ? "[장터] 배송 시작: " : "[장터] 배송 완료: ");
+	notify_summary(subject, first, n, NOTIFY_SUBJECT_NAME_MAX);
+	buf_printf(subject, " (주문번호 %s)", o->public_id);
+
+	notify_head(body, r, shipped ? "주문하신 상품이 발송되었습니다." :
+	    "주문하신 상품의 배송이 완료되었습니다. 상품에 문제가 있으면 주문 상세에서 반품을"
+	    " 신청해 주세요.");
+	buf_printf(body, "주문번호: %s\n", o->public_id);
+	buf_puts(body, "배송상품: ");
+	notify_summary(body, first, n, NOTIFY_BODY_NAME_MAX);
+	buf_puts(body, "\n");
+	if (shipped)
+		buf_printf(body, "택배사: %s\n운송장 번호: %s\n",
+		    labels_text(LABEL_COURIER, j->courier), j->tracking_no);
+	if (n > 0)
+		buf_puts(body, "\n[배송 내역]\n");
+	for (i = 0; i < o->nlines; i++) {
+		if (o->lines[i].seller_id != j->seller_id)
+			continue;
+		buf_puts(body, "- ");
+		text_clean_line(body, o->lines[i].name, NOTIFY_BODY_NAME_MAX, "상품");
+		buf_printf(body, " x %d\n", o->lines[i].quantity - o->lines[i].canceled_quantity);
+	}
+	notify_foot(body, c, o);
+}
+
 /* Marks the job done (the mail, if any, is already sent: see the top comment). */
 static enum job_result
 notify_finish(struct job_ctx *ctx, const struct outbox_claim *claim, bool sent)
@@ -274,7 +330,7 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 	if (rc == 1) {
 		/* 알림톡 first for a shopper who asked for it; the mail otherwise or after it. */
 		struct notify_alimtalk_in kakao = { &m->o,
-			j->event == PAYLOAD_EVENT_REFUNDED ? &m->rf : NULL, m->rcpt.name };
+			j->event == PAYLOAD_EVENT_REFUNDED ? &m->rf : NULL, m->rcpt.name, j };
 
 		if (notify_alimtalk(ctx, claim, &kakao, res))
 			return false;
@@ -307,8 +363,10 @@ job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	event = payload_event_name(m.job.event);
 	if (m.job.event == PAYLOAD_EVENT_PAID)
 		notify_paid_text(ctx->conf, &m.o, &m.rcpt, &subject, &body);
-	else
+	else if (m.job.event == PAYLOAD_EVENT_REFUNDED)
 		notify_refund_text(ctx->conf, &m.o, &m.rf, &m.rcpt, &subject, &body);
+	else
+		notify_parcel_text(ctx->conf, &m.o, &m.job, &m.rcpt, &subject, &body);
 	/* A message lib/infra/mail refuses to compose would be refused on every attempt: drop it
 	 * here, so only what the relay says is retried. */
 	if (mail_compose(&check, conf_str(ctx->conf, CONF_SMTP_FROM), m.rcpt.email,

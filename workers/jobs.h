@@ -59,10 +59,13 @@ enum job_result job_notify_run(struct job_ctx *ctx, const struct outbox_claim *c
 /* The 알림톡 leg of a notice (workers/notify_alimtalk.c). */
 struct order;
 struct refund;
+struct payload_notify;
 struct notify_alimtalk_in {
 	const struct order *order;    /* paid, loaded with details */
 	const struct refund *refund;  /* the completed refund of a "refunded" notice, else NULL */
 	const char *user_name;        /* the shopper's name (cleaned there); may be NULL */
+	const struct payload_notify *job; /* the notice: its event, and a parcel's seller,
+	                                   * courier and tracking number */
 };
 
 /* Sends the notice as KakaoTalk 알림톡 when the shopper consented and gave a number and

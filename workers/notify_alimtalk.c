@@ -9,7 +9,8 @@
  * alimtalk.mail_after_attempts-th attempt.
  *
  * Exactly one message per notice, also when a worker dies mid-send:
- *  - Every try of a notice sends the same key ("paid:<orderId>", "refunded:<refundId>") as
+ *  - Every try of a notice sends the same key ("paid:<orderId>", "refunded:<refundId>",
+ *    "shipped:<orderId>-<sellerId>", "delivered:<orderId>-<sellerId>": one per parcel) as
  *    the provider's X-NC-API-IDEMPOTENCY-KEY: a retry after a lost answer or a killed worker
  *    (the janitor re-queues the job once its claim expires, within outbox.claim_seconds plus
  *    the back-off) is refused with -1005 and sends nothing; -1005 is taken as "sent".
@@ -25,6 +26,7 @@
  * Nothing here holds a transaction across the call. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -34,8 +36,10 @@
 #include "base/text.h"
 #include "clients/alimtalk.h"
 #include "infra/db.h"
+#include "infra/payload.h"
 #include "jobs.h"
 #include "shop/account.h"
+#include "shop/labels.h"
 #include "shop/notices.h"
 #include "shop/orders.h"
 #include "shop/refunds.h"
@@ -70,6 +74,24 @@ notice_params(const struct job_ctx *ctx, const struct notify_alimtalk_in *in,
 	buf_printf(url, "%s/orders/%s", conf_str(ctx->conf, CONF_SITE_BASE_URL), o->public_id);
 	p[n++] = (struct alimtalk_param){ "name", buf_cstr(name) };
 	p[n++] = (struct alimtalk_param){ "orderId", o->public_id };
+	if (in->job->event == PAYLOAD_EVENT_SHIPPED || in->job->event == PAYLOAD_EVENT_DELIVERED) {
+		const char *first = NULL;
+		size_t i, k = 0;
+
+		for (i = 0; i < o->nlines; i++) {
+			if (o->lines[i].seller_id == in->job->seller_id && k++ == 0)
+				first = o->lines[i].name;
+		}
+		summary(items, first != NULL ? first : o->order_name, k);
+		p[n++] = (struct alimtalk_param){ "items", buf_cstr(items) };
+		if (in->job->event == PAYLOAD_EVENT_SHIPPED) {
+			p[n++] = (struct alimtalk_param){ "courier",
+				labels_text(LABEL_COURIER, in->job->courier) };
+			p[n++] = (struct alimtalk_param){ "trackingNo", in->job->tracking_no };
+		}
+		p[n++] = (struct alimtalk_param){ "url", buf_cstr(url) };
+		return n;
+	}
 	if (rf == NULL) {
 		summary(items, o->nlines > 0 ? o->lines[0].name : o->order_name, o->nlines);
 		money_format(o->amount, amount);
@@ -85,6 +107,31 @@ notice_params(const struct job_ctx *ctx, const struct notify_alimtalk_in *in,
 	p[n++] = (struct alimtalk_param){ "amount", amount };
 	p[n++] = (struct alimtalk_param){ "url", buf_cstr(url) };
 	return n;
+}
+
+/* The template code setting of each notice. */
+static const enum conf_key templates[PAYLOAD_EVENT__MAX] = {
+	[PAYLOAD_EVENT_PAID] = CONF_ALIMTALK_TEMPLATE_PAID,
+	[PAYLOAD_EVENT_REFUNDED] = CONF_ALIMTALK_TEMPLATE_REFUNDED,
+	[PAYLOAD_EVENT_SHIPPED] = CONF_ALIMTALK_TEMPLATE_SHIPPED,
+	[PAYLOAD_EVENT_DELIVERED] = CONF_ALIMTALK_TEMPLATE_DELIVERED,
+};
+
+/* What the notice's key names after its event: the order, the refund, or the parcel
+ * ("<orderId>-<sellerId>", written into buf). */
+static const char *
+notice_id(const struct notify_alimtalk_in *in, char *buf, size_t cap)
+{
+	switch (in->job->event) {
+	case PAYLOAD_EVENT_REFUNDED:
+		return in->refund->public_id;
+	case PAYLOAD_EVENT_SHIPPED:
+	case PAYLOAD_EVENT_DELIVERED:
+		snprintf(buf, cap, "%s-%" PRId64, in->order->public_id, in->job->seller_id);
+		return buf;
+	default:
+		return in->order->public_id;
+	}
 }
 
 /* The sent record and the job's completion, one transaction. */
@@ -150,7 +197,7 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 	struct account_contact contact;
 	struct alimtalk_result ar;
 	struct alimtalk_msg m;
-	char key[NOTICES_KEY_MAX + 1], amount[MONEY_FMT_MAX];
+	char key[NOTICES_KEY_MAX + 1], amount[MONEY_FMT_MAX], parcel[NOTICES_KEY_MAX + 1];
 	bool done = true;
 	int rc;
 
@@ -163,8 +210,8 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 	}
 	if (rc == 0 || !contact.alimtalk || contact.phone[0] == '\0')
 		return false;
-	if (notices_event_key(key, sizeof(key), in->refund != NULL ? "refunded" : "paid",
-	    in->refund != NULL ? in->refund->public_id : in->order->public_id) != 0) {
+	if (notices_event_key(key, sizeof(key), payload_event_name(in->job->event),
+	    notice_id(in, parcel, sizeof(parcel))) != 0) {
 		log_error(&ctx->log, "notify: order %s: no 알림톡 key: by mail", in->order->public_id);
 		return false;
 	}
@@ -181,8 +228,7 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 		return false;
 
 	memset(&m, 0, sizeof(m));
-	m.template_code = conf_str(ctx->conf, in->refund != NULL ?
-	    CONF_ALIMTALK_TEMPLATE_REFUNDED : CONF_ALIMTALK_TEMPLATE_PAID);
+	m.template_code = conf_str(ctx->conf, templates[in->job->event]);
 	m.recipient = contact.phone;
 	m.params = params;
 	m.nparams = notice_params(ctx, in, params, &name, &items, &url, amount);

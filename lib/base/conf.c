@@ -261,6 +261,10 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    "template code registered for the paid notice (variables: see docs/ARCHITECTURE.md, Notify)"), /* CONF_ALIMTALK_TEMPLATE_PAID */
 	STR("alimtalk.template_refunded", "JT_ORDER_REFUNDED", 1, 20,
 	    "template code registered for the refunded notice (variables: see docs/ARCHITECTURE.md, Notify)"), /* CONF_ALIMTALK_TEMPLATE_REFUNDED */
+	STR("alimtalk.template_shipped", "JT_ORDER_SHIPPED", 1, 20,
+	    "template code registered for the shipped notice of a parcel (variables: see docs/ARCHITECTURE.md, Notify)"), /* CONF_ALIMTALK_TEMPLATE_SHIPPED */
+	STR("alimtalk.template_delivered", "JT_ORDER_DELIVERED", 1, 20,
+	    "template code registered for the delivered notice of a parcel (variables: see docs/ARCHITECTURE.md, Notify)"), /* CONF_ALIMTALK_TEMPLATE_DELIVERED */
 	STR("alimtalk.resend_send_no", "", 0, 24,
 	    "SMS sender number registered with the provider; set: a recipient without KakaoTalk gets the notice as SMS/LMS from the provider (resendParameter); empty: no SMS fallback"), /* CONF_ALIMTALK_RESEND_SEND_NO */
 	INT("alimtalk.timeout_ms", "3000", 100, 20000,

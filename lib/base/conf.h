@@ -116,6 +116,8 @@ enum conf_key {
 	CONF_ALIMTALK_SENDER_KEY, /* the KakaoTalk channel's sender key (senderKey) */
 	CONF_ALIMTALK_TEMPLATE_PAID, /* template code registered for the paid notice */
 	CONF_ALIMTALK_TEMPLATE_REFUNDED, /* template code registered for the refunded notice */
+	CONF_ALIMTALK_TEMPLATE_SHIPPED, /* template code registered for the shipped notice */
+	CONF_ALIMTALK_TEMPLATE_DELIVERED, /* template code registered for the delivered notice */
 	CONF_ALIMTALK_RESEND_SEND_NO, /* SMS sender number for the provider's SMS fallback; empty = none */
 	CONF_ALIMTALK_TIMEOUT_MS, /* whole-request timeout of a 알림톡 send, in milliseconds */
 	CONF_ALIMTALK_MAIL_AFTER_ATTEMPTS, /* attempt of a notice job at which an unknown 알림톡 outcome falls back to mail */

@@ -11,7 +11,9 @@
 
 #define PAYLOAD_TEXT_MAX 4096      /* bytes of any payload we parse */
 
-static const char *const event_names[PAYLOAD_EVENT__MAX] = { "paid", "refunded" };
+static const char *const event_names[PAYLOAD_EVENT__MAX] = {
+	"paid", "refunded", "shipped", "delivered",
+};
 
 const char *
 payload_event_name(enum payload_event e)
@@ -93,6 +95,12 @@ payload_notify_build(struct arena *a, const struct payload_notify *p)
 	add_str(o, "event", payload_event_name(p->event));
 	if (p->event == PAYLOAD_EVENT_REFUNDED)
 		add_str(o, "refundId", p->refund_id);
+	if (p->event == PAYLOAD_EVENT_SHIPPED || p->event == PAYLOAD_EVENT_DELIVERED)
+		json_object_object_add(o, "sellerId", json_object_new_int64(p->seller_id));
+	if (p->event == PAYLOAD_EVENT_SHIPPED) {
+		add_str(o, "courier", p->courier);
+		add_str(o, "trackingNo", p->tracking_no);
+	}
 	return finish(a, o);
 }
 
@@ -190,10 +198,13 @@ payload_confirm_parse(struct arena *a, const char *text, struct payload_confirm 
 int
 payload_notify_parse(struct arena *a, const char *text, struct payload_notify *out)
 {
-	static const char *const keys[] = { "orderId", "event", "refundId", NULL };
+	static const char *const keys[] = {
+		"orderId", "event", "refundId", "sellerId", "courier", "trackingNo", NULL,
+	};
 	struct json_object *o = parse_object(text, keys);
 	const char *event = NULL;
-	int rc = -1, e, has_refund;
+	int rc = -1, e, has_refund, has_seller, has_courier, has_tracking;
+	bool parcel, shipped;
 
 	memset(out, 0, sizeof(*out));
 	if (o == NULL)
@@ -210,6 +221,16 @@ payload_notify_parse(struct arena *a, const char *text, struct payload_notify *o
 	has_refund = get_str(a, o, "refundId", PAYLOAD_ID_MAX, &out->refund_id);
 	/* A refund names its refund; a payment has none. */
 	if (has_refund < 0 || (has_refund == 0) != (out->event == PAYLOAD_EVENT_REFUNDED))
+		goto out;
+	/* A parcel's notice names its seller; a shipped one its courier and number too. */
+	shipped = out->event == PAYLOAD_EVENT_SHIPPED;
+	parcel = shipped || out->event == PAYLOAD_EVENT_DELIVERED;
+	has_seller = jparse_int64(o, "sellerId", 1, INT64_MAX, &out->seller_id);
+	has_courier = get_str(a, o, "courier", PAYLOAD_COURIER_MAX, &out->courier);
+	has_tracking = get_str(a, o, "trackingNo", PAYLOAD_TRACKING_MAX, &out->tracking_no);
+	if (has_seller < 0 || has_courier < 0 || has_tracking < 0 ||
+	    (has_seller == 0) != parcel || (has_courier == 0) != shipped ||
+	    (has_tracking == 0) != shipped)
 		goto out;
 	rc = 0;
 out:

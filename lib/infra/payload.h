@@ -13,7 +13,8 @@
  *   refund            {"refundId"}
  *   refund.settle     {"refundId"}
  *   notify            {"orderId", "event": "paid"}  or  {"orderId", "event": "refunded",
- *                     "refundId"}
+ *                     "refundId"}  or  {"orderId", "event": "shipped", "sellerId", "courier",
+ *                     "trackingNo"}  or  {"orderId", "event": "delivered", "sellerId"}
  */
 #ifndef JT_PAYLOAD_H
 #define JT_PAYLOAD_H
@@ -37,13 +38,25 @@ struct payload_confirm {
 	const char *user_ref;          /* the shopper's opaque reference (KakaoPay partner_user_id) */
 };
 
-enum payload_event { PAYLOAD_EVENT_PAID, PAYLOAD_EVENT_REFUNDED, PAYLOAD_EVENT__MAX };
+enum payload_event {
+	PAYLOAD_EVENT_PAID,
+	PAYLOAD_EVENT_REFUNDED,
+	PAYLOAD_EVENT_SHIPPED,         /* one seller's parcel of the order left (fulfilment_ship) */
+	PAYLOAD_EVENT_DELIVERED,       /* that parcel arrived (fulfilment_deliver) */
+	PAYLOAD_EVENT__MAX
+};
+
+#define PAYLOAD_COURIER_MAX 16     /* bytes of a courier code */
+#define PAYLOAD_TRACKING_MAX 40    /* bytes of a tracking number */
 
 /* notify: what happened to the shopper's order. */
 struct payload_notify {
 	const char *order_id;
 	enum payload_event event;
 	const char *refund_id;         /* PAYLOAD_EVENT_REFUNDED only, else NULL */
+	int64_t seller_id;             /* SHIPPED and DELIVERED only (> 0), else 0 */
+	const char *courier;           /* SHIPPED only: the courier's code, else NULL */
+	const char *tracking_no;       /* SHIPPED only, else NULL */
 };
 
 /* echo: the demo job. */
@@ -69,7 +82,7 @@ int payload_refund_parse(struct arena *a, const char *text, const char **refund_
 int payload_notify_parse(struct arena *a, const char *text, struct payload_notify *out);
 int payload_echo_parse(struct arena *a, const char *text, struct payload_echo *out);
 
-/* "paid", "refunded" ("?" out of range). */
+/* "paid", "refunded", "shipped", "delivered" ("?" out of range). */
 const char *payload_event_name(enum payload_event e);
 
 #endif

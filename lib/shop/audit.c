@@ -19,10 +19,20 @@ static const char SQL_INSERT[] =
     "INSERT INTO audit_log (actor_id, action, target, before_json, after_json)"
     " VALUES (?, ?, ?, ?, ?)";
 /* One statement for every filter: a NULL (or 0) parameter switches its condition off. */
-static const char SQL_LIST[] =
-    "SELECT l.id, l.actor_id, u.email, u.name, l.action, l.target, l.before_json,"
-    " l.after_json, DATE_FORMAT(l.created_at, '%Y-%m-%d %H:%i:%s')"
+/* The columns of a record (fill_entry reads them by these positions). */
+#define SQL_ENTRY_COLUMNS \
+    "SELECT l.id, l.actor_id, u.email, u.name, l.action, l.target, l.before_json," \
+    " l.after_json, DATE_FORMAT(l.created_at, '%Y-%m-%d %H:%i:%s')" \
     " FROM audit_log l JOIN users u ON u.id = l.actor_id"
+enum {
+	ENTRY_ID, ENTRY_ACTOR_ID, ENTRY_ACTOR_EMAIL, ENTRY_ACTOR_NAME, ENTRY_ACTION, ENTRY_TARGET,
+	ENTRY_BEFORE, ENTRY_AFTER, ENTRY_AT
+};
+
+static const char SQL_GET[] = SQL_ENTRY_COLUMNS " WHERE l.id = ?";
+
+static const char SQL_LIST[] =
+    SQL_ENTRY_COLUMNS
     " WHERE (? = 0 OR l.actor_id = ?)"
     " AND (? IS NULL OR l.action = ?)"
     " AND (? IS NULL OR l.target = ?)"
@@ -161,6 +171,21 @@ like_prefix(struct arena *a, const char *t)
 	return out;
 }
 
+/* Row i of a query of SQL_ENTRY_COLUMNS into *e (strings stay in the result's arena). */
+static void
+fill_entry(const struct db_res *res, size_t i, struct audit_entry *e)
+{
+	e->id = db_res_i64(res, i, ENTRY_ID);
+	e->actor_id = db_res_i64(res, i, ENTRY_ACTOR_ID);
+	e->actor_email = db_res_str(res, i, ENTRY_ACTOR_EMAIL);
+	e->actor_name = db_res_str(res, i, ENTRY_ACTOR_NAME);
+	e->action = db_res_str(res, i, ENTRY_ACTION);
+	e->target = db_res_str(res, i, ENTRY_TARGET);
+	e->before_json = db_res_str(res, i, ENTRY_BEFORE);
+	e->after_json = db_res_str(res, i, ENTRY_AFTER);
+	e->at = db_res_str(res, i, ENTRY_AT);
+}
+
 int64_t
 audit_list(struct db *db, struct arena *a, const struct audit_filter *f, size_t limit,
     struct audit_entry **out)
@@ -192,17 +217,22 @@ audit_list(struct db *db, struct arena *a, const struct audit_filter *f, size_t 
 	if (rc < 0)
 		return rc;
 	e = arena_alloc(a, sizeof(*e) * (res.nrows + 1));
-	for (i = 0; i < res.nrows; i++) {
-		e[i].id = db_res_i64(&res, i, 0);
-		e[i].actor_id = db_res_i64(&res, i, 1);
-		e[i].actor_email = db_res_str(&res, i, 2);
-		e[i].actor_name = db_res_str(&res, i, 3);
-		e[i].action = db_res_str(&res, i, 4);
-		e[i].target = db_res_str(&res, i, 5);
-		e[i].before_json = db_res_str(&res, i, 6);
-		e[i].after_json = db_res_str(&res, i, 7);
-		e[i].at = db_res_str(&res, i, 8);
-	}
+	for (i = 0; i < res.nrows; i++)
+		fill_entry(&res, i, &e[i]);
 	*out = e;
 	return (int64_t)res.nrows;
+}
+
+int
+audit_get(struct db *db, struct arena *a, int64_t id, struct audit_entry *out)
+{
+	struct db_res res;
+	int64_t rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_query(db, a, &res, SQL_GET, "i", id);
+	if (rc <= 0)
+		return (int)rc;
+	fill_entry(&res, 0, out);
+	return 1;
 }

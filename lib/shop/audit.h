@@ -58,6 +58,9 @@ struct audit_entry {
 int64_t audit_list(struct db *db, struct arena *a, const struct audit_filter *f, size_t limit,
     struct audit_entry **out);
 
+/* Record id into *out (strings in a). Returns 1, 0 when there is none, or an enum db_rc. */
+int audit_get(struct db *db, struct arena *a, int64_t id, struct audit_entry *out);
+
 /* True when s is "YYYY-MM-DD" with a month 01..12 and a day 01..31 (the database checks the
  * calendar: a day that does not exist matches nothing). */
 int audit_day_ok(const char *s);

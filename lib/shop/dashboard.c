@@ -1,5 +1,7 @@
 /* dashboard: today's order counts and revenue for the admin console (see dashboard.h). */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/money.h"
@@ -14,6 +16,62 @@ static const char SQL_REVENUE_TODAY[] =
     "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(refunded_amount), 0)"
     " FROM orders WHERE paid_at >= CURDATE()";
 enum { REVENUE_ORDERS, REVENUE_PAID, REVENUE_REFUNDED };
+
+static const char SQL_TODAY[] = "SELECT DATE_FORMAT(CURDATE(), '%Y-%m-%d')";
+
+/* Days ago (0: today) for the last ? days, with the payments of each day that had any. */
+static const char SQL_SALES_DAYS[] =
+    "SELECT DATEDIFF(CURDATE(), DATE(paid_at)), COUNT(*), COALESCE(SUM(amount), 0)"
+    " FROM orders WHERE paid_at >= CURDATE() - INTERVAL ? DAY"
+    " GROUP BY DATE(paid_at)";
+enum { SALES_DAYS_AGO, SALES_ORDERS, SALES_PAID };
+
+int
+dashboard_sales_days(struct db *db, struct arena *a, int ndays, struct dashboard_day *out)
+{
+	struct db_res res;
+	struct tm tm;
+	int64_t n, ago;
+	size_t i;
+	int k;
+
+	if (ndays < 1 || ndays > DASHBOARD_DAYS_MAX)
+		return DB_ERR;
+	memset(out, 0, sizeof(*out) * (size_t)ndays);
+	n = db_query(db, a, &res, SQL_TODAY, "");
+	if (n < 0)
+		return (int)n;
+	memset(&tm, 0, sizeof(tm));
+	if (n != 1 || db_res_str(&res, 0, 0) == NULL ||
+	    sscanf(db_res_str(&res, 0, 0), "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday) != 3)
+		return DB_ERR;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	/* Label each day by walking back from today; timegm/gmtime_r normalise the month ends. */
+	for (k = 0; k < ndays; k++) {
+		struct tm d = tm;
+		time_t t;
+
+		d.tm_mday -= ndays - 1 - k;
+		d.tm_hour = 12;
+		t = timegm(&d);
+		if (gmtime_r(&t, &d) == NULL ||
+		    strftime(out[k].day, sizeof(out[k].day), "%Y-%m-%d", &d) == 0)
+			return DB_ERR;
+	}
+	n = db_query(db, a, &res, SQL_SALES_DAYS, "i", (int64_t)(ndays - 1));
+	if (n < 0)
+		return (int)n;
+	for (i = 0; i < res.nrows; i++) {
+		ago = db_res_i64(&res, i, SALES_DAYS_AGO);
+		if (ago < 0 || ago >= ndays)
+			continue;  /* paid "in the future" by a clock step: not on the chart */
+		out[ndays - 1 - ago].orders = db_res_i64(&res, i, SALES_ORDERS);
+		out[ndays - 1 - ago].paid = db_res_i64(&res, i, SALES_PAID);
+	}
+	return 0;
+}
 
 int
 dashboard_orders_today(struct db *db, struct arena *a, int64_t counts[ORDER_STATUS__MAX])

@@ -20,6 +20,20 @@ struct dashboard_revenue {
 	int64_t net;
 };
 
+/* One calendar day's payments (the database's days). */
+struct dashboard_day {
+	char day[11];           /* "YYYY-MM-DD" */
+	int64_t orders;         /* orders paid that day */
+	int64_t paid;           /* what they were paid, won */
+};
+
+#define DASHBOARD_DAYS_MAX 60
+
+/* The payments of the last ndays days (1..DASHBOARD_DAYS_MAX) up to and including today,
+ * oldest first, into out[ndays]; a day without payments counts 0. Returns 0 or an enum
+ * db_rc (DB_ERR for ndays out of range). */
+int dashboard_sales_days(struct db *db, struct arena *a, int ndays, struct dashboard_day *out);
+
 /* The orders created today, counted by status into counts[ORDER_STATUS__MAX] (a status
  * without orders counts 0; a status the database spells in a way orders_status_parse does
  * not know is left out). Returns 0 or an enum db_rc. */

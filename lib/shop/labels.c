@@ -51,6 +51,74 @@ static const struct label label_rows[] = {
 	{ LABEL_EVENT, "EXPIRED",            "결제 기한이 지나 주문이 취소되었습니다", MUTED },
 	{ LABEL_EVENT, "CANCELED",           "주문이 취소되었습니다",                 MUTED },
 	{ LABEL_EVENT, "PARTIALLY_CANCELED", "일부 상품이 취소·환불되었습니다",       WARN },
+
+	{ LABEL_ACCOUNT, "pg_receivable",      "PG 미수금",          MUTED },
+	{ LABEL_ACCOUNT, "cash_at_bank",       "은행 예금",          MUTED },
+	{ LABEL_ACCOUNT, "points",             "회원 포인트",        MUTED },
+	{ LABEL_ACCOUNT, "sales_clearing",     "정산 대기 매출",     MUTED },
+	{ LABEL_ACCOUNT, "seller_payable",     "판매자 지급 예정금", MUTED },
+	{ LABEL_ACCOUNT, "refunds",            "환불",               MUTED },
+	{ LABEL_ACCOUNT, "commission_revenue", "수수료 수익",        MUTED },
+	{ LABEL_ACCOUNT, "pg_fees",            "PG 수수료",          MUTED },
+
+	{ LABEL_ACCOUNT_KIND, "asset",     "자산", INFO },
+	{ LABEL_ACCOUNT_KIND, "liability", "부채", WARN },
+	{ LABEL_ACCOUNT_KIND, "revenue",   "수익", OK },
+	{ LABEL_ACCOUNT_KIND, "expense",   "비용", DANGER },
+
+	{ LABEL_POSTING, "paid.pg",       "PG 결제",       OK },
+	{ LABEL_POSTING, "paid.points",   "포인트 결제",   OK },
+	{ LABEL_POSTING, "settle",        "판매자 정산",   INFO },
+	{ LABEL_POSTING, "refund.pg",     "PG 환불",       WARN },
+	{ LABEL_POSTING, "refund.points", "포인트 환불",   WARN },
+	{ LABEL_POSTING, "refund.settle", "환불 정산",     WARN },
+	{ LABEL_POSTING, "points.charge", "포인트 충전",   INFO },
+	{ LABEL_POSTING, "payout",        "판매자 지급",   INFO },
+	{ LABEL_POSTING, "pg.fee",        "PG 수수료",     MUTED },
+
+	{ LABEL_AUDIT, "product.create",     "상품 등록",       INFO },
+	{ LABEL_AUDIT, "product.update",     "상품 수정",       INFO },
+	{ LABEL_AUDIT, "product.deactivate", "판매 중지",       WARN },
+	{ LABEL_AUDIT, "product.activate",   "판매 재개",       OK },
+	{ LABEL_AUDIT, "stock.adjust",       "재고 조정",       INFO },
+	{ LABEL_AUDIT, "refund.request",     "환불 요청",       WARN },
+	{ LABEL_AUDIT, "wallet.payout",      "판매자 지급",     INFO },
+	{ LABEL_AUDIT, "outbox.retry",       "작업 재시도",     MUTED },
+	{ LABEL_AUDIT, "delivery.ship",      "발송 처리",       INFO },
+	{ LABEL_AUDIT, "delivery.deliver",   "배송 완료",       OK },
+	{ LABEL_AUDIT, "reconcile.run",      "정산 대사 실행",  WARN },
+
+	{ LABEL_FIELD, "id",             "번호",          MUTED },
+	{ LABEL_FIELD, "sellerId",       "판매자",        MUTED },
+	{ LABEL_FIELD, "name",           "상품명",        MUTED },
+	{ LABEL_FIELD, "description",    "설명",          MUTED },
+	{ LABEL_FIELD, "price",          "가격",          MUTED },
+	{ LABEL_FIELD, "listPrice",      "정가",          MUTED },
+	{ LABEL_FIELD, "active",         "판매 상태",     MUTED },
+	{ LABEL_FIELD, "stock",          "재고",          MUTED },
+	{ LABEL_FIELD, "delta",          "조정 수량",     MUTED },
+	{ LABEL_FIELD, "reason",         "사유",          MUTED },
+	{ LABEL_FIELD, "status",         "상태",          MUTED },
+	{ LABEL_FIELD, "refundedAmount", "환불된 금액",   MUTED },
+	{ LABEL_FIELD, "refundId",       "환불 번호",     MUTED },
+	{ LABEL_FIELD, "orderId",        "주문",          MUTED },
+	{ LABEL_FIELD, "amount",         "금액",          MUTED },
+	{ LABEL_FIELD, "lines",          "상품별 내역",   MUTED },
+	{ LABEL_FIELD, "full",           "전액 환불",     MUTED },
+	{ LABEL_FIELD, "payable",        "지급할 금액",   MUTED },
+	{ LABEL_FIELD, "payoutId",       "지급 번호",     MUTED },
+	{ LABEL_FIELD, "paid",           "지급액",        MUTED },
+	{ LABEL_FIELD, "kind",           "작업 종류",     MUTED },
+	{ LABEL_FIELD, "attempts",       "시도 횟수",     MUTED },
+	{ LABEL_FIELD, "lastError",      "마지막 오류",   MUTED },
+	{ LABEL_FIELD, "pictures",       "상품 이미지",   MUTED },
+	{ LABEL_FIELD, "courier",        "택배사",        MUTED },
+	{ LABEL_FIELD, "trackingNo",     "송장 번호",     MUTED },
+	{ LABEL_FIELD, "pg",             "PG",            MUTED },
+	{ LABEL_FIELD, "source",         "파일",          MUTED },
+	{ LABEL_FIELD, "date",           "정산일",        MUTED },
+	{ LABEL_FIELD, "dryRun",         "모의 대사",     MUTED },
+	{ LABEL_FIELD, "rows",           "행 수",         MUTED },
 };
 
 static const char *const tone_names[LABEL_TONE__MAX] = {
@@ -103,6 +171,42 @@ labels_nth(enum label_kind kind, size_t i, const struct label **out)
 		}
 	}
 	return 0;
+}
+
+const char *
+labels_account(const char *code, char *out, size_t cap)
+{
+	const char *colon, *param, *what = NULL;
+	char head[64];
+	size_t n;
+
+	if (cap == 0)
+		return out;
+	if (code == NULL) {
+		snprintf(out, cap, "%s", labels_text(LABEL_ACCOUNT, NULL));
+		return out;
+	}
+	colon = strchr(code, ':');
+	n = colon != NULL ? (size_t)(colon - code) : strlen(code);
+	if (n >= sizeof(head))
+		n = sizeof(head) - 1;
+	memcpy(head, code, n);
+	head[n] = '\0';
+	if (colon == NULL) {
+		snprintf(out, cap, "%s", labels_text(LABEL_ACCOUNT, head));
+		return out;
+	}
+	param = colon + 1;
+	if (strcmp(head, "pg_receivable") == 0 || strcmp(head, "pg_fees") == 0)
+		what = labels_find(LABEL_PAY, param) != NULL ? labels_text(LABEL_PAY, param) : param;
+	if (strcmp(head, "points") == 0)
+		snprintf(out, cap, "%s (회원 %s)", labels_text(LABEL_ACCOUNT, head), param);
+	else if (strcmp(head, "seller_payable") == 0)
+		snprintf(out, cap, "%s (판매자 %s)", labels_text(LABEL_ACCOUNT, head), param);
+	else
+		snprintf(out, cap, "%s (%s)", labels_text(LABEL_ACCOUNT, head),
+		    what != NULL ? what : param);
+	return out;
 }
 
 int

@@ -18,6 +18,11 @@ enum label_kind {
 	LABEL_DELIVERY,     /* order_deliveries.status: SHIPPED → 배송중 */
 	LABEL_COURIER,      /* order_deliveries.courier: cj → CJ대한통운 */
 	LABEL_EVENT,        /* order_events.to_status, as a sentence for the timeline */
+	LABEL_ACCOUNT,      /* a ledger account's code before any ':': pg_receivable → PG 미수금 */
+	LABEL_ACCOUNT_KIND, /* ledger_kind_name: asset → 자산 */
+	LABEL_POSTING,      /* ledger_code_name, why money moved: paid.pg → PG 결제 */
+	LABEL_AUDIT,        /* audit_log.action: stock.adjust → 재고 조정 */
+	LABEL_FIELD,        /* a key of an audit record's before/after JSON: stock → 재고 */
 	LABEL_KIND__MAX
 };
 
@@ -45,6 +50,15 @@ const char *labels_tone(enum label_kind kind, const char *code);
 /* The row of kind number i in table order, for listing every choice of a kind (the couriers of
  * a form): fills *out and returns 1, or returns 0 past the last. */
 int labels_nth(enum label_kind kind, size_t i, const struct label **out);
+
+#define LABELS_ACCOUNT_MAX 128
+
+/* A ledger account's Korean name for the console, from its code (lib/shop/ledger.h's chart):
+ * "pg_receivable:toss" → "PG 미수금 (토스페이먼츠)", "points:12" → "회원 포인트 (회원 12)",
+ * "seller_payable:3" → "판매자 지급 예정금 (판매자 3)", "cash_at_bank" → "은행 예금". An
+ * unknown code reads "확인 중". Writes at most cap bytes (LABELS_ACCOUNT_MAX is enough) and
+ * returns out. The code itself is shown beside it by the page. */
+const char *labels_account(const char *code, char *out, size_t cap);
 
 #define LABELS_ORDER_NO_MAX 32   /* "20261206-000123" and room for ids of any size */
 

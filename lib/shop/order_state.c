@@ -174,7 +174,7 @@ int
 order_state_paid(struct db *db, struct arena *a, const struct order *o,
     const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc)
 {
-	struct payload_notify notify = { o->public_id, PAYLOAD_EVENT_PAID, NULL };
+	struct payload_notify notify = { .order_id = o->public_id, .event = PAYLOAD_EVENT_PAID };
 	int64_t rc;
 	size_t i;
 

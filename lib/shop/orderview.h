@@ -12,6 +12,21 @@
 struct arena;
 struct db;
 
+/* The orders list's orders (the console's column headers link to them). */
+enum orderview_sort {
+	ORDERVIEW_NEWEST,           /* "new": newest first (the default; pages by before_id) */
+	ORDERVIEW_OLDEST,           /* "old" */
+	ORDERVIEW_AMOUNT_DESC,      /* "amount_desc": the largest amount first */
+	ORDERVIEW_AMOUNT_ASC,       /* "amount_asc" */
+	ORDERVIEW_SORT__MAX
+};
+
+/* The sort's name in a URL ("new", ...). */
+const char *orderview_sort_name(enum orderview_sort s);
+
+/* Parses a sort's name. Returns 0 with *out set, or -1. */
+int orderview_sort_parse(const char *name, enum orderview_sort *out);
+
 /* A search: every condition given narrows it, the others are off. The caller validated the
  * values. */
 struct orderview_query {
@@ -21,7 +36,10 @@ struct orderview_query {
 	enum order_status status;   /* ORDER_STATUS__MAX: any */
 	const char *from_day;       /* "YYYY-MM-DD": created on or after that day, or NULL */
 	const char *to_day;         /* "YYYY-MM-DD": created on or before that day, or NULL */
+	const char *pay_method;     /* "toss", "kakaopay", "points", or NULL */
 	int64_t before_id;          /* the page after the order with this internal id, or 0 */
+	enum orderview_sort sort;
+	int64_t offset;             /* rows to skip (pages of the sorts other than NEWEST) */
 };
 
 /* One order of a search's page. Strings live in the arena given to the search. */
@@ -50,7 +68,7 @@ struct orderview_payment {
 	const char *created_at;     /* "YYYY-MM-DD HH:MM:SS" */
 };
 
-/* The orders matching q, newest first, at most limit, into an array from a. Returns the
+/* The orders matching q, in q->sort's order (ties: newest first), at most limit, into an array from a. Returns the
  * count or an enum db_rc. */
 int64_t orderview_search(struct db *db, struct arena *a, const struct orderview_query *q,
     size_t limit, struct orderview_row **out);

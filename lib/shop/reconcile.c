@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "base/arena.h"
 #include "base/log.h"
@@ -45,6 +46,7 @@
 #include "clients/pg.h"
 #include "infra/bus.h"
 #include "infra/db.h"
+#include "shop/audit.h"
 #include "shop/order_state.h"
 #include "shop/orders.h"
 #include "shop/reconcile.h"
@@ -519,6 +521,26 @@ struct start_tx {
 	const char *source;
 };
 
+/* The audit record of a run an admin started from the console (reconcile.run, target
+ * "reconcile:<runId>"), written with the run's row. Returns 0 or an enum db_rc. */
+static int
+audit_run(struct db *db, struct arena *a, const struct recon_opts *o, const char *source,
+    int64_t run_id)
+{
+	struct json_object *after = json_object_new_object();
+	int rc;
+
+	json_object_object_add(after, "pg", json_object_new_string(pg_name(o->file->pg)));
+	json_object_object_add(after, "source", json_object_new_string(source));
+	json_object_object_add(after, "date", json_object_new_string(o->file->date));
+	json_object_object_add(after, "dryRun", json_object_new_boolean(o->dry_run));
+	json_object_object_add(after, "rows", json_object_new_int64((int64_t)o->file->nrows));
+	rc = audit_record_json(db, o->actor_id, "reconcile.run",
+	    arena_printf(a, "reconcile:%" PRId64, run_id), NULL, after);
+	json_object_put(after);
+	return rc;
+}
+
 static int
 start_tx_fn(struct db *db, void *arg)
 {
@@ -540,7 +562,9 @@ start_tx_fn(struct db *db, void *arg)
 		return (int)rc;
 	t->c->run->id = db_last_insert_id(db);
 	rc = db_exec(db, SQL_GUARD_RUN, "i", t->c->run->id);
-	return rc < 0 ? (int)rc : 0;
+	if (rc < 0)
+		return (int)rc;
+	return o->actor_id > 0 ? audit_run(db, t->c->scratch, o, t->source, t->c->run->id) : 0;
 }
 
 /* The source as stored: printable ASCII (others become '?'), at most RECON_SOURCE_MAX. */

@@ -8,7 +8,8 @@
  *
  * Files: reconcile_file.c (the settlement records), reconcile_lock.c (the lock),
  * reconcile.c (a run), reconcile_repair.c (one payment's finding and repair),
- * reconcile_report.c (the console's reads); reconcile_impl.h is what they share. */
+ * reconcile_report.c (the console's reads), reconcile_console.c (a run started from the admin
+ * console: dry run first, then apply); reconcile_impl.h is what they share. */
 #ifndef JT_RECONCILE_H
 #define JT_RECONCILE_H
 
@@ -173,6 +174,8 @@ struct recon_opts {
 	bool dry_run;               /* classify and record "would_..." actions; change nothing */
 	bool repair_approved;       /* reconcile.repair_approved */
 	int64_t confirming_stale_seconds; /* payments.confirming_stale_seconds */
+	int64_t actor_id;           /* > 0: the admin who started it from the console: the run's
+	                             * row is audited (reconcile.run) in its transaction */
 };
 
 /* Runs one reconciliation of o->file against our payments (see the top comment and
@@ -181,5 +184,52 @@ struct recon_opts {
  * file's date, repairs what is safe (unless dry_run), records each finding as it goes, and
  * closes the run. *out is the run (strings in a). Returns an enum recon_rc. */
 enum recon_rc reconcile_run(const struct recon_opts *o, struct arena *a, struct recon_run *out);
+
+/* ---- a run started from the admin console (reconcile_console.c) ------------------------ */
+
+/* What the admin gave: a pasted settlement file (text, len, with its name) or a day to fetch
+ * from the PG (date), and whether this is the dry run or the apply. */
+struct recon_console {
+	struct db *db;
+	struct redis *redis;
+	struct bus *bus;            /* where the apply's repairs' jobs are pushed (may be NULL) */
+	const struct conf *conf;
+	enum pg_id pg;
+	const char *text;           /* the file's bytes, or NULL when date is given */
+	size_t len;
+	const char *name;           /* the file's name as the admin gave it (the run's source) */
+	const char *date;           /* YYYY-MM-DD to fetch (Toss), or NULL */
+	bool dry_run;
+	int64_t actor_id;           /* the admin (audited as reconcile.run) */
+};
+
+enum recon_console_rc {
+	RECON_CONSOLE_RAN,          /* *out is the run (done or with findings) */
+	RECON_CONSOLE_RAN_NOT_KEPT, /* a dry run that ran, but its input could not be kept for
+	                             * the apply (Redis): the admin runs it again */
+	RECON_CONSOLE_BAD_INPUT,    /* the file is malformed: err says why; nothing written */
+	RECON_CONSOLE_FETCH_FAILED, /* the PG did not give the day: err says why; nothing written */
+	RECON_CONSOLE_LOCKED,       /* another run holds the lock: nothing written */
+	RECON_CONSOLE_BUSY,         /* a newer run took over: *out is the run, failed */
+	RECON_CONSOLE_FAILED,       /* the database, Redis or a repair failed (*out->id > 0 when
+	                             * the run was recorded, marked failed) */
+	RECON_CONSOLE_RC__MAX
+};
+
+/* Runs in as one reconciliation (reconcile_run under the one-run lock, the file parsed or
+ * the day fetched first, the PG asked with no transaction open). A dry run's input is kept in
+ * Redis for an hour under its run id (reconcile_console_kept). err (English, one line) is set
+ * for BAD_INPUT, FETCH_FAILED and a Redis failure. Strings of *out live in a. */
+enum recon_console_rc reconcile_console_run(const struct recon_console *in, struct arena *a,
+    struct recon_run *out, char *err, size_t err_len);
+
+/* The input kept for dry run run_id into *out (pg, text/len or date, name; strings in a; the
+ * handles are left as they were). Returns 1, 0 none (expired, applied, or never kept), -1
+ * Redis failed or the kept text is malformed. */
+int reconcile_console_kept(struct redis *r, struct arena *a, int64_t run_id,
+    struct recon_console *out);
+
+/* Drops the input kept for dry run run_id (after its apply ran). */
+void reconcile_console_forget(struct redis *r, int64_t run_id);
 
 #endif

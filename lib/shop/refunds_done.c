@@ -107,8 +107,8 @@ move_order(struct db *db, const struct refunds_effects *e, char *won)
 int
 refunds_done_effects(struct db *db, const struct refunds_effects *e)
 {
-	struct payload_notify notify = { e->order->public_id, PAYLOAD_EVENT_REFUNDED,
-	    e->refund_public_id };
+	struct payload_notify notify = { .order_id = e->order->public_id,
+		.event = PAYLOAD_EVENT_REFUNDED, .refund_id = e->refund_public_id };
 	char won[MONEY_FMT_MAX];
 	struct order_line *lines;
 	enum ledger_rc lrc;

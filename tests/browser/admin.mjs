@@ -1,21 +1,32 @@
-// admin: the admin's journey in the browser: sign in, the console's dashboard, a stock
-// adjustment on a product's page, a partial and then a full refund of a paid order, and the
-// ledger's trial balance moving by the refunded amounts. Written against the console's hooks:
+// admin: the admin's journey in the browser, at 1280 and 390 px: sign in, the console's
+// dashboard (sales cards, the 14 days' SVG chart, orders by state in Korean, breakers, outbox
+// backlog), the orders list (filter by status, sort by amount, Korean labels, amounts in won),
+// a stock adjustment on a product's page and a refused one (the address bar leaves the POST
+// address, so a reload re-submits nothing), a partial and then a full refund of a paid order,
+// the ledger's trial balance moving by the refunded amounts with Korean account names, the
+// audit log and one record's page, and the money and operations pages. Every page must pass
+// axe-core (no serious or critical finding), html-validate and fit the viewport (strict).
+// Written against the console's hooks:
+//   /admin/fulfilment     tr.parcel[data-order][data-seller] holding form.ship (select courier,
+//                         input tracking_no) or, on ?status=SHIPPED, form.deliver
 //   /admin/products/{id}  form#stock-adjust with inputs delta, reason
 //   /admin/orders/{id}    form#refund with inputs qty_<productId>, reason, a submit button for
 //                         the lines given and button[name=full][value="1"] for everything left
 //   /admin/ledger         table#trial-balance, cells [data-account="<code>"] holding integers
-// fx is the JSON of fixtures.py (fx.refund: an order paid with Toss, 3 units).
+// fx is the JSON of fixtures.py (fx.refund: an order paid with Toss, 3 units; fx.ship: an order
+// paid with Toss whose parcel the journey ships).
 import { BASE, Journey, assert, eq, eventually, trialBalance, won } from './lib.mjs';
 
 const PLACEHOLDER = '준비 중입니다';
 
 export async function run(browser, fx, width = 1280) {
-  // Not strict: the console's pages are redesigned later; their findings are reported.
-  const j = new Journey(browser, `admin-${width}`, width, false);
+  const j = new Journey(browser, `admin-${width}`, width, true);
   await j.open();
   try {
-    await journey(j, fx);
+    // Each width adjusts its own product and refunds its own order (fixtures.py).
+    const own = width < 600 ?
+      { ...fx, adjust: fx.adjustPhone, refund: fx.refundPhone, ship: fx.shipPhone } : fx;
+    await journey(j, own);
   } finally {
     await j.close();
   }
@@ -65,7 +76,7 @@ async function journey(j, fx) {
   let ledger1 = null;
 
   await j.step('sign in', async (page) => {
-    await page.goto(BASE + '/login');
+    await page.goto(BASE + '/login?next=%2Fadmin');
     const form = page.locator('form[action="/login"]');
     await form.locator('input[name="email"]').fill(fx.admin.email);
     await form.locator('input[name="password"]').fill(fx.admin.password);
@@ -73,12 +84,43 @@ async function journey(j, fx) {
       page.waitForURL((u) => !u.pathname.startsWith('/login'), { waitUntil: 'load' }),
       form.locator('button[type="submit"]').click(),
     ]);
-    await page.locator('header .me').waitFor();
+    await page.locator('#me').waitFor({ state: 'attached' });
   });
 
   await j.step('dashboard', async (page) => {
     await adminPage(page, '/admin', 'admin_dashboard.html');
-    await page.locator('main h1').first().waitFor();
+    eq(await page.locator('nav.sidenav a[aria-current="page"]').textContent(), '대시보드',
+      'the side navigation marks the dashboard');
+    assert(/원$/.test((await page.locator('#revenue-paid').textContent()).trim()),
+      "today's sales in won");
+    eq(await page.locator('svg#chart rect.bar').count(), 14, 'fourteen days on the chart');
+    const states = await page.locator('#orders-today tbody tr').allTextContents();
+    assert(states.some((t) => t.includes('결제완료')), `orders by state in Korean: ${states}`);
+    assert(await page.locator('#breakers li[data-breaker="pg-toss"]').count() === 1, 'breakers');
+    assert(/^[0-9]+$/.test(await page.locator('#backlog-pending').textContent()), 'backlog');
+  });
+
+  await j.step('orders list', async (page) => {
+    await adminPage(page, '/admin/orders', 'admin_orders.html');
+    const form = page.locator('form#order-search');
+    await form.locator('select[name="status"]').selectOption('PAID');
+    await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
+    assert(page.url().includes('status=PAID'), `filtered by status (${page.url()})`);
+    await Promise.all([page.waitForEvent('load'), page.locator('a#sort-amount').click()]);
+    assert(page.url().includes('sort=amount_desc') && page.url().includes('status=PAID'),
+      `sorted by amount, filter kept (${page.url()})`);
+    const rows = page.locator('#orders tr.order');
+    assert(await rows.count() >= 1, 'paid orders listed');
+    const amounts = (await page.locator('#orders tr.order td.amount:nth-of-type(6)').allTextContents())
+      .map((t) => won(t));
+    for (let i = 1; i < amounts.length; i++) {
+      assert(amounts[i - 1] >= amounts[i], `largest first: ${amounts.join(', ')}`);
+    }
+    const first = await rows.first().textContent();
+    assert(first.includes('결제완료') && /[0-9,]+원/.test(first), `Korean status and won: ${first}`);
+    await page.goto(`${BASE}/admin/orders?order=${r.orderId}`);
+    eq(await page.locator(`#orders tr.order[data-order="${r.orderId}"]`).count(), 1,
+      'the fixture order found by its id');
   });
 
   await j.step('adjust stock', async (page) => {
@@ -99,6 +141,28 @@ async function journey(j, fx) {
     await page.goto(`${BASE}/products/${fx.adjust.id}`);
     eq(won(await page.locator('article.product .stock').textContent()), fx.adjust.stock + 3,
       'stock on the product page after +3');
+  });
+
+  await j.step('refused stock change', async (page) => {
+    await adminPage(page, `/admin/products/${fx.adjust.id}`, 'admin_product.html');
+    const before = won(await page.locator('#stock').textContent());
+    const form = page.locator('form#stock-adjust');
+    await form.locator('input[name="delta"]').fill(String(-(before + 1000)));
+    await form.locator('[name="reason"]').fill('브라우저 테스트 초과 출고');
+    await Promise.all([
+      page.waitForEvent('load'),
+      form.locator('button[type="submit"]').first().click(),
+    ]);
+    const u = new URL(page.url());
+    eq(u.pathname, `/admin/products/${fx.adjust.id}`, 'back on the product page, not the POST address');
+    eq(u.searchParams.get('err'), 'stock_negative', 'the refusal is named in the address');
+    assert((await page.locator('#adjust-error').textContent()).includes('0개 미만'),
+      'the refusal is explained at the form');
+    eq(await page.locator('form#stock-adjust input[name="delta"]').inputValue(),
+      String(-(before + 1000)), 'what was typed is kept');
+    // A reload is a GET of this page: nothing is submitted again.
+    await page.reload();
+    eq(won(await page.locator('#stock').textContent()), before, 'stock unchanged after a reload');
   });
 
   await j.step('ledger before', async (page) => {
@@ -145,5 +209,66 @@ async function journey(j, fx) {
     const rest = (r.quantity - 1) * r.unitPrice;
     const moved = await waitLedgerMove(page, ledger1, rest, r.pg, 'the full refund');
     j.note(`trial balance: ${moved}`);
+    const recv = page.locator(`#trial-balance tr.account:has([data-account="pg_receivable:${r.pg}"])`);
+    const text = await recv.textContent();
+    assert(text.includes('PG 미수금') && text.includes(`pg_receivable:${r.pg}`) && /원/.test(text),
+      `the account's Korean name with its code, amounts in won: ${text}`);
   });
+
+  await j.step('ship a parcel', async (page) => {
+    await adminPage(page, `/admin/fulfilment?seller=${fx.ship.sellerId}`, 'admin_fulfilment.html');
+    const row = page.locator(`tr.parcel[data-order="${fx.ship.orderId}"][data-seller="${fx.ship.sellerId}"]`);
+    eq(await row.count(), 1, 'the fixture parcel waits in the queue');
+    const form = row.locator('form.ship');
+    await form.locator('select[name="courier"]').selectOption('cj');
+    await form.locator('input[name="tracking_no"]').fill('BR-1234567890');
+    await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
+    assert(page.url().includes('/admin/fulfilment?ok=parcel_shipped'), `shipped (${page.url()})`);
+    // Read the flash before moving on (the checkers read each document's body meanwhile).
+    assert((await page.locator('#flash').textContent()).includes('발송 처리했습니다'), 'the flash');
+    await page.goto(`${BASE}/admin/fulfilment?status=SHIPPED&seller=${fx.ship.sellerId}`);
+    const shipped = page.locator(`tr.parcel[data-order="${fx.ship.orderId}"]`);
+    assert((await shipped.textContent()).includes('BR-1234567890'), 'the tracking number shows');
+    await Promise.all([page.waitForEvent('load'),
+      shipped.locator('form.deliver button[type="submit"]').click()]);
+    assert(page.url().includes('ok=parcel_delivered'), `delivered (${page.url()})`);
+    eq(await page.locator('#flash').textContent(), '배송완료로 바꿨습니다.', 'the flash');
+  });
+
+  await j.step('order after refunds', async (page) => {
+    await adminPage(page, `/admin/orders/${r.orderId}`, 'admin_order.html');
+    eq(await page.locator('#refunds tr.refund').count(), 2, 'two refunds listed');
+    assert(await page.locator('form#refund').count() === 0, 'no refund form on a cancelled order');
+  });
+
+  await j.step('audit log', async (page) => {
+    await adminPage(page, `/admin/audit?target=product:${fx.adjust.id}`, 'admin_audit.html');
+    const row = page.locator('#audit tr.audit[data-action="stock.adjust"]').first();
+    const text = await row.textContent();
+    assert(text.includes('재고 조정') && text.includes(`재고 ${fx.adjust.stock} → ${fx.adjust.stock + 3}`),
+      `a readable row: ${text}`);
+    await Promise.all([page.waitForEvent('load'), row.locator('a', { hasText: '자세히' }).click()]);
+    assert(/\/admin\/audit\/[0-9]+$/.test(new URL(page.url()).pathname), `the record's page (${page.url()})`);
+    const stockRow = page.locator('#changes tr[data-field="stock"]');
+    eq(await stockRow.locator('td.was').textContent(), String(fx.adjust.stock), 'before');
+    eq(await stockRow.locator('td.now').textContent(), String(fx.adjust.stock + 3), 'after');
+  });
+
+  for (const [name, path, template] of [
+    ['products', '/admin/products', 'admin_products.html'],
+    ['sellers', '/admin/sellers', 'admin_sellers.html'],
+    ['ledger account', `/admin/ledger/accounts/pg_receivable:${r.pg}`, 'admin_account.html'],
+    ['reconcile', '/admin/reconcile', 'admin_reconcile.html'],
+    ['outbox', '/admin/outbox', 'admin_outbox.html'],
+    ['breakers', '/admin/breakers', 'admin_breakers.html'],
+  ]) {
+    await j.step(name, async (page) => {
+      await adminPage(page, path, template);
+      if (name === 'reconcile') {
+        await page.locator('form#recon-upload').waitFor();
+      }
+      assert(await page.locator('nav.sidenav a[aria-current="page"]').count() === 1,
+        'the side navigation marks the page');
+    });
+  }
 }

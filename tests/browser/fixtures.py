@@ -80,11 +80,23 @@ def main():
     adjust = make_product(price=7700, stock=5, name="브라우저 테스트 재고 " + tag, seller_id=seller)
     refund = make_product(price=4500, stock=10, name="브라우저 테스트 환불 " + tag,
                           seller_id=seller)
+    # The admin journey runs at two widths: each has its own product to adjust and order to
+    # refund, so the second run starts from the same state as the first.
+    adjust_phone = make_product(price=7700, stock=5, name="브라우저 테스트 재고(폰) " + tag,
+                                seller_id=seller)
+    refund_phone = make_product(price=4500, stock=10, name="브라우저 테스트 환불(폰) " + tag,
+                                seller_id=seller)
     # New products behind the catalog cache's back: invalidate it as the admin code does
     # (catalog_invalidate), so the product list shows them.
     redis("INCR", "catalog:version")
     buyer_id, _ = user_like(DEMO_SHOPPER[0], "shopper", "이환불")
     refund_order = pay_toss(buyer_id, refund, 3)
+    refund_order_phone = pay_toss(buyer_id, refund_phone, 3)
+    # The admin journey ships these orders' parcels on /admin/fulfilment (one per width) and
+    # marks them delivered.
+    ship = make_product(price=3300, stock=10, name="브라우저 테스트 배송 " + tag, seller_id=seller)
+    ship_order = pay_toss(buyer_id, ship, 1)
+    ship_order_phone = pay_toss(buyer_id, ship, 1)
     json.dump({
         "shopper": {"id": shopper_id, "email": shopper_email, "password": DEMO_SHOPPER[1]},
         "shopperPhone": {"id": phone_id, "email": phone_email, "password": DEMO_SHOPPER[1]},
@@ -94,6 +106,11 @@ def main():
         "adjust": {"id": adjust, "name": "브라우저 테스트 재고 " + tag, "stock": 5},
         "refund": {"orderId": refund_order, "productId": refund, "unitPrice": 4500,
                    "quantity": 3, "pg": "toss"},
+        "adjustPhone": {"id": adjust_phone, "name": "브라우저 테스트 재고(폰) " + tag, "stock": 5},
+        "refundPhone": {"orderId": refund_order_phone, "productId": refund_phone,
+                        "unitPrice": 4500, "quantity": 3, "pg": "toss"},
+        "ship": {"orderId": ship_order, "sellerId": seller},
+        "shipPhone": {"orderId": ship_order_phone, "sellerId": seller},
     }, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -52,10 +52,19 @@ const TEMPLATES = [
   [/^\/orders\/[^/]+$/, 'order.html'],
   [/^\/admin$/, 'admin_dashboard.html'],
   [/^\/admin\/products$/, 'admin_products.html'],
-  [/^\/admin\/products\/[0-9]+$/, 'admin_product.html'],
+  [/^\/admin\/products\/([0-9]+|new)$/, 'admin_product.html'],
   [/^\/admin\/orders$/, 'admin_orders.html'],
   [/^\/admin\/orders\/[^/]+$/, 'admin_order.html'],
   [/^\/admin\/ledger$/, 'admin_ledger.html'],
+  [/^\/admin\/ledger\/accounts\/[^/]+$/, 'admin_account.html'],
+  [/^\/admin\/sellers$/, 'admin_sellers.html'],
+  [/^\/admin\/sellers\/[0-9]+$/, 'admin_seller.html'],
+  [/^\/admin\/audit$/, 'admin_audit.html'],
+  [/^\/admin\/audit\/[0-9]+$/, 'admin_audit_entry.html'],
+  [/^\/admin\/outbox$/, 'admin_outbox.html'],
+  [/^\/admin\/breakers$/, 'admin_breakers.html'],
+  [/^\/admin\/reconcile$/, 'admin_reconcile.html'],
+  [/^\/admin\/reconcile\/[0-9]+$/, 'admin_reconcile_run.html'],
 ];
 
 // Names the template that renders the page at url (inside layout.html), or the server that
@@ -67,7 +76,8 @@ export function templateOf(url) {
   }
   for (const [re, name] of TEMPLATES) {
     if (re.test(u.pathname)) {
-      return `templates/${name} in templates/layout.html`;
+      const layout = u.pathname.startsWith('/admin') ? 'admin_layout.html' : 'layout.html';
+      return `templates/${name} in templates/${layout}`;
     }
   }
   return '(a page of the shop with no template on record: error.html?)';
@@ -146,8 +156,8 @@ export async function launch() {
 // every document and every console message while the steps run.
 export class Journey {
   // width: the viewport's (1280 desktop, 390 phone). strict: accessibility findings and
-  // overflow fail the step (the shopper's pages); otherwise they are only reported (the admin
-  // console, whose redesign comes later).
+  // overflow fail the step (every journey of the shop and the console is strict); otherwise
+  // they are only reported.
   constructor(browser, name, width = 1280, strict = true) {
     this.browser = browser;
     this.name = name;

@@ -10,9 +10,8 @@ import { StepFailed, artifactsDir, launch } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const JOURNEYS = ['shopper', 'admin'];
-// Each journey at its widths: the shopper on a desktop and on a phone; the admin console on a
-// desktop (its redesign for phones comes with the console's own work).
-const WIDTHS = { shopper: [1280, 390], admin: [1280] };
+// Each journey at its widths: the shopper and the admin console on a desktop and on a phone.
+const WIDTHS = { shopper: [1280, 390], admin: [1280, 390] };
 
 function fixtures() {
   const t0 = Date.now();

@@ -99,6 +99,20 @@ TEMPLATES = {
         "환불상품: #{items}\n"
         "환불금액: #{amount}원\n\n"
         "주문 상세: #{url}"),
+    "JT_ORDER_SHIPPED": (
+        "[장터] 배송 시작 안내\n"
+        "#{name}님, 주문하신 상품이 발송되었습니다.\n\n"
+        "주문번호: #{orderId}\n"
+        "배송상품: #{items}\n"
+        "택배사: #{courier}\n"
+        "운송장 번호: #{trackingNo}\n\n"
+        "주문 상세: #{url}"),
+    "JT_ORDER_DELIVERED": (
+        "[장터] 배송 완료 안내\n"
+        "#{name}님, 주문하신 상품의 배송이 완료되었습니다.\n\n"
+        "주문번호: #{orderId}\n"
+        "배송상품: #{items}\n\n"
+        "상품에 문제가 있으면 주문 상세에서 반품을 신청해 주세요: #{url}"),
 }
 
 MESSAGES = {

@@ -32,6 +32,16 @@ def redirected(resp, path_prefix):
     return loc
 
 
+def refused(sess, resp, status):
+    """resp refused a console form the POST-then-redirect way: 303 back to a page with
+    ?err=<code> (a reload never re-submits); that page answers status and is returned."""
+    eq(resp.status, 303, "a refused form redirects: %r" % resp.body[:300])
+    loc = resp.header("Location")
+    if "?err=" not in loc:
+        raise AssertionError("the refusal's redirect names its code: %r" % loc)
+    return page(sess.get(loc.split("#", 1)[0]), status)
+
+
 def page(resp, status):
     eq(resp.status, status, "status: %r" % resp.body[:400])
     if not (resp.header("Content-Type") or "").startswith("text/html"):
@@ -42,7 +52,7 @@ def page(resp, status):
 
 
 def flash(text):
-    m = re.search(r'<p class="flash">([^<]*)</p>', text)
+    m = re.search(r'<p class="notice flash" id="flash" role="status">([^<]*)</p>', text)
     return m.group(1) if m else None
 
 
@@ -95,11 +105,12 @@ GET_ROUTES = ["/admin", "/admin/products", "/admin/products/new", "/admin/produc
               "/admin/orders", "/admin/orders/abcdefghijklmnopqrstuvwx", "/admin/sellers",
               "/admin/sellers/1", "/admin/ledger", "/admin/ledger/accounts/cash_at_bank",
               "/admin/reconcile", "/admin/reconcile/1", "/admin/outbox", "/admin/breakers",
-              "/admin/audit"]
+              "/admin/audit", "/admin/fulfilment", "/admin/fulfilment/bulk/abc"]
 POST_ROUTES = ["/admin/products", "/admin/products/1", "/admin/products/1/deactivate",
                "/admin/products/1/activate", "/admin/products/1/stock",
                "/admin/orders/abcdefghijklmnopqrstuvwx/refund", "/admin/sellers/1/payout",
-               "/admin/outbox/1/retry"]
+               "/admin/outbox/1/retry", "/admin/fulfilment/ship", "/admin/fulfilment/deliver",
+               "/admin/fulfilment/bulk"]
 
 
 def test_every_admin_route_sends_anonymous_to_login_and_refuses_shoppers():
@@ -121,13 +132,19 @@ def test_every_admin_route_sends_anonymous_to_login_and_refuses_shoppers():
 def test_every_admin_list_page_renders_for_an_admin_with_the_admin_nav_link():
     a = admin()
     for path in ["/admin", "/admin/products", "/admin/products/new", "/admin/orders",
-                 "/admin/sellers", "/admin/ledger", "/admin/reconcile", "/admin/outbox",
+                 "/admin/fulfilment", "/admin/fulfilment?status=SHIPPED", "/admin/sellers", "/admin/ledger", "/admin/reconcile", "/admin/outbox",
                  "/admin/breakers", "/admin/audit"]:
         text = page(a.get(path), 200)
-        if not re.search(r'<a href="/admin">(<svg[^>]*>.*?</svg>)?관리자</a>', text):
-            raise AssertionError("the layout links admins to the console on " + path)
+        if '<nav class="sidenav" aria-label="관리자 메뉴">' not in text:
+            raise AssertionError("the console's layout with its side navigation on " + path)
+        side = re.search(r'<nav class="sidenav".*?</nav>', text, re.S).group(0)
+        if side.count('aria-current="page"') != 1:
+            raise AssertionError("one navigation item is the current page on " + path)
         if UNAVAILABLE in text:
             raise AssertionError("%s: a section could not be read: %s" % (path, text))
+    shop = a.get("/").text
+    if not re.search(r'<a href="/admin">(<svg[^>]*>.*?</svg>)?관리자</a>', shop):
+        raise AssertionError("the shop's layout links admins to the console")
     home = get("/").text
     if '<a href="/admin">관리자</a>' in home:
         raise AssertionError("no console link for a guest")
@@ -179,7 +196,7 @@ def test_product_create_edit_deactivate_each_audited_and_bad_input_changes_nothi
            ({"seller_id": str(sid), "name": name, "price": "1000", "stock": "-1"}, "재고"),
            ({"seller_id": "999999999", "name": name, "price": "1000"}, "판매자")]
     for fields, word in bad:
-        text = page(a.post_form("/admin/products", fields), 400)
+        text = refused(a, a.post_form("/admin/products", fields), 400)
         m = re.search(r'<p class="error" id="error">([^<]*)</p>', text)
         if not m or word not in m.group(1):
             raise AssertionError("refusal of %r names %s: %r" % (fields, word, m and m.group(1)))
@@ -198,7 +215,7 @@ def test_product_create_edit_deactivate_each_audited_and_bad_input_changes_nothi
     eq(get("/api/v1/products/%d" % pid).status, 200, "shoppers see it")
 
     # the same name again for this seller: 409, nothing created
-    text = page(a.post_form("/admin/products", {"seller_id": str(sid), "name": name,
+    text = refused(a, a.post_form("/admin/products", {"seller_id": str(sid), "name": name,
                                                 "price": "1"}), 409)
     if "같은 이름" not in text:
         raise AssertionError("duplicate name explained")
@@ -208,7 +225,7 @@ def test_product_create_edit_deactivate_each_audited_and_bad_input_changes_nothi
                                                  "description": "", "price": "9900"})
     redirected(r, "/admin/products/%d?ok=product_updated" % pid)
     eq(product_row(pid), (str(sid), name + " 특가", "", "9900", "1"), "edited")
-    page(a.post_form("/admin/products/%d" % pid, {"seller_id": str(sid), "name": name,
+    refused(a, a.post_form("/admin/products/%d" % pid, {"seller_id": str(sid), "name": name,
                                                   "price": "abc"}), 400)
     eq(product_row(pid)[3], "9900", "a refused edit changes nothing")
     r = a.post_form("/admin/products/%d" % pid, {"seller_id": str(sid), "name": name + " 특가",
@@ -272,7 +289,7 @@ def test_stock_adjust_up_and_down_never_negative_reason_required_and_audited():
                 ({"delta": "5", "reason": "   "}, "사유"),
                 ({"delta": "5", "reason": "가" * 201}, "사유")]
     for fields, word in refusals:
-        text = page(a.post_form(path, fields), 400)
+        text = refused(a, a.post_form(path, fields), 400)
         m = re.search(r'<p class="error" id="adjust-error">([^<]*)</p>', text)
         if not m or word not in m.group(1):
             raise AssertionError("refusal of %r says %s: %r" % (fields, word, m and m.group(1)))
@@ -299,9 +316,13 @@ def test_parallel_stock_decrements_never_go_below_zero():
     from jt import parallel
     a = admin()
     pid = make_product(price=1000, stock=5)
-    res = parallel(8, lambda i: a.post_form("/admin/products/%d/stock" % pid,
-                                            {"delta": "-1", "reason": "동시 %d" % i}).status)
-    eq(sorted(res), [303] * 5 + [400] * 3, "five succeed, three are refused")
+    def one(i):
+        r = a.post_form("/admin/products/%d/stock" % pid, {"delta": "-1", "reason": "동시 %d" % i})
+        return r.status, urllib.parse.urlsplit(r.header("Location") or "").query
+    res = parallel(8, one)
+    eq(sorted(q.split("&")[0] for _, q in res), ["err=stock_negative"] * 3 + ["ok=stock_adjusted"] * 5,
+       "five succeed, three are refused (each redirected: 303)")
+    eq({st for st, _ in res}, {303}, "every answer is a redirect")
     eq(stock(pid), 0, "exactly zero")
     eq(len(audits(a.user_id, "stock.adjust")), 5, "five audited")
 
@@ -372,11 +393,50 @@ def test_order_search_pages_keep_the_search():
     eq(order_ids(text), ids[:0:-1], "the newest 50 first")
     last = sql("SELECT id FROM orders WHERE public_id = '%s'" % ids[1])[0][0]
     link = next_link(text)
-    eq(link, "/admin/orders?before=%s&user=%s&status=PAID" % (
-        last, urllib.parse.quote(email, safe="")), "the next page keeps the search")
+    eq(link, "/admin/orders?user=%s&status=PAID&before=%s" % (
+        urllib.parse.quote(email, safe=""), last), "the next page keeps the search")
     text = page(a.get(link), 200)
     eq(order_ids(text), ids[:1], "the rest on the next page")
     eq(next_link(text), None, "no page after the last")
+
+
+def test_order_list_sorts_by_amount_and_time_filters_by_pay_method_and_pages_by_number():
+    a = admin()
+    cheap = make_product(price=100, stock=200)
+    dear = make_product(price=900, stock=10)
+    uid, sess = shopper_with_points()
+    small = points_order(sess, [(cheap, 1)])
+    big = points_order(sess, [(dear, 1)])
+    mid = points_order(sess, [(cheap, 5)])
+    q = {"user": str(uid)}
+
+    def listed(**extra):
+        return order_ids(page(a.get("/admin/orders?" + urllib.parse.urlencode(
+            dict(q, **extra))), 200))
+
+    eq(listed(), [mid, big, small], "newest first by default")
+    eq(listed(sort="old"), [small, big, mid], "oldest first")
+    eq(listed(sort="amount_desc"), [big, mid, small], "largest amount first")
+    eq(listed(sort="amount_asc"), [small, mid, big], "smallest amount first")
+    eq(listed(pay="points"), [mid, big, small], "paid with points")
+    eq(listed(pay="toss"), [], "none paid with Toss")
+    text = page(a.get("/admin/orders?" + urllib.parse.urlencode(q)), 200)
+    if '<a href="/admin/orders?user=%d&amp;sort=amount_desc" id="sort-amount">' % uid not in text:
+        raise AssertionError("the amount header sorts by amount and keeps the filters")
+    if "900원" not in text or "결제완료" not in text or "포인트" not in text:
+        raise AssertionError("amounts in won, statuses and pay methods in Korean")
+    for bad in ({"sort": "price"}, {"pay": "bitcoin"}, {"page": "0"}, {"page": "x"}):
+        page(a.get("/admin/orders?" + urllib.parse.urlencode(dict(q, **bad))), 400)
+
+    # 51 orders sorted by amount: the second page by number, keeping sort and filters
+    for _ in range(48):
+        points_order(sess, [(cheap, 2)])
+    text = page(a.get("/admin/orders?" + urllib.parse.urlencode(dict(q, sort="amount_desc"))),
+                200)
+    eq(order_ids(text)[:2], [big, mid], "the largest first")
+    eq(next_link(text), "/admin/orders?user=%d&sort=amount_desc&page=2" % uid, "page 2")
+    text = page(a.get(next_link(text)), 200)
+    eq(order_ids(text), [small], "the smallest alone on page 2")
 
 
 def refund_key(a, oid):
@@ -403,7 +463,7 @@ def test_partial_and_full_refund_from_the_console_audited():
             ({"qty_%d" % p1: "1"}, 400, "새로 고쳐"),
             ({"key": key, "full": "2"}, 400, "요청"),
             ({"key": key, "qty_%d" % p1: "1", "reason": "가" * 201}, 400, "사유")]:
-        text = page(a.post_form(path, fields), status)
+        text = refused(a, a.post_form(path, fields), status)
         m = re.search(r'<p class="error" id="refund-error">([^<]*)</p>', text)
         if not m or word not in m.group(1):
             raise AssertionError("refusal of %r: %r" % (fields, m and m.group(1)))
@@ -423,7 +483,7 @@ def test_partial_and_full_refund_from_the_console_audited():
     eq(order_money(oid), ("PARTIALLY_CANCELED", 1000), "a replay refunds nothing more")
     # more than what is left of p1 (2 left)
     key = refund_key(a, oid)
-    text = page(a.post_form(path, {"key": key, "qty_%d" % p1: "3"}), 409)
+    text = refused(a, a.post_form(path, {"key": key, "qty_%d" % p1: "3"}), 409)
     eq(order_money(oid), ("PARTIALLY_CANCELED", 1000), "an excess changes nothing")
 
     # full: everything left
@@ -435,7 +495,7 @@ def test_partial_and_full_refund_from_the_console_audited():
     if 'id="refund"' in text:
         raise AssertionError("no refund form on a cancelled order")
     eq(len(re.findall(r'<tr class="refund" ', text)), 2, "two refunds listed")
-    text = page(a.post_form(path, {"key": refund_key_any(), "full": "1"}), 409)
+    text = refused(a, a.post_form(path, {"key": refund_key_any(), "full": "1"}), 409)
     if "결제 완료 또는 부분 취소" not in text:
         raise AssertionError("wrong state explained")
 
@@ -463,7 +523,7 @@ def trial_balance(text):
     table = text[text.index('<table id="trial-balance">'):]
     table = table[:table.index("</table>")]
     return {m.group(1): int(m.group(2)) for m in
-            re.finditer(r'data-account="([^"]+)">(-?[0-9]+)</td>', table)}
+            re.finditer(r'data-account="([^"]+)" data-won="(-?[0-9]+)">', table)}
 
 
 def test_payout_from_the_console_moves_the_ledger_and_is_audited():
@@ -490,7 +550,7 @@ def test_payout_from_the_console_moves_the_ledger_and_is_audited():
                            ({"amount": "1,000", "key": key()}, 400),
                            ({"amount": "100"}, 400),
                            ({"amount": str(owed + 1), "key": key()}, 409)]:
-        page(a.post_form(path, fields), status)
+        refused(a, a.post_form(path, fields), status)
     eq(payable(sid), owed, "refusals paid nothing")
 
     k = key()
@@ -503,13 +563,13 @@ def test_payout_from_the_console_moves_the_ledger_and_is_audited():
     eq(payable(sid), owed - 1000, "a replayed payout pays once")
     redirected(a.post_form(path, {"amount": "", "key": key()}), "/admin/sellers/%d?ok=" % sid)
     eq(payable(sid), 0, "the rest paid out")
-    text = page(a.post_form(path, {"amount": "", "key": key()}), 409)
+    text = refused(a, a.post_form(path, {"amount": "", "key": key()}), 409)
     if "지급할 금액이 없습니다" not in text:
         raise AssertionError("nothing left explained")
     led = page(a.get("/admin/ledger"), 200)
     eq(trial_balance(led)["seller_payable:%d" % sid], 0, "the ledger moved")
-    debits = int(re.search(r'id="total-debits">(-?[0-9]+)<', led).group(1))
-    credits = int(re.search(r'id="total-credits">(-?[0-9]+)<', led).group(1))
+    debits = int(re.search(r'id="total-debits" data-won="(-?[0-9]+)">', led).group(1))
+    credits = int(re.search(r'id="total-credits" data-won="(-?[0-9]+)">', led).group(1))
     eq(debits, credits, "the trial balance balances")
     acct = page(a.get("/admin/ledger/accounts/seller_payable:%d" % sid), 200)
     eq(len(re.findall(r'<tr class="transfer" ', acct)), 3, "sale and two payouts")
@@ -553,7 +613,7 @@ def test_a_dead_job_is_retried_from_the_console_once_and_audited():
                what="the retried job done")
     eq(count("SELECT COUNT(*) FROM job_echo_effects WHERE outbox_id = %d" % jid), 1, "ran once")
     eq(flash(page(a.get(loc), 200)), "작업을 다시 대기열에 넣었습니다.", "flash")
-    text = page(a.post_form("/admin/outbox/%d/retry" % jid, {}), 409)
+    text = refused(a, a.post_form("/admin/outbox/%d/retry" % jid, {}), 409)
     if "다시 시도할 수 없는" not in text:
         raise AssertionError("a done job cannot be retried")
     page(a.post_form("/admin/outbox/999999999/retry", {}), 404)
@@ -624,8 +684,16 @@ def test_audit_log_lists_each_action_and_filters():
     eq(listed(actor=a.user_id, **{"from": today[1]}), [], "from tomorrow")
     eq(listed(target="product:%'"), [], "LIKE specials are literal")
     text = page(a.get("/admin/audit?actor=%d" % a.user_id), 200)
-    if "&quot;stock&quot;:3" not in text or "&quot;stock&quot;:5" not in text:
-        raise AssertionError("before and after shown")
+    if "재고 3 → 5" not in text or "재고 조정" not in text or "판매 중지" not in text:
+        raise AssertionError("before and after shown as readable words")
+    first_id = sql("SELECT MIN(id) FROM audit_log WHERE actor_id = %d" % a.user_id)[0][0]
+    detail = page(a.get("/admin/audit/%s" % first_id), 200)
+    for want in ('<tr class="change is-changed" data-field="stock">', '<td class="wrap was">3</td>',
+                 '<td class="wrap now">5</td>', '<a class="link" href="/admin/products/%d">' % pid,
+                 '&quot;stock&quot;: 3'):
+        if want not in detail:
+            raise AssertionError("the record's page shows %r" % want)
+    page(a.get("/admin/audit/999999999"), 404)
     for q in ("from=2024-13-01", "to=yesterday", "actor=-1", "actor=abc"):
         page(a.get("/admin/audit?" + q), 400)
 

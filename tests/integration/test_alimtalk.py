@@ -6,7 +6,9 @@ killed mid-send (one idempotency key per notice); a number without KakaoTalk get
 provider's SMS/LMS; a definite refusal, or a provider that stays down (the "alimtalk"
 breaker opens), sends the mail instead, once; no consent means mail only.
 
-Shipped-order notices are not here: the shop has no delivery yet (another branch builds it)."""
+A parcel's shipped and delivered notices (the staff ship through /admin/fulfilment) each send
+exactly one 알림톡, keyed per parcel ("shipped:<orderId>-<sellerId>"), also when the worker is
+killed mid-send."""
 import http.client
 import json
 import os
@@ -279,6 +281,81 @@ def test_a_worker_killed_mid_send_leaves_one_message():
     eq(len(messages(number)), 1, "exactly one message although the first try never finished")
     eq(job_row(jid)[:2], ("done", 2), "taken up again after the claim expired")
     eq(deliveries("paid:" + oid)[0][:2], ["alimtalk", "sent"], "recorded once")
+    eq(mails_to(email_of(s.user_id)), [], "no mail")
+
+
+def parcel_of(oid):
+    """The seller of order oid's only product."""
+    return int(sql("SELECT l.seller_id FROM order_lines l JOIN orders o ON o.id = l.order_id"
+                   " WHERE o.public_id = '%s'" % oid)[0][0])
+
+
+def staff_move(oid, seller, what):
+    """Ships (what="ship") or delivers seller's parcel of oid through the admin console."""
+    from test_admin import admin
+    fields = {"order": oid, "seller": str(seller)}
+    if what == "ship":
+        fields.update(courier="cj", tracking_no="CJ-1234567890")
+    r = admin().post_form("/admin/fulfilment/" + what, fields)
+    eq(r.status, 303, "%s: %r" % (what, r.body[:300]))
+
+
+def test_a_shipped_parcel_sends_one_alimtalk_with_the_courier_and_number_and_one_when_delivered():
+    s, number = consenting_shopper(name="김택배")
+    oid, pid = points_order(s, price=7000, qty=1, name="햅쌀 10kg-%d" % time.time_ns())
+    job_done(the_job(oid))
+    seller = parcel_of(oid)
+    staff_move(oid, seller, "ship")
+    jid = the_job(oid, "shipped")
+    job_done(jid)
+    msgs = messages(number)
+    eq([m["templateCode"] for m in msgs], ["JT_ORDER_PAID", "JT_ORDER_SHIPPED"], "one each")
+    key = "shipped:%s-%d" % (oid, seller)
+    name = sql("SELECT name FROM products WHERE id = %d" % pid)[0][0]
+    eq((msgs[1]["idempotencyKey"], msgs[1]["recipientGroupingKey"]), (key, key), "per parcel")
+    eq(msgs[1]["templateParameter"], {"name": "김택배", "orderId": oid, "items": name,
+                                      "courier": "CJ대한통운", "trackingNo": "CJ-1234567890",
+                                      "url": "%s/orders/%s" % (BASE_URL, oid)}, "variables")
+    if "운송장 번호: CJ-1234567890" not in msgs[1]["content"]:
+        raise AssertionError(msgs[1]["content"])
+    eq(deliveries(key)[0][:2], ["alimtalk", "sent"], "recorded")
+    eq(job_row(jid)[:2], ("done", 1), "one attempt")
+    staff_move(oid, seller, "deliver")
+    job_done(the_job(oid, "delivered"))
+    msgs = messages(number)
+    eq([m["templateCode"] for m in msgs],
+       ["JT_ORDER_PAID", "JT_ORDER_SHIPPED", "JT_ORDER_DELIVERED"], "one each")
+    eq(msgs[2]["idempotencyKey"], "delivered:%s-%d" % (oid, seller), "keyed by the parcel")
+    time.sleep(0.5)
+    eq(len(messages(number)), 3, "still three")
+    eq(mails_to(email_of(s.user_id)), [], "no mail: 알림톡 took its place")
+
+
+def test_a_worker_killed_mid_send_of_a_shipped_notice_leaves_one_message():
+    s, number = consenting_shopper()
+    oid, _ = points_order(s)
+    job_done(the_job(oid))
+    seller = parcel_of(oid)
+    faults("send latency_ms=3000 count=1 to=%s\n" % number)
+    try:
+        staff_move(oid, seller, "ship")
+        jid = the_job(oid, "shipped")
+        eventually(lambda: job_row(jid)[:2] == ("claimed", 1), timeout=20,
+                   what="the job claimed")
+        time.sleep(1.0)  # inside the 3 s the provider takes to answer
+        victims = pids("notifyworker-*")
+        assert victims, "no notify worker pids"
+        for p in victims:
+            os.kill(p, signal.SIGKILL)
+        subprocess.run([os.path.join(SRC, "script", "stack"), "start", "notifyworkers"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        job_done(jid, timeout=40)
+    finally:
+        faults("")
+    shipped = [m for m in messages(number) if m["templateCode"] == "JT_ORDER_SHIPPED"]
+    eq(len(shipped), 1, "exactly one shipped message although the first try never finished")
+    eq(job_row(jid)[:2], ("done", 2), "taken up again after the claim expired")
+    eq(deliveries("shipped:%s-%d" % (oid, seller))[0][:2], ["alimtalk", "sent"], "recorded once")
     eq(mails_to(email_of(s.user_id)), [], "no mail")
 
 

@@ -2,13 +2,16 @@
 one, one default, scoped to its owner), and fulfilment beside the payment status: each seller's
 parcel goes PREPARING → SHIPPED (courier + tracking number) → DELIVERED → RETURN_REQUESTED, a
 shopper's cancel is refused once a parcel left, a ship is refused once the order is cancelled,
-and a ship racing a cancel leaves exactly one of them done."""
+and a ship racing a cancel leaves exactly one of them done. The staff's moves go through the
+admin console in the journey test; the test routes (/api/v1/_test/orders/{id}/ship, /deliver)
+are the shortcut of the tests about the rules."""
 import re
 import secrets
 import urllib.parse
 
 from jt import (Session, envelope, eq, make_product, make_seller, make_user, parallel,
                 post_json, sql)
+from test_admin import admin
 
 MSG_PHONE = "연락처를 010-1234-5678처럼 숫자로 입력해 주세요."
 MSG_ZIP = "우편번호 5자리 숫자를 입력해 주세요."
@@ -120,8 +123,14 @@ def ship(oid, seller, courier="cj", tracking="123456789012"):
                      {"sellerId": seller, "courier": courier, "trackingNo": tracking})
 
 
-def deliver(oid, seller):
-    return post_json("/api/v1/_test/orders/%s/deliver" % oid, {"sellerId": seller})
+def staff_ship(a, oid, seller, courier="cj", tracking="123456789012"):
+    """The staff's ship through the console, as admin session a."""
+    return a.post_form("/admin/fulfilment/ship", {"order": oid, "seller": str(seller),
+                                                  "courier": courier, "tracking_no": tracking})
+
+
+def staff_deliver(a, oid, seller):
+    return a.post_form("/admin/fulfilment/deliver", {"order": oid, "seller": str(seller)})
 
 
 def delivery(oid, seller):
@@ -144,13 +153,15 @@ def test_each_sellers_parcel_moves_on_its_own_and_the_shopper_sees_it_in_korean(
        "two parcels being prepared")
     assert '<li class="now" aria-current="step">배송준비중</li>' in page, page
 
-    envelope(ship(oid, sa, courier="ups"), 400, "DELIVERY_INPUT_INVALID")
-    envelope(ship(oid, sa, tracking="12<3>"), 400, "DELIVERY_INPUT_INVALID")
-    envelope(ship(oid, make_seller("nobody")), 404, "ORDER_NOT_FOUND")
-    r = ship(oid, sa)
-    eq((r.status, r.json()["result"]), (200, "DONE"), "shipped")
-    eq(ship(oid, sa).json()["result"], "ALREADY", "the same again")
-    envelope(ship(oid, sa, tracking="999999999999"), 409, "DELIVERY_WRONG_STATE")
+    # The staff's journey goes through the console (/admin/fulfilment; test_fulfilment.py).
+    a = admin()
+    eq(staff_ship(a, oid, sa, courier="ups").status, 400, "unknown courier")
+    eq(staff_ship(a, oid, sa, tracking="12<3>").status, 400, "bad tracking number")
+    eq(staff_ship(a, oid, make_seller("nobody")).status, 404, "no goods of that seller")
+    eq(staff_ship(a, oid, sa).header("Location"), "/admin/fulfilment?ok=parcel_shipped", "shipped")
+    eq(staff_ship(a, oid, sa).header("Location"), "/admin/fulfilment?ok=parcel_already",
+       "the same again")
+    eq(staff_ship(a, oid, sa, tracking="999999999999").status, 409, "another number: refused")
     eq(delivery(oid, sa), ("SHIPPED", "cj", "123456789012"), "a's parcel")
     eq(delivery(oid, sb), ("PREPARING", "", ""), "b's still being prepared")
     eq(order_status(oid), "PAID", "the payment status is its own")
@@ -169,11 +180,11 @@ def test_each_sellers_parcel_moves_on_its_own_and_the_shopper_sees_it_in_korean(
     eq(sql("SELECT status, refunded_amount FROM orders WHERE public_id = '%s'" % oid), before,
        "nothing refunded")
 
-    envelope(deliver(oid, sb), 409, "DELIVERY_WRONG_STATE")
-    eq(deliver(oid, sa).json()["result"], "DONE", "delivered")
-    eq(deliver(oid, sa).json()["result"], "ALREADY", "again")
-    eq(ship(oid, sb, courier="epost", tracking="6070123456789").json()["result"], "DONE", "b")
-    eq(deliver(oid, sb).json()["result"], "DONE", "b delivered")
+    eq(staff_deliver(a, oid, sb).status, 409, "b has not left")
+    eq(staff_deliver(a, oid, sa).status, 303, "delivered")
+    eq(staff_deliver(a, oid, sa).status, 303, "again: nothing changes")
+    eq(staff_ship(a, oid, sb, courier="epost", tracking="6070123456789").status, 303, "b")
+    eq(staff_deliver(a, oid, sb).status, 303, "b delivered")
     page = s.get("/orders/" + oid).text
     assert re.search(r'<ol class="steps" id="steps"[^>]*>\s*(<li class="done">[^<]+</li>){4}\s*</ol>',
                      page), "every step done"

@@ -17,7 +17,7 @@ import re
 import time
 
 from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, mails_to, make_product,
-                make_user, quote, sql)
+                make_seller, make_user, quote, sql)
 from jt import order_status as status
 
 SUBJECT_PAID = "[장터] 결제 완료: "
@@ -350,3 +350,69 @@ def test_a_refund_that_does_not_exist_or_failed_sends_nothing():
         job_done(j)
         eq(job_row(j)[1], 1, "one attempt")
     eq(len(mails_to(addr)), 1, "only the paid mail")
+
+
+# ---- parcels: shipped and delivered (issue 15) -------------------------------------------------
+
+def staff_ship(oid, seller, courier="cj", tracking="123456789012"):
+    """Ships seller's parcel of order oid through the admin console (a fresh admin)."""
+    from test_admin import admin
+    r = admin().post_form("/admin/fulfilment/ship", {"order": oid, "seller": str(seller),
+                                                     "courier": courier, "tracking_no": tracking})
+    eq((r.status, r.header("Location")), (303, "/admin/fulfilment?ok=parcel_shipped"), "shipped")
+
+
+def staff_deliver(oid, seller):
+    from test_admin import admin
+    r = admin().post_form("/admin/fulfilment/deliver", {"order": oid, "seller": str(seller)})
+    eq(r.status, 303, "delivered")
+
+
+def parcel_job(oid, event):
+    jobs = [j for j in notify_jobs(oid) if '"event":"%s"' % event in j[3]]
+    eq(len(jobs), 1, "one %s notify job" % event)
+    return jobs[0][0]
+
+
+def test_a_shipped_parcel_mails_the_courier_and_number_once_and_its_delivery_once():
+    seller = make_seller("notify-ship-%d" % time.time_ns())
+    other = make_seller("notify-other-%d" % time.time_ns())
+    p1 = make_product(price=5000, stock=10, name="제주 감귤 5kg-%d" % time.time_ns(),
+                      seller_id=seller)
+    p2 = make_product(price=1000, stock=10, seller_id=other)
+    uid = make_user(name="김배송", points=100000)
+    s = Session(uid)
+    oid = new_order(s, [(p1, 2), (p2, 1)], "points")["orderId"]
+    addr = email_of(uid)
+    job_done(paid_job(oid))
+    one_mail(addr)                                   # the paid mail
+    staff_ship(oid, seller, courier="hanjin", tracking="HJ-5551234567")
+    jid = parcel_job(oid, "shipped")
+    job_done(jid)
+    mails = eventually(lambda: mails_to(addr) if len(mails_to(addr)) >= 2 else None,
+                       what="the shipped mail")
+    eq(len(mails), 2, "paid + shipped")
+    m = mails[1]
+    name = sql("SELECT name FROM products WHERE id = %d" % p1)[0][0]
+    eq(subject_of(m), "[장터] 배송 시작: %s (주문번호 %s)" % (name, oid), "subject")
+    body = body_of(m)
+    for want in ["김배송님, 안녕하세요.\n주문하신 상품이 발송되었습니다.", "주문번호: %s\n" % oid,
+                 "택배사: 한진택배\n운송장 번호: HJ-5551234567\n", "\n- %s x 2\n" % name,
+                 "주문 상세 보기: %s/orders/%s" % (BASE_URL, oid)]:
+        if want not in body:
+            raise AssertionError("%r not in the body:\n%s" % (want, body))
+    if "x 1\n" in body:
+        raise AssertionError("the other seller's goods are not in this parcel:\n" + body)
+    eq(job_row(jid)[:2], ("done", 1), "one attempt")
+
+    staff_deliver(oid, seller)
+    jid = parcel_job(oid, "delivered")
+    job_done(jid)
+    mails = eventually(lambda: mails_to(addr) if len(mails_to(addr)) >= 3 else None,
+                       what="the delivered mail")
+    eq(subject_of(mails[2]), "[장터] 배송 완료: %s (주문번호 %s)" % (name, oid), "subject")
+    if "배송이 완료되었습니다." not in body_of(mails[2]):
+        raise AssertionError(body_of(mails[2]))
+    time.sleep(0.5)
+    eq(len(mails_to(addr)), 3, "one mail per notice")
+    eq(len(notify_jobs(oid)), 3, "paid, shipped, delivered: one job each")

@@ -1,7 +1,7 @@
 /* testing: the FastCGI program's test-only routes, so the integration tests and the benchmarks
  * can reach what no shopper can: a failing handler, an echo page, the session's guards, the
- * demo job of the outbox, the catalog cache's version, the staff's shipping moves (until the
- * admin console has them), and the benchmarks' baseline commit. Test scaffolding: compiled
+ * demo job of the outbox, the catalog cache's version, a shortcut to the staff's shipping
+ * moves, and the benchmarks' baseline commit. Test scaffolding: compiled
  * into jangteo-fcgi only by `configure --enable-test-routes` (script/setup), and even then
  * answered only with fcgi.test_routes = true (every route carries ROUTE_TEST). A production
  * build has none of this, nor the table the baseline writes to (sql/008_bench.sql is installed
@@ -178,14 +178,15 @@ testing_catalog_invalidate(struct req *r)
 }
 
 /* POST /api/v1/_test/orders/{id}/ship {"sellerId", "courier", "trackingNo"} and .../deliver
- * {"sellerId"}: the staff's moves for the tests and the demo until the admin console ships
- * orders. 200 {"result": "DONE"|"ALREADY"}, or the move's error. Test routes only. */
+ * {"sellerId"}: the staff's moves as a shortcut for the tests that are not about the staff's
+ * journey (that is /admin/fulfilment), unaudited (no admin). 200 {"result": "DONE"|"ALREADY"}, or the move's error. Test routes only. */
 static int
 testing_fulfil(struct req *r, bool ship)
 {
 	static const char *const ship_keys[] = { "sellerId", "courier", "trackingNo", NULL };
 	static const char *const deliver_keys[] = { "sellerId", NULL };
 	const char *courier = NULL, *tracking = NULL;
+	struct fulfilment_move m = { 0 };
 	struct json_object *o;
 	enum fulfilment_rc rc;
 	int64_t seller_id;
@@ -196,9 +197,10 @@ testing_fulfil(struct req *r, bool ship)
 	    (ship && (jparse_string(r->json, "courier", 16, &courier) != 0 ||
 	    jparse_string(r->json, "trackingNo", FULFILMENT_TRACKING_MAX, &tracking) != 0)))
 		return resp_fail(r, RESP_BAD_REQUEST);
-	rc = ship ?
-	    fulfilment_ship(r->app->db, req_path_param(r, 0), seller_id, courier, tracking) :
-	    fulfilment_deliver(r->app->db, req_path_param(r, 0), seller_id);
+	m.order = req_path_param(r, 0);
+	m.seller_id = seller_id;
+	rc = ship ? fulfilment_ship(r->app->db, r->app->bus, &m, courier, tracking) :
+	    fulfilment_deliver(r->app->db, r->app->bus, &m);
 	if (rc != FULFILMENT_DONE && rc != FULFILMENT_ALREADY)
 		return delivery_refused(r, rc);
 	o = json_object_new_object();

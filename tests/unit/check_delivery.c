@@ -1,11 +1,14 @@
 /* check_delivery: what a shopper types into an address (each field judged on its own, the
  * phone formatted), the shipping fee rule, and the fulfilment inputs (couriers, tracking
- * numbers). Pure: no server. */
+ * numbers), the staff's bulk upload parser, the parcel notices' payloads. Pure: no server. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
+#include "infra/payload.h"
 #include "shop/addresses.h"
 #include "shop/fulfilment.h"
 #include "shop/shipping.h"
@@ -123,6 +126,110 @@ START_TEST(test_couriers_and_tracking_numbers)
 }
 END_TEST
 
+/* Parses text; returns the row count (or -1) with rows and err. */
+static int64_t
+bulk(struct arena *a, const char *text, struct fulfilment_bulk_row **rows, const char **err)
+{
+	*err = NULL;
+	return fulfilment_bulk_parse(a, text, strlen(text), rows, err);
+}
+
+START_TEST(test_the_bulk_upload_is_read_row_by_row)
+{
+	struct arena *a = arena_new(4096);
+	struct fulfilment_bulk_row *rows;
+	const char *err;
+
+	/* a BOM, a Korean header, CRLF, spaces, a blank line, a bad row, a long field */
+	ck_assert_int_eq(bulk(a, "\xEF\xBB\xBF주문번호,판매자,택배사,운송장번호\r\n"
+	    " 20261206-000123 , 1 ,CJ대한통운, 123456789012\r\n"
+	    "\r\n"
+	    "abc,2,cj\n"
+	    "x,1,cj,1234567890123456789012345678901234567890123456789012345678901234567890\n"
+	    "pub1234,3,hanjin,AB-12345", &rows, &err), 4);
+	ck_assert_uint_eq(rows[0].line, 2);
+	ck_assert_str_eq(rows[0].order, "20261206-000123");
+	ck_assert_str_eq(rows[0].seller, "1");
+	ck_assert_str_eq(rows[0].courier, "CJ대한통운");
+	ck_assert_str_eq(rows[0].tracking_no, "123456789012");
+	ck_assert_ptr_null(rows[0].problem);
+	ck_assert_uint_eq(rows[1].line, 4);
+	ck_assert_ptr_nonnull(rows[1].problem);
+	ck_assert_str_eq(rows[1].order, "");
+	ck_assert_uint_eq(rows[2].line, 5);
+	ck_assert_ptr_nonnull(rows[2].problem);
+	ck_assert_uint_eq(rows[3].line, 6);
+	ck_assert_str_eq(rows[3].tracking_no, "AB-12345");
+	/* an English header is skipped too; a header alone is no rows */
+	ck_assert_int_eq(bulk(a, "order_no,seller,courier,tracking\nA1,1,cj,1234567\n", &rows,
+	    &err), 1);
+	ck_assert_int_eq(bulk(a, "주문번호,판매자,택배사,운송장번호\n", &rows, &err), -1);
+	ck_assert_str_eq(err, "올린 내용에 배송 행이 없습니다.");
+	ck_assert_int_eq(bulk(a, "", &rows, &err), -1);
+	ck_assert_int_eq(fulfilment_bulk_parse(a, "a,1,cj,1234567\0x", 16, &rows, &err), -1);
+	ck_assert_int_eq(bulk(a, "a,1,cj,\xff\xfe\n", &rows, &err), -1);
+	/* a control character inside a line (a CR not at its end, an escape): the row is refused */
+	ck_assert_int_eq(bulk(a, "a\r,1,cj,1234567\nb,1,cj,12\x1b[31m34567\r\n", &rows, &err), 2);
+	ck_assert_ptr_nonnull(rows[0].problem);
+	ck_assert_str_eq(rows[0].order, "");
+	ck_assert_ptr_nonnull(rows[1].problem);
+	arena_free(&a);
+}
+END_TEST
+
+START_TEST(test_the_bulk_upload_has_a_row_limit)
+{
+	struct arena *a = arena_new(4096);
+	struct fulfilment_bulk_row *rows;
+	char *text = malloc(FULFILMENT_BULK_ROWS_MAX * 20 + 40);
+	const char *err;
+	size_t i, n = 0;
+
+	for (i = 0; i < FULFILMENT_BULK_ROWS_MAX; i++)
+		n += (size_t)sprintf(text + n, "o%zu,1,cj,1234567\n", i);
+	ck_assert_int_eq(fulfilment_bulk_parse(a, text, n, &rows, &err),
+	    FULFILMENT_BULK_ROWS_MAX);
+	n += (size_t)sprintf(text + n, "one,1,cj,1234567\n");
+	ck_assert_int_eq(fulfilment_bulk_parse(a, text, n, &rows, &err), -1);
+	ck_assert_ptr_nonnull(err);
+	free(text);
+	arena_free(&a);
+}
+END_TEST
+
+START_TEST(test_parcel_notices_carry_the_seller_courier_and_number)
+{
+	struct arena *a = arena_new(1024);
+	struct payload_notify in = { .order_id = "abc123", .event = PAYLOAD_EVENT_SHIPPED,
+		.seller_id = 7, .courier = "cj", .tracking_no = "123456789012" }, out;
+	const char *text = payload_notify_build(a, &in);
+
+	ck_assert_str_eq(text, "{\"orderId\":\"abc123\",\"event\":\"shipped\",\"sellerId\":7,"
+	    "\"courier\":\"cj\",\"trackingNo\":\"123456789012\"}");
+	ck_assert_int_eq(payload_notify_parse(a, text, &out), 0);
+	ck_assert_int_eq(out.event, PAYLOAD_EVENT_SHIPPED);
+	ck_assert_int_eq(out.seller_id, 7);
+	ck_assert_str_eq(out.courier, "cj");
+	ck_assert_str_eq(out.tracking_no, "123456789012");
+	ck_assert_int_eq(payload_notify_parse(a,
+	    "{\"orderId\":\"abc\",\"event\":\"delivered\",\"sellerId\":3}", &out), 0);
+	ck_assert_int_eq(out.event, PAYLOAD_EVENT_DELIVERED);
+	ck_assert_ptr_null(out.courier);
+	/* a shipped notice without its number, a delivered one with one, a paid one with a
+	 * seller: refused */
+	ck_assert_int_eq(payload_notify_parse(a,
+	    "{\"orderId\":\"abc\",\"event\":\"shipped\",\"sellerId\":3,\"courier\":\"cj\"}",
+	    &out), -1);
+	ck_assert_int_eq(payload_notify_parse(a, "{\"orderId\":\"abc\",\"event\":\"delivered\","
+	    "\"sellerId\":3,\"trackingNo\":\"1234567\"}", &out), -1);
+	ck_assert_int_eq(payload_notify_parse(a,
+	    "{\"orderId\":\"abc\",\"event\":\"paid\",\"sellerId\":3}", &out), -1);
+	ck_assert_int_eq(payload_notify_parse(a,
+	    "{\"orderId\":\"abc\",\"event\":\"delivered\",\"sellerId\":0}", &out), -1);
+	arena_free(&a);
+}
+END_TEST
+
 Suite *
 delivery_suite(void)
 {
@@ -133,6 +240,9 @@ delivery_suite(void)
 	tcase_add_test(tc, test_each_wrong_field_gets_its_own_message);
 	tcase_add_test(tc, test_the_fee_rule);
 	tcase_add_test(tc, test_couriers_and_tracking_numbers);
+	tcase_add_test(tc, test_the_bulk_upload_is_read_row_by_row);
+	tcase_add_test(tc, test_the_bulk_upload_has_a_row_limit);
+	tcase_add_test(tc, test_parcel_notices_carry_the_seller_courier_and_number);
 	suite_add_tcase(s, tc);
 	return s;
 }

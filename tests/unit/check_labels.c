@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "shop/labels.h"
+#include "shop/ledger.h"
 #include "shop/orders.h"
 #include "shop/refunds.h"
 #include "suites.h"
@@ -71,6 +72,28 @@ START_TEST(test_nth_lists_a_kind_in_table_order)
 }
 END_TEST
 
+START_TEST(test_ledger_words_for_every_kind_code_and_account)
+{
+	char buf[LABELS_ACCOUNT_MAX];
+	int i;
+
+	for (i = 0; i < LEDGER_KIND__MAX; i++)
+		ck_assert_ptr_nonnull(labels_find(LABEL_ACCOUNT_KIND,
+		    ledger_kind_name((enum ledger_kind)i)));
+	for (i = 0; i < LEDGER_CODE__MAX; i++)
+		ck_assert_ptr_nonnull(labels_find(LABEL_POSTING,
+		    ledger_code_name((enum ledger_code)i)));
+	ck_assert_str_eq(labels_account("pg_receivable:toss", buf, sizeof(buf)),
+	    "PG 미수금 (토스페이먼츠)");
+	ck_assert_str_eq(labels_account("points:12", buf, sizeof(buf)), "회원 포인트 (회원 12)");
+	ck_assert_str_eq(labels_account("seller_payable:3", buf, sizeof(buf)),
+	    "판매자 지급 예정금 (판매자 3)");
+	ck_assert_str_eq(labels_account("cash_at_bank", buf, sizeof(buf)), "은행 예금");
+	ck_assert_str_eq(labels_account("mystery:1", buf, sizeof(buf)), "확인 중 (1)");
+	ck_assert_str_eq(labels_account(NULL, buf, sizeof(buf)), "확인 중");
+}
+END_TEST
+
 START_TEST(test_order_number)
 {
 	char out[LABELS_ORDER_NO_MAX];
@@ -100,6 +123,7 @@ labels_suite(void)
 	tcase_add_test(tc, test_every_order_status_and_method_has_korean_words);
 	tcase_add_test(tc, test_unknown_codes_never_echo_the_code);
 	tcase_add_test(tc, test_nth_lists_a_kind_in_table_order);
+	tcase_add_test(tc, test_ledger_words_for_every_kind_code_and_account);
 	tcase_add_test(tc, test_order_number);
 	suite_add_tcase(s, tc);
 	return s;
