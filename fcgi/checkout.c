@@ -855,7 +855,7 @@ pg_failed(struct req *r, enum order_pay pay, enum pg_back why, const char *defau
 	if (why == PG_BACK_FAILED && form_get(&r->query, "message", &v, NULL) == 0 &&
 	    valid_text(v, strlen(v), 200, false))
 		message = v;
-	if (strcmp(code, "PAY_PROCESS_CANCELED") == 0)
+	if (orders_pg_back_canceled(pay, code))
 		why = PG_BACK_CANCELED;
 	memset(&o, 0, sizeof(o));
 	rc = orders_get(r->app->db, r->a, id, false, &o);

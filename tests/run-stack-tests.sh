@@ -8,6 +8,9 @@
 # --enable-test-routes has (script/setup's). A production build (make distcheck's, or any
 # without the option) skips the stack (exit 77) after checking that it really has no test
 # scaffolding: no test route in jangteo-fcgi, no test file among what `make install` lays out.
+#
+# JT_TESTS="test_orders test_refunds" runs only those integration modules, once, behind nginx
+# (no unit suites, browser journeys or Apache pass): a developer's quick re-run.
 set -euo pipefail
 src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${JT_BUILDDIR:-$src/_build}
@@ -69,8 +72,14 @@ trap stop_stack EXIT
 # Server-backed unit suites run against the test database of the same MariaDB.
 sed -e 's/^db\.name *=.*/db.name = jangteo_test/' "$JT_RUN/jangteo.conf" >"$JT_RUN/test.conf"
 grep -q '^db\.name = jangteo_test' "$JT_RUN/test.conf" || echo "db.name = jangteo_test" >>"$JT_RUN/test.conf"
-if [ -x "$build/tests/unit/check_jangteo" ]; then
+if [ -x "$build/tests/unit/check_jangteo" ] && [[ -z ${JT_TESTS:-} ]]; then
 	JT_TEST_CONF=$JT_RUN/test.conf "$build/tests/unit/check_jangteo"
+fi
+
+if [[ -n ${JT_TESTS:-} ]]; then
+	read -ra only <<<"$JT_TESTS"
+	python3 "$src/tests/integration/run.py" "${only[@]}"
+	exit 0
 fi
 
 python3 "$src/tests/integration/run.py"

@@ -317,6 +317,7 @@ valid_next_path(const char *s, size_t len)
 	size_t i, n = 0;
 	int hi, lo;
 	unsigned char b;
+	bool query = false;   /* past the first '?': a value, never resolved as a path */
 
 	if (s == NULL || len == 0 || len > VALID_NEXT_PATH_MAX || s[0] != '/')
 		return false;
@@ -326,7 +327,9 @@ valid_next_path(const char *s, size_t len)
 		if (s[i] != '%') {
 			if (!valid_next_char(s[i]))
 				return false;
-			decoded[n++] = s[i];
+			query = query || s[i] == '?' || s[i] == '#';
+			if (!query)
+				decoded[n++] = s[i];
 			continue;
 		}
 		if (i + 2 >= len)
@@ -335,11 +338,13 @@ valid_next_path(const char *s, size_t len)
 		lo = valid_hex(s[i + 2]);
 		if (hi < 0 || lo < 0)
 			return false;
+		i += 2;
+		if (query)
+			continue;   /* an encoded '/' or '%' in a query value is data */
 		b = (unsigned char)(hi << 4 | lo);
 		if (b < 0x20 || b == 0x7f || b == '/' || b == '\\' || b == '"' || b == '%')
 			return false;
 		decoded[n++] = (char)b;
-		i += 2;
 	}
 	return valid_utf8(decoded, n);
 }

@@ -60,8 +60,10 @@ int valid_kr_mobile(const char *s, char *out, size_t cap);
  *   - no '\', '"', space, control or non-ASCII byte (browsers turn '\' into '/' and strip
  *     tab, CR and LF before parsing; '"' is how a quoted header escape used to smuggle
  *     '\' in);
- *   - no %XX that decodes to '/', '\', '"', '%' (a second decoding) or a control byte, and
- *     the decoded bytes as a whole are well-formed UTF-8 (no overlong '/').
+ *   - in the path (before the first '?' or '#'), no %XX that decodes to '/', '\', '"', '%'
+ *     (a second decoding) or a control byte, and the path's decoded bytes are well-formed
+ *     UTF-8 (no overlong '/'); in the query and fragment any %XX is data (the login page's
+ *     /login?next=%2Fadmin) — no URL parser resolves it.
  * Such a path resolves to this site's host under every URL parser (WHATWG or RFC 3986). The
  * caller uses it exactly as given: it is never decoded. s need not be NUL-terminated; NULL
  * is false. */

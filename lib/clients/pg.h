@@ -169,6 +169,10 @@ struct pg_toss_event {
  * and a paymentKey when present must be a string. Returns 0 or -1. */
 int pg_toss_event_parse(struct json_object *body, struct pg_toss_event *out);
 
+/* Toss's failUrl return: true when its code names the shopper's own cancel in the payment
+ * window (PAY_PROCESS_CANCELED), not a refusal. code may be NULL. */
+bool pg_toss_return_canceled(const char *code);
+
 /* The calls. Each fills *out completely (zeroing it first) and returns out->outcome. */
 enum pg_outcome pg_ready(struct pg *p, const struct pg_ready_req *req, struct pg_result *out);
 enum pg_outcome pg_confirm(struct pg *p, const struct pg_confirm_req *req, struct pg_result *out);

@@ -615,3 +615,9 @@ out:
 	buf_release(&resp.body);
 	return out->outcome;
 }
+
+bool
+pg_toss_return_canceled(const char *code)
+{
+	return code != NULL && strcmp(code, "PAY_PROCESS_CANCELED") == 0;
+}

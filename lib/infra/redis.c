@@ -2,6 +2,7 @@
  * a timeout, AUTH when configured, and a fresh connection after any I/O error; with
  * redis.sentinels, the primary is looked up at the Sentinels at every connect and again
  * after a failover. */
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -319,6 +320,18 @@ redis_free(struct redis **r)
 	*r = NULL;
 }
 
+/* True when the server has closed the idle connection c (a restart, a failover, a timeout
+ * of its own): between commands nothing may be readable, so a readable or hung-up socket is
+ * one whose next command would fail. Checked before sending, it costs one poll(2) and lets a
+ * restart cost no command: nothing was sent, so nothing can have run twice. */
+static bool
+redis_conn_closed(const redisContext *c)
+{
+	struct pollfd p = { c->fd, POLLIN | POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /* Sends argv[0..argc) and reads the reply (caller frees it with freeReplyObject). NULL when
  * the server cannot be reached, the timeout passed or the connection broke; the connection
  * is then dropped and the next call makes a new one. An error reply is a reply. */
@@ -334,6 +347,10 @@ redis_cmd(struct redis *r, int argc, const char **argv, const size_t *lens)
 		return NULL;
 	}
 	for (attempt = 0;; attempt++) {
+		if (r->ctx != NULL && redis_conn_closed(r->ctx)) {
+			log_info(&redis_log_ctx, "redis: the server closed the connection: reconnecting");
+			redis_disconnect(r);
+		}
 		if (r->ctx == NULL && redis_connect(r) == -1)
 			return NULL;
 		reply = redis_exchange(r->ctx, argc, argv, lens);

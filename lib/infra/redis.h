@@ -16,7 +16,9 @@ void redis_free(struct redis **r);
 
 /* Sends one command given as argc arguments (lens NULL means each argv[i] is a C string).
  * Returns the reply (caller frees with freeReplyObject), or NULL when the server could not
- * be reached or the connection broke (the next call reconnects). A Redis error reply is
+ * be reached or the connection broke mid-command (never resent: it may have run; the next
+ * call reconnects). A connection the server closed while idle (a Redis restart) is noticed
+ * before sending and replaced, so a restart costs no command. A Redis error reply is
  * returned as a reply of type REDIS_REPLY_ERROR, not NULL; behind Sentinels, a READONLY
  * error (our primary was demoted, nothing was written) is answered by asking the Sentinels
  * again and sending the command once more. */

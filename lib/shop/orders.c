@@ -333,6 +333,12 @@ orders_pay_enabled(const struct conf *c, enum order_pay p)
 	}
 }
 
+bool
+orders_pg_back_canceled(enum order_pay pay, const char *code)
+{
+	return pay == ORDER_PAY_TOSS && pg_toss_return_canceled(code);
+}
+
 enum orders_move_rc
 orders_pg_ready(struct db *db, struct arena *a, const struct conf *c,
     const struct orders_return_urls *urls, struct order *o)

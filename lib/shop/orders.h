@@ -196,6 +196,11 @@ enum orders_move_rc orders_pg_returned(struct db *db, struct arena *a,
 /* True when shoppers may pay with p: points always, a PG when it is configured. */
 bool orders_pay_enabled(const struct conf *c, enum order_pay p);
 
+/* A PG's fail return (its code, possibly NULL): true when it names the shopper's own cancel
+ * in the payment window rather than a refusal (Toss's PAY_PROCESS_CANCELED; KakaoPay returns
+ * a cancel to its own URL). */
+bool orders_pg_back_canceled(enum order_pay pay, const char *code);
+
 /* The shop's pages a PG's window sends the shopper back to (absolute URLs). */
 struct orders_return_urls {
 	const char *approval;

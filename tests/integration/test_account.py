@@ -207,7 +207,7 @@ def test_signup_by_form_mails_a_code_and_the_code_signs_in():
     assert "10분 동안 유효합니다" in m.get_content() or CODE_TTL != 600
 
     r = b.post_form("/signup/verify", {"email": addr, "code": code})
-    eq(r.status, 303, "redirect after verify")
+    eq(r.status, 303, "redirect after verify (%s)" % re.findall(r"role=\"alert\">([^<]*)<", r.text))
     eq(r.header("Location"), "/", "home")
     assert b.sid and b.sid != guest, "the session id changed at sign-in"
     status, name, pw_hash = user_row(addr)

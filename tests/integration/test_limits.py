@@ -53,14 +53,16 @@ def test_a_checkout_form_above_the_limit_is_a_korean_422_page_and_writes_nothing
     redis("HSET", "cart:u:%d" % uid, str(pid), "3")
     r = s.get("/checkout")
     eq(r.status, 200, "the checkout page renders")
-    m = re.search(r'<p class="error" id="error">([^<]*)</p>', r.text)
+    m = re.search(r'<p class="[^"]*" id="error"[^>]*>([^<]*)</p>', r.text)
     eq(m and m.group(1), MSG_TOO_LARGE, "said before the submit")
     for method in ("toss", "points"):
         r = s.post_form("/checkout", {"checkout_key": secrets.token_hex(8), "pay_method": method,
-                                      "amount": str(3 * MONEY_MAX)})
+                                      "amount": str(3 * MONEY_MAX), "consent": "1",
+                                      "recipient": "김장터", "phone": "010-1234-5678",
+                                      "zipcode": "03925", "address1": "서울 마포구 월드컵북로 396"})
         eq(r.status, 422, "status")
         assert (r.header("Content-Type") or "").startswith("text/html"), r.headers
-        m = re.search(r'<p class="error" id="error">([^<]*)</p>', r.text)
+        m = re.search(r'<p class="[^"]*" id="error"[^>]*>([^<]*)</p>', r.text)
         eq(m and m.group(1), MSG_TOO_LARGE, "Korean reason")
     eq(orders_of(uid), 0, "no order")
     eq(stock(pid), 10, "nothing reserved")
@@ -76,7 +78,7 @@ def test_admin_price_and_stock_above_the_limits_are_refused_in_korean():
         text = refused(a, a.post_form("/admin/products", {"seller_id": str(sid),
                                                           "name": "한도 상품", "price": price}),
                        400)
-        m = re.search(r'<p class="error" id="error">([^<]*)</p>', text)
+        m = re.search(r'<p class="[^"]*" id="error"[^>]*>([^<]*)</p>', text)
         eq(m and m.group(1), "가격은 1원 이상 1,000,000,000,000,000원 이하의 정수로 입력해 주세요.",
            "price %s" % price)
     text = refused(a, a.post_form("/admin/products", {"seller_id": str(sid), "name": "한도 상품",

@@ -419,6 +419,7 @@ struct slow_post {
 	int64_t amount;
 	enum ledger_rc rc;
 	int tx_rc;
+	volatile int posted;   /* set once the posting is made (its rows locked, not committed) */
 };
 
 static int
@@ -427,6 +428,7 @@ slow_post_fn(struct db *d, void *arg)
 	struct slow_post *sp = arg;
 
 	sp->rc = ledger_post_paid(d, "ORDER-RACE", "toss", 0, sp->amount);
+	__atomic_store_n(&sp->posted, 1, __ATOMIC_RELEASE);
 	usleep(300 * 1000);   /* hold the accounts' rows while the other one waits */
 	return sp->rc == LEDGER_POSTED || sp->rc == LEDGER_REPLAYED ? 0 : -1;
 }
@@ -442,12 +444,15 @@ slow_post_thread(void *arg)
 
 START_TEST(test_same_posting_racing_itself_counts_once)
 {
-	struct slow_post first = { db_new(conf), 4200, LEDGER_RC__MAX, 1 };
-	struct slow_post second = { db, 4200, LEDGER_RC__MAX, 1 };
+	struct slow_post first = { db_new(conf), 4200, LEDGER_RC__MAX, 1, 0 };
+	struct slow_post second = { db, 4200, LEDGER_RC__MAX, 1, 0 };
 	pthread_t th;
+	int i;
 
 	ck_assert_int_eq(pthread_create(&th, NULL, slow_post_thread, &first), 0);
-	usleep(100 * 1000);
+	/* the first has posted and holds the rows (however slow the machine), then the second */
+	for (i = 0; i < 3000 && !__atomic_load_n(&first.posted, __ATOMIC_ACQUIRE); i++)
+		usleep(10 * 1000);
 	/* waits for the first's locks, then finds its posting committed: undone, a replay */
 	slow_post_thread(&second);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);

@@ -227,6 +227,8 @@ START_TEST(test_valid_next_path_good)
 	ck_assert(next_ok("/a/b/c/"));
 	ck_assert(next_ok("/search?q=%EC%9E%A5%ED%84%B0"));        /* 장터, encoded UTF-8 */
 	ck_assert(next_ok("/search?q=a%20b%2Bc%3D%26"));            /* space, +, =, & */
+	ck_assert(next_ok("/login?next=%2Fadmin"));                 /* a path as a query value */
+	ck_assert(next_ok("/login?next=%2F_test%2Fprivate%3Fa%3D1%26b%3D%25EA%25B0%2580"));
 	ck_assert(next_ok("/x?a=-._~!$&'()*+,;=:@/?"));
 	ck_assert(next_ok("/../.."));                                /* resolves to / anyway */
 	memset(longest, 'a', sizeof(longest));
