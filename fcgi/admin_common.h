@@ -1,10 +1,11 @@
 /* admin_common: what every admin page family (admin_dashboard.c, admin_products.c,
- * admin_orders.c, admin_money.c, admin_ops.c) shares: the page context every console page
- * starts from (title, CSRF token, the flash message of a finished POST), the "could not be
- * read" marker a section shows when a module call fails, the redirect after a successful
- * POST, query and form readers, the Korean labels of order statuses, the sections two pages
- * show (queue depths, circuit breakers), the push of a queued job, and the audit record of an
- * action whose transaction belongs to another module. The page families include this header
+ * admin_orders.c, admin_money.c, admin_ops.c, admin_audit.c) shares: the page context every
+ * console page starts from (title, CSRF token, the flash message of a finished POST), the
+ * rendering inside the console's layout (templates/admin_layout.html, its side navigation's
+ * current item from the path), the "could not be read" marker a section shows when a module
+ * call fails, the redirects after a successful and after a refused POST (the refusal table),
+ * query and form readers, URL builders, the Korean labels of order statuses, and the sections
+ * two pages show (queue depths, circuit breakers). The page families include this header
  * and nothing of each other. The dispatcher has already checked the admin role and the CSRF
  * token (ROUTE_ADMIN, ROUTE_CSRF) before any of this runs. */
 #ifndef JT_ADMIN_COMMON_H
@@ -34,8 +35,9 @@ struct json_object *admin_common_jstr(const char *s);
  * (pass it to admin_common_page). */
 struct json_object *admin_common_ctx(struct req *r, const char *title);
 
-/* Renders page inside the layout with status (ctx ownership taken). Returns resp_page's
- * result. */
+/* Renders page inside templates/admin_layout.html with status (ctx ownership taken): sets
+ * ctx["nav"][<key>] from the request's path (nav_items in admin_common.c) unless ctx has a
+ * "nav". Returns resp_page_in's result. */
 int admin_common_page(struct req *r, int status, const char *page, struct json_object *ctx);
 
 /* Marks section key of ctx as unavailable (ctx[key] = ADMIN_COMMON_UNAVAILABLE) and logs

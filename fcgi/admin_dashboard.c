@@ -84,6 +84,12 @@ add_paychecks(struct req *r, struct json_object *ctx)
 		json_object_object_add(o, "orderId", admin_common_jstr(p[i].order_public_id));
 		json_object_object_add(o, "status", admin_common_jstr(p[i].status));
 		json_object_object_add(o, "pg", admin_common_jstr(p[i].pg));
+		json_object_object_add(o, "statusLabel", json_object_new_string(labels_text(
+		    LABEL_ORDER, p[i].status)));
+		json_object_object_add(o, "statusTone", json_object_new_string(labels_tone(
+		    LABEL_ORDER, p[i].status)));
+		json_object_object_add(o, "pgLabel", json_object_new_string(labels_text(LABEL_PAY,
+		    p[i].pg)));
 		json_object_object_add(o, "amount", json_object_new_int64(p[i].amount));
 		json_object_object_add(o, "checks", json_object_new_int(p[i].checks));
 		json_object_object_add(o, "nextAt", admin_common_jstr(p[i].next_at));

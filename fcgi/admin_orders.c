@@ -31,7 +31,8 @@ static const char MSG_NO_ORDER[] = "주문을 찾을 수 없습니다.";
 
 /* The search form's values, kept to show them again. */
 struct order_search {
-	const char *order;      /* public id */
+	const char *order;      /* public id or order number */
+	char order_day[11];     /* the order number's day */
 	const char *user;       /* e-mail or numeric id */
 	const char *status;
 	const char *from;
@@ -138,9 +139,18 @@ read_search(struct req *r, struct order_search *s, struct orderview_query *q)
 	memset(s, 0, sizeof(*s));
 	memset(q, 0, sizeof(*q));
 	q->status = ORDER_STATUS__MAX;
-	if (admin_common_query_text(r, "order", ORDERS_ID_LEN, &s->order) < 0 ||
-	    (s->order != NULL && !valid_token(s->order, 1, ORDERS_ID_LEN)))
+	/* The order: the number shoppers read ("20261206-000123") or the public id. */
+	if (admin_common_query_text(r, "order", ORDERS_ID_LEN + 3, &s->order) < 0)
 		return "주문 번호가 올바르지 않습니다.";
+	if (s->order != NULL && strchr(s->order, '-') != NULL) {
+		if (labels_order_no_parse(s->order, &q->id, s->order_day) != 0)
+			return "주문 번호가 올바르지 않습니다.";
+		q->created_day = s->order_day;
+	} else if (s->order != NULL) {
+		if (!valid_token(s->order, 1, ORDERS_ID_LEN))
+			return "주문 번호가 올바르지 않습니다.";
+		q->public_id = s->order;
+	}
 	if (admin_common_query_text(r, "user", 254, &s->user) < 0)
 		return "회원 이메일 또는 번호가 올바르지 않습니다.";
 	if (admin_common_query_text(r, "status", 32, &s->status) < 0 ||
@@ -172,7 +182,6 @@ read_search(struct req *r, struct order_search *s, struct orderview_query *q)
 			return "회원 이메일 또는 번호가 올바르지 않습니다.";
 		q->email = s->user;
 	}
-	q->public_id = s->order;
 	q->from_day = s->from;
 	q->to_day = s->to;
 	q->pay_method = s->pay;

@@ -236,3 +236,29 @@ labels_order_no(const char *created_at, int64_t id, char *out, size_t cap)
 	}
 	return 0;
 }
+
+int
+labels_order_no_parse(const char *s, int64_t *id, char day[11])
+{
+	size_t i, n;
+	int64_t v = 0;
+
+	if (s == NULL)
+		return -1;
+	n = strlen(s);
+	if (n < 10 || n > 27 || s[8] != '-')
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (i == 8)
+			continue;
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (i > 8)
+			v = v * 10 + (s[i] - '0');
+	}
+	if (v < 1)
+		return -1;
+	snprintf(day, 11, "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+	*id = v;
+	return 0;
+}

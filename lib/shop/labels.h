@@ -69,4 +69,9 @@ const char *labels_account(const char *code, char *out, size_t cap);
  * at the PG; this number is for people. */
 int labels_order_no(const char *created_at, int64_t id, char *out, size_t cap);
 
+/* Reads an order number back ("20261206-000123": 8 digits, '-', 1..18 digits): the id into
+ * *id and the day, "2026-12-06", into day[11]. Returns 0, or -1 for anything else. The caller
+ * checks both (an id alone would let a guessed number match another day's order). */
+int labels_order_no_parse(const char *s, int64_t *id, char day[11]);
+
 #endif

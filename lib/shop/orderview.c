@@ -12,6 +12,8 @@
     " o.order_name, DATE_FORMAT(o.created_at, '%Y-%m-%d %H:%i:%s'), u.id, u.email" \
     " FROM orders o JOIN users u ON u.id = o.user_id" \
     " WHERE (? IS NULL OR o.public_id = ?)" \
+    " AND (? = 0 OR o.id = ?)" \
+    " AND (? IS NULL OR (o.created_at >= ? AND o.created_at < DATE_ADD(?, INTERVAL 1 DAY)))" \
     " AND (? = 0 OR o.user_id = ?)" \
     " AND (? IS NULL OR u.email = ?)" \
     " AND (? IS NULL OR o.status = ?)" \
@@ -76,8 +78,9 @@ orderview_search(struct db *db, struct arena *a, const struct orderview_query *q
 	    ORDERVIEW_NEWEST].sql;
 
 	*out = NULL;
-	n = db_query(db, a, &res, sql, "ssiissssssssssiiii",
-	    q->public_id, q->public_id, q->user_id, q->user_id, q->email, q->email, status, status,
+	n = db_query(db, a, &res, sql, "ssiisssiissssssssssiiii",
+	    q->public_id, q->public_id, q->id, q->id, q->created_day, q->created_day,
+	    q->created_day, q->user_id, q->user_id, q->email, q->email, status, status,
 	    q->from_day, q->from_day, q->to_day, q->to_day, q->pay_method, q->pay_method,
 	    q->before_id, q->before_id, (int64_t)limit, q->offset);
 	if (n < 0)

@@ -31,6 +31,8 @@ int orderview_sort_parse(const char *name, enum orderview_sort *out);
  * values. */
 struct orderview_query {
 	const char *public_id;      /* the order's public id, or NULL */
+	int64_t id;                 /* the order's internal id (its order number), or 0 */
+	const char *created_day;    /* "YYYY-MM-DD": created that day (with id), or NULL */
 	int64_t user_id;            /* the shopper's id, or 0 */
 	const char *email;          /* the shopper's e-mail as stored, or NULL */
 	enum order_status status;   /* ORDER_STATUS__MAX: any */

@@ -256,6 +256,7 @@ async function journey(j, fx) {
 
   for (const [name, path, template] of [
     ['products', '/admin/products', 'admin_products.html'],
+    ['new product', '/admin/products/new', 'admin_product.html'],
     ['sellers', '/admin/sellers', 'admin_sellers.html'],
     ['ledger account', `/admin/ledger/accounts/pg_receivable:${r.pg}`, 'admin_account.html'],
     ['reconcile', '/admin/reconcile', 'admin_reconcile.html'],

@@ -343,6 +343,11 @@ def test_order_search_by_id_user_status_and_dates():
         return order_ids(page(a.get("/admin/orders?" + urllib.parse.urlencode(q)), 200))
 
     eq(search(order=o1), [o1], "by order id")
+    no1 = sql("SELECT CONCAT(DATE_FORMAT(created_at, '%%Y%%m%%d'), '-', LPAD(id, 6, '0')),"
+              " DATE_FORMAT(created_at - INTERVAL 1 DAY, '%%Y%%m%%d'), id FROM orders"
+              " WHERE public_id = '%s'" % o1)[0]
+    eq(search(order=no1[0]), [o1], "by the order number shoppers read")
+    eq(search(order="%s-%06d" % (no1[1], int(no1[2]))), [], "the number's day must match")
     eq(search(user=email1), [o1], "by e-mail")
     eq(search(user=str(u2)), [o2], "by user id")
     eq(search(user=str(u1), status="PAID"), [o1], "by status")
@@ -355,7 +360,7 @@ def test_order_search_by_id_user_status_and_dates():
     if first[:2] != [o2, o1]:
         raise AssertionError("newest first: %r" % first[:3])
 
-    for q, word in [({"status": "NOPE"}, "상태"), ({"from": "2024-02-30"}, "날짜"),
+    for q, word in [({"status": "NOPE"}, "상태"), ({"order": "2026-12-06"}, "주문 번호"), ({"from": "2024-02-30"}, "날짜"),
                     ({"to": "2024/01/01"}, "날짜"), ({"order": "<script>"}, "주문 번호"),
                     ({"user": "<b>x</b>"}, "회원"), ({"from": "2024-05-02", "to": "2024-05-01"},
                                                      "시작 날짜")]:

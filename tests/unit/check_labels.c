@@ -94,6 +94,26 @@ START_TEST(test_ledger_words_for_every_kind_code_and_account)
 }
 END_TEST
 
+START_TEST(test_order_number_reads_back)
+{
+	char day[11];
+	int64_t id = 0;
+
+	ck_assert_int_eq(labels_order_no_parse("20261206-000123", &id, day), 0);
+	ck_assert_int_eq(id, 123);
+	ck_assert_str_eq(day, "2026-12-06");
+	ck_assert_int_eq(labels_order_no_parse("20261206-1234567", &id, day), 0);
+	ck_assert_int_eq(id, 1234567);
+	ck_assert_int_eq(labels_order_no_parse("20261206000123", &id, day), -1);
+	ck_assert_int_eq(labels_order_no_parse("2026120-0000123", &id, day), -1);
+	ck_assert_int_eq(labels_order_no_parse("20261206-000000", &id, day), -1);
+	ck_assert_int_eq(labels_order_no_parse("20261206-", &id, day), -1);
+	ck_assert_int_eq(labels_order_no_parse("20261206-12a", &id, day), -1);
+	ck_assert_int_eq(labels_order_no_parse("20261206-1234567890123456789", &id, day), -1);
+	ck_assert_int_eq(labels_order_no_parse(NULL, &id, day), -1);
+}
+END_TEST
+
 START_TEST(test_order_number)
 {
 	char out[LABELS_ORDER_NO_MAX];
@@ -125,6 +145,7 @@ labels_suite(void)
 	tcase_add_test(tc, test_nth_lists_a_kind_in_table_order);
 	tcase_add_test(tc, test_ledger_words_for_every_kind_code_and_account);
 	tcase_add_test(tc, test_order_number);
+	tcase_add_test(tc, test_order_number_reads_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
