@@ -451,6 +451,8 @@ def bench(run, env, args):
     ret_ms = [(te - tr) * 1000 for _, _, tr, te in returned]
     statuses = dict((r[0], int(r[1])) for r in sql(
         run, "SELECT status, COUNT(*) FROM orders GROUP BY status"))
+    jobs = dict(("%s %s" % (r[0], r[1]), int(r[2])) for r in sql(
+        run, "SELECT kind, status, COUNT(*) FROM outbox GROUP BY kind, status"))
     approvals = 0
     try:
         with open(os.path.join(run, "fakes", "pg-ledger.jsonl")) as fh:
@@ -509,6 +511,9 @@ def bench(run, env, args):
           " processes on the machine compete for the same cores)" % (w0[5], w1[5]))
     print("orders by status: %s; approvals at the PG: %d"
           % (", ".join("%s %d" % kv for kv in sorted(statuses.items())), approvals))
+    print("outbox jobs by kind and status after the drain: %s; dead jobs: %d"
+          % (", ".join("%s %d" % kv for kv in sorted(jobs.items())),
+             sum(v for k, v in jobs.items() if k.endswith(" dead"))))
     if args.statements:
         print("statements per paid order (MariaDB general log, window only):")
         for line in statement_table(run, n):

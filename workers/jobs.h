@@ -16,7 +16,7 @@ struct bus;
 struct job_ctx {
 	const struct conf *conf;
 	struct db *db;
-	struct arena *a;        /* reset after every job */
+	struct arena *a;        /* reset after every batch of jobs */
 	struct log_ctx log;     /* req = "job-<id>" */
 	struct bus *bus;        /* this process's producer: jobs a job queues are pushed here
 	                         * (bus_push_job, bus_push_batch) after their commit */
