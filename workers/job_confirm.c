@@ -103,7 +103,7 @@ static enum job_result
 load_order(struct job_ctx *ctx, const struct outbox_claim *claim, const struct confirm_job *j,
     struct order *o)
 {
-	int rc = orders_get(ctx->db, ctx->a, j->p.order_id, true, o);
+	int rc = orders_get_lines(ctx->db, ctx->a, j->p.order_id, o);
 	enum pg_id id;
 
 	if (rc < 0)

@@ -3,6 +3,7 @@
 #define JT_JOBS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/log.h"
 #include "infra/outbox.h"
@@ -46,6 +47,11 @@ enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *
  * settlements, and completes the outbox row, in one transaction (workers/job_settle.c). A
  * replay changes nothing; a failure is retried and never touches the payment. */
 enum job_result job_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* A batch of settle jobs (claims[0..n), one claim token) settled in one transaction
+ * (lib/shop/settle.h settle_orders_batch). Returns true when it committed (every job done),
+ * false when nothing was written and the worker is to run each with job_settle_run. */
+bool job_settle_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n);
 
 /* refund.settle: payload {"refundId"}. Takes a completed refund back from its sellers and
  * the commission (posting refund.settle:<refundId>), in one transaction with the outbox row. */

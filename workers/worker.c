@@ -32,6 +32,13 @@ static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const s
 	job_refund_run,    /* JOB_REFUND */
 };
 
+/* The kinds whose whole batch one handler can run in one transaction. It returns false when
+ * it wrote nothing (the jobs are then run one by one). */
+static bool (*const job_batch_handlers[JOB__MAX])(struct job_ctx *, const struct outbox_claim *,
+    size_t) = {
+	[JOB_SETTLE] = job_settle_batch,
+};
+
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */
 static int64_t
 retry_delay_ms(int attempts)
@@ -109,7 +116,7 @@ run_batch(struct worker *w, enum job_kind kind)
 {
 	struct outbox_claim claims[OUTBOX_BATCH_MAX];
 	int claim_s = (int)conf_int(w->c, CONF_OUTBOX_CLAIM_SECONDS);
-	int64_t n, i, t0 = now_ms(), back;
+	int64_t n, i = 0, t0 = now_ms(), back;
 
 	n = outbox_claim_batch(w->db, w->a, kind, w->batch[kind], claim_s,
 	    (int)conf_int(w->c, CONF_OUTBOX_MAX_ATTEMPTS), claims);
@@ -118,7 +125,13 @@ run_batch(struct worker *w, enum job_kind kind)
 	if (n > 1)
 		log_debug(NULL, "claimed %lld %s jobs (cap %zu)", (long long)n, bus_kind_name(kind),
 		    w->batch[kind]);
-	for (i = 0; i < n; i++) {
+	if (n > 1 && job_batch_handlers[kind] != NULL) {
+		struct job_ctx ctx = { w->c, w->db, w->a, { "batch", NULL }, w->producer };
+
+		if (job_batch_handlers[kind](&ctx, claims, (size_t)n))
+			i = n;  /* all done in one transaction */
+	}
+	for (; i < n; i++) {
 		if (daemon_stop || now_ms() - t0 > (int64_t)claim_s * 500) {
 			back = outbox_unclaim(w->db, claims[i].token);
 			log_info(NULL, "gave back %lld unrun %s jobs of a batch of %lld",
@@ -208,13 +221,13 @@ main(int argc, char **argv)
 	w.a = arena_new(8192);
 	log_info(NULL, "worker for queue %s ready", queue);
 	while (!daemon_stop) {
+		drain(&w);
 		rc = bus_pull(bus, &job, WORKER_POLL_MS);
 		if (rc < 0)
 			daemon_sleep_ms(200);
-		/* Every wake-up waiting now is served by the claims below. */
+		/* Every wake-up waiting now is served by the next claims. */
 		while (rc == 1 && bus_pull(bus, &job, 0) == 1)
 			continue;
-		drain(&w);
 	}
 	log_info(NULL, "worker stopped");
 	arena_free(&w.a);

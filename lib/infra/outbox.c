@@ -29,6 +29,11 @@ static const char SQL_UNCLAIM[] =
 static const char SQL_COMPLETE[] =
     "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
     " claimed_until = NULL WHERE id = ? AND status = 'claimed' AND claim_token = ?";
+/* A whole batch done in one statement: the rows its claim still holds (the batch's token is
+ * its own; the caller checks that all of them were). */
+static const char SQL_COMPLETE_BATCH[] =
+    "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
+    " claimed_until = NULL WHERE status = 'claimed' AND kind = ? AND claim_token = ?";
 static const char SQL_RELEASE[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " available_at = NOW(3) + INTERVAL ? MICROSECOND, last_error = ?"
@@ -142,6 +147,17 @@ outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost)
 	if (rc < 0)
 		return rc;
 	return rc == 0 ? DB_ABORT : 0;
+}
+
+int
+outbox_finish_batch(struct db *db, const struct outbox_claim *c, size_t n, bool *lost)
+{
+	int64_t rc = db_exec(db, SQL_COMPLETE_BATCH, "ss", bus_kind_name(c->kind), c->token);
+
+	*lost = rc >= 0 && rc != (int64_t)n;
+	if (rc < 0)
+		return (int)rc;
+	return *lost ? DB_ABORT : 0;
 }
 
 int

@@ -57,6 +57,12 @@ int outbox_complete(struct db *db, const struct outbox_claim *c);
  * so the transaction rolls back), or an enum db_rc. *lost is cleared otherwise. */
 int outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost);
 
+/* outbox_finish for a whole batch: marks done every job still held under the token of c (any
+ * claim of the batch), inside the transaction that applies all their effects. Returns 0 when
+ * exactly n were marked, DB_ABORT with *lost set when fewer (a claim was lost: roll back and
+ * run them one by one), or an enum db_rc. */
+int outbox_finish_batch(struct db *db, const struct outbox_claim *c, size_t n, bool *lost);
+
 /* Gives a failed job back: pending again, due after retry_delay_ms, error noted (truncated).
  * Returns 1, 0 when the claim was lost, or an enum db_rc. */
 int outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
