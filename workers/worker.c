@@ -1,8 +1,8 @@
 /* jangteo-worker: runs the jobs of one queue in batches. A bus message only wakes it; it then
- * claims the due jobs of each of its queue's kinds straight from the outbox, up to N per claim
- * statement (N adapts to the load, per kind), and runs them. It also claims once per second
- * without a message, so a lost message, a retry coming due or a reaped claim waits at most
- * that long. */
+ * claims the due jobs of the message's kind straight from the outbox, up to N per claim
+ * statement (N adapts to the load, per kind), and runs them. After a second without a message
+ * it claims every kind of its queue, so a lost message, a retry coming due or a reaped claim
+ * waits at most that long. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -35,7 +35,8 @@ static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const s
 /* The kinds whose whole batch one handler can run in one transaction. It returns false when
  * it wrote nothing (the jobs are then run one by one). */
 static bool (*const job_batch_handlers[JOB__MAX])(struct job_ctx *, const struct outbox_claim *,
-    size_t) = {
+    size_t, int64_t, enum job_result *) = {
+	[JOB_PAYMENT_CONFIRM] = job_confirm_batch,
 	[JOB_SETTLE] = job_settle_batch,
 };
 
@@ -65,14 +66,34 @@ struct worker {
 	size_t batch[JOB__MAX];    /* the next claim's cap per kind, 1..OUTBOX_BATCH_MAX */
 };
 
-/* Milliseconds on the monotonic clock. */
-static int64_t
-now_ms(void)
+int64_t
+worker_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Acts on a job's result: a transient failure is given back for a later attempt, a job not
+ * run is given back unspent. */
+static void
+after_job(struct worker *w, const struct outbox_claim *claim, enum job_result res)
+{
+	struct log_ctx log = { NULL, NULL };
+	char label[32];
+
+	snprintf(label, sizeof(label), "job-%lld", (long long)claim->id);
+	log.req_id = label;
+	if (res == JOB_RETRY) {
+		log_warn(&log, "attempt %d failed; retrying later", claim->attempts);
+		outbox_release(w->db, claim, daemon_stop ? 0 : retry_delay_ms(claim->attempts),
+		    "transient failure");
+	} else if (res == JOB_UNRUN) {
+		outbox_unclaim_one(w->db, claim);
+	} else if (res == JOB_LOST) {
+		log_warn(&log, "claim lost to another worker");
+	}
 }
 
 /* Runs one claimed job and gives it back when it failed transiently. */
@@ -81,19 +102,11 @@ run_job(struct worker *w, const struct outbox_claim *claim)
 {
 	struct job_ctx ctx = { w->c, w->db, w->a, { NULL, NULL }, w->producer };
 	char label[32];
-	enum job_result res;
 
 	snprintf(label, sizeof(label), "job-%lld", (long long)claim->id);
 	ctx.log.req_id = label;
 	log_debug(&ctx.log, "claimed %s, attempt %d", bus_kind_name(claim->kind), claim->attempts);
-	res = job_handlers[claim->kind](&ctx, claim);
-	if (res == JOB_RETRY) {
-		log_warn(&ctx.log, "attempt %d failed; retrying later", claim->attempts);
-		outbox_release(w->db, claim, daemon_stop ? 0 : retry_delay_ms(claim->attempts),
-		    "transient failure");
-	} else if (res == JOB_LOST) {
-		log_warn(&ctx.log, "claim lost to another worker");
-	}
+	after_job(w, claim, job_handlers[claim->kind](&ctx, claim));
 }
 
 /* The next batch size after a claim of cap took n: doubles while claims come back full (a
@@ -116,7 +129,7 @@ run_batch(struct worker *w, enum job_kind kind)
 {
 	struct outbox_claim claims[OUTBOX_BATCH_MAX];
 	int claim_s = (int)conf_int(w->c, CONF_OUTBOX_CLAIM_SECONDS);
-	int64_t n, i = 0, t0 = now_ms(), back;
+	int64_t n, i = 0, t0 = worker_now_ms(), back;
 
 	n = outbox_claim_batch(w->db, w->a, kind, w->batch[kind], claim_s,
 	    (int)conf_int(w->c, CONF_OUTBOX_MAX_ATTEMPTS), claims);
@@ -127,12 +140,16 @@ run_batch(struct worker *w, enum job_kind kind)
 		    w->batch[kind]);
 	if (n > 1 && job_batch_handlers[kind] != NULL) {
 		struct job_ctx ctx = { w->c, w->db, w->a, { "batch", NULL }, w->producer };
+		enum job_result res[OUTBOX_BATCH_MAX];
 
-		if (job_batch_handlers[kind](&ctx, claims, (size_t)n))
-			i = n;  /* all done in one transaction */
+		if (job_batch_handlers[kind](&ctx, claims, (size_t)n, t0 + (int64_t)claim_s * 500,
+		    res)) {
+			for (i = 0; i < n; i++)
+				after_job(w, &claims[i], res[i]);
+		}
 	}
 	for (; i < n; i++) {
-		if (daemon_stop || now_ms() - t0 > (int64_t)claim_s * 500) {
+		if (daemon_stop || worker_now_ms() - t0 > (int64_t)claim_s * 500) {
 			back = outbox_unclaim(w->db, claims[i].token);
 			log_info(NULL, "gave back %lld unrun %s jobs of a batch of %lld",
 			    (long long)back, bus_kind_name(kind), (long long)n);
@@ -144,29 +161,33 @@ run_batch(struct worker *w, enum job_kind kind)
 	return n;
 }
 
-/* Claims and runs batches of every kind of the queue until none comes back full. */
+/* Claims and runs batches of the kinds flagged in due (every kind of the queue when all is
+ * set) until none comes back full. */
 static void
-drain(struct worker *w)
+drain(struct worker *w, bool due[JOB__MAX], bool all)
 {
 	enum job_kind k;
 	size_t cap;
 	bool more = true;
 	int64_t n;
 
+	for (k = 0; k < JOB__MAX; k++)
+		due[k] = (due[k] || all) && bus_kind_queue(k) == w->q && job_handlers[k] != NULL;
 	while (more && !daemon_stop) {
 		more = false;
 		for (k = 0; k < JOB__MAX && !daemon_stop; k++) {
-			if (bus_kind_queue(k) != w->q || job_handlers[k] == NULL)
+			if (!due[k])
 				continue;
 			cap = w->batch[k];
 			n = run_batch(w, k);
 			arena_reset(w->a);
 			if (n < 0)
 				return;  /* MariaDB is out of reach: the next wake-up tries again */
-			if (n >= (int64_t)cap)
-				more = true;
+			due[k] = n >= (int64_t)cap;  /* full: more may be waiting */
+			more = more || due[k];
 		}
 	}
+	memset(due, 0, sizeof(bool) * JOB__MAX);
 }
 
 int
@@ -180,6 +201,8 @@ main(int argc, char **argv)
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf", *queue = NULL;
 	struct worker w;
+	bool due[JOB__MAX] = { false }, all;
+	int64_t last_all;
 	enum bus_queue q;
 	struct bus_job job;
 	struct conf *c;
@@ -220,14 +243,24 @@ main(int argc, char **argv)
 	w.producer = bus_producer_new(c);
 	w.a = arena_new(8192);
 	log_info(NULL, "worker for queue %s ready", queue);
+	/* At start, after a second without a message, and at least once a second, every kind
+	 * is claimed (a lost message, a retry come due, a reaped claim); a message wakes the
+	 * claims of its kind, and every message already waiting is served by the same claims. */
+	all = true;
+	last_all = 0;
 	while (!daemon_stop) {
-		drain(&w);
+		if (all)
+			last_all = worker_now_ms();
+		drain(&w, due, all);
 		rc = bus_pull(bus, &job, WORKER_POLL_MS);
 		if (rc < 0)
 			daemon_sleep_ms(200);
-		/* Every wake-up waiting now is served by the next claims. */
-		while (rc == 1 && bus_pull(bus, &job, 0) == 1)
-			continue;
+		/* every kind at least once a second, however busy one kind keeps the bus */
+		all = rc != 1 || worker_now_ms() - last_all >= WORKER_POLL_MS;
+		while (rc == 1) {
+			due[job.kind] = true;
+			rc = bus_pull(bus, &job, 0);
+		}
 	}
 	log_info(NULL, "worker stopped");
 	arena_free(&w.a);

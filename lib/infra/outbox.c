@@ -1,9 +1,11 @@
 /* outbox: insert, claim (in batches), complete, release, reap, bury and list the jobs of the
  * outbox table. */
 #include <assert.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "infra/db.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -26,6 +28,9 @@ static const char SQL_CLAIMED_ROWS[] =
 static const char SQL_UNCLAIM[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " attempts = attempts - 1 WHERE status = 'claimed' AND claim_token = ?";
+static const char SQL_UNCLAIM_ONE[] =
+    "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
+    " attempts = attempts - 1 WHERE id = ? AND status = 'claimed' AND claim_token = ?";
 static const char SQL_COMPLETE[] =
     "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
     " claimed_until = NULL WHERE id = ? AND status = 'claimed' AND claim_token = ?";
@@ -34,6 +39,12 @@ static const char SQL_COMPLETE[] =
 static const char SQL_COMPLETE_BATCH[] =
     "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
     " claimed_until = NULL WHERE status = 'claimed' AND kind = ? AND claim_token = ?";
+/* Some jobs of a batch done in one statement: the ids as a JSON array; only the claimed rows
+ * are read (ix_outbox_claimed), a few batches. */
+static const char SQL_COMPLETE_IDS[] =
+    "UPDATE outbox o JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j"
+    " ON o.id = j.id SET o.status = 'done', o.done_at = NOW(3), o.claim_token = NULL,"
+    " o.claimed_until = NULL WHERE o.status = 'claimed' AND o.claim_token = ?";
 static const char SQL_RELEASE[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " available_at = NOW(3) + INTERVAL ? MICROSECOND, last_error = ?"
@@ -133,6 +144,12 @@ outbox_unclaim(struct db *db, const char *token)
 }
 
 int
+outbox_unclaim_one(struct db *db, const struct outbox_claim *c)
+{
+	return (int)db_exec(db, SQL_UNCLAIM_ONE, "is", c->id, c->token);
+}
+
+int
 outbox_complete(struct db *db, const struct outbox_claim *c)
 {
 	return (int)db_exec(db, SQL_COMPLETE, "is", c->id, c->token);
@@ -154,6 +171,32 @@ outbox_finish_batch(struct db *db, const struct outbox_claim *c, size_t n, bool 
 {
 	int64_t rc = db_exec(db, SQL_COMPLETE_BATCH, "ss", bus_kind_name(c->kind), c->token);
 
+	*lost = rc >= 0 && rc != (int64_t)n;
+	if (rc < 0)
+		return (int)rc;
+	return *lost ? DB_ABORT : 0;
+}
+
+int
+outbox_finish_some(struct db *db, struct arena *a, const struct outbox_claim *const *c, size_t n,
+    bool *lost)
+{
+	struct buf ids;
+	const char *list;
+	int64_t rc;
+	size_t i;
+
+	assert(n > 0);
+	buf_init(&ids);
+	buf_puts(&ids, "[");
+	for (i = 0; i < n; i++) {
+		assert(strcmp(c[i]->token, c[0]->token) == 0);
+		buf_printf(&ids, "%s%" PRId64, i > 0 ? "," : "", c[i]->id);
+	}
+	buf_puts(&ids, "]");
+	list = arena_strdup(a, buf_cstr(&ids));
+	buf_release(&ids);
+	rc = db_exec(db, SQL_COMPLETE_IDS, "ss", list, c[0]->token);
 	*lost = rc >= 0 && rc != (int64_t)n;
 	if (rc < 0)
 		return (int)rc;

@@ -47,6 +47,10 @@ int64_t outbox_claim_batch(struct db *db, struct arena *a, enum job_kind kind, s
  * taken back. Returns how many, or an enum db_rc. */
 int64_t outbox_unclaim(struct db *db, const char *token);
 
+/* outbox_unclaim for the one job of c. Returns 1, 0 when the claim was lost, or an enum
+ * db_rc. */
+int outbox_unclaim_one(struct db *db, const struct outbox_claim *c);
+
 /* Marks the job done, only if the claim still holds. Call inside the transaction that applies
  * the job's effect and roll back when it returns 0. Returns 1 marked, 0 claim lost, or an enum
  * db_rc. */
@@ -62,6 +66,12 @@ int outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost);
  * exactly n were marked, DB_ABORT with *lost set when fewer (a claim was lost: roll back and
  * run them one by one), or an enum db_rc. */
 int outbox_finish_batch(struct db *db, const struct outbox_claim *c, size_t n, bool *lost);
+
+/* outbox_finish for c[0..n) (n > 0), claims of one batch (one token): marks them done in one
+ * statement inside the transaction that applies their effects. Returns 0 when all n were
+ * marked, DB_ABORT with *lost set when fewer (roll back), or an enum db_rc. */
+int outbox_finish_some(struct db *db, struct arena *a, const struct outbox_claim *const *c,
+    size_t n, bool *lost);
 
 /* Gives a failed job back: pending again, due after retry_delay_ms, error noted (truncated).
  * Returns 1, 0 when the claim was lost, or an enum db_rc. */

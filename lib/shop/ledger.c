@@ -683,6 +683,29 @@ ledger_post_paid(struct db *db, const char *order_public_id, const char *pg, int
 	    "order", order_public_id, from, "sales_clearing", amount);
 }
 
+int
+ledger_paid_posting(struct arena *a, const char *order_public_id, const char *pg,
+    int64_t amount, struct ledger_posting *p, struct ledger_leg *leg)
+{
+	char from[LEDGER_ACCOUNT_MAX + 1];
+
+	if (order_public_id == NULL || pg == NULL || strcmp(pg, "points") == 0 ||
+	    source_account(pg, 0, from, sizeof(from)) != 0 ||
+	    strlen(order_public_id) + 5 > LEDGER_ID_MAX)
+		return -1;
+	leg->debit = arena_strdup(a, from);
+	leg->credit = "sales_clearing";
+	leg->amount = amount;
+	memset(p, 0, sizeof(*p));
+	p->id = arena_printf(a, "paid:%s", order_public_id);
+	p->code = LEDGER_PAID_PG;
+	p->ref_type = "order";
+	p->ref_id = order_public_id;
+	p->legs = leg;
+	p->nlegs = 1;
+	return 0;
+}
+
 enum ledger_rc
 ledger_post_refund(struct db *db, const char *refund_public_id, const char *order_public_id,
     const char *pg, int64_t user_id, int64_t amount)

@@ -114,6 +114,12 @@ enum ledger_rc ledger_post_batch(struct db *db, struct arena *a, const struct le
  * or "kakaopay" for a PG, or "points" (then user_id names the customer's points account). */
 enum ledger_rc ledger_post_paid(struct db *db, const char *order_public_id, const char *pg,
     int64_t user_id, int64_t amount);
+
+/* The posting ledger_post_paid writes for a PG-paid order (paid:<orderId>, the PG's
+ * receivable to sales_clearing), built into *p with its one leg in *leg (strings in a), for
+ * ledger_post_batch. Returns 0, or -1 for points or an unknown pg. */
+int ledger_paid_posting(struct arena *a, const char *order_public_id, const char *pg,
+    int64_t amount, struct ledger_posting *p, struct ledger_leg *leg);
 enum ledger_rc ledger_post_refund(struct db *db, const char *refund_public_id,
     const char *order_public_id, const char *pg, int64_t user_id, int64_t amount);
 enum ledger_rc ledger_post_points_charge(struct db *db, int64_t charge_id, int64_t user_id,
