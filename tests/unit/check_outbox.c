@@ -1,6 +1,7 @@
 /* check_outbox: migrations apply once; outbox claims (in batches) are exclusive, expire, are
  * given back unspent, complete once; spent jobs are buried. */
 #include <check.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,6 +170,60 @@ START_TEST(test_batch_oldest_first_and_unclaim)
 }
 END_TEST
 
+/* outbox_finish_some of some[0..2) as a db_tx function. */
+struct finish_arg {
+	const struct outbox_claim **some;
+	bool lost;
+};
+
+static int
+finish_tx(struct db *d, void *arg)
+{
+	struct finish_arg *f = arg;
+
+	return outbox_finish_some(d, arena, f->some, 2, &f->lost);
+}
+
+START_TEST(test_batch_completions)
+{
+	struct outbox_claim a[OUTBOX_BATCH_MAX];
+	const struct outbox_claim *some[2];
+	struct finish_arg f = { NULL, false };
+	int64_t ids[4];
+	bool lost;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ids[i] = outbox_add(db, JOB_SETTLE, "{}");
+	ck_assert_int_eq(outbox_claim_batch(db, arena, JOB_SETTLE, 4, 30, 5, a), 4);
+	/* the first one given back unspent, the second released for a retry */
+	ck_assert_int_eq(outbox_unclaim_one(db, &a[0]), 1);
+	ck_assert_int_eq(outbox_unclaim_one(db, &a[0]), 0);
+	ck_assert_int_eq(outbox_release(db, &a[1], 60000, "later"), 1);
+	/* two of the batch completed by id in one statement; a lost one refuses the lot */
+	some[0] = &a[2];
+	some[1] = &a[1];
+	f.some = some;
+	ck_assert_int_eq(db_tx(db, finish_tx, &f), DB_ABORT);
+	ck_assert(f.lost);
+	ck_assert_str_eq(status_of(ids[2]), "claimed");  /* rolled back */
+	some[1] = &a[3];
+	ck_assert_int_eq(db_tx(db, finish_tx, &f), 0);
+	ck_assert(!f.lost);
+	ck_assert_str_eq(status_of(ids[0]), "pending");
+	ck_assert_str_eq(status_of(ids[1]), "pending");
+	ck_assert_str_eq(status_of(ids[2]), "done");
+	ck_assert_str_eq(status_of(ids[3]), "done");
+	/* a whole batch by its token: exactly n or nothing */
+	ck_assert_int_eq(outbox_claim_batch(db, arena, JOB_SETTLE, 4, 30, 5, a), 1);
+	ck_assert_int_eq(a[0].id, ids[0]);
+	ck_assert_int_eq(a[0].attempts, 1);  /* the unspent claim took its attempt back */
+	ck_assert_int_eq(outbox_finish_batch(db, &a[0], 2, &lost), DB_ABORT);
+	ck_assert(lost);
+	ck_assert_str_eq(status_of(ids[0]), "done");  /* the caller rolls back; no transaction here */
+}
+END_TEST
+
 Suite *
 outbox_suite(void)
 {
@@ -182,6 +237,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_expired_claim_is_taken_over);
 	tcase_add_test(tc, test_release_retry_and_dead);
 	tcase_add_test(tc, test_batch_oldest_first_and_unclaim);
+	tcase_add_test(tc, test_batch_completions);
 	suite_add_tcase(s, tc);
 	return s;
 }
