@@ -24,6 +24,8 @@ Reports
     event's commit time (order_events.created_at), for the returns sent in the window;
   - PAID -> settled: from the PAID event to the settle job's completion (outbox.done_at),
     when the settle worker is real (else says it is a placeholder);
+  - the outbox's jobs by kind and status after the drain, and how many are dead (a job given
+    up is an effect lost: this must be 0);
   - CPU ms per paid order by program (utime + stime from /proc of every process the stack
     recorded in $JT_RUN/pids and their descendants, so nginx and FastCGI children count),
     the fake PG + SMTP sink process separately (Python, sharing the 2 cores), and this
