@@ -24,6 +24,8 @@ Reports
     event's commit time (order_events.created_at), for the returns sent in the window;
   - PAID -> settled: from the PAID event to the settle job's completion (outbox.done_at),
     when the settle worker is real (else says it is a placeholder);
+  - the outbox's jobs by kind and status after the drain, and how many are dead (a job given
+    up is an effect lost: this must be 0);
   - CPU ms per paid order by program (utime + stime from /proc of every process the stack
     recorded in $JT_RUN/pids and their descendants, so nginx and FastCGI children count),
     the fake PG + SMTP sink process separately (Python, sharing the 2 cores), and this
@@ -451,6 +453,8 @@ def bench(run, env, args):
     ret_ms = [(te - tr) * 1000 for _, _, tr, te in returned]
     statuses = dict((r[0], int(r[1])) for r in sql(
         run, "SELECT status, COUNT(*) FROM orders GROUP BY status"))
+    jobs = dict(("%s %s" % (r[0], r[1]), int(r[2])) for r in sql(
+        run, "SELECT kind, status, COUNT(*) FROM outbox GROUP BY kind, status"))
     approvals = 0
     try:
         with open(os.path.join(run, "fakes", "pg-ledger.jsonl")) as fh:
@@ -509,6 +513,9 @@ def bench(run, env, args):
           " processes on the machine compete for the same cores)" % (w0[5], w1[5]))
     print("orders by status: %s; approvals at the PG: %d"
           % (", ".join("%s %d" % kv for kv in sorted(statuses.items())), approvals))
+    print("outbox jobs by kind and status after the drain: %s; dead jobs: %d"
+          % (", ".join("%s %d" % kv for kv in sorted(jobs.items())),
+             sum(v for k, v in jobs.items() if k.endswith(" dead"))))
     if args.statements:
         print("statements per paid order (MariaDB general log, window only):")
         for line in statement_table(run, n):

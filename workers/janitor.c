@@ -1,5 +1,7 @@
-/* jangteo-janitor: periodically re-pushes outbox jobs that were never picked up or whose
- * worker's claim expired (the worker died), so a crash anywhere loses no job, expires unpaid
+/* jangteo-janitor: periodically puts outbox jobs whose worker's claim expired (the worker
+ * died) back to pending and marks dead the jobs that used up their attempts (two statements a
+ * sweep; it pushes no job: workers claim due jobs from the outbox themselves, so a backlog is
+ * never amplified by re-pushes), expires unpaid
  * orders whose time ran out, giving their stock back, and queues a payment.check for every
  * payment whose outcome we do not know (UNKNOWN orders on their back-off schedule, stale
  * CONFIRMING orders whose confirm job is gone; lib/shop/paychecks.h). */
@@ -17,35 +19,31 @@
 #include "infra/outbox.h"
 #include "shop/paychecks.h"
 
-#define JANITOR_BATCH 200
-
 /* Unpaid orders expired per sweep at most (each in its own short transaction). */
 #define JANITOR_EXPIRE_BATCH 100
 
 /* Payment checks queued per sweep at most (each in its own short transaction). */
 #define JANITOR_CHECK_BATCH 100
 
-/* One sweep: returns how many jobs were pushed, or -1. */
+/* One sweep of the outbox: expired claims back to pending (the workers' next claim takes
+ * them), spent jobs dead. Returns how many jobs moved, or -1. */
 static int64_t
-sweep(const struct conf *c, struct db *db, struct bus *bus, struct arena *a)
+sweep(const struct conf *c, struct db *db)
 {
-	struct bus_job jobs[JANITOR_BATCH];
-	int64_t n, i, pushed = 0;
+	int64_t reaped, buried;
 
-	n = outbox_due(db, a, conf_int(c, CONF_JANITOR_GRACE_MS), JANITOR_BATCH, jobs);
-	if (n < 0)
+	reaped = outbox_reap(db);
+	if (reaped < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		/* Requeue first: a job stuck behind a long queue is then pushed once per grace
-		 * period, not once per sweep. */
-		if (outbox_requeue(db, jobs[i].outbox_id) != 1)
-			continue;
-		if (bus_push(bus, &jobs[i]) == 0)
-			pushed++;
-	}
-	if (n > 0)
-		log_info(NULL, "re-pushed %lld of %lld due jobs", (long long)pushed, (long long)n);
-	return pushed;
+	buried = outbox_bury(db, (int)conf_int(c, CONF_OUTBOX_MAX_ATTEMPTS));
+	if (buried < 0)
+		return -1;
+	if (reaped > 0)
+		log_info(NULL, "%lld jobs whose claim expired are due again", (long long)reaped);
+	if (buried > 0)
+		log_error(NULL, "%lld jobs used up outbox.max_attempts and are dead",
+		    (long long)buried);
+	return reaped + buried;
 }
 
 /* Expires unpaid orders past their time. Returns how many, or -1. */
@@ -131,8 +129,7 @@ main(int argc, char **argv)
 	a = arena_new(8192);
 	log_info(NULL, "janitor ready");
 	while (!daemon_stop) {
-		rc = sweep(c, db, bus, a);
-		arena_reset(a);
+		rc = sweep(c, db);
 		if (expire_orders(db, a) < 0)
 			rc = -1;
 		arena_reset(a);

@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/conf.h"
+#include "base/daemon.h"
 #include "clients/pg.h"
 #include "clients/pggate.h"
 #include "infra/bus.h"
@@ -103,7 +104,7 @@ static enum job_result
 load_order(struct job_ctx *ctx, const struct outbox_claim *claim, const struct confirm_job *j,
     struct order *o)
 {
-	int rc = orders_get(ctx->db, ctx->a, j->p.order_id, true, o);
+	int rc = orders_get_lines(ctx->db, ctx->a, j->p.order_id, o);
 	enum pg_id id;
 
 	if (rc < 0)
@@ -155,6 +156,9 @@ decide(struct job_ctx *ctx, const struct outbox_claim *claim, struct pggate *g,
 	return unknown(ctx, claim, o, r);
 }
 
+static void confirm_req(const struct confirm_job *j, const struct order *o, char *key,
+    size_t keysize, struct pg_confirm_req *req);
+
 enum job_result
 job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
@@ -173,14 +177,7 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	res = load_order(ctx, claim, &j, &o);
 	if (res != JOB_DONE)
 		return res;
-	snprintf(key, sizeof(key), "confirm-%s", o.public_id);
-	memset(&req, 0, sizeof(req));
-	req.order_id = o.public_id;
-	req.amount = o.amount;
-	req.payment_key = j.p.payment_key;
-	req.pg_token = j.p.pg_token;
-	req.user_ref = j.pg == PG_KAKAOPAY ? j.p.user_ref : NULL;
-	req.idempotency_key = key;
+	confirm_req(&j, &o, key, sizeof(key), &req);
 	g = pggate_get(ctx->conf, j.pg, PGGATE_PAY);
 	if (!pggate_confirm(g, &req, &r)) {
 		/* The order stays CONFIRMING. The release still counts an attempt (lib/infra/outbox
@@ -195,4 +192,87 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	    pg_name(j.pg), claim->attempts, pg_outcome_name(r.outcome), pg_state_name(r.state),
 	    r.code, r.elapsed_ms);
 	return decide(ctx, claim, g, &j, &o, &r);
+}
+
+/* The confirm request of job j for order o, with its Idempotency-Key in key. */
+static void
+confirm_req(const struct confirm_job *j, const struct order *o, char *key, size_t keysize,
+    struct pg_confirm_req *req)
+{
+	snprintf(key, keysize, "confirm-%s", o->public_id);
+	memset(req, 0, sizeof(*req));
+	req->order_id = o->public_id;
+	req->amount = o->amount;
+	req->payment_key = j->p.payment_key;
+	req->pg_token = j->p.pg_token;
+	req->user_ref = j->pg == PG_KAKAOPAY ? j->p.user_ref : NULL;
+	req->idempotency_key = key;
+}
+
+bool
+job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
+    int64_t deadline_ms, enum job_result *res)
+{
+	struct confirm_job *j = arena_alloc(ctx->a, n * sizeof(*j));
+	struct order *o = arena_alloc(ctx->a, n * sizeof(*o));
+	struct pg_result *r = arena_alloc(ctx->a, n * sizeof(*r));
+	struct payments_paid *v = arena_alloc(ctx->a, n * sizeof(*v));
+	size_t *at = arena_alloc(ctx->a, n * sizeof(*at));
+	struct pg_confirm_req req;
+	struct pggate *g;
+	size_t i, k, np = 0;
+	char key[80], label[32];
+
+	for (i = 0; i < n; i++) {
+		snprintf(label, sizeof(label), "job-%lld", (long long)claims[i].id);
+		ctx->log.req_id = label;
+		if (daemon_stop || worker_now_ms() > deadline_ms) {
+			res[i] = JOB_UNRUN;
+			continue;
+		}
+		if (parse_job(ctx->a, claims[i].payload, &j[i]) != 0) {
+			log_error(&ctx->log, "confirm: malformed payload");
+			res[i] = JOB_RETRY;
+			continue;
+		}
+		res[i] = load_order(ctx, &claims[i], &j[i], &o[i]);
+		if (res[i] != JOB_DONE)
+			continue;
+		confirm_req(&j[i], &o[i], key, sizeof(key), &req);
+		g = pggate_get(ctx->conf, j[i].pg, PGGATE_PAY);
+		if (!pggate_confirm(g, &req, &r[i])) {
+			log_info(&ctx->log, "breaker %s open: order %s waits",
+			    pggate_breaker_name(j[i].pg, PGGATE_PAY), o[i].public_id);
+			res[i] = JOB_RETRY;
+			continue;
+		}
+		log_info(&ctx->log, "confirm %s at %s, attempt %d: %s %s %s (%ld ms)", o[i].public_id,
+		    pg_name(j[i].pg), claims[i].attempts, pg_outcome_name(r[i].outcome),
+		    pg_state_name(r[i].state), r[i].code, r[i].elapsed_ms);
+		if (r[i].outcome == PG_OK) {
+			memset(&v[np], 0, sizeof(v[np]));
+			v[np].claim = &claims[i];
+			v[np].o = &o[i];
+			v[np].r = &r[i];
+			at[np++] = i;
+			continue;
+		}
+		res[i] = decide(ctx, &claims[i], g, &j[i], &o[i], &r[i]);
+	}
+	ctx->log.req_id = "batch";
+	if (np > 1 && payments_mark_paid_batch(ctx->db, ctx->a, v, np) == 0) {
+		for (k = 0; k < np; k++) {
+			bus_push_batch(ctx->bus, &v[k].jobs);
+			log_info(&ctx->log, "order %s: paid -> done (batch of %zu)", o[at[k]].public_id,
+			    np);
+			res[at[k]] = JOB_DONE;
+		}
+		return true;
+	}
+	for (k = 0; k < np; k++) {
+		snprintf(label, sizeof(label), "job-%lld", (long long)claims[at[k]].id);
+		ctx->log.req_id = label;
+		res[at[k]] = paid(ctx, &claims[at[k]], &o[at[k]], &r[at[k]]);
+	}
+	return true;
 }

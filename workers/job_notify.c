@@ -295,7 +295,7 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 	int rc;
 
 	*res = JOB_RETRY;
-	rc = orders_get(ctx->db, ctx->a, j->order_id, true, &m->o);
+	rc = orders_get_lines(ctx->db, ctx->a, j->order_id, &m->o);
 	if (rc < 0)
 		return false;
 	if (rc == 0) {

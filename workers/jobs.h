@@ -3,6 +3,8 @@
 #define JT_JOBS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "base/log.h"
 #include "infra/outbox.h"
@@ -16,7 +18,7 @@ struct bus;
 struct job_ctx {
 	const struct conf *conf;
 	struct db *db;
-	struct arena *a;        /* reset after every job */
+	struct arena *a;        /* reset after every batch of jobs */
 	struct log_ctx log;     /* req = "job-<id>" */
 	struct bus *bus;        /* this process's producer: jobs a job queues are pushed here
 	                         * (bus_push_job, bus_push_batch) after their commit */
@@ -26,6 +28,7 @@ enum job_result {
 	JOB_DONE,    /* the effect and the outbox completion committed together */
 	JOB_RETRY,   /* a transient failure: give the job back for a later attempt */
 	JOB_LOST,    /* our claim was taken over; the other holder finishes the job */
+	JOB_UNRUN,   /* a batch handler did not get to it: give it back unspent */
 };
 
 /* echo: the demo job. Payload {"message": str, "sleep_ms": n}. Sleeps sleep_ms (the window in
@@ -46,6 +49,26 @@ enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *
  * settlements, and completes the outbox row, in one transaction (workers/job_settle.c). A
  * replay changes nothing; a failure is retried and never touches the payment. */
 enum job_result job_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
+
+/* A batch handler runs claims[0..n) (one claim token, n > 1) and says each job's result
+ * in res[i], returning true; or returns false having done nothing, and the worker runs each
+ * job with the kind's one-job handler. It must give its jobs back (JOB_UNRUN) rather than
+ * start one after deadline_ms (monotonic, half the claim). */
+
+/* settle: the batch settled in one transaction (lib/shop/settle.h settle_orders_batch);
+ * false when that rolled back (nothing written). */
+bool job_settle_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
+    int64_t deadline_ms, enum job_result *res);
+
+/* payment.confirm: the PG asked for each job in turn (each with its own Idempotency-Key,
+ * behind the breaker), every job whose answer is not a plain approval decided alone (as
+ * job_confirm_run), and the approvals recorded together in one transaction
+ * (lib/shop/payments.h payments_mark_paid_batch; one by one when that rolls back). */
+bool job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
+    int64_t deadline_ms, enum job_result *res);
+
+/* Milliseconds on the monotonic clock (workers/worker.c). */
+int64_t worker_now_ms(void);
 
 /* refund.settle: payload {"refundId"}. Takes a completed refund back from its sellers and
  * the commission (posting refund.settle:<refundId>), in one transaction with the outbox row. */

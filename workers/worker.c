@@ -1,9 +1,15 @@
-/* jangteo-worker: PULLs jobs of one queue from the bus, claims each in the outbox, runs it. */
+/* jangteo-worker: runs the jobs of one queue in batches. A bus message only wakes it; it then
+ * claims the due jobs of the message's kind straight from the outbox, up to N per claim
+ * statement (N adapts to the load, per kind), and runs them. After a second without a message
+ * it claims every kind of its queue, so a lost message, a retry coming due or a reaped claim
+ * waits at most that long. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/arena.h"
 #include "infra/bus.h"
@@ -26,6 +32,14 @@ static enum job_result (*const job_handlers[JOB__MAX])(struct job_ctx *, const s
 	job_refund_run,    /* JOB_REFUND */
 };
 
+/* The kinds whose whole batch one handler can run in one transaction. It returns false when
+ * it wrote nothing (the jobs are then run one by one). */
+static bool (*const job_batch_handlers[JOB__MAX])(struct job_ctx *, const struct outbox_claim *,
+    size_t, int64_t, enum job_result *) = {
+	[JOB_PAYMENT_CONFIRM] = job_confirm_batch,
+	[JOB_SETTLE] = job_settle_batch,
+};
+
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */
 static int64_t
 retry_delay_ms(int attempts)
@@ -39,38 +53,141 @@ retry_delay_ms(int attempts)
 	return d * 3 / 4 + (int64_t)ids_uniform((unsigned long)(d / 2) + 1);
 }
 
-static void
-run_job(const struct conf *c, struct db *db, struct arena *a, struct bus *producer,
-    const struct bus_job *job)
-{
-	struct outbox_claim claim;
-	struct job_ctx ctx = { c, db, a, { NULL, NULL }, producer };
-	char label[32];
-	enum job_result res;
-	int rc;
+/* How long a worker waits for a wake-up before it claims anyway, in milliseconds. */
+#define WORKER_POLL_MS 1000
 
-	snprintf(label, sizeof(label), "job-%lld", (long long)job->outbox_id);
-	ctx.log.req_id = label;
-	rc = outbox_claim(db, a, job->outbox_id, (int)conf_int(c, CONF_OUTBOX_CLAIM_SECONDS),
-	    (int)conf_int(c, CONF_OUTBOX_MAX_ATTEMPTS), &claim);
-	if (rc != OUTBOX_CLAIMED) {
-		log_debug(&ctx.log, "not claimed (%d)", rc);
-		return;
-	}
-	log_debug(&ctx.log, "claimed %s, attempt %d", bus_kind_name(claim.kind), claim.attempts);
-	if (job_handlers[claim.kind] == NULL) {
-		log_error(&ctx.log, "no handler for %s here", bus_kind_name(claim.kind));
-		outbox_release(db, &claim, retry_delay_ms(claim.attempts), "no handler");
-		return;
-	}
-	res = job_handlers[claim.kind](&ctx, &claim);
+/* One worker process: its queue, its connections, and each kind's next batch size. */
+struct worker {
+	const struct conf *c;
+	struct db *db;
+	struct arena *a;           /* reset after every batch */
+	struct bus *producer;      /* for the jobs a job queues */
+	enum bus_queue q;
+	size_t batch[JOB__MAX];    /* the next claim's cap per kind, 1..OUTBOX_BATCH_MAX */
+};
+
+int64_t
+worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Acts on a job's result: a transient failure is given back for a later attempt, a job not
+ * run is given back unspent. */
+static void
+after_job(struct worker *w, const struct outbox_claim *claim, enum job_result res)
+{
+	struct log_ctx log = { NULL, NULL };
+	char label[32];
+
+	snprintf(label, sizeof(label), "job-%lld", (long long)claim->id);
+	log.req_id = label;
 	if (res == JOB_RETRY) {
-		log_warn(&ctx.log, "attempt %d failed; retrying later", claim.attempts);
-		outbox_release(db, &claim, daemon_stop ? 0 : retry_delay_ms(claim.attempts),
+		log_warn(&log, "attempt %d failed; retrying later", claim->attempts);
+		outbox_release(w->db, claim, daemon_stop ? 0 : retry_delay_ms(claim->attempts),
 		    "transient failure");
+	} else if (res == JOB_UNRUN) {
+		outbox_unclaim_one(w->db, claim);
 	} else if (res == JOB_LOST) {
-		log_warn(&ctx.log, "claim lost to another worker");
+		log_warn(&log, "claim lost to another worker");
 	}
+}
+
+/* Runs one claimed job and gives it back when it failed transiently. */
+static void
+run_job(struct worker *w, const struct outbox_claim *claim)
+{
+	struct job_ctx ctx = { w->c, w->db, w->a, { NULL, NULL }, w->producer };
+	char label[32];
+
+	snprintf(label, sizeof(label), "job-%lld", (long long)claim->id);
+	ctx.log.req_id = label;
+	log_debug(&ctx.log, "claimed %s, attempt %d", bus_kind_name(claim->kind), claim->attempts);
+	after_job(w, claim, job_handlers[claim->kind](&ctx, claim));
+}
+
+/* The next batch size after a claim of cap took n: doubles while claims come back full (a
+ * backlog), else falls to what was there (1 when idle: no job waits for a batch to fill,
+ * and a lone job is not hoarded while another worker is free). */
+static size_t
+next_batch(size_t cap, int64_t n)
+{
+	if (n >= (int64_t)cap)
+		return cap * 2 > OUTBOX_BATCH_MAX ? OUTBOX_BATCH_MAX : cap * 2;
+	return n > 1 ? (size_t)n : 1;
+}
+
+/* Claims up to w->batch[kind] due jobs of kind in one statement and runs them in turn. When
+ * the batch has used half its claim time, or the worker is asked to stop, the jobs not yet
+ * run are given back unspent (another worker takes them at once). Returns how many were
+ * claimed, or an enum db_rc. */
+static int64_t
+run_batch(struct worker *w, enum job_kind kind)
+{
+	struct outbox_claim claims[OUTBOX_BATCH_MAX];
+	int claim_s = (int)conf_int(w->c, CONF_OUTBOX_CLAIM_SECONDS);
+	int64_t n, i = 0, t0 = worker_now_ms(), back;
+
+	n = outbox_claim_batch(w->db, w->a, kind, w->batch[kind], claim_s,
+	    (int)conf_int(w->c, CONF_OUTBOX_MAX_ATTEMPTS), claims);
+	if (n < 0)
+		return n;
+	if (n > 1)
+		log_debug(NULL, "claimed %lld %s jobs (cap %zu)", (long long)n, bus_kind_name(kind),
+		    w->batch[kind]);
+	if (n > 1 && job_batch_handlers[kind] != NULL) {
+		struct job_ctx ctx = { w->c, w->db, w->a, { "batch", NULL }, w->producer };
+		enum job_result res[OUTBOX_BATCH_MAX];
+
+		if (job_batch_handlers[kind](&ctx, claims, (size_t)n, t0 + (int64_t)claim_s * 500,
+		    res)) {
+			for (i = 0; i < n; i++)
+				after_job(w, &claims[i], res[i]);
+		}
+	}
+	for (; i < n; i++) {
+		if (daemon_stop || worker_now_ms() - t0 > (int64_t)claim_s * 500) {
+			back = outbox_unclaim(w->db, claims[i].token);
+			log_info(NULL, "gave back %lld unrun %s jobs of a batch of %lld",
+			    (long long)back, bus_kind_name(kind), (long long)n);
+			break;
+		}
+		run_job(w, &claims[i]);
+	}
+	w->batch[kind] = next_batch(w->batch[kind], n);
+	return n;
+}
+
+/* Claims and runs batches of the kinds flagged in due (every kind of the queue when all is
+ * set) until none comes back full. */
+static void
+drain(struct worker *w, bool due[JOB__MAX], bool all)
+{
+	enum job_kind k;
+	size_t cap;
+	bool more = true;
+	int64_t n;
+
+	for (k = 0; k < JOB__MAX; k++)
+		due[k] = (due[k] || all) && bus_kind_queue(k) == w->q && job_handlers[k] != NULL;
+	while (more && !daemon_stop) {
+		more = false;
+		for (k = 0; k < JOB__MAX && !daemon_stop; k++) {
+			if (!due[k])
+				continue;
+			cap = w->batch[k];
+			n = run_batch(w, k);
+			arena_reset(w->a);
+			if (n < 0)
+				return;  /* MariaDB is out of reach: the next wake-up tries again */
+			due[k] = n >= (int64_t)cap;  /* full: more may be waiting */
+			more = more || due[k];
+		}
+	}
+	memset(due, 0, sizeof(bool) * JOB__MAX);
 }
 
 int
@@ -83,12 +200,14 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = JT_SYSCONFDIR "/jangteo.conf", *queue = NULL;
+	struct worker w;
+	bool due[JOB__MAX] = { false }, all;
+	int64_t last_all;
 	enum bus_queue q;
 	struct bus_job job;
 	struct conf *c;
-	struct db *db;
-	struct bus *bus, *producer;
-	struct arena *a;
+	struct bus *bus;
+	enum job_kind k;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:q:h", opts, NULL)) != -1) {
@@ -114,26 +233,40 @@ main(int argc, char **argv)
 	if (c == NULL)
 		return 2;
 	daemon_signals();
-	db = db_new(c);
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.q = q;
+	for (k = 0; k < JOB__MAX; k++)
+		w.batch[k] = 1;
+	w.db = db_new(c);
 	bus = bus_consumer_new(c, q);
-	producer = bus_producer_new(c);  /* for the jobs a job queues */
-	a = arena_new(8192);
+	w.producer = bus_producer_new(c);
+	w.a = arena_new(8192);
 	log_info(NULL, "worker for queue %s ready", queue);
+	/* At start, after a second without a message, and at least once a second, every kind
+	 * is claimed (a lost message, a retry come due, a reaped claim); a message wakes the
+	 * claims of its kind, and every message already waiting is served by the same claims. */
+	all = true;
+	last_all = 0;
 	while (!daemon_stop) {
-		rc = bus_pull(bus, &job, 1000);
-		if (rc < 0) {
+		if (all)
+			last_all = worker_now_ms();
+		drain(&w, due, all);
+		rc = bus_pull(bus, &job, WORKER_POLL_MS);
+		if (rc < 0)
 			daemon_sleep_ms(200);
-			continue;
+		/* every kind at least once a second, however busy one kind keeps the bus */
+		all = rc != 1 || worker_now_ms() - last_all >= WORKER_POLL_MS;
+		while (rc == 1) {
+			due[job.kind] = true;
+			rc = bus_pull(bus, &job, 0);
 		}
-		if (rc == 1)
-			run_job(c, db, a, producer, &job);
-		arena_reset(a);
 	}
 	log_info(NULL, "worker stopped");
-	arena_free(&a);
+	arena_free(&w.a);
 	bus_free(&bus);
-	bus_free(&producer);
-	db_free(&db);
+	bus_free(&w.producer);
+	db_free(&w.db);
 	conf_free(&c);
 	return 0;
 }

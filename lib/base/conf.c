@@ -116,7 +116,7 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	INT("janitor.interval_ms", "1000", 50, 600000,
 	    "pause between janitor sweeps, in milliseconds"), /* CONF_JANITOR_INTERVAL_MS */
 	INT("janitor.grace_ms", "2000", 0, 3600000,
-	    "age in milliseconds before an unclaimed pending job is pushed again"),
+	    "unused since workers claim due jobs themselves (kept so older files load)"),
 	    /* CONF_JANITOR_GRACE_MS */
 	INT("http.connect_timeout_ms", "2000", 10, 60000,
 	    "outgoing HTTP connect timeout, in milliseconds"), /* CONF_HTTP_CONNECT_TIMEOUT_MS */

@@ -1,7 +1,11 @@
-/* outbox: insert, claim, complete, release and list the jobs of the outbox table. */
+/* outbox: insert, claim (in batches), complete, release, reap, bury and list the jobs of the
+ * outbox table. */
+#include <assert.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "infra/db.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -9,40 +13,51 @@
 
 static const char SQL_ADD[] =
     "INSERT INTO outbox (kind, payload) VALUES (?, ?)";
-static const char SQL_CLAIM[] =
+/* A worker's claim: up to LIMIT due pending jobs of one kind, oldest due first; the index
+ * ix_outbox_due (status, kind, available_at) gives that order, so the statement reads and locks
+ * only the rows it takes. Jobs that used up their attempts are left for the janitor to bury. */
+static const char SQL_CLAIM_BATCH[] =
     "UPDATE outbox SET status = 'claimed', claim_token = ?,"
     " claimed_until = NOW(3) + INTERVAL ? SECOND, attempts = attempts + 1"
-    " WHERE id = ? AND attempts < ?"
-    " AND ((status = 'pending' AND available_at <= NOW(3))"
-    "   OR (status = 'claimed' AND claimed_until < NOW(3)))";
-static const char SQL_CLAIMED_ROW[] =
-    "SELECT kind, payload, attempts FROM outbox WHERE id = ? AND claim_token = ?";
-static const char SQL_BURY[] =
-    "UPDATE outbox SET status = 'dead', claim_token = NULL, claimed_until = NULL,"
-    " last_error = 'too many attempts'"
-    " WHERE id = ? AND attempts >= ?"
-    " AND ((status = 'pending' AND available_at <= NOW(3))"
-    "   OR (status = 'claimed' AND claimed_until < NOW(3)))";
+    " WHERE status = 'pending' AND kind = ? AND available_at <= NOW(3)"
+    " AND attempts < ? ORDER BY available_at, id LIMIT ?";
+/* Reads only the claimed rows (ix_outbox_claimed): the jobs in flight, a few batches. */
+static const char SQL_CLAIMED_ROWS[] =
+    "SELECT id, payload, attempts FROM outbox WHERE status = 'claimed' AND kind = ?"
+    " AND claim_token = ? ORDER BY available_at, id";
+static const char SQL_UNCLAIM[] =
+    "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
+    " attempts = attempts - 1 WHERE status = 'claimed' AND claim_token = ?";
+static const char SQL_UNCLAIM_ONE[] =
+    "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
+    " attempts = attempts - 1 WHERE id = ? AND status = 'claimed' AND claim_token = ?";
 static const char SQL_COMPLETE[] =
     "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
     " claimed_until = NULL WHERE id = ? AND status = 'claimed' AND claim_token = ?";
+/* A whole batch done in one statement: the rows its claim still holds (the batch's token is
+ * its own; the caller checks that all of them were). */
+static const char SQL_COMPLETE_BATCH[] =
+    "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
+    " claimed_until = NULL WHERE status = 'claimed' AND kind = ? AND claim_token = ?";
+/* Some jobs of a batch done in one statement: the ids as a JSON array; only the claimed rows
+ * are read (ix_outbox_claimed), a few batches. */
+static const char SQL_COMPLETE_IDS[] =
+    "UPDATE outbox o JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j"
+    " ON o.id = j.id SET o.status = 'done', o.done_at = NOW(3), o.claim_token = NULL,"
+    " o.claimed_until = NULL WHERE o.status = 'claimed' AND o.claim_token = ?";
 static const char SQL_RELEASE[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " available_at = NOW(3) + INTERVAL ? MICROSECOND, last_error = ?"
     " WHERE id = ? AND status = 'claimed' AND claim_token = ?";
-static const char SQL_REQUEUE[] =
+/* The janitor's two statements per sweep. An expired claim's holder died (or ran past its
+ * claim): the job is due again at once, and the old holder's completion is refused (its token
+ * is gone). */
+static const char SQL_REAP[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
-    " available_at = NOW(3)"
-    " WHERE id = ? AND ((status = 'pending' AND available_at <= NOW(3))"
-    "   OR (status = 'claimed' AND claimed_until < NOW(3)))";
-/* Expired claims first: a job whose worker died must not wait behind a backlog of pending
- * jobs that fills the batch (a queue whose workers are slow or absent). */
-static const char SQL_DUE[] =
-    "(SELECT id, kind FROM outbox WHERE status = 'claimed'"
-    "  AND claimed_until < NOW(3) ORDER BY claimed_until LIMIT ?)"
-    " UNION ALL "
-    "(SELECT id, kind FROM outbox WHERE status = 'pending'"
-    "  AND available_at <= NOW(3) - INTERVAL ? MICROSECOND ORDER BY available_at LIMIT ?)";
+    " available_at = NOW(3) WHERE status = 'claimed' AND claimed_until < NOW(3)";
+static const char SQL_BURY[] =
+    "UPDATE outbox SET status = 'dead', last_error = LEFT(CONCAT('too many attempts; last: ',"
+    " COALESCE(last_error, '-')), 255) WHERE status = 'pending' AND attempts >= ?";
 
 /* The admin console's statements. */
 #define OUTBOX_JOB_COLS "id, kind, payload, status, attempts, last_error," \
@@ -93,43 +108,45 @@ outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
 	return id;
 }
 
-int
-outbox_claim(struct db *db, struct arena *a, int64_t id, int claim_seconds, int max_attempts,
-    struct outbox_claim *out)
+int64_t
+outbox_claim_batch(struct db *db, struct arena *a, enum job_kind kind, size_t cap,
+    int claim_seconds, int max_attempts, struct outbox_claim *out)
 {
+	char token[sizeof(out->token)];
 	struct db_res res;
 	int64_t rc;
+	size_t i;
 
-	memset(out, 0, sizeof(*out));
-	ids_new(out->token, sizeof(out->token));
-	rc = db_exec(db, SQL_CLAIM, "siii", out->token, (int64_t)claim_seconds, id,
-	    (int64_t)max_attempts);
+	assert(cap > 0 && cap <= OUTBOX_BATCH_MAX);
+	ids_new(token, sizeof(token));
+	rc = db_exec(db, SQL_CLAIM_BATCH, "sisii", token, (int64_t)claim_seconds,
+	    bus_kind_name(kind), (int64_t)max_attempts, (int64_t)cap);
+	if (rc <= 0)
+		return rc;
+	rc = db_query(db, a, &res, SQL_CLAIMED_ROWS, "ss", bus_kind_name(kind), token);
 	if (rc < 0)
-		return (int)rc;
-	if (rc == 0) {
-		rc = db_exec(db, SQL_BURY, "ii", id, (int64_t)max_attempts);
-		if (rc < 0)
-			return (int)rc;
-		if (rc == 1) {
-			log_error(NULL, "outbox job %lld is dead after %d attempts", (long long)id,
-			    max_attempts);
-			return OUTBOX_DEAD;
-		}
-		return OUTBOX_NOT_MINE;
+		return rc;
+	for (i = 0; i < res.nrows && i < cap; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].id = db_res_i64(&res, i, 0);
+		out[i].kind = kind;
+		out[i].payload = db_res_str(&res, i, 1);
+		out[i].attempts = (int)db_res_i64(&res, i, 2);
+		memcpy(out[i].token, token, sizeof(token));
 	}
-	rc = db_query(db, a, &res, SQL_CLAIMED_ROW, "is", id, out->token);
-	if (rc < 0)
-		return (int)rc;
-	if (rc != 1)
-		return OUTBOX_NOT_MINE;
-	if (bus_kind_parse(db_res_str(&res, 0, 0), &out->kind) != 0) {
-		log_error(NULL, "outbox job %lld has an unknown kind", (long long)id);
-		return OUTBOX_NOT_MINE;
-	}
-	out->id = id;
-	out->payload = db_res_str(&res, 0, 1);
-	out->attempts = (int)db_res_i64(&res, 0, 2);
-	return OUTBOX_CLAIMED;
+	return (int64_t)i;
+}
+
+int64_t
+outbox_unclaim(struct db *db, const char *token)
+{
+	return db_exec(db, SQL_UNCLAIM, "s", token);
+}
+
+int
+outbox_unclaim_one(struct db *db, const struct outbox_claim *c)
+{
+	return (int)db_exec(db, SQL_UNCLAIM_ONE, "is", c->id, c->token);
 }
 
 int
@@ -147,6 +164,43 @@ outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost)
 	if (rc < 0)
 		return rc;
 	return rc == 0 ? DB_ABORT : 0;
+}
+
+int
+outbox_finish_batch(struct db *db, const struct outbox_claim *c, size_t n, bool *lost)
+{
+	int64_t rc = db_exec(db, SQL_COMPLETE_BATCH, "ss", bus_kind_name(c->kind), c->token);
+
+	*lost = rc >= 0 && rc != (int64_t)n;
+	if (rc < 0)
+		return (int)rc;
+	return *lost ? DB_ABORT : 0;
+}
+
+int
+outbox_finish_some(struct db *db, struct arena *a, const struct outbox_claim *const *c, size_t n,
+    bool *lost)
+{
+	struct buf ids;
+	const char *list;
+	int64_t rc;
+	size_t i;
+
+	assert(n > 0);
+	buf_init(&ids);
+	buf_puts(&ids, "[");
+	for (i = 0; i < n; i++) {
+		assert(strcmp(c[i]->token, c[0]->token) == 0);
+		buf_printf(&ids, "%s%" PRId64, i > 0 ? "," : "", c[i]->id);
+	}
+	buf_puts(&ids, "]");
+	list = arena_strdup(a, buf_cstr(&ids));
+	buf_release(&ids);
+	rc = db_exec(db, SQL_COMPLETE_IDS, "ss", list, c[0]->token);
+	*lost = rc >= 0 && rc != (int64_t)n;
+	if (rc < 0)
+		return (int)rc;
+	return *lost ? DB_ABORT : 0;
 }
 
 int
@@ -171,30 +225,15 @@ outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_
 }
 
 int64_t
-outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap, struct bus_job *out)
+outbox_reap(struct db *db)
 {
-	struct db_res res;
-	int64_t rc;
-	size_t i, n = 0;
-
-	rc = db_query(db, a, &res, SQL_DUE, "iii", (int64_t)cap, grace_ms * 1000, (int64_t)cap);
-	if (rc < 0)
-		return rc;
-	for (i = 0; i < res.nrows && n < cap; i++) {
-		if (bus_kind_parse(db_res_str(&res, i, 1), &out[n].kind) != 0) {
-			log_error(NULL, "outbox job %s has an unknown kind", db_res_str(&res, i, 0));
-			continue;
-		}
-		out[n].outbox_id = db_res_i64(&res, i, 0);
-		n++;
-	}
-	return (int64_t)n;
+	return db_exec(db, SQL_REAP, "");
 }
 
-int
-outbox_requeue(struct db *db, int64_t id)
+int64_t
+outbox_bury(struct db *db, int max_attempts)
 {
-	return (int)db_exec(db, SQL_REQUEUE, "i", id);
+	return db_exec(db, SQL_BURY, "i", (int64_t)max_attempts);
 }
 
 /* ---- the admin console's view ---------------------------------------------------------------- */

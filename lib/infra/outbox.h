@@ -17,7 +17,7 @@ struct db;
 struct outbox_claim {
 	int64_t id;
 	enum job_kind kind;
-	const char *payload;  /* JSON text, in the arena given to outbox_claim */
+	const char *payload;  /* JSON text, in the arena given to outbox_claim_batch */
 	char token[25];       /* proves the claim is still ours when completing */
 	int attempts;         /* including this one */
 };
@@ -31,16 +31,25 @@ int64_t outbox_add(struct db *db, enum job_kind kind, const char *payload_json);
 int64_t outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
     const char *payload_json);
 
-enum outbox_claim_rc {
-	OUTBOX_CLAIMED = 1,   /* *out is filled; the job is ours for claim_seconds */
-	OUTBOX_NOT_MINE = 0,  /* done, dead, unknown, not yet due, or another worker holds it */
-	OUTBOX_DEAD = 2,      /* it had used up max_attempts: now marked dead, do not run it */
-};
+/* The most jobs one claim takes (a worker's batch). */
+#define OUTBOX_BATCH_MAX 64
 
-/* Claims job id if it is pending and due, or claimed with an expired claim. Returns an enum
- * outbox_claim_rc or an enum db_rc (< 0). */
-int outbox_claim(struct db *db, struct arena *a, int64_t id, int claim_seconds, int max_attempts,
-    struct outbox_claim *out);
+/* Claims, in one statement, up to cap (1..OUTBOX_BATCH_MAX) pending jobs of kind that are
+ * due, oldest due first, each for claim_seconds and one more attempt, all under one fresh
+ * token; a job that used up max_attempts is not taken (outbox_bury marks it dead). Fills
+ * out[0..n) (payloads in a, each claim carrying the batch's token) and returns n (0: none
+ * due), or an enum db_rc. */
+int64_t outbox_claim_batch(struct db *db, struct arena *a, enum job_kind kind, size_t cap,
+    int claim_seconds, int max_attempts, struct outbox_claim *out);
+
+/* Gives back, unspent, every job still held under token (the part of a batch its worker will
+ * not run: stopping, or its claims near expiry): pending, due as before, the claim's attempt
+ * taken back. Returns how many, or an enum db_rc. */
+int64_t outbox_unclaim(struct db *db, const char *token);
+
+/* outbox_unclaim for the one job of c. Returns 1, 0 when the claim was lost, or an enum
+ * db_rc. */
+int outbox_unclaim_one(struct db *db, const struct outbox_claim *c);
 
 /* Marks the job done, only if the claim still holds. Call inside the transaction that applies
  * the job's effect and roll back when it returns 0. Returns 1 marked, 0 claim lost, or an enum
@@ -52,22 +61,30 @@ int outbox_complete(struct db *db, const struct outbox_claim *c);
  * so the transaction rolls back), or an enum db_rc. *lost is cleared otherwise. */
 int outbox_finish(struct db *db, const struct outbox_claim *c, bool *lost);
 
+/* outbox_finish for a whole batch: marks done every job still held under the token of c (any
+ * claim of the batch), inside the transaction that applies all their effects. Returns 0 when
+ * exactly n were marked, DB_ABORT with *lost set when fewer (a claim was lost: roll back and
+ * run them one by one), or an enum db_rc. */
+int outbox_finish_batch(struct db *db, const struct outbox_claim *c, size_t n, bool *lost);
+
+/* outbox_finish for c[0..n) (n > 0), claims of one batch (one token): marks them done in one
+ * statement inside the transaction that applies their effects. Returns 0 when all n were
+ * marked, DB_ABORT with *lost set when fewer (roll back), or an enum db_rc. */
+int outbox_finish_some(struct db *db, struct arena *a, const struct outbox_claim *const *c,
+    size_t n, bool *lost);
+
 /* Gives a failed job back: pending again, due after retry_delay_ms, error noted (truncated).
  * Returns 1, 0 when the claim was lost, or an enum db_rc. */
 int outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
     const char *error);
 
-/* Puts a due job back to pending with a fresh due time (so the next sweep does not push it
- * again before janitor.grace_ms has passed): a pending job that is due, or a claimed job
- * whose claim expired (its old holder can no longer complete it). Returns 1 when requeued
- * (push it now), 0 when it is no longer due, or an enum db_rc. */
-int outbox_requeue(struct db *db, int64_t id);
-
-/* Lists up to cap jobs the janitor should push again: claimed with an expired claim (first, so
- * a dead worker's job never waits behind a backlog), then pending and due for grace_ms. Stores
- * them in out and returns how many, or an enum db_rc. */
-int64_t outbox_due(struct db *db, struct arena *a, int64_t grace_ms, size_t cap,
-    struct bus_job *out);
+/* The janitor's sweep, one statement each. outbox_reap puts every job whose claim expired (its
+ * worker died or overran) back to pending, due now: the next claim of its kind takes it, and
+ * the old holder's completion is refused. outbox_bury marks dead every pending job that used
+ * max_attempts (its last error kept behind "too many attempts"). Each returns how many jobs it
+ * moved, or an enum db_rc. */
+int64_t outbox_reap(struct db *db);
+int64_t outbox_bury(struct db *db, int max_attempts);
 
 /* ---- the admin console's view (read-only lists, and retrying one job) -------------------- */
 

@@ -1,5 +1,6 @@
 /* ledger: double-entry postings, balances and the books check in MariaDB (see ledger.h). */
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,14 @@ static const char SQL_UNMOVE[] =
 static const char SQL_INSERT_TRANSFER[] =
     "INSERT INTO ledger_transfers (posting_id, leg, debit_account_id, credit_account_id, amount,"
     " code, ref_type, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+/* A batch's transfers in one statement: a JSON array of [posting_id, leg, debit_account_id,
+ * credit_account_id, amount, code, ref_type, ref_id] rows (ledger_post_batch). */
+static const char SQL_INSERT_TRANSFERS[] =
+    "INSERT INTO ledger_transfers (posting_id, leg, debit_account_id, credit_account_id, amount,"
+    " code, ref_type, ref_id) SELECT j.p, j.l, j.d, j.c, j.a, j.k, j.rt, j.ri"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (p VARCHAR(100) PATH '$[0]', l INT PATH '$[1]',"
+    " d BIGINT UNSIGNED PATH '$[2]', c BIGINT UNSIGNED PATH '$[3]', a BIGINT PATH '$[4]',"
+    " k VARCHAR(24) PATH '$[5]', rt VARCHAR(16) PATH '$[6]', ri VARCHAR(100) PATH '$[7]')) AS j";
 
 /* ---- names -------------------------------------------------------------------------------- */
 
@@ -522,6 +531,109 @@ out:
 	return rc;
 }
 
+/* ---- postings in batches ---------------------------------------------------------------------- */
+
+/* The touch of code among w[0..*n) (capacity cap), added when missing. NULL when full. */
+static struct touch *
+batch_touch(struct touch *w, size_t *n, size_t cap, const struct touch *t)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(w[i].code, t->code) == 0)
+			break;
+	if (i == *n) {
+		if (*n == cap)
+			return NULL;
+		w[i] = *t;
+		w[i].debits = w[i].credits = 0;
+		(*n)++;
+	}
+	return &w[i];
+}
+
+/* The batch's transfers as SQL_INSERT_TRANSFERS's JSON rows, in a. */
+static const char *
+batch_rows(struct arena *a, const struct ledger_posting *ps, size_t n, const struct touch *w,
+    size_t nw)
+{
+	struct json_object *rows = json_object_new_array(), *row;
+	const char *text;
+	size_t i, j, k;
+	int64_t d, c;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ps[i].nlegs; j++) {
+			d = c = 0;
+			for (k = 0; k < nw; k++) {
+				if (strcmp(w[k].code, ps[i].legs[j].debit) == 0)
+					d = w[k].id;
+				if (strcmp(w[k].code, ps[i].legs[j].credit) == 0)
+					c = w[k].id;
+			}
+			row = json_object_new_array();
+			json_object_array_add(row, json_object_new_string(ps[i].id));
+			json_object_array_add(row, json_object_new_int64((int64_t)j));
+			json_object_array_add(row, json_object_new_int64(d));
+			json_object_array_add(row, json_object_new_int64(c));
+			json_object_array_add(row, json_object_new_int64(ps[i].legs[j].amount));
+			json_object_array_add(row, json_object_new_string(ledger_code_names[ps[i].code]));
+			json_object_array_add(row, json_object_new_string(ref_or_empty(ps[i].ref_type)));
+			json_object_array_add(row, json_object_new_string(ref_or_empty(ps[i].ref_id)));
+			json_object_array_add(rows, row);
+		}
+	}
+	text = arena_strdup(a, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rows);
+	return text;
+}
+
+enum ledger_rc
+ledger_post_batch(struct db *db, struct arena *a, const struct ledger_posting *ps, size_t n)
+{
+	struct post_work one;
+	struct touch *w, *t;
+	size_t i, j, nw = 0, cap = 0;
+	enum ledger_rc rc;
+	int64_t got;
+
+	for (i = 0; i < n; i++)
+		cap += 2 * ps[i].nlegs;
+	w = arena_alloc(a, (cap + 1) * sizeof(*w));
+	for (i = 0; i < n; i++) {
+		if (collect(&ps[i], &one) != 0) {
+			log_error(NULL, "ledger: invalid posting %s in a batch", ps[i].id != NULL ?
+			    ps[i].id : "-");
+			return LEDGER_INVALID;
+		}
+		for (j = 0; j < one.ntouches; j++) {
+			if (one.touches[j].e.owner_user != 0) {
+				log_error(NULL, "ledger: posting %s touches a points account: not"
+				    " batched", ps[i].id);
+				return LEDGER_INVALID;
+			}
+			t = batch_touch(w, &nw, cap, &one.touches[j]);
+			if (t == NULL || money_add(t->debits, one.touches[j].debits, &t->debits) != 0 ||
+			    money_add(t->credits, one.touches[j].credits, &t->credits) != 0)
+				return LEDGER_INVALID;
+		}
+	}
+	/* Each account once, with the batch's sums, in code order (as every posting locks). */
+	qsort(w, nw, sizeof(*w), cmp_touch);
+	for (i = 0; i < nw; i++) {
+		rc = move_account(db, a, &w[i]);
+		if (rc != LEDGER_POSTED)
+			return rc;  /* the caller rolls back: nothing of the batch stays */
+	}
+	got = db_exec(db, SQL_INSERT_TRANSFERS, "s", batch_rows(a, ps, n, w, nw));
+	if (got < 0) {
+		log_warn(NULL, "ledger: a batch of %zu postings failed (%s): posted one by one", n,
+		    db_error(db));
+		return LEDGER_DB_FAILED;  /* DB_DUP too: one of them was made before */
+	}
+	return LEDGER_POSTED;
+}
+
 /* ---- the shop's postings ------------------------------------------------------------------ */
 
 /* The account a payment came from or a refund goes back to. Returns 0 or -1 (unknown pg). */
@@ -569,6 +681,29 @@ ledger_post_paid(struct db *db, const char *order_public_id, const char *pg, int
 		return LEDGER_INVALID;
 	return post_one(db, id, strcmp(pg, "points") == 0 ? LEDGER_PAID_POINTS : LEDGER_PAID_PG,
 	    "order", order_public_id, from, "sales_clearing", amount);
+}
+
+int
+ledger_paid_posting(struct arena *a, const char *order_public_id, const char *pg,
+    int64_t amount, struct ledger_posting *p, struct ledger_leg *leg)
+{
+	char from[LEDGER_ACCOUNT_MAX + 1];
+
+	if (order_public_id == NULL || pg == NULL || strcmp(pg, "points") == 0 ||
+	    source_account(pg, 0, from, sizeof(from)) != 0 ||
+	    strlen(order_public_id) + 5 > LEDGER_ID_MAX)
+		return -1;
+	leg->debit = arena_strdup(a, from);
+	leg->credit = "sales_clearing";
+	leg->amount = amount;
+	memset(p, 0, sizeof(*p));
+	p->id = arena_printf(a, "paid:%s", order_public_id);
+	p->code = LEDGER_PAID_PG;
+	p->ref_type = "order";
+	p->ref_id = order_public_id;
+	p->legs = leg;
+	p->nlegs = 1;
+	return 0;
 }
 
 enum ledger_rc

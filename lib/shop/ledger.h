@@ -100,10 +100,26 @@ enum ledger_rc {
  * caller must roll back (a partial posting may have been written). */
 enum ledger_rc ledger_post(struct db *db, const struct ledger_posting *p);
 
+/* Posts ps[0..n) together inside the caller's transaction: every account they touch is
+ * updated once, by the batch's sum, in code order, and all their transfers are inserted by
+ * one statement, so a batch of orders costs one statement per account, not one per order
+ * and account. For postings on accounts without an opening (no points:<user> account).
+ * Returns LEDGER_POSTED; anything else leaves the transaction half done and the caller
+ * must roll it back (LEDGER_DB_FAILED also when one of the ids was posted before: post them
+ * one by one with ledger_post, which answers replays). Scratch memory from a. */
+enum ledger_rc ledger_post_batch(struct db *db, struct arena *a, const struct ledger_posting *ps,
+    size_t n);
+
 /* The shop's postings, built from the chart above and passed to ledger_post. pg is "toss"
  * or "kakaopay" for a PG, or "points" (then user_id names the customer's points account). */
 enum ledger_rc ledger_post_paid(struct db *db, const char *order_public_id, const char *pg,
     int64_t user_id, int64_t amount);
+
+/* The posting ledger_post_paid writes for a PG-paid order (paid:<orderId>, the PG's
+ * receivable to sales_clearing), built into *p with its one leg in *leg (strings in a), for
+ * ledger_post_batch. Returns 0, or -1 for points or an unknown pg. */
+int ledger_paid_posting(struct arena *a, const char *order_public_id, const char *pg,
+    int64_t amount, struct ledger_posting *p, struct ledger_leg *leg);
 enum ledger_rc ledger_post_refund(struct db *db, const char *refund_public_id,
     const char *order_public_id, const char *pg, int64_t user_id, int64_t amount);
 enum ledger_rc ledger_post_points_charge(struct db *db, int64_t charge_id, int64_t user_id,

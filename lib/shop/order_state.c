@@ -171,14 +171,13 @@ order_state_created(struct db *db, int64_t order_id, enum order_status status)
 }
 
 int
-order_state_paid(struct db *db, struct arena *a, const struct order *o,
-    const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc)
+order_state_paid_unposted(struct db *db, struct arena *a, const struct order *o,
+    const struct order_payment *pay, struct bus_batch *jobs)
 {
 	struct payload_notify notify = { .order_id = o->public_id, .event = PAYLOAD_EVENT_PAID };
 	int64_t rc;
 	size_t i;
 
-	*ledger_rc = LEDGER_POSTED;
 	if (pay != NULL) {
 		rc = db_exec(db, SQL_PAYMENT, "ississ", o->id, pay->pg, pay->payment_key, o->amount,
 		    pay->approved_at, pay->method);
@@ -194,8 +193,19 @@ order_state_paid(struct db *db, struct arena *a, const struct order *o,
 	if (rc < 0)
 		return (int)rc;
 	rc = outbox_queue(db, jobs, JOB_NOTIFY, payload_notify_build(a, &notify));
+	return rc < 0 ? (int)rc : 0;
+}
+
+int
+order_state_paid(struct db *db, struct arena *a, const struct order *o,
+    const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc)
+{
+	int rc;
+
+	*ledger_rc = LEDGER_POSTED;
+	rc = order_state_paid_unposted(db, a, o, pay, jobs);
 	if (rc < 0)
-		return (int)rc;
+		return rc;
 	/* The posting last: the hot accounts' rows stay locked only until the commit. */
 	*ledger_rc = ledger_post_paid(db, o->public_id, orders_pay_name(o->pay), o->user_id,
 	    o->amount);

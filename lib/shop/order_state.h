@@ -123,6 +123,12 @@ struct order_payment {
 int order_state_paid(struct db *db, struct arena *a, const struct order *o,
     const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc);
 
+/* order_state_paid without the posting, for a caller that posts a batch of paid orders
+ * together (lib/shop/payments.c, ledger_post_batch with ledger_paid_posting) before its
+ * commit. Returns 0 or an enum db_rc. */
+int order_state_paid_unposted(struct db *db, struct arena *a, const struct order *o,
+    const struct order_payment *pay, struct bus_batch *jobs);
+
 /* Takes the stock of each line (quantity - canceled_quantity) with a guarded UPDATE, in the
  * order given (the callers keep lines in product-id order, so every taker locks the stock
  * rows in one order). Returns 1 all taken, 0 a line's stock was short (the caller rolls

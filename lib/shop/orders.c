@@ -143,9 +143,9 @@ orders_status_final(enum order_status s)
 
 /* ---- loading ------------------------------------------------------------------------- */
 
-/* Loads the lines and the timeline of *o. Returns 0 or an enum db_rc. */
+/* Loads the lines of *o. Returns 0 or an enum db_rc. */
 static int
-load_details(struct db *db, struct arena *a, struct order *o)
+load_lines(struct db *db, struct arena *a, struct order *o)
 {
 	struct db_res res;
 	int64_t n;
@@ -156,6 +156,20 @@ load_details(struct db *db, struct arena *a, struct order *o)
 	o->nlines = (size_t)n;
 	if (db_res_map_rows(&res, a, line_fields, sizeof(*o->lines), (void **)&o->lines) < 0)
 		return DB_ERR;
+	return 0;
+}
+
+/* Loads the lines and the timeline of *o. Returns 0 or an enum db_rc. */
+static int
+load_details(struct db *db, struct arena *a, struct order *o)
+{
+	struct db_res res;
+	int64_t n;
+	int rc;
+
+	rc = load_lines(db, a, o);
+	if (rc < 0)
+		return rc;
 	n = db_query(db, a, &res, SQL_EVENTS, "i", o->id);
 	if (n < 0)
 		return (int)n;
@@ -164,12 +178,13 @@ load_details(struct db *db, struct arena *a, struct order *o)
 	return n < 0 ? (int)n : 0;
 }
 
-int
-orders_get(struct db *db, struct arena *a, const char *public_id, bool details, struct order *out)
+/* The order row of public_id into *out. Returns 1, 0 unknown or malformed id, or an enum
+ * db_rc. */
+static int
+load_row(struct db *db, struct arena *a, const char *public_id, struct order *out)
 {
 	struct db_res res;
 	int64_t n;
-	int rc;
 
 	if (public_id == NULL || strlen(public_id) != ORDERS_ID_LEN ||
 	    !valid_token(public_id, ORDERS_ID_LEN, ORDERS_ID_LEN))
@@ -180,6 +195,27 @@ orders_get(struct db *db, struct arena *a, const char *public_id, bool details, 
 	memset(out, 0, sizeof(*out));
 	if (db_res_map(&res, 0, order_fields, out) != 0)
 		return DB_ERR;  /* a stored enum this program does not know */
+	return 1;
+}
+
+int
+orders_get_lines(struct db *db, struct arena *a, const char *public_id, struct order *out)
+{
+	int rc = load_row(db, a, public_id, out);
+
+	if (rc != 1)
+		return rc;
+	rc = load_lines(db, a, out);
+	return rc < 0 ? rc : 1;
+}
+
+int
+orders_get(struct db *db, struct arena *a, const char *public_id, bool details, struct order *out)
+{
+	int rc = load_row(db, a, public_id, out);
+
+	if (rc != 1)
+		return rc;
 	if (details) {
 		rc = load_details(db, a, out);
 		if (rc < 0)

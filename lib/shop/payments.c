@@ -10,6 +10,7 @@
 #include "clients/pg.h"
 #include "infra/db.h"
 #include "infra/outbox.h"
+#include "shop/ledger.h"
 #include "shop/order_state.h"
 #include "shop/orders.h"
 #include "shop/payments.h"
@@ -85,18 +86,30 @@ pay_tx_fn(struct db *db, void *arg)
 	t->lost = false;  /* an effect's own DB_ABORT is no lost claim */
 	bus_batch_clear(&t->jobs);
 	if (t->m.to != ORDER_STATUS__MAX) {
-		/* Lock the order first: the event names the status really left, and a racing
-		 * janitor or admin waits for us instead of deciding the same order at once. */
-		rc = db_query(db, t->a, &res, SQL_LOCK_ORDER, "i", t->o->id);
-		if (rc < 0)
-			return (int)rc;
-		if (rc == 1 && orders_status_parse(db_res_str(&res, 0, 0), &t->m.from) == 0 &&
-		    order_state_allowed(t->m.from, t->m.to, ORDER_BY_WORKER)) {
+		/* Update first: the guarded move from the status the worker loaded (the common
+		 * case) locks the row like a locking read would, so a racing janitor or admin
+		 * waits for us; only when the order moved meanwhile is its status read (locked),
+		 * so the event names the status really left. */
+		t->m.from = t->o->status;
+		rc = ORDER_STATE_NOT_MATCHED;
+		if (order_state_allowed(t->m.from, t->m.to, ORDER_BY_WORKER)) {
 			rc = order_state_move(db, &t->m);
 			if (rc < 0)
 				return (int)rc;
-			t->moved = rc == ORDER_STATE_MOVED;
 		}
+		if (rc != ORDER_STATE_MOVED) {
+			rc = db_query(db, t->a, &res, SQL_LOCK_ORDER, "i", t->o->id);
+			if (rc < 0)
+				return (int)rc;
+			if (rc == 1 && orders_status_parse(db_res_str(&res, 0, 0), &t->m.from) == 0 &&
+			    t->m.from != t->o->status &&
+			    order_state_allowed(t->m.from, t->m.to, ORDER_BY_WORKER)) {
+				rc = order_state_move(db, &t->m);
+				if (rc < 0)
+					return (int)rc;
+			}
+		}
+		t->moved = rc == ORDER_STATE_MOVED;
 		if (t->moved) {
 			rc = effects(db, t);
 			if (rc < 0)
@@ -147,6 +160,101 @@ payments_mark_unknown(struct db *db, struct arena *a, const struct outbox_claim 
 	return run(db, &t);
 }
 
+/* True when r is an approval of exactly o. */
+static bool
+approval_agrees(const struct order *o, const struct pg_result *r)
+{
+	return r->outcome == PG_OK && r->state == PG_STATE_APPROVED &&
+	    strcmp(r->order_id, o->public_id) == 0 && r->total_amount == o->amount &&
+	    r->payment_key[0] != '\0';
+}
+
+/* A batch of approvals being recorded. */
+struct paid_batch_tx {
+	struct arena *a;
+	struct payments_paid *v;
+	size_t n;
+	bool lost;
+};
+
+/* Moves every order of the batch to PAID with its effects, posts their paid postings as one
+ * ledger batch and completes their claims. Any order that does not move at once (someone
+ * else decided it), a refused posting or a lost claim aborts the whole batch. */
+static int
+paid_batch_fn(struct db *db, void *arg)
+{
+	struct paid_batch_tx *t = arg;
+	struct ledger_posting *ps = arena_alloc(t->a, t->n * sizeof(*ps));
+	struct ledger_leg *legs = arena_alloc(t->a, t->n * sizeof(*legs));
+	const struct outbox_claim **claims = arena_alloc(t->a, t->n * sizeof(*claims));
+	struct order_payment pay;
+	struct order_move m;
+	int64_t rc;
+	size_t i;
+
+	t->lost = false;
+	for (i = 0; i < t->n; i++) {
+		const struct order *o = t->v[i].o;
+		const struct pg_result *r = t->v[i].r;
+
+		bus_batch_clear(&t->v[i].jobs);
+		memset(&m, 0, sizeof(m));
+		m.order_id = o->id;
+		m.from = o->status;
+		m.to = ORDER_PAID;
+		m.actor = ORDER_BY_WORKER;
+		m.amount = o->amount;
+		m.note = cut_utf8(t->a, arena_printf(t->a, "%s %s", orders_pay_name(o->pay),
+		    r->payment_key), PAYMENTS_NOTE_MAX);
+		if (!order_state_allowed(m.from, m.to, ORDER_BY_WORKER))
+			return DB_ABORT;
+		rc = order_state_move(db, &m);
+		if (rc < 0)
+			return (int)rc;
+		if (rc != ORDER_STATE_MOVED)
+			return DB_ABORT;  /* decided meanwhile: the one-by-one path says how */
+		pay.pg = orders_pay_name(o->pay);
+		pay.payment_key = r->payment_key;
+		pay.approved_at = r->approved_at;
+		pay.method = r->method;
+		rc = order_state_paid_unposted(db, t->a, o, &pay, &t->v[i].jobs);
+		if (rc < 0)
+			return (int)rc;
+		if (ledger_paid_posting(t->a, o->public_id, pay.pg, o->amount, &ps[i], &legs[i]) != 0)
+			return DB_ABORT;
+		claims[i] = t->v[i].claim;
+	}
+	/* The postings last: the hot accounts' rows stay locked only until the commit. */
+	if (ledger_post_batch(db, t->a, ps, t->n) != LEDGER_POSTED)
+		return DB_ABORT;
+	return outbox_finish_some(db, t->a, claims, t->n, &t->lost);
+}
+
+int
+payments_mark_paid_batch(struct db *db, struct arena *a, struct payments_paid *v, size_t n)
+{
+	struct paid_batch_tx t = { a, v, n, false };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		bus_batch_clear(&v[i].jobs);
+		v[i].rc = PAYMENTS_DB_FAILED;
+		if (!approval_agrees(v[i].o, v[i].r) || v[i].o->pay == ORDER_PAY_POINTS)
+			return -1;
+	}
+	if (n == 0 || db_tx(db, paid_batch_fn, &t) != 0) {
+		for (i = 0; i < n; i++)
+			bus_batch_clear(&v[i].jobs);
+		if (n > 0)
+			log_warn(NULL, "payments: a batch of %zu approvals rolled back%s: recorded one"
+			    " by one", n, t.lost ? " (a claim was lost)" : "");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		v[i].rc = PAYMENTS_DONE;
+	return 0;
+}
+
 enum payments_rc
 payments_mark_paid(struct db *db, struct arena *a, const struct outbox_claim *claim,
     const struct order *o, const struct pg_result *r, struct bus_batch *jobs)
@@ -155,9 +263,7 @@ payments_mark_paid(struct db *db, struct arena *a, const struct outbox_claim *cl
 	enum payments_rc rc;
 
 	bus_batch_clear(jobs);
-	if (r->outcome != PG_OK || r->state != PG_STATE_APPROVED ||
-	    strcmp(r->order_id, o->public_id) != 0 || r->total_amount != o->amount ||
-	    r->payment_key[0] == '\0') {
+	if (!approval_agrees(o, r)) {
 		log_error(NULL, "order %s: PG approval disagrees with the order (status %s, order %s,"
 		    " amount %" PRId64 " vs %" PRId64 "): not marked paid", o->public_id, r->status,
 		    r->order_id, r->total_amount, o->amount);

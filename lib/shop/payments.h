@@ -7,7 +7,10 @@
 #ifndef JT_PAYMENTS_H
 #define JT_PAYMENTS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "infra/bus.h"
 
 struct arena;
 struct bus_batch;
@@ -42,6 +45,25 @@ enum payments_rc {
 enum payments_rc payments_mark_paid(struct db *db, struct arena *a,
     const struct outbox_claim *claim, const struct order *o, const struct pg_result *r,
     struct bus_batch *jobs);
+
+/* One approval of a batch (payments_mark_paid_batch). */
+struct payments_paid {
+	const struct outbox_claim *claim;   /* the job's claim; all of one batch (one token) */
+	const struct order *o;              /* loaded with its lines, CONFIRMING or UNKNOWN */
+	const struct pg_result *r;          /* the PG's approval of o */
+	enum payments_rc rc;                /* out */
+	struct bus_batch jobs;              /* out: the settle and notify jobs to push */
+};
+
+/* payments_mark_paid for v[0..n) in ONE transaction: each order's guarded move to PAID and
+ * its paid effects (order_state_paid_unposted), their paid:<orderId> postings as one ledger
+ * batch (each account's balance updated once, ledger_post_batch), and their claims completed
+ * by one statement. Returns 0 with every v[i].rc PAYMENTS_DONE and v[i].jobs to push after
+ * this returns; -1 with nothing written when any of them needs the one-by-one path (an
+ * approval that disagrees with its order, a points order, an order decided meanwhile, a
+ * refused posting, a lost claim, a database failure): the caller then calls
+ * payments_mark_paid for each. */
+int payments_mark_paid_batch(struct db *db, struct arena *a, struct payments_paid *v, size_t n);
 
 /* The PG definitely refused (a confirm's refusal, or a lookup of an UNKNOWN order that the PG
  * reports ABORTED or EXPIRED): CONFIRMING|UNKNOWN -> FAILED with fail_code/fail_message

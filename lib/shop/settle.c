@@ -13,6 +13,7 @@
 #include "infra/outbox.h"
 #include "shop/refunds.h"
 #include "shop/settle.h"
+#include "shop/settle_impl.h"
 
 static const char SQL_ORDER[] =
     "SELECT id, paid_at IS NOT NULL AS paid, amount FROM orders WHERE public_id = ?";
@@ -54,8 +55,6 @@ static const struct db_field refund_fields[] = {
 	DB_FIELDS_END,
 };
 
-/* Sellers one posting can carry: one leg each plus the commission leg. */
-#define SELLERS_PER_POSTING (LEDGER_LEGS_MAX - 1)
 
 static const char *const rc_names[SETTLE_RC__MAX] = {
 	"done", "replayed", "wait", "skipped", "lost", "failed",
@@ -87,15 +86,6 @@ settle_refund_commission(int64_t prior, int64_t refunded, int bp, int64_t *out)
 	*out = after - before;
 	return 0;
 }
-
-/* One seller's share of a sale or refund. */
-struct share {
-	int64_t seller_id;
-	int64_t gross;
-	int64_t commission;
-	int64_t net;
-	int bp;
-};
 
 /* What a settling transaction does. */
 struct settle_tx {
@@ -148,48 +138,64 @@ settled_before(struct db *db, struct arena *a, const char *kind, const char *ref
 	return n == 1 && db_res_i64(&res, 0, 0) > 0;
 }
 
+size_t
+settle_share_legs(struct arena *a, const struct settle_share *shares, size_t n, bool sale,
+    const char *other, struct ledger_leg *legs)
+{
+	int64_t commission = 0;
+	size_t i, nlegs = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *payable = arena_printf(a, "seller_payable:%" PRId64, shares[i].seller_id);
+
+		if (shares[i].net > 0) {
+			legs[nlegs].debit = sale ? other : payable;
+			legs[nlegs].credit = sale ? payable : other;
+			legs[nlegs].amount = shares[i].net;
+			nlegs++;
+		}
+		commission += shares[i].commission;   /* <= gross: no overflow */
+	}
+	if (commission > 0) {
+		legs[nlegs].debit = sale ? other : "commission_revenue";
+		legs[nlegs].credit = sale ? "commission_revenue" : other;
+		legs[nlegs].amount = commission;
+		nlegs++;
+	}
+	return nlegs;
+}
+
 /* Writes the settlements rows and the posting(s) of shares[0..n): each seller's net between
  * seller_payable:<id> and other, and the commission between commission_revenue and other;
  * sale = true moves money from other (sales_clearing) to them, false back to other
- * (refunds). Returns 0, DB_ABORT (books) or an enum db_rc. */
+ * (refunds). Returns 0, 1 when the sale was settled before (t->rc SETTLE_REPLAYED, nothing
+ * written), DB_ABORT (books) or an enum db_rc. */
 static int
-write_shares(struct db *db, struct settle_tx *t, const struct share *shares, size_t n,
+write_shares(struct db *db, struct settle_tx *t, const struct settle_share *shares, size_t n,
     bool sale, enum ledger_code code, const char *prefix, const char *other)
 {
 	struct ledger_leg legs[LEDGER_LEGS_MAX];
 	struct ledger_posting p;
 	enum ledger_rc lrc;
 	size_t i, first, nlegs, part = 0;
-	int64_t commission, rc;
+	int64_t rc;
 
 	for (i = 0; i < n; i++) {
 		rc = db_exec(db, SQL_INSERT_SETTLEMENT, "ssiiiiii", t->kind, t->ref, t->order_id,
 		    shares[i].seller_id, shares[i].gross, shares[i].commission, shares[i].net,
 		    (int64_t)shares[i].bp);
+		if (rc == DB_DUP && i == 0 && sale) {
+			/* Insert first instead of looking first: a sale's settlements are written
+			 * all at once, so the first row's key taken means it is settled (a replay). */
+			t->rc = SETTLE_REPLAYED;
+			return 1;
+		}
 		if (rc < 0)
 			return (int)rc;  /* DB_DUP: settled meanwhile; the rerun sees it */
 	}
 	for (first = 0; first < n; first += SELLERS_PER_POSTING) {
-		nlegs = 0;
-		commission = 0;
-		for (i = first; i < n && i < first + SELLERS_PER_POSTING; i++) {
-			const char *payable = arena_printf(t->a, "seller_payable:%" PRId64,
-			    shares[i].seller_id);
-
-			if (shares[i].net > 0) {
-				legs[nlegs].debit = sale ? other : payable;
-				legs[nlegs].credit = sale ? payable : other;
-				legs[nlegs].amount = shares[i].net;
-				nlegs++;
-			}
-			commission += shares[i].commission;   /* <= gross: no overflow */
-		}
-		if (commission > 0) {
-			legs[nlegs].debit = sale ? other : "commission_revenue";
-			legs[nlegs].credit = sale ? "commission_revenue" : other;
-			legs[nlegs].amount = commission;
-			nlegs++;
-		}
+		nlegs = settle_share_legs(t->a, shares + first, n - first < SELLERS_PER_POSTING ?
+		    n - first : SELLERS_PER_POSTING, sale, other, legs);
 		part++;
 		if (nlegs == 0)
 			continue;
@@ -219,7 +225,7 @@ static int
 sale_tx_fn(struct db *db, void *arg)
 {
 	struct settle_tx *t = arg;
-	struct share *shares;
+	struct settle_share *shares;
 	struct db_res res;
 	int64_t n, sum = 0, amount, bp;
 	size_t i;
@@ -236,20 +242,12 @@ sale_tx_fn(struct db *db, void *arg)
 	}
 	t->order_id = db_col_i64(&res, 0, "id");
 	amount = db_col_i64(&res, 0, "amount");
-	rc = settled_before(db, t->a, "sale", t->ref);
-	if (rc < 0)
-		return rc;
-	if (rc == 1) {
-		t->rc = SETTLE_REPLAYED;
-		return complete(db, t);
-	}
-
 	n = db_query(db, t->a, &res, SQL_SELLER_LINES, "i", t->order_id);
 	if (n < 0)
 		return (int)n;
 	shares = arena_alloc(t->a, res.nrows * sizeof(*shares));
 	for (i = 0; i < res.nrows; i++) {
-		struct share *s = &shares[i];
+		struct settle_share *s = &shares[i];
 
 		s->seller_id = db_col_i64(&res, i, "seller_id");
 		s->gross = db_col_i64(&res, i, "gross");
@@ -269,7 +267,8 @@ sale_tx_fn(struct db *db, void *arg)
 	rc = write_shares(db, t, shares, res.nrows, true, LEDGER_SETTLE, "settle", "sales_clearing");
 	if (rc < 0)
 		return rc;
-	t->rc = SETTLE_DONE;
+	if (rc == 0)
+		t->rc = SETTLE_DONE;
 	return complete(db, t);
 }
 
@@ -336,8 +335,8 @@ refunded_before(const struct db_res *res, int64_t seller)
 }
 
 /* The share of seller in shares[0..n), or NULL. */
-static struct share *
-share_of(struct share *shares, size_t n, int64_t seller)
+static struct settle_share *
+share_of(struct settle_share *shares, size_t n, int64_t seller)
 {
 	size_t i;
 
@@ -353,10 +352,10 @@ share_of(struct share *shares, size_t n, int64_t seller)
  * -1 when it cannot be split. */
 static ssize_t
 split_refund(const struct settle_tx *t, const struct db_res *lines, const struct db_res *sales,
-    const struct db_res *before, struct share *shares)
+    const struct db_res *before, struct settle_share *shares)
 {
 	int64_t left = t->refund_amount, room, take;
-	struct share *s;
+	struct settle_share *s;
 	size_t i, n = 0;
 
 	for (i = 0; i < lines->nrows; i++) {
@@ -391,7 +390,7 @@ refund_tx_fn(struct db *db, void *arg)
 {
 	struct settle_tx *t = arg;
 	struct db_res res, sales, before, lines;
-	struct share *shares;
+	struct settle_share *shares;
 	struct refund refund;
 	int64_t n, prior;
 	ssize_t ns, row, i;
@@ -444,7 +443,7 @@ refund_tx_fn(struct db *db, void *arg)
 		return books(t);
 	}
 	for (i = 0; i < ns; i++) {
-		struct share *s = &shares[i];
+		struct settle_share *s = &shares[i];
 
 		row = sale_row(&sales, s->seller_id);
 		prior = refunded_before(&before, s->seller_id);

@@ -15,6 +15,7 @@
 #ifndef JT_SETTLE_H
 #define JT_SETTLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct arena;
@@ -36,6 +37,18 @@ enum settle_rc {
  * the settling transaction, or NULL (tests, tools). default_bp is settle.commission_bp. */
 enum settle_rc settle_order(struct db *db, struct arena *a, const struct outbox_claim *claim,
     const char *order_public_id, int default_bp);
+
+/* Settles the orders ids[0..n) (distinct public ids) in ONE
+ * transaction: one statement reads them all (order, sellers' gross, settled before?), one
+ * inserts every settlements row, the ledger takes their postings as a batch (each account's
+ * balance updated once, lib/shop/ledger.h ledger_post_batch), and claims (the batch's
+ * claims, one per order in the same order, or NULL) are completed together. Sets rc[i] to
+ * SETTLE_DONE, SETTLE_REPLAYED or SETTLE_SKIPPED and returns 0 when it committed; returns
+ * -1 with nothing written when anything in it needs the one-by-one path (books that
+ * disagree, a concurrent settlement, a lost claim, a database failure): the caller then runs
+ * settle_order for each. */
+int settle_orders_batch(struct db *db, struct arena *a, const struct outbox_claim *claims,
+    const char *const *ids, size_t n, int default_bp, enum settle_rc *rc);
 
 /* Settles the DONE refund with this public id: SETTLE_WAIT until its order's sale is
  * settled. claim as above. */

@@ -195,6 +195,44 @@ def test_a_payment_worker_killed_mid_confirm_is_recovered_and_paid_once():
     assert_paid_once(o["orderId"], "toss", 12000)
 
 
+def test_a_payment_worker_killed_mid_batch_ends_every_confirm_of_the_batch_once():
+    # Five orders return from the PG while no payment worker runs; one worker then claims
+    # them in growing batches (1, then 2: the second and third orders under one token). The
+    # second order's confirm sits at the PG for 3 s: the worker is killed there, with the third
+    # claimed and not yet run. Every order ends PAID once, approvals = PAID orders.
+    pid = make_product(price=2100, stock=10)
+    s = Session(make_user())
+    orders = [new_order(s, pid, 1, "toss") for _ in range(5)]
+    stack("stop", "payworkers")
+    try:
+        for o in orders:
+            pay(s, o, "success")
+        pg_faults("toss confirm latency_ms=3000 count=1 order=%s\n" % orders[1]["orderId"])
+    finally:
+        stack("restart-payworker", "1")
+    try:
+        like = " OR ".join("payload LIKE '%%\"%s\"%%'" % o["orderId"] for o in orders[1:3])
+        eventually(lambda: sql("SELECT COUNT(*), COUNT(DISTINCT claim_token) FROM outbox"
+                               " WHERE kind = 'payment.confirm' AND status = 'claimed' AND (%s)"
+                               % like) == [["2", "1"]], timeout=10, interval=0.05,
+                   what="orders 2 and 3 claimed in one batch")
+        time.sleep(0.5)
+        victims = pids("payworker-*")
+        for p in victims:
+            os.kill(p, signal.SIGKILL)
+        eq([status(o["orderId"]) for o in orders[1:]], ["CONFIRMING"] * 4,
+           "nothing decided after the first order")
+        for n in range(1, 3):
+            stack("restart-payworker", str(n))
+        for o in orders:
+            settles(o["orderId"], "PAID", timeout=30)
+    finally:
+        pg_faults("")
+    for o in orders:
+        assert_paid_once(o["orderId"], "toss", 2100)
+    eq(stock(pid), 5, "five sold")
+
+
 def test_persistent_server_errors_end_unknown_never_failed_and_keep_the_stock():
     pid = make_product(price=1500, stock=5)
     s = Session(make_user())

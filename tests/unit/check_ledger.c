@@ -655,6 +655,73 @@ START_TEST(test_settle_many_sellers_splits_the_posting)
 }
 END_TEST
 
+START_TEST(test_settle_orders_in_one_batch)
+{
+	int64_t user = make_user(0), s1 = make_seller(NULL), s2 = make_seller("250");
+	int64_t p1 = make_product(s1, 3333), p2 = make_product(s2, 1001), t0, u0;
+	const int64_t two[][3] = { { p1, 3, 3333 }, { p2, 2, 1001 } };   /* 12001 */
+	const int64_t one[][3] = { { p1, 1, 3333 } };
+	char a[25], b[25], c[25], d[25], e[25], pay1[40], pay2[40];
+	const char *ids[5];
+	enum settle_rc rc[5];
+	struct buf report;
+
+	buf_init(&report);
+	snprintf(pay1, sizeof(pay1), "seller_payable:%" PRId64, s1);
+	snprintf(pay2, sizeof(pay2), "seller_payable:%" PRId64, s2);
+	make_order(user, two, 2, a);
+	make_order(user, one, 1, b);
+	make_order(user, one, 1, c);
+	make_order(user, two, 2, d);
+	ck_assert_int_eq(ledger_post_paid(db, a, "toss", 0, 12001), LEDGER_POSTED);
+	ck_assert_int_eq(ledger_post_paid(db, b, "toss", 0, 3333), LEDGER_POSTED);
+	ck_assert_int_eq(ledger_post_paid(db, c, "toss", 0, 3333), LEDGER_POSTED);
+	/* c settled before (one by one): the batch replays it */
+	ck_assert_int_eq(settle_order(db, arena, NULL, c, 1000), SETTLE_DONE);
+	t0 = transfers_count();
+	u0 = one_int("SELECT COUNT(*) FROM settlements");
+	ids[0] = a;
+	ids[1] = "NO-SUCH-ORDER-000000000";
+	ids[2] = c;
+	ids[3] = b;
+	ck_assert_int_eq(settle_orders_batch(db, arena, NULL, ids, 4, 1000, rc), 0);
+	ck_assert_int_eq(rc[0], SETTLE_DONE);
+	ck_assert_int_eq(rc[1], SETTLE_SKIPPED);
+	ck_assert_int_eq(rc[2], SETTLE_REPLAYED);
+	ck_assert_int_eq(rc[3], SETTLE_DONE);
+	/* the same amounts as one by one: a (3 legs) and b (2 legs) */
+	ck_assert_int_eq(transfers_count(), t0 + 5);
+	ck_assert_int_eq(one_int("SELECT COUNT(*) FROM settlements"), u0 + 3);
+	ck_assert_int_eq(balance(pay1), 2 * (3333 - 333) + 9999 - 999);
+	ck_assert_int_eq(balance(pay2), 2002 - 50);
+	ck_assert_int_eq(balance("commission_revenue"), 2 * 333 + 999 + 50);
+	ck_assert_int_eq(balance("sales_clearing"), 0);
+	ck_assert_int_eq(settlement_count("sale", a), 2);
+	/* the whole batch again: every order replayed or skipped, nothing written */
+	ck_assert_int_eq(settle_orders_batch(db, arena, NULL, ids, 4, 1000, rc), 0);
+	ck_assert_int_eq(rc[0], SETTLE_REPLAYED);
+	ck_assert_int_eq(rc[3], SETTLE_REPLAYED);
+	ck_assert_int_eq(transfers_count(), t0 + 5);
+	/* an order whose lines disagree with its amount, beside a good one: the batch writes
+	 * nothing and says so (the worker then settles one by one) */
+	ck_assert_int_eq(ledger_post_paid(db, d, "toss", 0, 12001), LEDGER_POSTED);
+	make_order(user, one, 1, e);
+	ck_assert_int_eq(db_exec(db, "UPDATE orders SET amount = amount + 1 WHERE public_id = ?",
+	    "s", e), 1);
+	ids[0] = d;
+	ids[1] = e;
+	ck_assert_int_eq(settle_orders_batch(db, arena, NULL, ids, 2, 1000, rc), -1);
+	ck_assert_int_eq(settlement_count("sale", d), 0);
+	ck_assert_int_eq(transfers_count(), t0 + 5 + 1);   /* d's paid posting only */
+	ck_assert_int_eq(settle_orders_batch(db, arena, NULL, ids, 1, 1000, rc), 0);
+	ck_assert_int_eq(rc[0], SETTLE_DONE);
+	ck_assert_int_eq(settlement_count("sale", e), 0);
+	ck_assert_int_eq(ledger_post_paid(db, e, "toss", 0, 3334), LEDGER_POSTED);
+	ck_assert_msg(ledger_check(db, arena, &report) == 0, "%s", buf_cstr(&report));
+	buf_release(&report);
+}
+END_TEST
+
 START_TEST(test_payouts)
 {
 	int64_t user = make_user(0), seller = make_seller("1000"), other = make_seller(NULL);
@@ -740,6 +807,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_settle_order_and_refunds);
 	tcase_add_test(tc, test_settle_many_sellers_splits_the_posting);
 	tcase_add_test(tc, test_payouts);
+	tcase_add_test(tc, test_settle_orders_in_one_batch);
 	suite_add_tcase(s, tc);
 	return s;
 }
