@@ -4,6 +4,7 @@
  * header asks for it (ROUTE_TWIN: the dispatcher picks the page or the seed's JSON).
  * The product page also shows the lowest price on Naver Shopping, from lib/shop/pricewatch
  * (the process's own, r->app->pricewatch: its HTTP connection cache and "naver" breaker). */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -414,17 +415,29 @@ shipping_json(struct req *r, const struct catalog_item *it)
 }
 
 /* One row of the front page: the first HOME_CARDS products in sort, or NULL on a database
- * error. */
+ * error. A product can be in both rows, so each card's element id names its row
+ * ("anchor": best-product-7, new-product-7): ids stay unique on the page. */
 static struct json_object *
 home_row(struct req *r, enum catalog_sort sort)
 {
 	struct catalog_query q = { .sort = sort, .after = { sort, 0, 0 }, .limit = HOME_CARDS };
 	struct catalog_page p;
+	struct json_object *cards, *id;
+	size_t i;
 
 	if (catalog_list(r->app->db, r->app->redis, r->a, &q,
 	    (int)conf_int(r->app->conf, CONF_CATALOG_CACHE_SECONDS), &p) != 0)
 		return NULL;
-	return cards_json(&p, sort == CATALOG_SORT_POPULAR);
+	cards = cards_json(&p, sort == CATALOG_SORT_POPULAR);
+	for (i = 0; cards != NULL && i < json_object_array_length(cards); i++) {
+		struct json_object *c = json_object_array_get_idx(cards, i);
+
+		if (json_object_object_get_ex(c, "id", &id))
+			json_object_object_add(c, "anchor", json_object_new_string(arena_printf(r->a,
+			    "%s-product-%" PRId64, sort == CATALOG_SORT_POPULAR ? "best" : "new",
+			    json_object_get_int64(id))));
+	}
+	return cards;
 }
 
 /* GET /: the front page: the banner, the categories, the best sellers and the newest

@@ -265,17 +265,20 @@ cancel_order(struct req *r, struct order *o)
 }
 
 /* The signed-in shopper's order {id} when it is paid and theirs: "cancel" then means a full
- * refund. Returns 1 (*o loaded, without details), 0 for any other order, -1 on a database
- * error. */
+ * refund. With a key (replay), a paid order already CANCELED counts too: the replay of a
+ * cancel whose refund is done must answer with that refund (refunds_request finds the key),
+ * not as the cancel of an unpaid order. Returns 1 (*o loaded, without details), 0 for any
+ * other order, -1 on a database error. */
 static int
-paid_order(struct req *r, struct order *o)
+paid_order(struct req *r, struct order *o, bool keyed)
 {
 	int rc = orders_get(r->app->db, r->a, req_path_param(r, 0), false, o);
 
 	if (rc <= 0)
 		return rc;
 	return o->user_id == sess_user(r) &&
-	    (o->status == ORDER_PAID || o->status == ORDER_PARTIALLY_CANCELED);
+	    (o->status == ORDER_PAID || o->status == ORDER_PARTIALLY_CANCELED ||
+	    (keyed && o->status == ORDER_CANCELED && o->paid_at != NULL));
 }
 
 /* Refunds everything left of the signed-in shopper's paid order {id} (key: the form's or the
@@ -329,13 +332,14 @@ page_order_cancel(struct req *r)
 	struct refund ref;
 	enum refunds_rc rrc;
 	const char *key, *code, *message;
-	int rc = paid_order(r, &o), status;
+	int rc, status;
 
+	if (cancel_key(r, true, &key) != 0)
+		return 0;
+	rc = paid_order(r, &o, key != NULL);
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
-		if (cancel_key(r, true, &key) != 0)
-			return 0;
 		rrc = refund_order(r, key, &ref);
 		if (rrc == REFUNDS_FAILED)
 			return -1;
@@ -408,13 +412,14 @@ api_order_cancel(struct req *r)
 	struct json_object *j;
 	enum refunds_rc rrc;
 	const char *key, *code, *message;
-	int rc = paid_order(r, &o), status;
+	int rc, status;
 
+	if (cancel_key(r, false, &key) != 0)
+		return 0;
+	rc = paid_order(r, &o, key != NULL);
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
-		if (cancel_key(r, false, &key) != 0)
-			return 0;
 		rrc = refund_order(r, key, &ref);
 		if (rrc == REFUNDS_FAILED)
 			return -1;

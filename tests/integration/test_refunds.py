@@ -200,6 +200,12 @@ def test_order_cancel_of_a_paid_order_means_a_full_refund():
     eq(status(oid), "CANCELED", "cancelled")
     eq(stock(a), 5, "stock back")
     eq(cancels(oid), [(2000, 0)], "one cancel")
+    # The replay after the refund is done (the order CANCELED) still answers with that refund,
+    # not as the cancel of an unpaid order.
+    late = s.post_json("/api/v1/orders/%s/cancel" % oid, {}, **{"Idempotency-Key": "cxl-1"})
+    eq(late.status, 200, "late replay: %r" % late.body[:300])
+    eq(late.json()["refund"]["refundId"], doc["refund"]["refundId"], "the same refund, late")
+    eq(cancels(oid), [(2000, 0)], "still one cancel")
 
 
 # ---- partial refunds -----------------------------------------------------------------------
