@@ -292,6 +292,25 @@ def test_idempotency_key_replays_the_order_and_refuses_another_body():
     eq(points(uid), 98000, "charged once")
 
 
+def test_a_replay_outranks_the_refusals_checked_before_the_transaction():
+    # The key's first checkout took the last units: the price query now sees the product sold
+    # out (and a new price), but the same checkout sent again is the order it made.
+    pid = make_product(price=2500, stock=2)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    key = "replay-" + secrets.token_hex(6)
+    first = order(s, [(pid, 2)], key=key)
+    eq(first.status, 201, "the last two units")
+    eq(stock(pid), 0, "sold out now")
+    sql("UPDATE products SET price = 3000 WHERE id = %d" % pid)
+    again = order(s, [(pid, 2)], key=key)
+    eq(again.status, 200, "replayed, not SOLD_OUT")
+    eq(again.json()["orderId"], first.json()["orderId"], "the same order")
+    envelope(order(s, [(pid, 2)]), 409, "SOLD_OUT")
+    eq(count("SELECT COUNT(*) FROM orders WHERE user_id = %d" % uid), 1, "no second order")
+    eq(points(uid), 95000, "charged once")
+
+
 def test_parallel_checkouts_with_one_key_make_one_order():
     pid = make_product(price=1000, stock=100)
     uid = make_user(points=1000000)
