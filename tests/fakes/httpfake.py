@@ -62,7 +62,8 @@ class Knob:
 
 class AppendLog:
     """A log or record file the tests read, appended one whole line per write() (O_APPEND,
-    one system call) through a descriptor opened on first use and kept."""
+    one system call) through a descriptor opened on first use and kept while the path still
+    names its file (a file replaced or removed, as pg.py's plant does, is opened again)."""
 
     def __init__(self, path):
         self.path = path
@@ -72,6 +73,14 @@ class AppendLog:
     def write(self, text):
         data = text.encode("utf-8")
         with self.lock:
+            if self.fd is not None:
+                try:
+                    same = os.stat(self.path).st_ino == os.fstat(self.fd).st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:
+                    os.close(self.fd)
+                    self.fd = None
             if self.fd is None:
                 self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
                                   0o644)
