@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <json-c/json.h>
 
 #include "base/arena.h"
@@ -213,6 +214,58 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 	return quote_shipping(a, req, t);
 }
 
+/* ---- sold-out hints -------------------------------------------------------------------------
+ * This process remembers, for SOLD_OUT_HINT_MS, the products whose stock it has seen at 0,
+ * so that a flash sale's thousands of late buyers are turned away without a query. A hint
+ * only ever refuses, and only a checkout without a checkout key (a keyed one may be a replay,
+ * which outranks a refusal); it never sells: the reservation's guarded UPDATE stays the one
+ * that decides. Stock given back shows again to this process within SOLD_OUT_HINT_MS. Process
+ * state, not request state: a FastCGI child runs one request at a time. */
+#define SOLD_OUT_HINT_MS 500
+#define SOLD_OUT_HINTS 64            /* slots, by product id modulo */
+
+static struct {
+	int64_t product_id;
+	int64_t until_ms;
+} sold_out_hints[SOLD_OUT_HINTS];
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+hint_sold_out(int64_t product_id)
+{
+	size_t slot = (size_t)((uint64_t)product_id % SOLD_OUT_HINTS);
+
+	sold_out_hints[slot].product_id = product_id;
+	sold_out_hints[slot].until_ms = mono_ms() + SOLD_OUT_HINT_MS;
+}
+
+/* True when a line of req names a product this process saw sold out a moment ago. */
+static bool
+hinted_sold_out(const struct orders_create_req *req)
+{
+	int64_t now = -1;
+	size_t i, slot;
+
+	for (i = 0; i < req->nlines; i++) {
+		slot = (size_t)((uint64_t)req->lines[i].product_id % SOLD_OUT_HINTS);
+		if (sold_out_hints[slot].product_id != req->lines[i].product_id)
+			continue;
+		if (now < 0)
+			now = mono_ms();
+		if (now < sold_out_hints[slot].until_ms)
+			return true;
+	}
+	return false;
+}
+
 /* True when the stock the price query saw cannot cover some product of t->o (the quantities
  * of the lines naming it, summed). Only a hint that saves a doomed transaction: stock taken
  * in between is caught by the reservation's guard, and stock given back in between is a race
@@ -229,6 +282,8 @@ looks_sold_out(const struct create_tx *t)
 		for (j = 0; j < o->nlines; j++)
 			if (o->lines[j].product_id == o->lines[i].product_id)
 				want += o->lines[j].quantity;
+		if (t->priced[i].available <= 0)
+			hint_sold_out(o->lines[i].product_id);
 		if (want > t->priced[i].available)
 			return true;
 	}
@@ -478,6 +533,8 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 
 	if (req->nlines == 0)
 		return ORDERS_NO_PRODUCT;
+	if (req->checkout_key == NULL && hinted_sold_out(req))
+		return ORDERS_SOLD_OUT;
 	memset(&t, 0, sizeof(t));
 	t.req = req;
 	t.a = a;

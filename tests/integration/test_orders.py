@@ -8,6 +8,7 @@ Session); the PG's browser side is the fake PG's hosted page (tests/fakes/pg.py)
 import json
 import random
 import secrets
+import time
 import urllib.parse
 
 from jt import (Session, check_static_file, count, envelope, eq, eventually, follow_pg, get,
@@ -309,6 +310,24 @@ def test_a_replay_outranks_the_refusals_checked_before_the_transaction():
     envelope(order(s, [(pid, 2)]), 409, "SOLD_OUT")
     eq(count("SELECT COUNT(*) FROM orders WHERE user_id = %d" % uid), 1, "no second order")
     eq(points(uid), 95000, "charged once")
+
+
+def test_a_sold_out_product_sells_again_once_stock_comes_back():
+    # A sold-out checkout is turned away before any transaction (the price query saw no
+    # stock; each FastCGI process then remembers it for 0.5 s): stock given back is for sale
+    # again after that, and the refusals wrote nothing.
+    pid = make_product(price=1000, stock=0)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    for _ in range(8):   # every FastCGI child of the pool sees it sold out
+        envelope(order(s, [(pid, 1)]), 409, "SOLD_OUT")
+    eq(count("SELECT COUNT(*) FROM orders WHERE user_id = %d" % uid), 0, "no order written")
+    sql("UPDATE stock SET available = 1 WHERE product_id = %d" % pid)
+    time.sleep(0.6)
+    eq(order(s, [(pid, 1)]).status, 201, "restocked: sold")
+    eq(stock(pid), 0, "the unit taken")
+    envelope(order(s, [(pid, 1)]), 409, "SOLD_OUT")
+    eq(points(uid), 99000, "one unit paid")
 
 
 def test_parallel_checkouts_with_one_key_make_one_order():
