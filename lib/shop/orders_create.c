@@ -345,7 +345,10 @@ insert_lines(struct db *db, const struct order *o)
 	return rc < 0 ? (int)rc : 0;
 }
 
-/* For points: the balance taken (guarded), before the stock (a refusal costs no hot row). */
+/* For points: the balance taken (guarded), first in the transaction: the user's row is
+ * locked exclusively before the order's foreign key takes a shared lock on it, so two
+ * checkouts of one user queue instead of deadlocking (both holding the shared lock, both
+ * wanting the exclusive one), and a refusal has written nothing. */
 static int
 spend_points(struct db *db, struct create_tx *t)
 {
@@ -383,8 +386,9 @@ insert_order(struct db *db, struct create_tx *t)
 	return 0;
 }
 
-/* The checkout's transaction. The uncontended rows first (order, lines, timeline, parcels,
- * address, points); then the contended ones, whose locks are held until the commit: the
+/* The checkout's transaction. For points the balance first (spend_points); then the
+ * uncontended rows (order, lines, timeline, parcels, address); then the contended ones,
+ * whose locks are held until the commit: the
  * stock rows in product-id order (every checkout takes them in the same order), and for a
  * points order the paid effects, whose ledger posting comes last (order_state_paid). */
 static int
@@ -398,6 +402,11 @@ create_tx_fn(struct db *db, void *arg)
 	size_t i;
 
 	bus_batch_clear(&o->jobs);
+	if (o->pay == ORDER_PAY_POINTS) {
+		rc = spend_points(db, t);
+		if (rc < 0)
+			return (int)rc;
+	}
 	rc = insert_order(db, t);
 	if (rc < 0)
 		return (int)rc;
@@ -416,11 +425,6 @@ create_tx_fn(struct db *db, void *arg)
 	}
 	if (req->ship_to != NULL) {
 		rc = addresses_copy_to_order(db, o->id, req->ship_to);
-		if (rc < 0)
-			return (int)rc;
-	}
-	if (o->pay == ORDER_PAY_POINTS) {
-		rc = spend_points(db, t);
 		if (rc < 0)
 			return (int)rc;
 	}
@@ -488,28 +492,7 @@ created_order(struct arena *a, const struct create_tx *t, struct order *out)
 	return 0;
 }
 
-/* Maps a failed transaction: the refusal, a racing double submit, or a missing user. */
-static enum orders_create_rc
-create_failed(struct db *db, struct arena *a, const struct create_tx *t, int rc,
-    struct order *out)
-{
-	const struct orders_create_req *req = t->req;
-	enum orders_create_rc rrc;
-	struct db_res res;
-
-	if (rc == DB_ABORT)
-		return t->why;
-	if (rc == DB_DUP && req->checkout_key != NULL) {
-		/* The same checkout key committed in between (a double submit racing itself). */
-		rrc = replay(db, a, req, out);
-		return rrc == ORDERS_CREATED ? ORDERS_CREATE_FAILED : rrc;
-	}
-	/* A foreign key on users is the one way a valid checkout can fail here. */
-	return db_query(db, a, &res, SQL_USER_EXISTS, "i", req->user_id) == 0 ?
-	    ORDERS_NO_USER : ORDERS_CREATE_FAILED;
-}
-
-/* A checkout refused before its transaction (prc): with a checkout key, the order that key
+/* A checkout refused (prc), before its transaction or by it: with a checkout key, the order that key
  * made, if any, is the answer instead (a replay outranks what changed since). */
 static enum orders_create_rc
 refused(struct db *db, struct arena *a, const struct orders_create_req *req,
@@ -521,6 +504,27 @@ refused(struct db *db, struct arena *a, const struct orders_create_req *req,
 		return prc;
 	rrc = replay(db, a, req, out);
 	return rrc == ORDERS_CREATED ? prc : rrc;
+}
+
+/* Maps a failed transaction: the refusal, a racing double submit, or a missing user. */
+static enum orders_create_rc
+create_failed(struct db *db, struct arena *a, const struct create_tx *t, int rc,
+    struct order *out)
+{
+	const struct orders_create_req *req = t->req;
+	enum orders_create_rc rrc;
+	struct db_res res;
+
+	if (rc == DB_ABORT)   /* the points or the stock refused: a replay's balance may be spent */
+		return refused(db, a, req, t->why, out);
+	if (rc == DB_DUP && req->checkout_key != NULL) {
+		/* The same checkout key committed in between (a double submit racing itself). */
+		rrc = replay(db, a, req, out);
+		return rrc == ORDERS_CREATED ? ORDERS_CREATE_FAILED : rrc;
+	}
+	/* A foreign key on users is the one way a valid checkout can fail here. */
+	return db_query(db, a, &res, SQL_USER_EXISTS, "i", req->user_id) == 0 ?
+	    ORDERS_NO_USER : ORDERS_CREATE_FAILED;
 }
 
 enum orders_create_rc

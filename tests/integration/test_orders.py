@@ -330,6 +330,33 @@ def test_a_sold_out_product_sells_again_once_stock_comes_back():
     eq(points(uid), 99000, "one unit paid")
 
 
+def test_a_replay_of_a_checkout_that_spent_every_point_is_the_order_not_a_refusal():
+    # The balance is taken first in the transaction: the replay's guard refuses (no points
+    # left) before the key's duplicate shows, and the key still answers with the order.
+    pid = make_product(price=5000, stock=5)
+    uid = make_user(points=5000)
+    s = Session(uid)
+    key = "all-" + secrets.token_hex(6)
+    first = order(s, [(pid, 1)], key=key)
+    eq(first.status, 201, "every point spent")
+    again = order(s, [(pid, 1)], key=key)
+    eq(again.status, 200, "replayed, not INSUFFICIENT_POINTS")
+    eq(again.json()["orderId"], first.json()["orderId"], "the same order")
+    envelope(order(s, [(pid, 1)]), 409, "INSUFFICIENT_POINTS")
+    eq((points(uid), stock(pid)), (0, 4), "charged and reserved once")
+
+
+def test_one_shoppers_parallel_points_checkouts_all_go_through():
+    # Many tabs of one shopper at once: the user's row is locked before the order's foreign
+    # key looks at it, so they queue instead of deadlocking (no 500, no lost checkout).
+    pid = make_product(price=100, stock=100)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    res = parallel(24, lambda i: order(s, [(pid, 1)]))
+    eq(sorted(r.status for r in res), [201] * 24, "every checkout created")
+    eq((points(uid), stock(pid)), (100000 - 2400, 76), "24 paid, 24 reserved")
+
+
 def test_parallel_checkouts_with_one_key_make_one_order():
     pid = make_product(price=1000, stock=100)
     uid = make_user(points=1000000)
