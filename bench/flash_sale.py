@@ -7,21 +7,26 @@ exactly 1,000 must be sold, none oversold, and every other buyer told "sold out"
 Starts a private stack (script/stack, in a temporary run directory; build in $JT_BUILDDIR,
 default _build), makes the buyers (one user and one session each, with points) and the
 product, then sends one points checkout per buyer from --clients concurrent keep-alive
-connections, all released at once. Prints the wall time, checkouts per second and the
-outcome counts, checks the database, and stops exactly the stack it started. Exit status 1
-when anything was oversold or lost. Standard library only."""
+connections (bench/loadgen.py, asyncio), all released at once. Prints the wall time,
+checkouts per second, the outcome counts, the CPU per checkout of the stack's processes by
+program, of the fakes and of this load generator, and MariaDB's statements per checkout;
+checks the database, and stops exactly the stack it started. Exit status 1 when anything was
+oversold or lost. Standard library only."""
 import argparse
-import http.client
+import asyncio
 import json
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from loadgen import Conn  # noqa: E402
+from paid_pipeline import TICK, db_status, stack_pids, ticks  # noqa: E402
 
 
 def main():
@@ -81,41 +86,13 @@ def race(run, port, args):
     subprocess.run(["redis-cli", "-s", os.path.join(run, "redis.sock")],
                    input="".join(lines).encode(), check=True, stdout=subprocess.DEVNULL)
 
-    body = json.dumps({"products": [{"id": pid, "quantity": 1}], "paymentMethod": "points"})
+    body = json.dumps({"products": [{"id": pid, "quantity": 1}],
+                       "paymentMethod": "points"}).encode()
     results = [0] * n
-    next_buyer = [0]
-    lock = threading.Lock()
-    gate = threading.Barrier(args.clients + 1)
-
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        gate.wait()
-        while True:
-            with lock:
-                i = next_buyer[0]
-                next_buyer[0] += 1
-            if i >= n:
-                break
-            sid, csrf = sessions[i]
-            conn.request("POST", "/api/v1/orders", body=body, headers={
-                "Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
-                "X-CSRF-Token": csrf})
-            r = conn.getresponse()
-            r.read()
-            results[i] = r.status
-            if r.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(args.clients)]
-    for t in threads:
-        t.start()
-    gate.wait()
-    t0 = time.monotonic()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - t0
+    pids = stack_pids(run)
+    cpu0, db0, me0 = ticks(pids), db_status(run), os.times()
+    wall = asyncio.run(buy_all(port, sessions, body, results, args.clients))
+    cpu1, db1, me1 = ticks(pids), db_status(run), os.times()
 
     sold = int(sql(run, "SELECT IFNULL(SUM(l.quantity), 0) FROM order_lines l JOIN orders o"
                         " ON o.id = l.order_id WHERE l.product_id = %d AND o.status = 'PAID'"
@@ -132,8 +109,44 @@ def race(run, port, args):
     print("sold %d, left %d, points spent %d won (= %d x 9,900)" % (sold, left, spent, sold))
     ok = (sold == args.units and left == 0 and codes.get(201, 0) == args.units and
           codes.get(409, 0) == n - args.units and spent == sold * 9900)
+    print("CPU ms per checkout: %s" % cpu_line(cpu0, cpu1, n))
+    print("  load generator (this script) %.3f; load average %.1f"
+          % (((me1.user - me0.user) + (me1.system - me0.system)) * 1000.0 / n,
+             os.getloadavg()[0]))
+    print("MariaDB statements (Questions) per checkout: %.1f"
+          % ((db1["Questions"] - db0["Questions"]) / float(n)))
     print("exactly %d sold, none oversold: %s" % (args.units, "yes" if ok else "NO"))
     return 0 if ok else 1
+
+
+async def buy_all(port, sessions, body, results, clients):
+    """One checkout per session from clients keep-alive connections; the wall seconds."""
+    next_buyer = [0]
+
+    async def client():
+        conn = Conn("127.0.0.1", port)
+        while next_buyer[0] < len(sessions):
+            i = next_buyer[0]
+            next_buyer[0] += 1
+            sid, csrf = sessions[i]
+            results[i], _, _ = await conn.request("POST", "/api/v1/orders", {
+                "Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
+                "X-CSRF-Token": csrf}, body)
+        conn.close()
+
+    t0 = time.monotonic()
+    await asyncio.gather(*[client() for _ in range(clients)])
+    return time.monotonic() - t0
+
+
+def cpu_line(before, after, n):
+    """"program ms ..., stack total" per checkout between two ticks() snapshots."""
+    per = {}
+    for lab, t in after.items():
+        per[lab] = (t - before.get(lab, 0)) * 1000.0 / TICK / n
+    stack = sum(v for k, v in per.items() if not k.startswith("fakes"))
+    return "  ".join("%s %.3f" % (k, v) for k, v in sorted(per.items(), key=lambda kv: -kv[1])
+                     if v > 0) + "; stack %.3f" % stack
 
 
 if __name__ == "__main__":

@@ -141,8 +141,12 @@ struct order {
  * Creates an order in one transaction: the order row (PENDING for a PG; PAID for points),
  * its lines priced from the database, the stock of each line reserved in product-id order,
  * and for points the balance taken with a guarded UPDATE and the paid effects
- * (order_state_paid: sale counted, settle and notify jobs, posting). A deadlock reruns the
- * transaction inside; nothing partial is ever committed. On ORDERS_CREATED and
+ * (order_state_paid: sale counted, settle and notify jobs, posting). Stock the price query
+ * saw short, or a product this process saw sold out in the last 0.5 s (keyless checkouts
+ * only), is ORDERS_SOLD_OUT without a transaction; only the reservation's guarded UPDATE
+ * sells. With a checkout key, a key used before answers with its order (ORDERS_REPLAYED, or
+ * ORDERS_KEY_REUSED for another basket) whatever else would be refused now. A deadlock
+ * reruns the transaction inside; nothing partial is ever committed. On ORDERS_CREATED and
  * ORDERS_REPLAYED *out is the order with details (memory from a); out->jobs holds the jobs
  * to push after this returns. */
 enum orders_create_rc orders_create(struct db *db, struct arena *a,

@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <json-c/json.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -15,27 +17,45 @@
 #include "shop/fulfilment.h"
 #include "shop/order_state.h"
 #include "shop/orders.h"
+#include "shop/shipping.h"
 
-/* The products of a checkout, priced in one statement: the ids arrive as a JSON array. */
+/* The products of a checkout, priced in one statement (the ids arrive as a JSON array), with
+ * what else the checkout needs to know before its transaction: each seller's own shipping
+ * rule (-1: the shop's) and the stock left (a committed read: it turns a sold-out checkout
+ * away without a transaction; the guarded UPDATE in the transaction stays the one that
+ * decides). */
 static const char SQL_PRICES[] =
-    "SELECT p.id, p.seller_id, p.name, p.price, p.active"
+    "SELECT p.id, p.seller_id, p.name, p.price, p.active,"
+    " COALESCE(s.shipping_fee, -1) AS seller_fee,"
+    " COALESCE(s.free_shipping_over, -1) AS seller_free_over,"
+    " COALESCE(k.available, 0) AS available"
     " FROM JSON_TABLE(?, '$[*]' COLUMNS (pid BIGINT UNSIGNED PATH '$')) AS j"
-    " JOIN products p ON p.id = j.pid";
+    " JOIN products p ON p.id = j.pid JOIN sellers s ON s.id = p.seller_id"
+    " LEFT JOIN stock k ON k.product_id = p.id";
 static const char SQL_USER_EXISTS[] =
     "SELECT 1 FROM users WHERE id = ?";
+/* The order row, handing back its id and the times the checkout answers with (RETURNING:
+ * no read-back after the commit). */
 static const char SQL_INSERT_ORDER[] =
     "INSERT INTO orders (public_id, user_id, status, pay_method, amount, order_name,"
     " item_count, checkout_key, expires_at, paid_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, IF(? = 'PAID', NOW(3), NULL))";
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, IF(? = 'PAID', NOW(3), NULL))"
+    " RETURNING id, DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s') AS expires_at,"
+    " DATE_FORMAT(paid_at, '%Y-%m-%d %H:%i:%s') AS paid_at,"
+    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at";
 static const char SQL_INSERT_LINE[] =
     "INSERT INTO order_lines (order_id, product_id, seller_id, name, unit_price, quantity,"
     " amount) VALUES (?, ?, ?, ?, ?, ?, ?)";
+/* Every line of a several-line order in one statement: the lines arrive as a JSON array of
+ * [product_id, seller_id, name, unit_price, quantity, amount]. */
+static const char SQL_INSERT_LINES[] =
+    "INSERT INTO order_lines (order_id, product_id, seller_id, name, unit_price, quantity,"
+    " amount) SELECT ?, j.product_id, j.seller_id, j.name, j.unit_price, j.quantity, j.amount"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (product_id BIGINT UNSIGNED PATH '$[0]',"
+    " seller_id BIGINT UNSIGNED PATH '$[1]', name VARCHAR(200) PATH '$[2]',"
+    " unit_price BIGINT PATH '$[3]', quantity INT PATH '$[4]', amount BIGINT PATH '$[5]')) AS j";
 static const char SQL_SPEND_POINTS[] =
     "UPDATE users SET points = points - ? WHERE id = ? AND points >= ?";
-static const char SQL_TIMES[] =
-    "SELECT DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s') AS expires_at,"
-    " DATE_FORMAT(paid_at, '%Y-%m-%d %H:%i:%s') AS paid_at,"
-    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at FROM orders WHERE id = ?";
 
 /* A priced product as SQL_PRICES gives it. */
 struct price {
@@ -44,6 +64,9 @@ struct price {
 	const char *name;
 	int64_t price;
 	bool active;
+	int64_t seller_fee;         /* -1: the shop's */
+	int64_t seller_free_over;   /* -1: the shop's */
+	int64_t available;
 };
 
 static const struct db_field price_fields[] = {
@@ -52,10 +75,14 @@ static const struct db_field price_fields[] = {
 	DB_FIELD(struct price, name, DB_F_STR, "name"),
 	DB_FIELD(struct price, price, DB_F_I64, "price"),
 	DB_FIELD(struct price, active, DB_F_BOOL, "active"),
+	DB_FIELD(struct price, seller_fee, DB_F_I64, "seller_fee"),
+	DB_FIELD(struct price, seller_free_over, DB_F_I64, "seller_free_over"),
+	DB_FIELD(struct price, available, DB_F_I64, "available"),
 	DB_FIELDS_END,
 };
 
 static const struct db_field time_fields[] = {
+	DB_FIELD(struct order, id, DB_F_I64, "id"),
 	DB_FIELD(struct order, expires_at, DB_F_STR, "expires_at"),
 	DB_FIELD(struct order, paid_at, DB_F_STR, "paid_at"),
 	DB_FIELD(struct order, created_at, DB_F_STR, "created_at"),
@@ -73,6 +100,8 @@ struct create_tx {
 	                                 * status and jobs set by the transaction */
 	enum orders_create_rc why;      /* DB_ABORT: the refusal */
 	struct shipping_quote shipping; /* each seller's parcel and its fee (in o.amount) */
+	struct price *priced;           /* per line of o, in o's order: the price query's row */
+	struct db_res made;             /* the order row's RETURNING: id and times */
 };
 
 static int
@@ -109,36 +138,33 @@ find_price(const struct db_res *res, size_t n, int64_t id, struct price *p)
 }
 
 /* Adds each seller's parcel fee to the goods priced in t->o (lib/shop/shipping.c: the same
- * quote the checkout page showed). Returns ORDERS_CREATED, ORDERS_TOO_LARGE or
- * ORDERS_CREATE_FAILED. */
+ * quote the checkout page showed, under the sellers' rules the price query read). Returns
+ * ORDERS_CREATED or ORDERS_TOO_LARGE. */
 static enum orders_create_rc
-quote_shipping(struct db *db, struct arena *a, const struct orders_create_req *req,
-    struct create_tx *t)
+quote_shipping(struct arena *a, const struct orders_create_req *req, struct create_tx *t)
 {
 	struct order *o = &t->o;
 	int64_t *sellers = arena_alloc(a, (o->nlines + 1) * sizeof(*sellers));
 	int64_t *amounts = arena_alloc(a, (o->nlines + 1) * sizeof(*amounts));
+	struct shipping_rule *rules = arena_alloc(a, (o->nlines + 1) * sizeof(*rules));
 	size_t i;
-	int rc;
 
 	for (i = 0; i < o->nlines; i++) {
 		sellers[i] = o->lines[i].seller_id;
 		amounts[i] = o->lines[i].amount;
+		shipping_rule_seller(&req->shipping, t->priced[i].seller_fee,
+		    t->priced[i].seller_free_over, &rules[i]);
 	}
-	rc = shipping_quote(db, a, &req->shipping, sellers, amounts, o->nlines, &t->shipping);
-	if (rc == -2 || (rc == 0 && t->shipping.goods != o->amount))
-		return ORDERS_TOO_LARGE;
-	if (rc != 0)
-		return ORDERS_CREATE_FAILED;
-	if (!money_amount_ok(t->shipping.total))
+	if (shipping_quote_rules(a, sellers, amounts, rules, o->nlines, &t->shipping) != 0 ||
+	    t->shipping.goods != o->amount || !money_amount_ok(t->shipping.total))
 		return ORDERS_TOO_LARGE;
 	o->amount = t->shipping.total;
 	return ORDERS_CREATED;
 }
 
-/* Prices req's lines from the database into t->o (sorted by product id), with the order's
- * amount (goods and shipping), item count and name. Returns ORDERS_CREATED when all is well,
- * else the refusal. */
+/* Prices req's lines from the database into t->o (sorted by product id) and t->priced, with
+ * the order's amount (goods and shipping), item count and name. One query. Returns
+ * ORDERS_CREATED when all is well, else the refusal. */
 static enum orders_create_rc
 price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
     struct create_tx *t)
@@ -181,7 +207,87 @@ price_lines(struct db *db, struct arena *a, const struct orders_create_req *req,
 	}
 	o->order_name = make_order_name(a, o->lines[0].name, req->nlines);
 	qsort(o->lines, o->nlines, sizeof(*o->lines), cmp_line);
-	return quote_shipping(db, a, req, t);
+	t->priced = arena_alloc(a, o->nlines * sizeof(*t->priced));
+	for (i = 0; i < o->nlines; i++)
+		if (find_price(&res, (size_t)n, o->lines[i].product_id, &t->priced[i]) != 1)
+			return ORDERS_CREATE_FAILED;  /* found above */
+	return quote_shipping(a, req, t);
+}
+
+/* ---- sold-out hints -------------------------------------------------------------------------
+ * This process remembers, for SOLD_OUT_HINT_MS, the products whose stock it has seen at 0,
+ * so that a flash sale's thousands of late buyers are turned away without a query. A hint
+ * only ever refuses, and only a checkout without a checkout key (a keyed one may be a replay,
+ * which outranks a refusal); it never sells: the reservation's guarded UPDATE stays the one
+ * that decides. Stock given back shows again to this process within SOLD_OUT_HINT_MS. Process
+ * state, not request state: a FastCGI child runs one request at a time. */
+#define SOLD_OUT_HINT_MS 500
+#define SOLD_OUT_HINTS 64            /* slots, by product id modulo */
+
+static struct {
+	int64_t product_id;
+	int64_t until_ms;
+} sold_out_hints[SOLD_OUT_HINTS];
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+hint_sold_out(int64_t product_id)
+{
+	size_t slot = (size_t)((uint64_t)product_id % SOLD_OUT_HINTS);
+
+	sold_out_hints[slot].product_id = product_id;
+	sold_out_hints[slot].until_ms = mono_ms() + SOLD_OUT_HINT_MS;
+}
+
+/* True when a line of req names a product this process saw sold out a moment ago. */
+static bool
+hinted_sold_out(const struct orders_create_req *req)
+{
+	int64_t now = -1;
+	size_t i, slot;
+
+	for (i = 0; i < req->nlines; i++) {
+		slot = (size_t)((uint64_t)req->lines[i].product_id % SOLD_OUT_HINTS);
+		if (sold_out_hints[slot].product_id != req->lines[i].product_id)
+			continue;
+		if (now < 0)
+			now = mono_ms();
+		if (now < sold_out_hints[slot].until_ms)
+			return true;
+	}
+	return false;
+}
+
+/* True when the stock the price query saw cannot cover some product of t->o (the quantities
+ * of the lines naming it, summed). Only a hint that saves a doomed transaction: stock taken
+ * in between is caught by the reservation's guard, and stock given back in between is a race
+ * this checkout lost either way. */
+static bool
+looks_sold_out(const struct create_tx *t)
+{
+	const struct order *o = &t->o;
+	int64_t want;
+	size_t i, j;
+
+	for (i = 0; i < o->nlines; i++) {
+		want = 0;
+		for (j = 0; j < o->nlines; j++)
+			if (o->lines[j].product_id == o->lines[i].product_id)
+				want += o->lines[j].quantity;
+		if (t->priced[i].available <= 0)
+			hint_sold_out(o->lines[i].product_id);
+		if (want > t->priced[i].available)
+			return true;
+	}
+	return false;
 }
 
 /* True when a name the client sent for a line is not that product's name in o (priced from
@@ -204,54 +310,109 @@ client_names_differ(const struct orders_create_req *req, const struct order *o)
 	return false;
 }
 
-/* For points: the balance taken (guarded), then the paid effects. */
+/* Writes o's lines: one statement for one line, one JSON_TABLE insert for several. Returns
+ * 0 or an enum db_rc. */
 static int
-pay_with_points(struct db *db, struct create_tx *t)
+insert_lines(struct db *db, const struct order *o)
 {
-	enum ledger_rc lrc;
+	const struct order_line *l = &o->lines[0];
+	struct json_object *rows, *row;
 	int64_t rc;
+	size_t i;
 
-	rc = db_exec(db, SQL_SPEND_POINTS, "iii", t->o.amount, t->o.user_id, t->o.amount);
+	if (o->nlines == 1) {
+		rc = db_exec(db, SQL_INSERT_LINE, "iiisiii", o->id, l->product_id, l->seller_id,
+		    l->name, l->unit_price, (int64_t)l->quantity, l->amount);
+		return rc < 0 ? (int)rc : 0;
+	}
+	rows = json_object_new_array();
+	for (i = 0; i < o->nlines; i++) {
+		l = &o->lines[i];
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_int64(l->product_id));
+		json_object_array_add(row, json_object_new_int64(l->seller_id));
+		json_object_array_add(row, json_object_new_string(l->name));
+		json_object_array_add(row, json_object_new_int64(l->unit_price));
+		json_object_array_add(row, json_object_new_int64(l->quantity));
+		json_object_array_add(row, json_object_new_int64(l->amount));
+		json_object_array_add(rows, row);
+	}
+	rc = db_exec(db, SQL_INSERT_LINES, "is", o->id,
+	    json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rows);
+	if (rc >= 0 && rc != (int64_t)o->nlines)
+		return DB_ERR;
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* For points: the balance taken (guarded), first in the transaction: the user's row is
+ * locked exclusively before the order's foreign key takes a shared lock on it, so two
+ * checkouts of one user queue instead of deadlocking (both holding the shared lock, both
+ * wanting the exclusive one), and a refusal has written nothing. */
+static int
+spend_points(struct db *db, struct create_tx *t)
+{
+	int64_t rc = db_exec(db, SQL_SPEND_POINTS, "iii", t->o.amount, t->o.user_id, t->o.amount);
+
 	if (rc < 0)
 		return (int)rc;
 	if (rc == 0) {
 		t->why = ORDERS_NO_POINTS;
 		return DB_ABORT;
 	}
-	/* The posting comes last in order_state_paid, after the points UPDATE, as ledger.h asks. */
-	rc = order_state_paid(db, t->a, &t->o, NULL, &t->o.jobs, &lrc);
-	if (rc == DB_ABORT)
-		t->why = ORDERS_CREATE_FAILED;
-	return (int)rc;
+	return 0;
 }
 
+/* The order's row; o->id and the times it answers with come back in t->made. Returns 0 or an
+ * enum db_rc. */
+static int
+insert_order(struct db *db, struct create_tx *t)
+{
+	const struct orders_create_req *req = t->req;
+	struct order *o = &t->o;
+	const char *status = orders_status_name(o->status);
+	int64_t n;
+
+	/* A rerun after a deadlock gets a fresh id: the rolled-back one is gone anyway. */
+	ids_new(o->public_id, sizeof(o->public_id));
+	n = db_query(db, t->a, &t->made, SQL_INSERT_ORDER, "sissisisis", o->public_id, o->user_id,
+	    status, orders_pay_name(o->pay), o->amount, o->order_name, (int64_t)o->item_count,
+	    req->checkout_key, req->expire_seconds, status);
+	if (n < 0)
+		return (int)n;
+	if (n != 1)
+		return DB_ERR;
+	o->id = db_res_i64(&t->made, 0, 0);
+	return 0;
+}
+
+/* The checkout's transaction. For points the balance first (spend_points); then the
+ * uncontended rows (order, lines, timeline, parcels, address); then the contended ones,
+ * whose locks are held until the commit: the
+ * stock rows in product-id order (every checkout takes them in the same order), and for a
+ * points order the paid effects, whose ledger posting comes last (order_state_paid). */
 static int
 create_tx_fn(struct db *db, void *arg)
 {
 	struct create_tx *t = arg;
 	const struct orders_create_req *req = t->req;
 	struct order *o = &t->o;
-	const char *status = orders_status_name(o->status);
+	enum ledger_rc lrc;
 	int64_t rc;
 	size_t i;
 
 	bus_batch_clear(&o->jobs);
-	/* A rerun after a deadlock gets a fresh id: the rolled-back one is gone anyway. */
-	ids_new(o->public_id, sizeof(o->public_id));
-	rc = db_exec(db, SQL_INSERT_ORDER, "sissisisis", o->public_id, o->user_id, status,
-	    orders_pay_name(o->pay), o->amount, o->order_name, (int64_t)o->item_count,
-	    req->checkout_key, req->expire_seconds, status);
-	if (rc < 0)
-		return (int)rc;
-	o->id = db_last_insert_id(db);
-	for (i = 0; i < o->nlines; i++) {
-		const struct order_line *l = &o->lines[i];
-
-		rc = db_exec(db, SQL_INSERT_LINE, "iiisiii", o->id, l->product_id, l->seller_id,
-		    l->name, l->unit_price, (int64_t)l->quantity, l->amount);
+	if (o->pay == ORDER_PAY_POINTS) {
+		rc = spend_points(db, t);
 		if (rc < 0)
 			return (int)rc;
 	}
+	rc = insert_order(db, t);
+	if (rc < 0)
+		return (int)rc;
+	rc = insert_lines(db, o);
+	if (rc < 0)
+		return (int)rc;
 	rc = order_state_created(db, o->id, o->status);
 	if (rc < 0)
 		return (int)rc;
@@ -267,8 +428,6 @@ create_tx_fn(struct db *db, void *arg)
 		if (rc < 0)
 			return (int)rc;
 	}
-	/* The contended rows last, in product-id order: the locks are held for the shortest
-	 * time and every checkout takes them in the same order. */
 	rc = order_state_reserve(db, o->lines, o->nlines);
 	if (rc < 0)
 		return (int)rc;
@@ -276,7 +435,13 @@ create_tx_fn(struct db *db, void *arg)
 		t->why = ORDERS_SOLD_OUT;
 		return DB_ABORT;
 	}
-	return o->pay == ORDER_PAY_POINTS ? pay_with_points(db, t) : 0;
+	if (o->pay != ORDER_PAY_POINTS)
+		return 0;
+	/* The posting comes last in order_state_paid, after the points UPDATE, as ledger.h asks. */
+	rc = order_state_paid(db, t->a, o, NULL, &o->jobs, &lrc);
+	if (rc == DB_ABORT)
+		t->why = ORDERS_CREATE_FAILED;
+	return (int)rc;
 }
 
 /* True when *o (loaded with details) is the order req describes: same method, same lines. */
@@ -310,20 +475,13 @@ replay(struct db *db, struct arena *a, const struct orders_create_req *req, stru
 	return same_checkout(out, req) ? ORDERS_REPLAYED : ORDERS_KEY_REUSED;
 }
 
-/* Fills *out with the order t just committed, from what the transaction wrote (only its
- * times are read back): a checkout answers without reloading what it knows. Returns 0 or an
- * enum db_rc. */
+/* Fills *out with the order t just committed, from what the transaction wrote: a checkout
+ * answers without reading anything back. Returns 0 or DB_ERR. */
 static int
-created_order(struct db *db, struct arena *a, const struct create_tx *t, struct order *out)
+created_order(struct arena *a, const struct create_tx *t, struct order *out)
 {
-	struct db_res res;
-	int64_t n;
-
-	n = db_query(db, a, &res, SQL_TIMES, "i", t->o.id);
-	if (n <= 0)
-		return n < 0 ? (int)n : DB_ERR;
 	*out = t->o;
-	if (db_res_map(&res, 0, time_fields, out) != 0)
+	if (db_res_map(&t->made, 0, time_fields, out) != 0)
 		return DB_ERR;
 	out->nevents = 1;
 	out->events = arena_alloc(a, sizeof(*out->events));
@@ -332,6 +490,20 @@ created_order(struct db *db, struct arena *a, const struct create_tx *t, struct 
 	out->events[0].actor = order_state_actor_name(ORDER_BY_SHOPPER);
 	out->events[0].at = out->created_at;
 	return 0;
+}
+
+/* A checkout refused (prc), before its transaction or by it: with a checkout key, the order that key
+ * made, if any, is the answer instead (a replay outranks what changed since). */
+static enum orders_create_rc
+refused(struct db *db, struct arena *a, const struct orders_create_req *req,
+    enum orders_create_rc prc, struct order *out)
+{
+	enum orders_create_rc rrc;
+
+	if (req->checkout_key == NULL)
+		return prc;
+	rrc = replay(db, a, req, out);
+	return rrc == ORDERS_CREATED ? prc : rrc;
 }
 
 /* Maps a failed transaction: the refusal, a racing double submit, or a missing user. */
@@ -343,8 +515,8 @@ create_failed(struct db *db, struct arena *a, const struct create_tx *t, int rc,
 	enum orders_create_rc rrc;
 	struct db_res res;
 
-	if (rc == DB_ABORT)
-		return t->why;
+	if (rc == DB_ABORT)   /* the points or the stock refused: a replay's balance may be spent */
+		return refused(db, a, req, t->why, out);
 	if (rc == DB_DUP && req->checkout_key != NULL) {
 		/* The same checkout key committed in between (a double submit racing itself). */
 		rrc = replay(db, a, req, out);
@@ -365,29 +537,30 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 
 	if (req->nlines == 0)
 		return ORDERS_NO_PRODUCT;
-	if (req->checkout_key != NULL) {
-		prc = replay(db, a, req, out);
-		if (prc != ORDERS_CREATED)
-			return prc;
-	}
+	if (req->checkout_key == NULL && hinted_sold_out(req))
+		return ORDERS_SOLD_OUT;
 	memset(&t, 0, sizeof(t));
 	t.req = req;
 	t.a = a;
 	t.o.user_id = req->user_id;
 	t.o.pay = req->pay;
 	t.o.status = req->pay == ORDER_PAY_POINTS ? ORDER_PAID : ORDER_PENDING;
+	/* Insert first: a checkout key used before shows up as a duplicate in the transaction
+	 * (create_failed), or here when the checkout is refused before it. */
 	prc = price_lines(db, a, req, &t);
+	if (prc == ORDERS_CREATED && client_names_differ(req, &t.o))
+		prc = ORDERS_PRODUCT_CHANGED;
+	if (prc == ORDERS_CREATED && req->client_amount >= 0 && req->client_amount != t.o.amount)
+		prc = ORDERS_AMOUNT_MISMATCH;
+	if (prc == ORDERS_CREATED && looks_sold_out(&t))
+		prc = ORDERS_SOLD_OUT;
 	if (prc != ORDERS_CREATED)
-		return prc;
-	if (client_names_differ(req, &t.o))
-		return ORDERS_PRODUCT_CHANGED;
-	if (req->client_amount >= 0 && req->client_amount != t.o.amount)
-		return ORDERS_AMOUNT_MISMATCH;
+		return prc == ORDERS_CREATE_FAILED ? prc : refused(db, a, req, prc, out);
 
 	rc = db_tx(db, create_tx_fn, &t);
 	if (rc != 0)
 		return create_failed(db, a, &t, rc, out);
-	if (created_order(db, a, &t, out) != 0)
+	if (created_order(a, &t, out) != 0)
 		return ORDERS_CREATE_FAILED;
 	log_debug(NULL, "order %s created (%s)", out->public_id, orders_status_name(out->status));
 	return ORDERS_CREATED;

@@ -83,9 +83,12 @@ read_rules(struct db *db, struct arena *a, struct shipping_quote *q)
 	return 0;
 }
 
-int
-shipping_quote(struct db *db, struct arena *a, const struct shipping_rule *shop,
-    const int64_t *seller_ids, const int64_t *amounts, size_t n, struct shipping_quote *out)
+/* Groups the n lines into out's parcels by seller, each parcel under rules[i] of its first
+ * line, or shop's when rules is NULL. Returns 0 or -2 (a sum passes MONEY_MAX). */
+static int
+group_parcels(struct arena *a, const struct shipping_rule *shop, const int64_t *seller_ids,
+    const int64_t *amounts, const struct shipping_rule *rules, size_t n,
+    struct shipping_quote *out)
 {
 	struct shipping_parcel *p;
 	size_t i;
@@ -99,14 +102,22 @@ shipping_quote(struct db *db, struct arena *a, const struct shipping_rule *shop,
 		if (p == NULL) {
 			p = &out->parcels[out->n++];
 			p->seller_id = seller_ids[i];
-			p->rule = *shop;
+			p->rule = rules != NULL ? rules[i] : *shop;
 		}
 		if (money_add(p->goods, amounts[i], &p->goods) != 0)
 			return -2;
 	}
 	qsort(out->parcels, out->n, sizeof(*out->parcels), by_seller);
-	if (out->n > 0 && read_rules(db, a, out) != 0)
-		return -1;
+	return 0;
+}
+
+/* Each parcel's fee under its rule, and the quote's sums. Returns 0 or -2. */
+static int
+sum_fees(struct shipping_quote *out)
+{
+	struct shipping_parcel *p;
+	size_t i;
+
 	for (i = 0; i < out->n; i++) {
 		p = &out->parcels[i];
 		p->fee = shipping_fee(p->goods, &p->rule);
@@ -117,4 +128,35 @@ shipping_quote(struct db *db, struct arena *a, const struct shipping_rule *shop,
 	if (money_add(out->goods, out->fees, &out->total) != 0)
 		return -2;
 	return 0;
+}
+
+int
+shipping_quote(struct db *db, struct arena *a, const struct shipping_rule *shop,
+    const int64_t *seller_ids, const int64_t *amounts, size_t n, struct shipping_quote *out)
+{
+	if (group_parcels(a, shop, seller_ids, amounts, NULL, n, out) != 0)
+		return -2;
+	if (out->n > 0 && read_rules(db, a, out) != 0)
+		return -1;
+	return sum_fees(out);
+}
+
+void
+shipping_rule_seller(const struct shipping_rule *shop, int64_t fee, int64_t free_over,
+    struct shipping_rule *out)
+{
+	*out = *shop;
+	if (fee >= 0)
+		out->fee = fee;
+	if (free_over >= 0)
+		out->free_over = free_over;
+}
+
+int
+shipping_quote_rules(struct arena *a, const int64_t *seller_ids, const int64_t *amounts,
+    const struct shipping_rule *rules, size_t n, struct shipping_quote *out)
+{
+	if (group_parcels(a, NULL, seller_ids, amounts, rules, n, out) != 0)
+		return -2;
+	return sum_fees(out);
 }

@@ -57,4 +57,15 @@ struct shipping_quote {
 int shipping_quote(struct db *db, struct arena *a, const struct shipping_rule *shop,
     const int64_t *seller_ids, const int64_t *amounts, size_t n, struct shipping_quote *out);
 
+/* A seller's rule: the shop's (shop) with the seller's own columns over it, each given as
+ * read from sellers.shipping_fee / free_shipping_over or -1 for SQL NULL (the shop's). */
+void shipping_rule_seller(const struct shipping_rule *shop, int64_t fee, int64_t free_over,
+    struct shipping_rule *out);
+
+/* shipping_quote without its query, for a caller that read the sellers' rules with its own
+ * rows (the checkout's price query): rules[i] is line i's seller's rule
+ * (shipping_rule_seller). Pure. Returns 0 or -2 when a sum passes MONEY_MAX. */
+int shipping_quote_rules(struct arena *a, const int64_t *seller_ids, const int64_t *amounts,
+    const struct shipping_rule *rules, size_t n, struct shipping_quote *out);
+
 #endif

@@ -186,6 +186,10 @@ class _State:
         self.counts = {}     # (mtime_ns, size, lineno, text) -> remaining
         self.warned = set()
         self.seq = 0
+        self.knob = httpfake.Knob(self.path("alimtalk-faults"))
+        self.nokakao = httpfake.Knob(self.path("alimtalk-nokakao"))
+        self.messages_file = httpfake.AppendLog(self.path("alimtalk-messages.jsonl"))
+        self.log_file = httpfake.AppendLog(self.path("alimtalk-log"))
 
     def path(self, name):
         return os.path.join(self.fakes_dir, name)
@@ -193,12 +197,10 @@ class _State:
     def faults(self, numbers):
         """(latency_ms, action, arg) of the rules matching a send to numbers."""
         latency, action, arg = 0, None, None
-        try:
-            with open(self.path("alimtalk-faults")) as fh:
-                st = os.fstat(fh.fileno())
-                lines = fh.read().splitlines()
-        except FileNotFoundError:
+        got = self.knob.lines()
+        if got is None:
             return latency, action, arg
+        st, lines = got
         with self.lock:
             for lineno, raw in enumerate(lines, 1):
                 text = raw.split("#", 1)[0].strip()
@@ -226,11 +228,10 @@ class _State:
         return latency, action, arg
 
     def no_kakao(self):
-        try:
-            with open(self.path("alimtalk-nokakao")) as fh:
-                return {line.strip() for line in fh if line.strip()}
-        except FileNotFoundError:
+        got = self.nokakao.lines()
+        if got is None:
             return set()
+        return {line.strip() for line in got[1] if line.strip()}
 
     def idem_claim(self, appkey, key):
         """True when key is new (now remembered), False when used within IDEMPOTENCY_TTL."""
@@ -248,10 +249,7 @@ class _State:
             return time.strftime("%Y%m%d%H%M%S") + "%06dfakeAT" % self.seq
 
     def record(self, recs):
-        with self.lock:
-            with open(self.path("alimtalk-messages.jsonl"), "a", encoding="utf-8") as fh:
-                for r in recs:
-                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        self.messages_file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
 
     def records(self):
         try:
@@ -261,9 +259,7 @@ class _State:
             return []
 
     def log(self, endpoint, status, ref):
-        with self.lock:
-            with open(self.path("alimtalk-log"), "a", encoding="utf-8") as fh:
-                fh.write("%s %s %s\n" % (endpoint, status, ref or "-"))
+        self.log_file.write("%s %s %s\n" % (endpoint, status, ref or "-"))
 
 
 def _sms_bytes(text):

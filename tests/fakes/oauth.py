@@ -75,14 +75,16 @@ class _State:
         self.lock = threading.Lock()
         self.codes = {}    # code -> dict(provider, client_id, redirect_uri, state, user, expires)
         self.tokens = {}   # token -> dict(provider, user, expires)
+        self.fail_knob = httpfake.Knob(os.path.join(fakes_dir, "oauth-fail"))
+        self.timeout_knob = httpfake.Knob(os.path.join(fakes_dir, "oauth-timeout"))
+        self.log_file = httpfake.AppendLog(os.path.join(fakes_dir, "oauth-log"))
 
     def faults(self, provider, step):
         """The faults configured for this provider and step (a set of words)."""
-        try:
-            with open(os.path.join(self.fakes_dir, "oauth-fail")) as f:
-                lines = f.read().splitlines()
-        except FileNotFoundError:
+        got = self.fail_knob.lines()
+        if got is None:
             return set()
+        lines = got[1]
         out = set()
         for line in lines:
             words = line.split()
@@ -95,16 +97,14 @@ class _State:
         return out
 
     def timeout(self):
+        got = self.timeout_knob.lines()
         try:
-            with open(os.path.join(self.fakes_dir, "oauth-timeout")) as f:
-                return float(f.read().strip())
-        except (FileNotFoundError, ValueError):
+            return float("".join(got[1]).strip()) if got is not None else 15.0
+        except ValueError:
             return 15.0
 
     def log(self, provider, endpoint, status):
-        with self.lock:
-            with open(os.path.join(self.fakes_dir, "oauth-log"), "a") as f:
-                f.write("%s %s %d\n" % (provider, endpoint, status))
+        self.log_file.write("%s %s %d\n" % (provider, endpoint, status))
 
 
 def _user(hint):

@@ -382,7 +382,6 @@ class _State:
     def __init__(self, fakes_dir):
         self.fakes_dir = fakes_dir
         self.lock = threading.Lock()   # never held while answering
-        self.log_lock = threading.Lock()
         self.offset = 0.0
         self.toss = {}          # paymentKey -> payment dict
         self.toss_orders = {}   # orderId -> [paymentKey, ...] oldest first
@@ -391,6 +390,9 @@ class _State:
         self.idem = {}          # (secret, method, path, key) -> dict(state, status, body, at)
         self.counts = {}        # (mtime_ns, size, lineno, text) -> remaining applications
         self.warned = set()
+        self.knob = httpfake.Knob(self.path("pg-faults"))
+        self.ledger_file = httpfake.AppendLog(self.path("pg-ledger.jsonl"))
+        self.log_file = httpfake.AppendLog(self.path("pg-log"))
 
     def now(self):
         return time.time() + self.offset
@@ -402,12 +404,10 @@ class _State:
 
     def faults(self, pg, endpoint, refs):
         f = _Faults()
-        try:
-            with open(self.path("pg-faults")) as fh:
-                st = os.fstat(fh.fileno())
-                lines = fh.read().splitlines()
-        except FileNotFoundError:
+        got = self.knob.lines()
+        if got is None:
             return f
+        st, lines = got
         with self.lock:
             for lineno, raw in enumerate(lines, 1):
                 text = raw.split("#", 1)[0].strip()
@@ -440,8 +440,7 @@ class _State:
         rec = {"pg": pg, "kind": kind, "payment_key": payment_key, "order_id": order_id,
                "amount": amount, "balance": balance, "transaction_key": transaction_key,
                "time": _iso(at)}
-        with open(self.path("pg-ledger.jsonl"), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self.ledger_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def records(self):
         try:
@@ -452,9 +451,7 @@ class _State:
 
     def log(self, pg, endpoint, status, ref):
         line = "%s %s %s %s\n" % (pg, endpoint, status, ref or "-")
-        with self.log_lock:
-            with open(self.path("pg-log"), "a", encoding="utf-8") as fh:
-                fh.write(line)
+        self.log_file.write(line)
 
     # -- Toss idempotency --
 

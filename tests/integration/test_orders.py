@@ -8,6 +8,7 @@ Session); the PG's browser side is the fake PG's hosted page (tests/fakes/pg.py)
 import json
 import random
 import secrets
+import time
 import urllib.parse
 
 from jt import (Session, check_static_file, count, envelope, eq, eventually, follow_pg, get,
@@ -290,6 +291,70 @@ def test_idempotency_key_replays_the_order_and_refuses_another_body():
     envelope(order(s, [(pid, 1)], key="bad key!"), 400, "IDEMPOTENCY_KEY_INVALID")
     eq(stock(pid), 8, "reserved once")
     eq(points(uid), 98000, "charged once")
+
+
+def test_a_replay_outranks_the_refusals_checked_before_the_transaction():
+    # The key's first checkout took the last units: the price query now sees the product sold
+    # out (and a new price), but the same checkout sent again is the order it made.
+    pid = make_product(price=2500, stock=2)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    key = "replay-" + secrets.token_hex(6)
+    first = order(s, [(pid, 2)], key=key)
+    eq(first.status, 201, "the last two units")
+    eq(stock(pid), 0, "sold out now")
+    sql("UPDATE products SET price = 3000 WHERE id = %d" % pid)
+    again = order(s, [(pid, 2)], key=key)
+    eq(again.status, 200, "replayed, not SOLD_OUT")
+    eq(again.json()["orderId"], first.json()["orderId"], "the same order")
+    envelope(order(s, [(pid, 2)]), 409, "SOLD_OUT")
+    eq(count("SELECT COUNT(*) FROM orders WHERE user_id = %d" % uid), 1, "no second order")
+    eq(points(uid), 95000, "charged once")
+
+
+def test_a_sold_out_product_sells_again_once_stock_comes_back():
+    # A sold-out checkout is turned away before any transaction (the price query saw no
+    # stock; each FastCGI process then remembers it for 0.5 s): stock given back is for sale
+    # again after that, and the refusals wrote nothing.
+    pid = make_product(price=1000, stock=0)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    for _ in range(8):   # every FastCGI child of the pool sees it sold out
+        envelope(order(s, [(pid, 1)]), 409, "SOLD_OUT")
+    eq(count("SELECT COUNT(*) FROM orders WHERE user_id = %d" % uid), 0, "no order written")
+    sql("UPDATE stock SET available = 1 WHERE product_id = %d" % pid)
+    time.sleep(0.6)
+    eq(order(s, [(pid, 1)]).status, 201, "restocked: sold")
+    eq(stock(pid), 0, "the unit taken")
+    envelope(order(s, [(pid, 1)]), 409, "SOLD_OUT")
+    eq(points(uid), 99000, "one unit paid")
+
+
+def test_a_replay_of_a_checkout_that_spent_every_point_is_the_order_not_a_refusal():
+    # The balance is taken first in the transaction: the replay's guard refuses (no points
+    # left) before the key's duplicate shows, and the key still answers with the order.
+    pid = make_product(price=5000, stock=5)
+    uid = make_user(points=5000)
+    s = Session(uid)
+    key = "all-" + secrets.token_hex(6)
+    first = order(s, [(pid, 1)], key=key)
+    eq(first.status, 201, "every point spent")
+    again = order(s, [(pid, 1)], key=key)
+    eq(again.status, 200, "replayed, not INSUFFICIENT_POINTS")
+    eq(again.json()["orderId"], first.json()["orderId"], "the same order")
+    envelope(order(s, [(pid, 1)]), 409, "INSUFFICIENT_POINTS")
+    eq((points(uid), stock(pid)), (0, 4), "charged and reserved once")
+
+
+def test_one_shoppers_parallel_points_checkouts_all_go_through():
+    # Many tabs of one shopper at once: the user's row is locked before the order's foreign
+    # key looks at it, so they queue instead of deadlocking (no 500, no lost checkout).
+    pid = make_product(price=100, stock=100)
+    uid = make_user(points=100000)
+    s = Session(uid)
+    res = parallel(24, lambda i: order(s, [(pid, 1)]))
+    eq(sorted(r.status for r in res), [201] * 24, "every checkout created")
+    eq((points(uid), stock(pid)), (100000 - 2400, 76), "24 paid, 24 reserved")
 
 
 def test_parallel_checkouts_with_one_key_make_one_order():

@@ -108,6 +108,35 @@ START_TEST(test_the_fee_rule)
 }
 END_TEST
 
+/* The checkout's quote from rules it read with its prices: one parcel per seller, each under
+ * its seller's own columns over the shop's (-1: the shop's). */
+START_TEST(test_a_quote_from_rules_read_with_the_prices)
+{
+	struct arena *a = arena_new(1024);
+	struct shipping_rule shop = { 3000, 30000 }, rules[4];
+	const int64_t sellers[4] = { 7, 5, 7, 0 }, amounts[4] = { 20000, 1000, 15000, 999 };
+	struct shipping_quote q;
+
+	shipping_rule_seller(&shop, -1, -1, &rules[0]);     /* seller 7: the shop's rule */
+	shipping_rule_seller(&shop, 2500, -1, &rules[1]);   /* seller 5: its own fee */
+	rules[2] = rules[0];
+	rules[3] = rules[0];                                 /* seller 0: left out */
+	ck_assert_int_eq(rules[1].fee, 2500);
+	ck_assert_int_eq(rules[1].free_over, 30000);
+	ck_assert_int_eq(shipping_quote_rules(a, sellers, amounts, rules, 4, &q), 0);
+	ck_assert_uint_eq(q.n, 2);
+	ck_assert_int_eq(q.parcels[0].seller_id, 5);
+	ck_assert_int_eq(q.parcels[0].fee, 2500);
+	ck_assert_int_eq(q.parcels[1].seller_id, 7);
+	ck_assert_int_eq(q.parcels[1].goods, 35000);
+	ck_assert_int_eq(q.parcels[1].fee, 0);              /* over the shop's threshold */
+	ck_assert_int_eq(q.goods, 36000);
+	ck_assert_int_eq(q.fees, 2500);
+	ck_assert_int_eq(q.total, 38500);
+	arena_free(&a);
+}
+END_TEST
+
 START_TEST(test_couriers_and_tracking_numbers)
 {
 	ck_assert(fulfilment_courier_valid("cj"));
@@ -239,6 +268,7 @@ delivery_suite(void)
 	tcase_add_test(tc, test_a_good_address_is_tidied);
 	tcase_add_test(tc, test_each_wrong_field_gets_its_own_message);
 	tcase_add_test(tc, test_the_fee_rule);
+	tcase_add_test(tc, test_a_quote_from_rules_read_with_the_prices);
 	tcase_add_test(tc, test_couriers_and_tracking_numbers);
 	tcase_add_test(tc, test_the_bulk_upload_is_read_row_by_row);
 	tcase_add_test(tc, test_the_bulk_upload_has_a_row_limit);
