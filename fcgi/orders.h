@@ -1,5 +1,6 @@
-/* orders.h: what the order page family's two files share: fcgi/checkout.c (creating an order,
- * the PG's window and returns) and fcgi/orders.c (the order pages). */
+/* orders.h: what the order page family's three files share: fcgi/checkout.c (creating an
+ * order, the PG's window), fcgi/pg_return.c (the PGs' returns) and fcgi/orders.c (the order
+ * pages). */
 #ifndef JT_FCGI_ORDERS_H
 #define JT_FCGI_ORDERS_H
 
@@ -13,6 +14,10 @@ struct req;
  * (points, or a KakaoPay order whose ready call never answered). Memory from r's arena.
  * (checkout.c) */
 const char *checkout_pay_url(struct req *r, const struct order *o);
+
+/* Takes what order o (loaded with details) bought out of the signed-in shopper's cart: it is
+ * paid for, or its payment is under way. What the shopper added since stays. (checkout.c) */
+void checkout_forget_bought(struct req *r, const struct order *o);
 
 /* Renders the page of order o (loaded with details) with status: the "order received" page
  * that polls until the status is final (received), or the order page; notice is a line at

@@ -29,8 +29,8 @@ static const struct route core_routes[] = {
 /* Every family's table, in matching order. A new page family: one file, one line here. */
 static const struct route *const route_families[] = {
 	core_routes, account_routes, settings_routes, oauth_routes, catalog_routes, points_routes,
-	cart_routes, checkout_routes, orders_routes, refunds_routes, delivery_routes,
-	addresses_routes, webhook_routes, wallet_routes, admin_dashboard_routes,
+	cart_routes, checkout_routes, pg_return_routes, orders_routes, refunds_routes,
+	delivery_routes, addresses_routes, webhook_routes, wallet_routes, admin_dashboard_routes,
 	admin_products_routes, admin_orders_routes, admin_fulfilment_routes, admin_money_routes,
 	admin_reconcile_routes, admin_ops_routes, admin_audit_routes,
 #ifdef JT_TEST_ROUTES   /* configure --enable-test-routes (Makefile.am) */

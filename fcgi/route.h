@@ -37,7 +37,8 @@ extern const struct route settings_routes[];  /* settings.c: the account page, n
 extern const struct route oauth_routes[];     /* oauth.c: Naver and Kakao login */
 extern const struct route catalog_routes[];   /* catalog.c: products, popular products */
 extern const struct route points_routes[];    /* points.c: balance and charges */
-extern const struct route checkout_routes[];  /* checkout.c: checkout, the PGs' returns */
+extern const struct route checkout_routes[];  /* checkout.c: checkout, POST /api/v1/orders */
+extern const struct route pg_return_routes[]; /* pg_return.c: the PGs' return URLs */
 extern const struct route cart_routes[];      /* cart.c: the cart page and /api/v1/cart */
 extern const struct route orders_routes[];    /* orders.c: the order pages, my orders, cancel */
 extern const struct route refunds_routes[];   /* refunds.c: shopper cancels and refunds */
