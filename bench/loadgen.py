@@ -1,7 +1,7 @@
 """loadgen: the benchmarks' HTTP/1.1 client, cheap enough not to be the thing measured: one
 keep-alive connection per Conn, driven by asyncio, the response head read in one
 readuntil() and split by hand (no email parser, no per-header readline). Standard library
-only; bench/flash_sale.py uses it, and bench/paid_pipeline.py's Conn has the same interface.
+only; bench/flash_sale.py and bench/paid_pipeline.py use it.
 
     conn = Conn("127.0.0.1", 8080)
     status, headers, body = await conn.request("POST", "/api/v1/orders", {...}, b"{...}")

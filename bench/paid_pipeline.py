@@ -46,61 +46,8 @@ import urllib.parse
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf("SC_CLK_TCK")
 
-
-# ---- a small HTTP/1.1 keep-alive client --------------------------------------------------------
-
-class Conn:
-    """One keep-alive connection to host:port; reopened when the server closes it."""
-
-    def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.r = self.w = None
-
-    async def request(self, method, path, headers=None, body=None):
-        """(status, {lower-case header: value}, body bytes)."""
-        if self.w is None:
-            self.r, self.w = await asyncio.open_connection(self.host, self.port)
-        head = ["%s %s HTTP/1.1" % (method, path), "Host: %s:%d" % (self.host, self.port)]
-        for k, v in (headers or {}).items():
-            head.append("%s: %s" % (k, v))
-        if body is not None:
-            head.append("Content-Length: %d" % len(body))
-        self.w.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b""))
-        line = await self.r.readline()
-        if not line:
-            raise ConnectionError("closed by %s:%d" % (self.host, self.port))
-        status = int(line.split(b" ", 2)[1])
-        hdrs = {}
-        while True:
-            line = await self.r.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            k, _, v = line.decode("latin-1").partition(":")
-            hdrs[k.strip().lower()] = v.strip()
-        if "content-length" in hdrs:
-            data = await self.r.readexactly(int(hdrs["content-length"]))
-        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                n = int((await self.r.readline()).split(b";")[0], 16)
-                if n == 0:
-                    while (await self.r.readline()) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                parts.append(await self.r.readexactly(n))
-                await self.r.readexactly(2)
-            data = b"".join(parts)
-        else:
-            data = await self.r.read()
-            self.close()
-        if hdrs.get("connection", "").lower() == "close":
-            self.close()
-        return status, hdrs, data
-
-    def close(self):
-        if self.w is not None:
-            self.w.close()
-        self.r = self.w = None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loadgen import Conn  # noqa: E402  (the benchmarks' one HTTP client)
 
 
 # ---- the stack ---------------------------------------------------------------------------------
