@@ -136,7 +136,9 @@ unapproved(const struct pg_result *r)
 /* The PG says the payment is open or unknown to it (what). Once no confirm of ours can be in
  * flight it never will be approved: an UNKNOWN order fails "not approved" (stock back); a
  * CONFIRMING one whose confirm job is gone becomes UNKNOWN, which starts its wait. Until
- * then the check is answerless, the next one due when the wait ends. */
+ * then the check is answerless, the next one due when the wait ends. An answer while our
+ * own confirm job is still queued (the breaker held it back, its backoff runs) is not
+ * counted toward check_max: the PG did answer, and that job decides; last_result says so. */
 static enum job_result
 undecided(struct job_ctx *ctx, const struct outbox_claim *claim, const struct order *o,
     const char *what)
@@ -149,8 +151,12 @@ undecided(struct job_ctx *ctx, const struct outbox_claim *claim, const struct or
 	qrc = paychecks_quiet(ctx->db, o->id, o->public_id, paychecks_quiet_seconds(ctx->conf), &q);
 	if (qrc < 0)
 		return JOB_RETRY;
-	if (qrc == 0 || q.confirm_live)  /* its confirm job decides */
-		return answerless(ctx, claim, o, what, true, false,
+	if (qrc == 0)  /* the order row is gone: counted, an admin looks once they run out */
+		return answerless(ctx, claim, o, arena_printf(ctx->a, "%s; the order is gone", what),
+		    true, false, base);
+	if (q.confirm_live)  /* its confirm job decides: not counted toward check_max, and said */
+		return answerless(ctx, claim, o, arena_printf(ctx->a,
+		    "%s; its confirm job is still queued", what), false, false,
 		    q.left_seconds > base ? q.left_seconds : base);
 	if (o->status == ORDER_CONFIRMING) {
 		rc = payments_mark_unknown(ctx->db, ctx->a, claim, o,

@@ -85,8 +85,9 @@ struct paychecks_answerless {
 	const char *result;         /* what the lookup said, for last_result (cut to
 	                             * PAYCHECKS_RESULT_MAX); may be NULL */
 	bool asked;                 /* false: nothing was asked (breaker open), or the PG said
-	                             * the payment is open while the bounded wait runs: the count
-	                             * stays and the next check is due after base_seconds */
+	                             * the payment is open while the bounded wait runs or while
+	                             * our own confirm job is still queued: the count stays and
+	                             * the next check is due after base_seconds */
 	bool needs_admin;           /* true: list for an admin now, whatever the count (the PG
 	                             * said something only a person can settle) */
 	int64_t base_seconds;       /* payments.check_base_seconds */

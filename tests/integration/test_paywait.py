@@ -43,6 +43,14 @@ def event_times(oid):
         " ON o.id = e.order_id WHERE o.public_id = '%s' ORDER BY e.id" % oid)}
 
 
+def went_unknown(oid, timeout=60):
+    """Waits until order oid's timeline holds UNKNOWN (its confirm job gave up). The current
+    state may already be past it: the wait is a few seconds, and a loaded machine can let the
+    check decide before this polls."""
+    return eventually(lambda: "UNKNOWN" in events(oid), timeout=timeout, interval=0.2,
+                      what="order %s went UNKNOWN (now %s)" % (oid, status(oid)))
+
+
 def fail_row(oid):
     return tuple(sql("SELECT fail_code, fail_message FROM orders WHERE public_id = '%s'"
                      % oid)[0])
@@ -105,7 +113,7 @@ def test_after_a_burst_of_confirm_500s_every_order_is_definite_within_two_minute
             pay(s, o, "approve")
         pay(s, late)
         for oid in tids + kids:
-            unknown_soon(oid)
+            went_unknown(oid)
     finally:
         pg_faults("")
     t_last_fault = time.time()
@@ -191,7 +199,7 @@ def test_a_surprise_approval_after_not_approved_is_cancelled_by_reconciliation()
     pg_faults("toss confirm status=500 order=%s\n" % oid)
     try:
         pay(s, o)
-        unknown_soon(oid)
+        went_unknown(oid)
     finally:
         pg_faults("")
     settles(oid, "FAILED", timeout=quiet_seconds() + 60)
