@@ -101,7 +101,17 @@ orders_page_render(struct req *r, int status, const struct order *o, bool receiv
 		json_object_put(ctx);
 		return -1;
 	}
-	view = shopview_json(r, o);
+	if (received) {  /* the received page shows neither lines nor timeline: no pictures */
+		struct order head = *o;
+
+		head.lines = NULL;
+		head.nlines = 0;
+		head.events = NULL;
+		head.nevents = 0;
+		view = shopview_json(r, &head);
+	} else {
+		view = shopview_json(r, o);
+	}
 	if (view == NULL) {
 		json_object_put(ctx);
 		return -1;

@@ -15,12 +15,13 @@ struct req;
  * (checkout.c) */
 const char *checkout_pay_url(struct req *r, const struct order *o);
 
-/* Takes what order o (loaded with details) bought out of the signed-in shopper's cart: it is
+/* Takes what order o (loaded with its lines) bought out of the signed-in shopper's cart: it is
  * paid for, or its payment is under way. What the shopper added since stays. (checkout.c) */
 void checkout_forget_bought(struct req *r, const struct order *o);
 
-/* Renders the page of order o (loaded with details) with status: the "order received" page
- * that polls until the status is final (received), or the order page; notice is a line at
+/* Renders the page of order o with status: the "order received" page that polls until the
+ * status is final (received: the row is enough, lines and timeline are not shown), or the
+ * order page (o loaded with details); notice is a line at
  * the top (error: shown as a problem), or NULL. Returns resp_page's result. (orders.c) */
 int orders_page_render(struct req *r, int status, const struct order *o, bool received,
     const char *notice, bool error);

@@ -31,6 +31,8 @@ static const char MSG_WRONG_STATE[] = "이미 처리되었거나 만료된 주�
 static int
 answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, const char *what)
 {
+	struct order full;
+
 	switch (rc) {
 	case ORDERS_MOVED:
 	case ORDERS_ALREADY:
@@ -42,7 +44,15 @@ answer_return(struct req *r, enum orders_move_rc rc, const struct order *o, cons
 		    PRId64 "): refused", what, o->public_id, o->amount);
 		return resp_error(r, 400, "PAYMENT_MISMATCH", MSG_TAMPERED);
 	case ORDERS_WRONG_STATE:
-		return orders_page_render(r, 409, o, false, MSG_WRONG_STATE, true);
+		/* The whole order page, timeline included (the return read the row and lines). */
+		switch (orders_get(r->app->db, r->a, o->public_id, true, &full)) {
+		case 1:
+			return orders_page_render(r, 409, &full, false, MSG_WRONG_STATE, true);
+		case 0:
+			return resp_error(r, 404, "ORDER_NOT_FOUND", MSG_NO_ORDER);
+		default:
+			return -1;
+		}
 	default:
 		return -1;
 	}

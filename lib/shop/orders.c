@@ -319,7 +319,7 @@ orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return
 	struct confirm_tx t;
 	int rc;
 
-	rc = orders_get(db, a, ret->public_id, true, out);
+	rc = orders_get_lines(db, a, ret->public_id, out);
 	if (rc < 0)
 		return ORDERS_MOVE_FAILED;
 	if (rc == 0 || out->user_id != ret->user_id)
@@ -340,7 +340,7 @@ orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return
 	rc = db_tx(db, confirm_tx_fn, &t);
 	if (rc == DB_ABORT) {
 		/* Moved by someone else in between (a replay racing this one), or expired. */
-		if (orders_get(db, a, ret->public_id, true, out) != 1)
+		if (orders_get_lines(db, a, ret->public_id, out) != 1)
 			return ORDERS_MOVE_FAILED;
 		if (out->status == ORDER_PENDING)
 			return ORDERS_WRONG_STATE;  /* past expires_at: the janitor will expire it */
@@ -348,8 +348,10 @@ orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return
 	}
 	if (rc != 0)
 		return ORDERS_MOVE_FAILED;
-	if (orders_get(db, a, ret->public_id, true, out) != 1)
-		return ORDERS_MOVE_FAILED;
+	/* The row as the transaction left it, without reading it back. */
+	out->status = ORDER_CONFIRMING;
+	if (ret->payment_key != NULL)
+		out->payment_key = arena_strdup(a, ret->payment_key);
 	out->jobs = t.jobs;
 	return ORDERS_MOVED;
 }

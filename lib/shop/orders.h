@@ -197,7 +197,9 @@ struct orders_pg_return {
  * mismatch is ORDERS_TAMPERED and is logged by the caller), then in one transaction moves the
  * order to CONFIRMING, stores the payment key and queues a payment.confirm job (out->jobs:
  * push it after this returns). A replay of the same return answers ORDERS_ALREADY. *out is
- * the order afterwards (with details). */
+ * the order afterwards with its lines but without its timeline (events NULL): the row and
+ * the lines are read once, before the transaction, and a move is applied to *out in memory
+ * (status, payment key), not read back. A caller showing the timeline loads it (orders_get). */
 enum orders_move_rc orders_pg_returned(struct db *db, struct arena *a,
     const struct orders_pg_return *ret, struct order *out);
 

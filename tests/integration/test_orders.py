@@ -517,6 +517,8 @@ def test_an_expired_or_paid_order_is_not_confirmed_again():
         % o["orderId"])
     r = s.get(success_path(o["orderId"], 1000))
     eq(r.status, 409, "past its time")
+    if "주문서를 접수했습니다" not in r.text or "이미 처리되었거나 만료된 주문입니다" not in r.text:
+        raise AssertionError("the refusal shows the order with its timeline: %r" % r.text[:2000])
     eq(jobs(o["orderId"], "payment.confirm"), 0, "no job")
     eventually(lambda: status(o["orderId"]) == "EXPIRED", what="the janitor expires it")
     eq(stock(pid), 5, "stock back")
