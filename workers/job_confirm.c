@@ -98,13 +98,13 @@ unknown(struct job_ctx *ctx, const struct outbox_claim *claim, const struct orde
 	    pg_outcome_name(r->outcome), r->code)), "unknown");
 }
 
-/* The order the job is about, when it is still to be confirmed as the job says. Returns
- * JOB_DONE with *o loaded when the PG is to be asked, else the job's result. */
+/* Whether the order the job is about (*o as loaded, rc the load's result: 1 found, 0 none,
+ * or an enum db_rc) is still to be confirmed as the job says. Returns JOB_DONE when the PG is
+ * to be asked, else the job's result. */
 static enum job_result
-load_order(struct job_ctx *ctx, const struct outbox_claim *claim, const struct confirm_job *j,
-    struct order *o)
+check_order(struct job_ctx *ctx, const struct outbox_claim *claim, const struct confirm_job *j,
+    struct order *o, int rc)
 {
-	int rc = orders_get_lines(ctx->db, ctx->a, j->p.order_id, o);
 	enum pg_id id;
 
 	if (rc < 0)
@@ -125,6 +125,14 @@ load_order(struct job_ctx *ctx, const struct outbox_claim *claim, const struct c
 		    "confirm job disagrees with the order"), "unknown");
 	}
 	return JOB_DONE;
+}
+
+/* check_order of the order loaded alone. */
+static enum job_result
+load_order(struct job_ctx *ctx, const struct outbox_claim *claim, const struct confirm_job *j,
+    struct order *o)
+{
+	return check_order(ctx, claim, j, o, orders_get_lines(ctx->db, ctx->a, j->p.order_id, o));
 }
 
 /* Acts on the confirm's classified answer r (the PG was asked). */
@@ -218,11 +226,20 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 	struct pg_result *r = arena_alloc(ctx->a, n * sizeof(*r));
 	struct payments_paid *v = arena_alloc(ctx->a, n * sizeof(*v));
 	size_t *at = arena_alloc(ctx->a, n * sizeof(*at));
+	const char **ids = arena_alloc(ctx->a, n * sizeof(*ids));
+	int *found = arena_alloc(ctx->a, n * sizeof(*found));
 	struct pg_confirm_req req;
 	struct pggate *g;
 	size_t i, k, np = 0;
 	char key[80], label[32];
+	int lrc;
 
+	/* The batch's orders and lines in two statements: what each job checks before asking. */
+	for (i = 0; i < n; i++) {
+		res[i] = parse_job(ctx->a, claims[i].payload, &j[i]) == 0 ? JOB_DONE : JOB_RETRY;
+		ids[i] = res[i] == JOB_DONE ? j[i].p.order_id : NULL;
+	}
+	lrc = orders_get_lines_many(ctx->db, ctx->a, ids, n, o, found);
 	for (i = 0; i < n; i++) {
 		snprintf(label, sizeof(label), "job-%lld", (long long)claims[i].id);
 		ctx->log.req_id = label;
@@ -230,12 +247,11 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 			res[i] = JOB_UNRUN;
 			continue;
 		}
-		if (parse_job(ctx->a, claims[i].payload, &j[i]) != 0) {
+		if (res[i] != JOB_DONE) {
 			log_error(&ctx->log, "confirm: malformed payload");
-			res[i] = JOB_RETRY;
 			continue;
 		}
-		res[i] = load_order(ctx, &claims[i], &j[i], &o[i]);
+		res[i] = check_order(ctx, &claims[i], &j[i], &o[i], lrc < 0 ? lrc : found[i]);
 		if (res[i] != JOB_DONE)
 			continue;
 		confirm_req(&j[i], &o[i], key, sizeof(key), &req);

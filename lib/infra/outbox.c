@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -13,6 +14,12 @@
 
 static const char SQL_ADD[] =
     "INSERT INTO outbox (kind, payload) VALUES (?, ?)";
+/* Several jobs: a JSON array of [kind, payload text], inserted in array order; each row's id
+ * comes back with its kind and payload, so the caller checks it got what it sent. */
+static const char SQL_ADD_MANY[] =
+    "INSERT INTO outbox (kind, payload) SELECT j.kind, j.payload FROM JSON_TABLE(?, '$[*]'"
+    " COLUMNS (ord FOR ORDINALITY, kind VARCHAR(32) PATH '$[0]', payload LONGTEXT PATH '$[1]'))"
+    " AS j ORDER BY j.ord RETURNING id, kind, payload";
 /* A worker's claim: up to LIMIT due pending jobs of one kind, oldest due first; the index
  * ix_outbox_due (status, kind, available_at) gives that order, so the statement reads and locks
  * only the rows it takes. Jobs that used up their attempts are left for the janitor to bury. */
@@ -106,6 +113,38 @@ outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
 	if (id > 0)
 		bus_batch_add(batch, id, kind);
 	return id;
+}
+
+int64_t
+outbox_queue_many(struct db *db, struct arena *a, const struct outbox_new *v, size_t n)
+{
+	struct json_object *rows = json_object_new_array(), *row;
+	struct db_res res;
+	int64_t rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_string(bus_kind_name(v[i].kind)));
+		json_object_array_add(row, json_object_new_string(v[i].payload));
+		json_object_array_add(rows, row);
+	}
+	rc = db_query(db, a, &res, SQL_ADD_MANY, "s",
+	    arena_strdup(a, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)));
+	json_object_put(rows);
+	if (rc < 0)
+		return rc;
+	if (rc != (int64_t)n)
+		return DB_ERR;
+	for (i = 0; i < n; i++)  /* the rows in the order sent, or nothing is trusted */
+		if (strcmp(db_res_str(&res, i, 1), bus_kind_name(v[i].kind)) != 0 ||
+		    strcmp(db_res_str(&res, i, 2), v[i].payload) != 0) {
+			log_error(NULL, "outbox: a multi-row insert answered its rows out of order");
+			return DB_ERR;
+		}
+	for (i = 0; i < n; i++)
+		bus_batch_add(v[i].batch, db_res_i64(&res, i, 0), v[i].kind);
+	return (int64_t)n;
 }
 
 int64_t

@@ -31,6 +31,19 @@ int64_t outbox_add(struct db *db, enum job_kind kind, const char *payload_json);
 int64_t outbox_queue(struct db *db, struct bus_batch *batch, enum job_kind kind,
     const char *payload_json);
 
+/* One job of outbox_queue_many. */
+struct outbox_new {
+	enum job_kind kind;
+	const char *payload;        /* JSON text */
+	struct bus_batch *batch;    /* the job is appended here on success */
+};
+
+/* outbox_queue for v[0..n) in ONE statement (a multi-row INSERT ... RETURNING: ids come back
+ * from the server, never assumed consecutive, so Galera's interleaved auto-increment is
+ * fine); call inside the transaction that causes them. Returns n, or an enum db_rc with no
+ * job appended to any batch. */
+int64_t outbox_queue_many(struct db *db, struct arena *a, const struct outbox_new *v, size_t n);
+
 /* The most jobs one claim takes (a worker's batch). */
 #define OUTBOX_BATCH_MAX 64
 

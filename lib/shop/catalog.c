@@ -75,6 +75,14 @@ static const char SQL_POPULAR[] =
 static const char SQL_SALE_ADD[] =
     "INSERT INTO sales_daily (product_id, day, quantity) VALUES (?, CURRENT_DATE(), ?)"
     " ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)";
+/* Several sales: a JSON array of [product_id, quantity], summed per product, each product's
+ * row touched once, in product-id order (the order every counter locks them in). */
+static const char SQL_SALES_ADD_MANY[] =
+    "INSERT INTO sales_daily (product_id, day, quantity)"
+    " SELECT j.product_id, CURRENT_DATE(), SUM(j.quantity) FROM JSON_TABLE(?, '$[*]' COLUMNS"
+    " (product_id BIGINT UNSIGNED PATH '$[0]', quantity BIGINT PATH '$[1]')) AS j"
+    " GROUP BY j.product_id ORDER BY j.product_id"
+    " ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)";
 
 /* Redis keys: the version, and entries that embed it so a bump orphans them all. */
 static const char KEY_VERSION[] = "catalog:version";
@@ -881,6 +889,29 @@ catalog_sale_add(struct db *db, int64_t product_id, int64_t quantity)
 	if (product_id < 1 || quantity < 1)
 		return DB_ERR;
 	rc = db_exec(db, SQL_SALE_ADD, "ii", product_id, quantity);
+	return rc < 0 ? (int)rc : 0;
+}
+
+int
+catalog_sales_add_many(struct db *db, const struct catalog_sale *v, size_t n)
+{
+	struct json_object *rows = json_object_new_array(), *row;
+	int64_t rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].product_id < 1 || v[i].quantity < 1) {
+			json_object_put(rows);
+			return DB_ERR;
+		}
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_int64(v[i].product_id));
+		json_object_array_add(row, json_object_new_int64(v[i].quantity));
+		json_object_array_add(rows, row);
+	}
+	rc = n == 0 ? 0 : db_exec(db, SQL_SALES_ADD_MANY, "s",
+	    json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rows);
 	return rc < 0 ? (int)rc : 0;
 }
 

@@ -188,6 +188,16 @@ int catalog_popular(struct db *db, struct redis *redis, struct arena *a, int cac
  * (< 0). */
 int catalog_sale_add(struct db *db, int64_t product_id, int64_t quantity);
 
+/* One sale of catalog_sales_add_many. */
+struct catalog_sale {
+	int64_t product_id;
+	int64_t quantity;           /* >= 1 */
+};
+
+/* catalog_sale_add for v[0..n) in one statement (several lines of one product are summed),
+ * for a transaction that marks a batch of orders paid. Returns 0 or an enum db_rc. */
+int catalog_sales_add_many(struct db *db, const struct catalog_sale *v, size_t n);
+
 /* Makes every cached page and popular list stale at once (INCR of the catalog version). Call
  * after committing any change to a product's name, price, seller, description or active flag,
  * or after inserting one. Stock changes need no call (stock is read live). Returns the new

@@ -2,7 +2,9 @@
  * the effects of becoming PAID and the stock an order takes and gives back (see
  * order_state.h). */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "base/arena.h"
 #include "base/log.h"
@@ -48,6 +50,26 @@ static const char SQL_EVENT[] =
 static const char SQL_PAYMENT[] =
     "INSERT INTO payments (order_id, pg, payment_key, amount, status, approved_at, method)"
     " VALUES (?, ?, ?, ?, 'DONE', NULLIF(?, ''), NULLIF(?, ''))";
+/* The batch's moves to PAID (order_state_paid_batch): one JSON array of [id, from_status,
+ * amount, payment_key, note, pg, approved_at, method] per order feeds all three. */
+#define PAID_ROWS \
+    " JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]'," \
+    " from_status VARCHAR(24) PATH '$[1]', amount BIGINT PATH '$[2]'," \
+    " payment_key VARCHAR(200) PATH '$[3]', note VARCHAR(255) PATH '$[4]'," \
+    " pg VARCHAR(16) PATH '$[5]', approved_at VARCHAR(40) PATH '$[6]'," \
+    " method VARCHAR(32) PATH '$[7]')) AS j"
+static const char SQL_PAY_MANY[] =
+    "UPDATE orders o JOIN" PAID_ROWS " ON o.id = j.id"
+    " SET o.status = ?, o.paid_at = NOW(3), o.payment_key = COALESCE(j.payment_key,"
+    " o.payment_key), o.fail_code = NULL, o.fail_message = NULL"
+    " WHERE o.status = j.from_status AND o.amount = j.amount";
+static const char SQL_EVENTS_MANY[] =
+    "INSERT INTO order_events (order_id, from_status, to_status, actor, note)"
+    " SELECT j.id, j.from_status, ?, ?, j.note FROM" PAID_ROWS;
+static const char SQL_PAYMENTS_MANY[] =
+    "INSERT INTO payments (order_id, pg, payment_key, amount, status, approved_at, method)"
+    " SELECT j.id, j.pg, j.payment_key, j.amount, 'DONE', NULLIF(j.approved_at, ''),"
+    " NULLIF(j.method, '') FROM" PAID_ROWS;
 static const char SQL_RESERVE[] =
     "UPDATE stock SET available = available - ? WHERE product_id = ? AND available >= ?";
 static const char SQL_RELEASE[] =
@@ -170,8 +192,9 @@ order_state_created(struct db *db, int64_t order_id, enum order_status status)
 	return rc < 0 ? (int)rc : 0;
 }
 
-int
-order_state_paid_unposted(struct db *db, struct arena *a, const struct order *o,
+/* order_state_paid without the posting. Returns 0 or an enum db_rc. */
+static int
+paid_unposted(struct db *db, struct arena *a, const struct order *o,
     const struct order_payment *pay, struct bus_batch *jobs)
 {
 	struct payload_notify notify = { .order_id = o->public_id, .event = PAYLOAD_EVENT_PAID };
@@ -196,6 +219,99 @@ order_state_paid_unposted(struct db *db, struct arena *a, const struct order *o,
 	return rc < 0 ? (int)rc : 0;
 }
 
+/* The JSON text of PAID_ROWS for *v[0..n). */
+static const char *
+paid_rows(struct arena *a, const struct order_paid_item *const *v, size_t n)
+{
+	struct json_object *rows = json_object_new_array(), *row;
+	const struct order_payment *p;
+	const char *text;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		p = &v[i]->pay;
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_int64(v[i]->o->id));
+		json_object_array_add(row, json_object_new_string(orders_status_name(v[i]->o->status)));
+		json_object_array_add(row, json_object_new_int64(v[i]->o->amount));
+		json_object_array_add(row, p->payment_key != NULL ?
+		    json_object_new_string(p->payment_key) : NULL);
+		json_object_array_add(row, v[i]->note != NULL ? json_object_new_string(v[i]->note) :
+		    NULL);
+		json_object_array_add(row, json_object_new_string(p->pg));
+		json_object_array_add(row, json_object_new_string(p->approved_at != NULL ?
+		    p->approved_at : ""));
+		json_object_array_add(row, json_object_new_string(p->method != NULL ? p->method : ""));
+		json_object_array_add(rows, row);
+	}
+	text = arena_strdup(a, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rows);
+	return text;
+}
+
+static int
+by_order_id(const void *x, const void *y)
+{
+	const struct order_paid_item *p = *(const struct order_paid_item *const *)x;
+	const struct order_paid_item *q = *(const struct order_paid_item *const *)y;
+
+	return (p->o->id > q->o->id) - (p->o->id < q->o->id);
+}
+
+int
+order_state_paid_batch(struct db *db, struct arena *a, struct order_paid_item *v, size_t n)
+{
+	struct payload_notify notify = { .event = PAYLOAD_EVENT_PAID };
+	struct outbox_new *jobs = arena_alloc(a, 2 * n * sizeof(*jobs));
+	const struct order_paid_item **sorted = arena_alloc(a, n * sizeof(*sorted));
+	struct catalog_sale *sales;
+	const char *rows;
+	size_t i, k, nsales = 0;
+	int64_t rc;
+
+	for (i = 0; i < n; i++) {
+		bus_batch_clear(v[i].jobs);
+		if (!order_state_allowed(v[i].o->status, ORDER_PAID, ORDER_BY_WORKER))
+			return ORDER_STATE_REFUSED;
+		nsales += v[i].o->nlines;
+	}
+	/* In order-id order: the order the guarded UPDATE locks the rows in. */
+	for (i = 0; i < n; i++)
+		sorted[i] = &v[i];
+	qsort(sorted, n, sizeof(*sorted), by_order_id);
+	rows = paid_rows(a, sorted, n);
+	rc = db_exec(db, SQL_PAY_MANY, "ss", rows, orders_status_name(ORDER_PAID));
+	if (rc < 0)
+		return (int)rc;
+	if (rc != (int64_t)n)
+		return ORDER_STATE_NOT_MATCHED;  /* the caller rolls back what did move */
+	rc = db_exec(db, SQL_EVENTS_MANY, "sss", orders_status_name(ORDER_PAID),
+	    actor_names[ORDER_BY_WORKER], rows);
+	if (rc < 0)
+		return (int)rc;
+	rc = db_exec(db, SQL_PAYMENTS_MANY, "s", rows);
+	if (rc < 0)
+		return (int)rc;
+	sales = arena_alloc(a, (nsales + 1) * sizeof(*sales));
+	for (i = 0, nsales = 0; i < n; i++)
+		for (k = 0; k < v[i].o->nlines; k++) {
+			sales[nsales].product_id = v[i].o->lines[k].product_id;
+			sales[nsales++].quantity = v[i].o->lines[k].quantity;
+		}
+	rc = catalog_sales_add_many(db, sales, nsales);
+	if (rc < 0)
+		return (int)rc;
+	for (i = 0; i < n; i++) {
+		notify.order_id = v[i].o->public_id;
+		jobs[2 * i] = (struct outbox_new){ JOB_SETTLE,
+			payload_order_build(a, v[i].o->public_id), v[i].jobs };
+		jobs[2 * i + 1] = (struct outbox_new){ JOB_NOTIFY,
+			payload_notify_build(a, &notify), v[i].jobs };
+	}
+	rc = outbox_queue_many(db, a, jobs, 2 * n);
+	return rc < 0 ? (int)rc : ORDER_STATE_MOVED;
+}
+
 int
 order_state_paid(struct db *db, struct arena *a, const struct order *o,
     const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc)
@@ -203,7 +319,7 @@ order_state_paid(struct db *db, struct arena *a, const struct order *o,
 	int rc;
 
 	*ledger_rc = LEDGER_POSTED;
-	rc = order_state_paid_unposted(db, a, o, pay, jobs);
+	rc = paid_unposted(db, a, o, pay, jobs);
 	if (rc < 0)
 		return rc;
 	/* The posting last: the hot accounts' rows stay locked only until the commit. */

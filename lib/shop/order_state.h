@@ -123,11 +123,25 @@ struct order_payment {
 int order_state_paid(struct db *db, struct arena *a, const struct order *o,
     const struct order_payment *pay, struct bus_batch *jobs, enum ledger_rc *ledger_rc);
 
-/* order_state_paid without the posting, for a caller that posts a batch of paid orders
- * together (lib/shop/payments.c, ledger_post_batch with ledger_paid_posting) before its
- * commit. Returns 0 or an enum db_rc. */
-int order_state_paid_unposted(struct db *db, struct arena *a, const struct order *o,
-    const struct order_payment *pay, struct bus_batch *jobs);
+/* One order of order_state_paid_batch: the PG approved its payment. */
+struct order_paid_item {
+	const struct order *o;      /* loaded with its lines; o->status is the move's from */
+	struct order_payment pay;
+	const char *note;           /* the timeline row's note (at most 255 characters) */
+	struct bus_batch *jobs;     /* out: its settle and notify jobs, cleared first */
+};
+
+/* order_state_move to PAID by the worker and order_state_paid's effects but the posting
+ * (the caller posts the batch's together: ledger_post_batch) for v[0..n), by
+ * statement for the whole batch rather than per order, in the caller's transaction: one
+ * guarded UPDATE (each order from its own status, amount checked, as MOVE_PAY), one INSERT
+ * of the timeline rows, one of the payments rows, one sales count (catalog_sales_add_many),
+ * one INSERT of the settle and notify jobs (outbox_queue_many). Returns ORDER_STATE_MOVED
+ * when every order moved; ORDER_STATE_NOT_MATCHED when any did not (decided meanwhile) and
+ * ORDER_STATE_REFUSED when a move is not the worker's: the caller rolls back and takes the
+ * one-by-one path, which says what happened to each; or an enum db_rc (DB_DUP: a payments
+ * row exists, which the one-by-one path takes as recorded). */
+int order_state_paid_batch(struct db *db, struct arena *a, struct order_paid_item *v, size_t n);
 
 /* Takes the stock of each line (quantity - canceled_quantity) with a guarded UPDATE, in the
  * order given (the callers keep lines in product-id order, so every taker locks the stock

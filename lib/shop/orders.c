@@ -33,6 +33,14 @@ static const char SQL_LIST[] = ORDER_COLUMNS " WHERE user_id = ? AND id < ? ORDE
 static const char SQL_LINES[] =
     "SELECT product_id, seller_id, name, unit_price, quantity, canceled_quantity, amount"
     " FROM order_lines WHERE order_id = ? ORDER BY product_id";
+/* Several orders and their lines (orders_get_lines_many): the ids as a JSON array. */
+static const char SQL_GET_MANY[] = ORDER_COLUMNS
+    " JOIN JSON_TABLE(?, '$[*]' COLUMNS (pid CHAR(24) CHARACTER SET ascii COLLATE ascii_bin"
+    " PATH '$')) AS j ON public_id = j.pid";
+static const char SQL_LINES_MANY[] =
+    "SELECT order_id, product_id, seller_id, name, unit_price, quantity, canceled_quantity,"
+    " amount FROM order_lines JOIN JSON_TABLE(?, '$[*]' COLUMNS (oid BIGINT UNSIGNED PATH '$'))"
+    " AS j ON order_id = j.oid ORDER BY order_id, product_id";
 static const char SQL_EVENTS[] =
     "SELECT from_status, to_status, actor, note,"
     " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at"
@@ -207,6 +215,63 @@ orders_get_lines(struct db *db, struct arena *a, const char *public_id, struct o
 		return rc;
 	rc = load_lines(db, a, out);
 	return rc < 0 ? rc : 1;
+}
+
+int
+orders_get_lines_many(struct db *db, struct arena *a, const char *const *public_ids, size_t n,
+    struct order *out, int *found)
+{
+	struct json_object *ids = json_object_new_array();
+	struct order *rows = NULL;
+	struct order_line *lines = NULL;
+	struct db_res res;
+	int64_t nrows, nl, k, *line_order;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		found[i] = 0;
+		memset(&out[i], 0, sizeof(out[i]));
+		json_object_array_add(ids, json_object_new_string(public_ids[i] != NULL ?
+		    public_ids[i] : ""));
+	}
+	nrows = db_query(db, a, &res, SQL_GET_MANY, "s",
+	    arena_strdup(a, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN)));
+	json_object_put(ids);
+	if (nrows < 0)
+		return (int)nrows;
+	if (db_res_map_rows(&res, a, order_fields, sizeof(*rows), (void **)&rows) < 0)
+		return DB_ERR;
+	ids = json_object_new_array();
+	for (k = 0; k < nrows; k++) {
+		for (i = 0; i < n; i++)
+			if (public_ids[i] != NULL && strcmp(public_ids[i], rows[k].public_id) == 0) {
+				out[i] = rows[k];
+				found[i] = 1;
+			}
+		json_object_array_add(ids, json_object_new_int64(rows[k].id));
+	}
+	nl = db_query(db, a, &res, SQL_LINES_MANY, "s",
+	    arena_strdup(a, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN)));
+	json_object_put(ids);
+	if (nl < 0)
+		return (int)nl;
+	if (db_res_map_rows(&res, a, line_fields, sizeof(*lines), (void **)&lines) < 0)
+		return DB_ERR;
+	line_order = arena_alloc(a, ((size_t)nl + 1) * sizeof(*line_order));
+	for (k = 0; k < nl; k++)
+		line_order[k] = db_col_i64(&res, (size_t)k, "order_id");
+	/* The lines come sorted by order: each order's run of them, in product order. */
+	for (i = 0; i < n; i++) {
+		if (!found[i])
+			continue;
+		for (k = 0; k < nl && line_order[k] != out[i].id; k++)
+			;
+		out[i].lines = k < nl ? &lines[k] : NULL;
+		for (j = 0; k < nl && line_order[k] == out[i].id; k++)
+			j++;
+		out[i].nlines = j;
+	}
+	return 0;
 }
 
 int

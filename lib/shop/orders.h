@@ -161,6 +161,12 @@ int orders_get(struct db *db, struct arena *a, const char *public_id, bool detai
  * fewer). Returns 1 found, 0 unknown or malformed id, or an enum db_rc. */
 int orders_get_lines(struct db *db, struct arena *a, const char *public_id, struct order *out);
 
+/* orders_get_lines for public_ids[0..n) in two statements (a worker's batch): out[i] is the
+ * order of public_ids[i] with found[i] 1, or zeroed with found[i] 0 when there is none.
+ * Returns 0 or an enum db_rc. */
+int orders_get_lines_many(struct db *db, struct arena *a, const char *const *public_ids,
+    size_t n, struct order *out, int *found);
+
 /* The order user_id's checkout with this key made, into *out (with details). Returns 1
  * found, 0 none, or an enum db_rc. */
 int orders_by_checkout_key(struct db *db, struct arena *a, int64_t user_id, const char *key,

@@ -187,8 +187,7 @@ paid_batch_fn(struct db *db, void *arg)
 	struct ledger_posting *ps = arena_alloc(t->a, t->n * sizeof(*ps));
 	struct ledger_leg *legs = arena_alloc(t->a, t->n * sizeof(*legs));
 	const struct outbox_claim **claims = arena_alloc(t->a, t->n * sizeof(*claims));
-	struct order_payment pay;
-	struct order_move m;
+	struct order_paid_item *items = arena_alloc(t->a, t->n * sizeof(*items));
 	int64_t rc;
 	size_t i;
 
@@ -197,33 +196,27 @@ paid_batch_fn(struct db *db, void *arg)
 		const struct order *o = t->v[i].o;
 		const struct pg_result *r = t->v[i].r;
 
-		bus_batch_clear(&t->v[i].jobs);
-		memset(&m, 0, sizeof(m));
-		m.order_id = o->id;
-		m.from = o->status;
-		m.to = ORDER_PAID;
-		m.actor = ORDER_BY_WORKER;
-		m.amount = o->amount;
-		m.note = cut_utf8(t->a, arena_printf(t->a, "%s %s", orders_pay_name(o->pay),
+		memset(&items[i], 0, sizeof(items[i]));
+		items[i].o = o;
+		items[i].pay.pg = orders_pay_name(o->pay);
+		items[i].pay.payment_key = r->payment_key;
+		items[i].pay.approved_at = r->approved_at;
+		items[i].pay.method = r->method;
+		items[i].note = cut_utf8(t->a, arena_printf(t->a, "%s %s", orders_pay_name(o->pay),
 		    r->payment_key), PAYMENTS_NOTE_MAX);
-		if (!order_state_allowed(m.from, m.to, ORDER_BY_WORKER))
-			return DB_ABORT;
-		rc = order_state_move(db, &m);
-		if (rc < 0)
-			return (int)rc;
-		if (rc != ORDER_STATE_MOVED)
-			return DB_ABORT;  /* decided meanwhile: the one-by-one path says how */
-		pay.pg = orders_pay_name(o->pay);
-		pay.payment_key = r->payment_key;
-		pay.approved_at = r->approved_at;
-		pay.method = r->method;
-		rc = order_state_paid_unposted(db, t->a, o, &pay, &t->v[i].jobs);
-		if (rc < 0)
-			return (int)rc;
-		if (ledger_paid_posting(t->a, o->public_id, pay.pg, o->amount, &ps[i], &legs[i]) != 0)
+		items[i].jobs = &t->v[i].jobs;
+		if (ledger_paid_posting(t->a, o->public_id, items[i].pay.pg, o->amount, &ps[i],
+		    &legs[i]) != 0)
 			return DB_ABORT;
 		claims[i] = t->v[i].claim;
 	}
+	/* Every move and its effects by statement for the batch; anything not plain (decided
+	 * meanwhile, a payments row already there) rolls back to the one-by-one path. */
+	rc = order_state_paid_batch(db, t->a, items, t->n);
+	if (rc < 0 && rc != DB_DUP)
+		return (int)rc;
+	if (rc != ORDER_STATE_MOVED)
+		return DB_ABORT;
 	/* The postings last: the hot accounts' rows stay locked only until the commit. */
 	if (ledger_post_batch(db, t->a, ps, t->n) != LEDGER_POSTED)
 		return DB_ABORT;

@@ -55,13 +55,13 @@ struct payments_paid {
 	struct bus_batch jobs;              /* out: the settle and notify jobs to push */
 };
 
-/* payments_mark_paid for v[0..n) in ONE transaction: each order's guarded move to PAID and
- * its paid effects (order_state_paid_unposted), their paid:<orderId> postings as one ledger
- * batch (each account's balance updated once, ledger_post_batch), and their claims completed
- * by one statement. Returns 0 with every v[i].rc PAYMENTS_DONE and v[i].jobs to push after
+/* payments_mark_paid for v[0..n) in ONE transaction: the orders' guarded moves to PAID and
+ * their paid effects by statement for the whole batch (order_state_paid_batch), their
+ * paid:<orderId> postings as one ledger batch (each account's balance updated once,
+ * ledger_post_batch), and their claims completed by one statement. Returns 0 with every v[i].rc PAYMENTS_DONE and v[i].jobs to push after
  * this returns; -1 with nothing written when any of them needs the one-by-one path (an
  * approval that disagrees with its order, a points order, an order decided meanwhile, a
- * refused posting, a lost claim, a database failure): the caller then calls
+ * payments row already there, a refused posting, a lost claim, a database failure): the caller then calls
  * payments_mark_paid for each. */
 int payments_mark_paid_batch(struct db *db, struct arena *a, struct payments_paid *v, size_t n);
 

@@ -11,8 +11,8 @@ import signal
 import time
 import urllib.parse
 
-from jt import (Session, count, eq, eventually, follow_pg, make_product, make_user, pg_faults,
-                pids, redis, sql, stack, stock)
+from jt import (RUN, Session, count, ctl, eq, eventually, follow_pg, make_product, make_user,
+                pg_faults, pids, redis, sql, stack, stock)
 from jt import order_events as events
 from jt import order_jobs as jobs
 from jt import order_status as status
@@ -231,6 +231,73 @@ def test_a_payment_worker_killed_mid_batch_ends_every_confirm_of_the_batch_once(
     for o in orders:
         assert_paid_once(o["orderId"], "toss", 2100)
     eq(stock(pid), 5, "five sold")
+
+
+def sold(pid):
+    return count("SELECT IFNULL(SUM(quantity), 0) FROM sales_daily WHERE product_id = %d" % pid)
+
+
+def batch_lines():
+    """The stack's log lines of approvals recorded as a batch (log.file: every program)."""
+    with open(os.path.join(RUN, "log", "jangteo.log"), errors="replace") as f:
+        return [l for l in f.read().splitlines() if "paid -> done (batch of" in l]
+
+
+def test_approvals_recorded_as_a_batch_are_each_paid_once_with_every_effect():
+    # Seven orders return from the PG while no payment worker runs (two of them of two
+    # products, two units of one product in several orders); one worker then claims them in
+    # growing batches (1, 2, 4) and records each batch's approvals by statement for the whole
+    # batch. One order already has its payments row (an approval recorded before, say by a
+    # crash after the insert): its batch rolls back and is recorded one by one. Each order
+    # ends PAID once with its event, its payments row, its sales, one settle and one notify
+    # job; the books balance.
+    pa, pb = make_product(price=1300, stock=20), make_product(price=2700, stock=20)
+    s = Session(make_user())
+    orders = []
+    for i in range(7):
+        items = [{"id": pa, "quantity": 1 + i % 2}] + ([{"id": pb, "quantity": 1}] if i % 3 == 0
+                                                       else [])
+        r = s.post_json("/api/v1/orders", {"products": items, "paymentMethod": "toss"})
+        eq(r.status, 201, "order created: %r" % r.body[:300])
+        orders.append(r.json())
+    units_a = sum(1 + i % 2 for i in range(7))
+    units_b = sum(1 for i in range(7) if i % 3 == 0)
+    before = len(batch_lines())
+    stack("stop", "payworkers")
+    try:
+        for o in orders:
+            pay(s, o, "success")
+        planted = orders[5]["orderId"]
+        key = sql("SELECT payment_key FROM orders WHERE public_id = '%s'" % planted)[0][0]
+        sql("INSERT INTO payments (order_id, pg, payment_key, amount, status) SELECT id,"
+            " 'toss', payment_key, amount, 'DONE' FROM orders WHERE public_id = '%s'" % planted)
+    finally:
+        stack("restart-payworker", "1")
+    for o in orders:
+        settles(o["orderId"], "PAID", timeout=30)
+    stack("restart-payworker", "2")
+    for o in orders:
+        oid = o["orderId"]
+        eq(status(oid), "PAID", "paid")
+        eq(events(oid), ["PENDING", "CONFIRMING", "PAID"], "timeline of " + oid)
+        rows = payments(oid)
+        eq(len(rows), 1, "one payments row of " + oid)
+        eq((rows[0][0], rows[0][2], rows[0][3]), ("toss", str(o["amount"]), "DONE"),
+           "payments row")
+        eq(len(approvals(oid)), 1, "one approval at the PG")
+        eq((jobs(oid, "settle"), jobs(oid, "notify")), (1, 1), "one settle, one notify job")
+    eq(payments(planted)[0][1], key, "the planted row stands")
+    eq((sold(pa), sold(pb)), (units_a, units_b), "every unit counted once")
+    if len(batch_lines()) - before < 2:
+        raise AssertionError("no approvals were recorded as a batch: %r" % batch_lines())
+    for o in orders:
+        settles(o["orderId"], "PAID")
+    eventually(lambda: all(count("SELECT COUNT(*) FROM settlements st JOIN orders o ON"
+                                 " o.id = st.order_id WHERE o.public_id = '%s'"
+                                 % o["orderId"]) >= 1 for o in orders),
+               timeout=30, what="every order settled")
+    rc, out = ctl("ledger-check")
+    eq(rc, 0, "the books balance: %s" % out)
 
 
 def test_persistent_server_errors_end_unknown_never_failed_and_keep_the_stock():
