@@ -235,6 +235,7 @@ mail_send(const struct conf *c, const struct log_ctx *log, const char *to, const
     const char *body)
 {
 	static bool global_done;
+	static CURL *kept;  /* this process's handle, with its open connection to the relay */
 	const char *url = conf_str(c, CONF_SMTP_URL), *from = conf_str(c, CONF_SMTP_FROM);
 	const char *user = conf_str(c, CONF_SMTP_USER);
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -266,7 +267,14 @@ mail_send(const struct conf *c, const struct log_ctx *log, const char *to, const
 	snprintf(env_from, sizeof(env_from), "<%s>", from);
 	snprintf(env_to, sizeof(env_to), "<%s>", to);
 	rcpt = curl_slist_append(NULL, env_to);
-	h = curl_easy_init();
+	/* One handle kept between mails: libcurl keeps its connection to the relay open, so the
+	 * next mail is MAIL, RCPT and DATA on it, not a connect, greeting and EHLO each time
+	 * (a relay that closed it meanwhile is noticed and reconnected to). */
+	if (kept != NULL)
+		curl_easy_reset(kept);
+	else
+		kept = curl_easy_init();
+	h = kept;
 	if (rcpt == NULL || h == NULL)
 		goto out;
 	up.data = msg.data;
@@ -297,7 +305,10 @@ mail_send(const struct conf *c, const struct log_ctx *log, const char *to, const
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc), smtp_code);
 	}
 out:
-	curl_easy_cleanup(h);
+	if (rc != MAIL_OK && kept != NULL) {  /* a failed conversation: a new connection next */
+		curl_easy_cleanup(kept);
+		kept = NULL;
+	}
 	curl_slist_free_all(rcpt);
 	buf_release(&msg);
 	return rc;

@@ -34,8 +34,10 @@ int mail_compose(struct buf *out, const char *from, const char *to, const char *
 
 /* Sends one message to to from smtp.from through smtp.url (smtp:// or smtps://; with
  * smtp.user set, plain smtp:// must upgrade with STARTTLS), bounded by
- * http.connect_timeout_ms and http.total_timeout_ms. Failures are logged under log (may be
- * NULL); the body is never logged. Returns an enum mail_rc. */
+ * http.connect_timeout_ms and http.total_timeout_ms. The connection to the relay is kept
+ * open for the next call (one per process; closed after a failure, and when the relay closes
+ * it). Failures are logged under log (may be NULL); the body is never logged. Returns an
+ * enum mail_rc. */
 enum mail_rc mail_send(const struct conf *c, const struct log_ctx *log, const char *to,
     const char *subject, const char *body);
 
