@@ -37,10 +37,8 @@
 #include "shop/orders.h"
 #include "shop/refunds.h"
 #include "base/valid.h"
+#include "shop/account.h"
 #include "shop/labels.h"
-
-static const char SQL_RECIPIENT[] =
-    "SELECT email, name FROM users WHERE id = ?";
 
 /* Bytes of a product name in the subject, and of any one name in the body (a line holds at
  * most 998 bytes; the longest line is "- <name> x <qty>: <amount>원"). */
@@ -61,21 +59,6 @@ notify_summary(struct buf *out, const char *first, size_t nlines, size_t name_ma
 	text_clean_line(out, first, name_max, "상품");
 	if (nlines > 1)
 		buf_printf(out, " 외 %zu건", nlines - 1);
-}
-
-/* Loads the recipient of user_id. Returns 1 found, 0 no such user, or an enum db_rc. */
-static int
-notify_rcpt_load(struct job_ctx *ctx, int64_t user_id, struct notify_rcpt *r)
-{
-	struct db_res res;
-	int64_t rc;
-
-	rc = db_query(ctx->db, ctx->a, &res, SQL_RECIPIENT, "i", user_id);
-	if (rc <= 0)
-		return (int)rc;
-	r->email = db_res_str(&res, 0, 0);
-	r->name = db_res_str(&res, 0, 1);
-	return 1;
 }
 
 /* True when mail to addr can reach a person: a valid address outside the reserved ".invalid"
@@ -274,7 +257,8 @@ struct notify_mail {
 	struct payload_notify job;
 	struct order o;
 	struct refund rf;               /* PAYLOAD_EVENT_REFUNDED */
-	struct notify_rcpt rcpt;
+	struct account_contact contact; /* the shopper: address, name, 알림톡 number and consent */
+	struct notify_rcpt rcpt;        /* in contact */
 };
 
 /* Why a notify job sends nothing, logged; the job is completed (a reason never changes). */
@@ -324,13 +308,15 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 			return false;
 		}
 	}
-	rc = notify_rcpt_load(ctx, m->o.user_id, &m->rcpt);
+	rc = account_contact_get(ctx->db, m->o.user_id, &m->contact);
 	if (rc < 0)
 		return false;
+	m->rcpt.email = m->contact.email;
+	m->rcpt.name = m->contact.name;
 	if (rc == 1) {
 		/* 알림톡 first for a shopper who asked for it; the mail otherwise or after it. */
 		struct notify_alimtalk_in kakao = { &m->o,
-			j->event == PAYLOAD_EVENT_REFUNDED ? &m->rf : NULL, m->rcpt.name, j };
+			j->event == PAYLOAD_EVENT_REFUNDED ? &m->rf : NULL, &m->contact, j };
 
 		if (notify_alimtalk(ctx, claim, &kakao, res))
 			return false;

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "infra/outbox.h"
 
+struct account_contact;
 struct arena;
 struct conf;
 struct db;
@@ -86,7 +87,7 @@ struct payload_notify;
 struct notify_alimtalk_in {
 	const struct order *order;    /* paid, loaded with details */
 	const struct refund *refund;  /* the completed refund of a "refunded" notice, else NULL */
-	const char *user_name;        /* the shopper's name (cleaned there); may be NULL */
+	const struct account_contact *contact; /* the shopper's: number, consent and name */
 	const struct payload_notify *job; /* the notice: its event, and a parcel's seller,
 	                                   * courier and tracking number */
 };

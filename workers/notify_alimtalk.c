@@ -70,7 +70,7 @@ notice_params(const struct job_ctx *ctx, const struct notify_alimtalk_in *in,
 	const struct refund *rf = in->refund;
 	size_t n = 0;
 
-	text_clean_line(name, in->user_name, ALIMTALK_NAME_MAX, "고객");
+	text_clean_line(name, in->contact->name, ALIMTALK_NAME_MAX, "고객");
 	buf_printf(url, "%s/orders/%s", conf_str(ctx->conf, CONF_SITE_BASE_URL), o->public_id);
 	p[n++] = (struct alimtalk_param){ "name", buf_cstr(name) };
 	p[n++] = (struct alimtalk_param){ "orderId", o->public_id };
@@ -194,7 +194,7 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 {
 	struct buf name = { 0 }, items = { 0 }, url = { 0 };
 	struct alimtalk_param params[ALIMTALK_PARAMS_MAX];
-	struct account_contact contact;
+	const struct account_contact *contact = in->contact;
 	struct alimtalk_result ar;
 	struct alimtalk_msg m;
 	char key[NOTICES_KEY_MAX + 1], amount[MONEY_FMT_MAX], parcel[NOTICES_KEY_MAX + 1];
@@ -203,12 +203,7 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 
 	if (!alimtalk_enabled(ctx->conf))
 		return false;
-	rc = account_contact_get(ctx->db, in->order->user_id, &contact);
-	if (rc < 0) {
-		*res = JOB_RETRY;
-		return true;
-	}
-	if (rc == 0 || !contact.alimtalk || contact.phone[0] == '\0')
+	if (!contact->alimtalk || contact->phone[0] == '\0')
 		return false;
 	if (notices_event_key(key, sizeof(key), payload_event_name(in->job->event),
 	    notice_id(in, parcel, sizeof(parcel))) != 0) {
@@ -229,7 +224,7 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 
 	memset(&m, 0, sizeof(m));
 	m.template_code = conf_str(ctx->conf, templates[in->job->event]);
-	m.recipient = contact.phone;
+	m.recipient = contact->phone;
 	m.params = params;
 	m.nparams = notice_params(ctx, in, params, &name, &items, &url, amount);
 	m.key = key;
@@ -242,12 +237,12 @@ notify_alimtalk(struct job_ctx *ctx, const struct outbox_claim *claim,
 		log_info(&ctx->log, "notify: order %s: 알림톡 %s %s (request %s)",
 		    in->order->public_id, key, ar.outcome == ALIMTALK_SENT ? "sent" :
 		    "had been sent by an earlier try", ar.request_id[0] != '\0' ? ar.request_id : "-");
-		*res = finish_sent(ctx, claim, key, contact.phone, ar.request_id);
+		*res = finish_sent(ctx, claim, key, contact->phone, ar.request_id);
 		break;
 	case ALIMTALK_REFUSED:
 		log_warn(&ctx->log, "notify: order %s: 알림톡 %s refused (%d %s): by mail",
 		    in->order->public_id, key, ar.result_code, ar.message);
-		rc = notices_record_refused(ctx->db, key, NOTICES_ALIMTALK, contact.phone,
+		rc = notices_record_refused(ctx->db, key, NOTICES_ALIMTALK, contact->phone,
 		    ar.message);
 		if (rc < 0 && rc != DB_DUP)
 			log_error(&ctx->log, "notify: the refusal of %s is not recorded", key);

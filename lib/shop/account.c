@@ -19,7 +19,8 @@ static const char SQL_ACTIVATE[] =
     " WHERE email = ? AND status = 'pending'";
 static const char SQL_NOTE_LOGIN[] = "UPDATE users SET last_login_at = NOW(3) WHERE id = ?";
 static const char SQL_CONTACT[] =
-    "SELECT phone, DATE_FORMAT(alimtalk_consent_at, '%Y-%m-%d %H:%i:%s') FROM users WHERE id = ?";
+    "SELECT phone, DATE_FORMAT(alimtalk_consent_at, '%Y-%m-%d %H:%i:%s'), email, name"
+    " FROM users WHERE id = ?";
 /* The consent keeps its first time while it stands (the record of when it was given). */
 static const char SQL_SET_CONTACT[] =
     "UPDATE users SET phone = ?, alimtalk_consent_at ="
@@ -191,7 +192,9 @@ account_contact_get(struct db *db, int64_t id, struct account_contact *out)
 	}
 	if ((!db_res_null(&res, 0, 0) && account_copy(&res, 0, out->phone, sizeof(out->phone)) != 0) ||
 	    (!db_res_null(&res, 0, 1) &&
-	    account_copy(&res, 1, out->consent_at, sizeof(out->consent_at)) != 0)) {
+	    account_copy(&res, 1, out->consent_at, sizeof(out->consent_at)) != 0) ||
+	    account_copy(&res, 2, out->email, sizeof(out->email)) != 0 ||
+	    account_copy(&res, 3, out->name, sizeof(out->name)) != 0) {
 		memset(out, 0, sizeof(*out));
 		rc = DB_ERR;
 		goto out;

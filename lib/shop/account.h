@@ -64,9 +64,12 @@ struct account_contact {
 	char phone[81];        /* users.phone as stored ("010-1234-5678"), "" when none */
 	bool alimtalk;         /* consented to 알림톡 */
 	char consent_at[24];   /* when the consent was given, "YYYY-MM-DD HH:MM:SS"; "" when none */
+	char email[255];       /* where mail goes (users.email) */
+	char name[401];        /* users.name, up to 100 characters */
 };
 
-/* Loads user id's contact. Returns 1 found, 0 unknown, or an enum db_rc. */
+/* Loads user id's contact (one read: the notify worker needs all of it). Returns 1 found,
+ * 0 unknown, or an enum db_rc. */
 int account_contact_get(struct db *db, int64_t id, struct account_contact *out);
 
 enum account_contact_rc {
