@@ -28,6 +28,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/conf.h"
+#include "base/daemon.h"
 #include "infra/db.h"
 #include "jobs.h"
 #include "infra/mail.h"
@@ -215,11 +216,26 @@ notify_parcel_text(const struct conf *c, const struct order *o, const struct pay
 	notify_foot(body, c, o);
 }
 
-/* Marks the job done (the mail, if any, is already sent: see the top comment). */
+/* How a job's outbox row is completed: at once (a job alone), or by the batch's one
+ * statement after every job of it ran (job_notify_batch). */
+struct notify_done {
+	bool defer;                 /* in a batch: completion left to job_notify_batch */
+	bool pending;               /* out: the job is to be completed */
+};
+
+/* Marks the job done (the mail, if any, is already sent: see the top comment), or leaves it
+ * to the batch (done->defer). */
 static enum job_result
-notify_finish(struct job_ctx *ctx, const struct outbox_claim *claim, bool sent)
+notify_finish(struct job_ctx *ctx, const struct outbox_claim *claim, bool sent,
+    struct notify_done *done)
 {
-	int rc = outbox_complete(ctx->db, claim);
+	int rc;
+
+	if (done->defer) {
+		done->pending = true;
+		return JOB_DONE;
+	}
+	rc = outbox_complete(ctx->db, claim);
 
 	if (rc == 1)
 		return JOB_DONE;
@@ -255,6 +271,9 @@ notify_refund_load(struct job_ctx *ctx, const struct order *o, const char *publi
 /* What a notify job mails, loaded and checked. */
 struct notify_mail {
 	struct payload_notify job;
+	bool loaded;                    /* o was loaded by the batch, load_rc its result */
+	int load_rc;
+	struct notify_done done;
 	struct order o;
 	struct refund rf;               /* PAYLOAD_EVENT_REFUNDED */
 	struct account_contact contact; /* the shopper: address, name, 알림톡 number and consent */
@@ -263,9 +282,9 @@ struct notify_mail {
 
 /* Why a notify job sends nothing, logged; the job is completed (a reason never changes). */
 static enum job_result
-no_mail(struct job_ctx *ctx, const struct outbox_claim *claim)
+no_mail(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify_mail *m)
 {
-	return notify_finish(ctx, claim, false);
+	return notify_finish(ctx, claim, false, &m->done);
 }
 
 /* Loads the order (the refund) and the recipient of job m->job. Returns true when there is a
@@ -279,18 +298,18 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 	int rc;
 
 	*res = JOB_RETRY;
-	rc = orders_get_lines(ctx->db, ctx->a, j->order_id, &m->o);
+	rc = m->loaded ? m->load_rc : orders_get_lines(ctx->db, ctx->a, j->order_id, &m->o);
 	if (rc < 0)
 		return false;
 	if (rc == 0) {
 		log_warn(&ctx->log, "notify: no order %s: no mail", j->order_id);
-		*res = no_mail(ctx, claim);
+		*res = no_mail(ctx, claim, m);
 		return false;
 	}
 	if (m->o.paid_at == NULL) {
 		log_warn(&ctx->log, "notify: order %s was never paid (%s): no mail", m->o.public_id,
 		    orders_status_name(m->o.status));
-		*res = no_mail(ctx, claim);
+		*res = no_mail(ctx, claim, m);
 		return false;
 	}
 	if (j->event == PAYLOAD_EVENT_REFUNDED) {
@@ -300,7 +319,7 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 		if (rc == 0 || m->rf.status == REFUND_FAILED) {
 			log_warn(&ctx->log, "notify: refund %s of order %s %s: no mail", j->refund_id,
 			    m->o.public_id, rc == 0 ? "does not exist" : "failed");
-			*res = no_mail(ctx, claim);
+			*res = no_mail(ctx, claim, m);
 			return false;
 		}
 		if (m->rf.status != REFUND_DONE) {
@@ -324,28 +343,27 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 	if (rc == 0 || !notify_deliverable(m->rcpt.email)) {
 		log_info(&ctx->log, "notify: order %s: the shopper %s: no mail", m->o.public_id,
 		    rc == 0 ? "no longer exists" : "has no deliverable e-mail address");
-		*res = no_mail(ctx, claim);
+		*res = no_mail(ctx, claim, m);
 		return false;
 	}
 	return true;
 }
 
-enum job_result
-job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
+/* Runs job m (its payload parsed; its order loaded when m->loaded), completing it at once
+ * or, with m->done.defer, leaving the completion to the batch (m->done.pending). */
+static enum job_result
+notify_one(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify_mail *mp)
 {
 	struct buf subject = { 0 }, body = { 0 }, check = { 0 };
-	struct notify_mail m;
+	struct notify_mail m = *mp;
 	const char *event;
 	enum job_result res;
 	enum mail_rc mrc;
 
-	memset(&m, 0, sizeof(m));
-	if (payload_notify_parse(ctx->a, claim->payload, &m.job) != 0) {
-		log_error(&ctx->log, "notify: malformed payload");
-		return JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
-	}
-	if (!notify_load(ctx, claim, &m, &res))
+	if (!notify_load(ctx, claim, &m, &res)) {
+		mp->done = m.done;
 		return res;
+	}
 	event = payload_event_name(m.job.event);
 	if (m.job.event == PAYLOAD_EVENT_PAID)
 		notify_paid_text(ctx->conf, &m.o, &m.rcpt, &subject, &body);
@@ -359,7 +377,7 @@ job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	    buf_cstr(&subject), buf_cstr(&body), time(NULL)) != 0) {
 		log_error(&ctx->log, "notify: order %s: the %s mail cannot be composed: no mail",
 		    m.o.public_id, event);
-		res = notify_finish(ctx, claim, false);
+		res = notify_finish(ctx, claim, false, &m.done);
 		goto out;
 	}
 	mrc = mail_send(ctx->conf, &ctx->log, m.rcpt.email, buf_cstr(&subject), buf_cstr(&body));
@@ -370,10 +388,82 @@ job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		goto out;
 	}
 	log_info(&ctx->log, "notify: order %s: %s mail sent", m.o.public_id, event);
-	res = notify_finish(ctx, claim, true);
+	res = notify_finish(ctx, claim, true, &m.done);
 out:
+	mp->done = m.done;
 	buf_release(&subject);
 	buf_release(&body);
 	buf_release(&check);
 	return res;
+}
+
+enum job_result
+job_notify_run(struct job_ctx *ctx, const struct outbox_claim *claim)
+{
+	struct notify_mail m;
+
+	memset(&m, 0, sizeof(m));
+	if (payload_notify_parse(ctx->a, claim->payload, &m.job) != 0) {
+		log_error(&ctx->log, "notify: malformed payload");
+		return JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
+	}
+	return notify_one(ctx, claim, &m);
+}
+
+bool
+job_notify_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
+    int64_t deadline_ms, enum job_result *res)
+{
+	struct notify_mail *m = arena_alloc(ctx->a, n * sizeof(*m));
+	const struct outbox_claim **pending = arena_alloc(ctx->a, n * sizeof(*pending));
+	const char **ids = arena_alloc(ctx->a, n * sizeof(*ids));
+	struct order *o = arena_alloc(ctx->a, n * sizeof(*o));
+	int *found = arena_alloc(ctx->a, n * sizeof(*found));
+	size_t i, np = 0;
+	char label[32];
+	bool lost = false;
+	int rc;
+
+	/* The batch's orders and lines in two statements. */
+	memset(m, 0, n * sizeof(*m));
+	for (i = 0; i < n; i++)
+		ids[i] = payload_notify_parse(ctx->a, claims[i].payload, &m[i].job) == 0 ?
+		    m[i].job.order_id : NULL;
+	rc = orders_get_lines_many(ctx->db, ctx->a, ids, n, o, found);
+	for (i = 0; i < n; i++) {
+		snprintf(label, sizeof(label), "job-%lld", (long long)claims[i].id);
+		ctx->log.req_id = label;
+		if (daemon_stop || worker_now_ms() > deadline_ms) {
+			res[i] = JOB_UNRUN;
+			continue;
+		}
+		if (ids[i] == NULL) {
+			log_error(&ctx->log, "notify: malformed payload");
+			res[i] = JOB_RETRY;  /* kept for a person; dead after outbox.max_attempts */
+			continue;
+		}
+		m[i].loaded = true;
+		m[i].load_rc = rc < 0 ? rc : found[i];
+		m[i].o = o[i];
+		m[i].done.defer = true;
+		res[i] = notify_one(ctx, &claims[i], &m[i]);
+		if (m[i].done.pending)
+			pending[np++] = &claims[i];
+	}
+	ctx->log.req_id = "batch";
+	if (np == 0)
+		return true;
+	/* Every job sent (or with nothing to send) completed by one statement. */
+	rc = outbox_finish_some(ctx->db, ctx->a, pending, np, &lost);
+	if (rc == 0 && !lost) {
+		log_info(&ctx->log, "notify: %zu jobs of a batch of %zu completed together", np, n);
+		return true;
+	}
+	if (rc < 0)
+		log_warn(&ctx->log, "notify: %zu jobs ran but could not be completed; they will run"
+		    " again and may send their mail twice", np);
+	for (i = 0; i < n; i++)
+		if (m[i].done.pending)
+			res[i] = rc < 0 ? JOB_RETRY : JOB_LOST;
+	return true;
 }

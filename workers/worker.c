@@ -38,6 +38,7 @@ static bool (*const job_batch_handlers[JOB__MAX])(struct job_ctx *, const struct
     size_t, int64_t, enum job_result *) = {
 	[JOB_PAYMENT_CONFIRM] = job_confirm_batch,
 	[JOB_SETTLE] = job_settle_batch,
+	[JOB_NOTIFY] = job_notify_batch,
 };
 
 /* Retry delay after a transient failure: 1 s doubling per attempt up to 60 s, +-25 % jitter. */

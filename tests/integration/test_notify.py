@@ -17,7 +17,7 @@ import re
 import time
 
 from jt import (RUN, SRC, Session, count, eq, eventually, follow_pg, mails_to, make_product,
-                make_seller, make_user, quote, sql)
+                make_seller, make_user, quote, sql, stack)
 from jt import order_status as status
 
 SUBJECT_PAID = "[장터] 결제 완료: "
@@ -259,6 +259,42 @@ def test_no_mail_without_an_address_a_user_or_an_order_and_the_job_completes():
                  "notify: order %s was never paid" % unpaid]:
         if want not in log:
             raise AssertionError("logged: %r" % want)
+
+
+def test_a_batch_of_notices_mails_each_shopper_once_and_completes_together():
+    # Seven notify jobs wait while no notify worker runs: five paid orders of five shoppers,
+    # one of a shopper without an address, one naming no order. One worker then claims them
+    # in growing batches (1, 2, 4), reads each batch's orders together and completes the
+    # batch's jobs by one statement: every shopper gets exactly one mail, every job is done
+    # after one attempt, nothing goes to the placeholder address.
+    pid = make_product(price=3100, stock=20)
+    stack("stop", "notifyworkers")
+    try:
+        users = [make_user(points=10000) for _ in range(5)]
+        oids = [new_order(Session(u), [(pid, 1 + i % 2)], "points")["orderId"]
+                for i, u in enumerate(users)]
+        ghost_uid = make_user(points=10000)
+        ghost = "naver-%d@oauth.invalid" % time.time_ns()
+        sql("UPDATE users SET email = %s WHERE id = %d" % (quote(ghost), ghost_uid))
+        ghost_oid = new_order(Session(ghost_uid), [(pid, 1)], "points")["orderId"]
+        jids = [paid_job(o) for o in oids + [ghost_oid]]
+        jids.append(add_notify_job('{"orderId":"NoSuchOrder0000000000001","event":"paid"}'))
+        before = open(os.path.join(RUN, "log", "jangteo.log"), encoding="utf-8",
+                      errors="replace").read().count("completed together")
+    finally:
+        stack("restart-notifyworker", "1")
+    for j in jids:
+        job_done(j)
+        eq(job_row(j)[:2], ("done", 1), "job %d done after one attempt" % j)
+    for u, o, i in zip(users, oids, range(5)):
+        m = one_mail(email_of(u))
+        assert_paid_mail(m, email_of(u), o, "{:,}".format(3100 * (1 + i % 2)), [])
+    eq(mails_to(ghost), [], "nothing sent to a placeholder address")
+    stack("restart-notifyworker", "2")
+    log = open(os.path.join(RUN, "log", "jangteo.log"), encoding="utf-8",
+               errors="replace").read()
+    if log.count("completed together") - before < 2:
+        raise AssertionError("no batch of notices was completed together")
 
 
 def test_a_malformed_job_is_kept_for_a_person_not_completed():
