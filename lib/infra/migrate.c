@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -70,32 +72,64 @@ read_file(const char *path, struct buf *out)
 	return n == 0 ? 0 : -1;
 }
 
-/* Runs each statement of text; statements end with ';' at the end of a line. */
+#define MIGRATE_DELIM_MAX 8   /* bytes of a DELIMITER, as "$$" or "//" */
+
+/* True when line (trimmed) is "DELIMITER x" in any case; stores x in delim. -1 when it is one
+ * but x is empty, too long or holds a space. */
 static int
-run_statements(struct db *db, const char *file, char *text)
+delimiter_line(const char *line, char *delim)
+{
+	size_t n;
+
+	if (strncasecmp(line, "DELIMITER", 9) != 0 ||
+	    (line[9] != ' ' && line[9] != '\t' && line[9] != '\0'))
+		return 0;
+	line += 9;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strlen(line);
+	if (n == 0 || n > MIGRATE_DELIM_MAX || strpbrk(line, " \t") != NULL)
+		return -1;
+	memcpy(delim, line, n + 1);
+	return 1;
+}
+
+int
+migrate_split(const char *file, char *text, migrate_stmt_fn fn, void *arg)
 {
 	struct buf stmt = { 0 };
-	char *line, *save = NULL, *end;
-	int lineno = 0, rc = 0;
+	char delim[MIGRATE_DELIM_MAX + 1] = ";";
+	char *line, *next, *end;
+	size_t dlen;
+	int lineno = 0, rc = 0, d;
 
-	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+	for (line = text; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
 		lineno++;
 		while (*line == ' ' || *line == '\t')
 			line++;
-		if (*line == '\0' || strncmp(line, "--", 2) == 0)
-			continue;
 		end = line + strlen(line);
 		while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 			*--end = '\0';
-		if (end > line && end[-1] == ';') {
-			end[-1] = '\0';
-			buf_puts(&stmt, line);
-			if (db_exec_once(db, buf_cstr(&stmt)) < 0) {
-				log_error(NULL, "migrate: %s: statement ending near line %d failed: %s",
-				    file, lineno, db_error(db));
+		if (*line == '\0' || strncmp(line, "--", 2) == 0)
+			continue;
+		if (stmt.len == 0 && (d = delimiter_line(line, delim)) != 0) {
+			if (d < 0) {
+				log_error(NULL, "migrate: %s: bad DELIMITER line %d", file, lineno);
 				rc = -1;
 				break;
 			}
+			continue;
+		}
+		dlen = strlen(delim);
+		if ((size_t)(end - line) >= dlen && memcmp(end - dlen, delim, dlen) == 0) {
+			end[-(ptrdiff_t)dlen] = '\0';
+			buf_puts(&stmt, line);
+			rc = fn(buf_cstr(&stmt), lineno, arg);
+			if (rc != 0)
+				break;
 			buf_reset(&stmt);
 		} else {
 			buf_puts(&stmt, line);
@@ -103,11 +137,39 @@ run_statements(struct db *db, const char *file, char *text)
 		}
 	}
 	if (rc == 0 && stmt.len > 0) {
-		log_error(NULL, "migrate: %s: last statement has no ';'", file);
+		log_error(NULL, "migrate: %s: last statement has no '%s'", file, delim);
 		rc = -1;
 	}
 	buf_release(&stmt);
 	return rc;
+}
+
+/* What run_one needs: the connection and the file's name for the log. */
+struct run_ctx {
+	struct db *db;
+	const char *file;
+};
+
+/* Runs one statement of a migration (migrate_stmt_fn). 0 or -1 (logged). */
+static int
+run_one(const char *stmt, int lineno, void *arg)
+{
+	struct run_ctx *c = arg;
+
+	if (db_exec_once(c->db, stmt) >= 0)
+		return 0;
+	log_error(NULL, "migrate: %s: statement ending near line %d failed: %s", c->file, lineno,
+	    db_error(c->db));
+	return -1;
+}
+
+/* Runs each statement of text (migrate_split). 0 or -1. */
+static int
+run_statements(struct db *db, const char *file, char *text)
+{
+	struct run_ctx c = { db, file };
+
+	return migrate_split(file, text, run_one, &c) == 0 ? 0 : -1;
 }
 
 int

@@ -22,7 +22,7 @@ static const struct suite_entry pure[] = {
 	{ "reconcile", reconcile_suite }, { "accept", accept_suite },
 	{ "alimtalk", alimtalk_suite }, { "text", text_suite },
 	{ "labels", labels_suite }, { "catalog", catalog_suite }, { "delivery", delivery_suite },
-	{ "hostport", hostport_suite },
+	{ "hostport", hostport_suite }, { "migrate", migrate_suite },
 };
 
 static const struct suite_entry server[] = {

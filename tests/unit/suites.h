@@ -31,6 +31,7 @@ Suite *labels_suite(void);
 Suite *catalog_suite(void);  /* cursors, sort names, discount rate (no server) */
 Suite *delivery_suite(void); /* addresses typed, the fee rule, couriers (no server) */
 Suite *hostport_suite(void); /* failover lists and the Sentinel answers (no server) */
+Suite *migrate_suite(void);  /* migration files split into statements (no server) */
 
 /* Server suites: need the private MariaDB and Redis of the local stack. They read the config
  * file named by JT_TEST_CONF (set by tests/run-stack-tests.sh). */
