@@ -180,6 +180,11 @@ db_fail(struct db *db, const char *sql, unsigned e, const char *msg)
 	case ER_DUP_ENTRY:
 	case ER_DUP_ENTRY_WITH_KEY_NAME:
 		return DB_DUP;
+	case ER_SIGNAL_EXCEPTION:
+		/* A procedure's SIGNAL SQLSTATE '45000': a refusal it chose, its MESSAGE_TEXT in
+		 * db_error(). Not an error of ours: the caller answers it. */
+		log_debug(&db_log_ctx, "db: refused: %s in \"%.*s\"", msg, DB_SQL_LOGGED, sql);
+		return DB_REFUSED;
 	default:
 		log_error(&db_log_ctx, "db: error %u: %s in \"%.*s\"", e,
 		    db_err_quotes_value(e) ? "(message withheld: it quotes a value)" : msg,
@@ -695,14 +700,36 @@ out:
 	return rc;
 }
 
-/* Binds and runs st; res NULL means no rows are wanted. Returns affected rows / nrows,
- * DB_LOST or another db_rc. */
+/* Reads and drops the results that follow st's first one (a CALL answers with each result
+ * set its procedure selected, then a status of its own), so that the connection takes the
+ * next statement. Nothing to read for any other statement (no round trip). Returns 0, or the
+ * error the server sent after the first result (a SIGNAL past a SELECT): DB_LOST or another
+ * db_rc. */
+static int
+db_drain(struct db *db, MYSQL_STMT *st, const char *sql)
+{
+	int r;
+
+	while ((r = mysql_stmt_next_result(st)) == 0) {
+		if (mysql_stmt_field_count(st) == 0)
+			continue;
+		if (mysql_stmt_store_result(st) != 0)
+			return db_stmt_fail(db, st, sql);
+		mysql_stmt_free_result(st);
+	}
+	return r > 0 ? db_stmt_fail(db, st, sql) : 0;
+}
+
+/* Binds and runs st; res NULL means no rows are wanted. Only the first result (a CALL's
+ * first result set) is kept; the rest are drained. Returns affected rows / nrows, DB_LOST or
+ * another db_rc. */
 static int64_t
 db_run_stmt(struct db *db, struct arena *a, struct db_res *res, const char *sql,
     struct db_args *args, MYSQL_STMT *st)
 {
 	my_ulonglong affected;
-	int64_t id;
+	int64_t id, rc;
+	int drc;
 
 	if (args->n > 0 && mysql_stmt_bind_param(st, args->bind) != 0)
 		return db_stmt_fail(db, st, sql);
@@ -716,16 +743,22 @@ db_run_stmt(struct db *db, struct arena *a, struct db_res *res, const char *sql,
 		affected = mysql_stmt_affected_rows(st);
 		if (res != NULL)
 			memset(res, 0, sizeof(*res));
-		return affected == (my_ulonglong)-1 ? 0 : (int64_t)affected;
-	}
-	if (res != NULL)
-		return db_fetch(db, a, res, st, sql);
-	/* db_exec of a statement that returns rows: discard them. */
-	if (mysql_stmt_store_result(st) != 0)
+		rc = affected == (my_ulonglong)-1 ? 0 : (int64_t)affected;
+	} else if (res != NULL) {
+		rc = db_fetch(db, a, res, st, sql);
+	} else if (mysql_stmt_store_result(st) != 0) {
 		return db_stmt_fail(db, st, sql);
-	affected = mysql_stmt_num_rows(st);
-	mysql_stmt_free_result(st);
-	return (int64_t)affected;
+	} else {
+		/* db_exec of a statement that returns rows: discard them. */
+		rc = (int64_t)mysql_stmt_num_rows(st);
+		mysql_stmt_free_result(st);
+	}
+	if (rc == DB_LOST)
+		return rc;
+	drc = db_drain(db, st, sql);
+	if (drc < 0 && res != NULL)
+		memset(res, 0, sizeof(*res));
+	return drc < 0 ? drc : rc;
 }
 
 /* Connects if needed, prepares sql (from the cache, or just for this call when once) and runs
@@ -1024,6 +1057,55 @@ db_tx(struct db *db, db_tx_fn fn, void *arg)
 		log_info(&db_log_ctx, "db: rerunning transaction (%s, run %d)",
 		    rc == DB_LOST ? "connection lost" : "deadlock or lock wait", attempt + 2);
 	}
+}
+
+/* Runs one statement as a transaction of its own (see db.h), rerun after a deadlock or a
+ * lock wait timeout at most db.tx_retries times. Returns what db_query / db_exec return, with
+ * DB_GONE when the connection broke while it ran (outcome unknown: never rerun). */
+int64_t
+db_tx1(struct db *db, struct arena *a, struct db_res *res, const char *sql, const char *types,
+    ...)
+{
+	struct db_args args;
+	va_list ap;
+	int64_t rc;
+	int attempt;
+
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (db->in_tx) {
+		log_error(&db_log_ctx, "db: db_tx1 called inside a transaction");
+		return DB_ERR;
+	}
+	va_start(ap, types);
+	rc = db_args_collect(&args, sql, types, ap);
+	va_end(ap);
+	if (rc != 0)
+		return DB_ERR;
+	db_failback(db);
+	for (attempt = 0;; attempt++) {
+		if (attempt > 0)
+			db_backoff(attempt);
+		/* Marked as a transaction: a broken connection is DB_GONE, never a resend. */
+		db->in_tx = true;
+		db->tx_lost = false;
+		db->tx_doomed = false;
+		rc = db_run(db, a, res, sql, &args, false);
+		db->in_tx = false;
+		db->tx_lost = false;
+		db->tx_doomed = false;
+		if (rc != DB_RETRY)
+			break;
+		if (attempt >= db->tx_retries) {
+			log_warn(&db_log_ctx, "db: statement given up after %d runs: %u %s",
+			    attempt + 1, db->err, db->errmsg);
+			break;
+		}
+		log_info(&db_log_ctx, "db: rerunning \"%.*s\" (deadlock or lock wait, run %d)",
+		    DB_SQL_LOGGED, sql, attempt + 2);
+	}
+	db_args_free(&args);
+	return rc;
 }
 
 /* True while inside db_tx. */

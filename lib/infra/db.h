@@ -22,6 +22,9 @@ enum db_rc {
 	DB_GONE  = -4,  /* connection lost inside a transaction: the transaction was lost */
 	DB_ABORT = -5,  /* a db_tx function chose to roll back; its own result (an enum of its
 	                 * module, kept in the function's context) says why. Never rerun. */
+	DB_REFUSED = -6, /* a stored procedure refused (SIGNAL SQLSTATE '45000', error 1644);
+	                 * its MESSAGE_TEXT, which says which refusal, is db_error(). Never
+	                 * rerun; inside db_tx, return it to roll back. */
 };
 
 /* Creates a handle; the connection is made on first use (so a process can start while the
@@ -43,6 +46,10 @@ int db_ping(struct db *db);
  * (a statement whose answer was lost may thus run twice: unique keys and guarded updates make
  * that harmless).
  */
+
+/* A CALL is a statement like any other through db_exec / db_query: db_query keeps the first
+ * result set the procedure selects, the others and the CALL's own status are read and
+ * dropped, so the connection is ready for the next statement. A SIGNAL is DB_REFUSED. */
 
 /* Runs a statement that returns no rows. Returns affected rows (>= 0) or an enum db_rc. For
  * an UPDATE that is the rows its WHERE matched, changed or not (CLIENT_FOUND_ROWS), so a
@@ -135,6 +142,18 @@ int64_t db_last_insert_id(struct db *db);
  * safe to rerun: it may not have effects outside the database. */
 typedef int (*db_tx_fn)(struct db *db, void *arg);
 int db_tx(struct db *db, db_tx_fn fn, void *arg);
+
+/* One statement as a transaction of its own, in one round trip: db_query (res not NULL,
+ * cells in a) or db_exec (res and a NULL), rerun like db_tx after a deadlock or a lock wait
+ * timeout. The statement must be atomic by itself: under autocommit a plain statement is; a
+ * CALL is only if its procedure opens and ends its transaction itself (START TRANSACTION ..
+ * COMMIT, with an exit handler that rolls back and RESIGNALs: jt_checkout with p_tx = 1,
+ * sql/019_checkout.sql). The C side does not wrap it in BEGIN/COMMIT: that would cost two
+ * more round trips. A connection broken while it runs is DB_GONE, never rerun (the outcome is
+ * unknown, as for a COMMIT whose answer was lost). Called inside db_tx: DB_ERR. Returns rows as
+ * db_query / db_exec, or an enum db_rc (DB_REFUSED for a SIGNAL). */
+int64_t db_tx1(struct db *db, struct arena *a, struct db_res *res, const char *sql,
+    const char *types, ...);
 
 /* True while inside db_tx. */
 bool db_in_tx(const struct db *db);

@@ -511,6 +511,91 @@ START_TEST(test_deadlock_reruns)
 }
 END_TEST
 
+/* ---- stored procedures ----------------------------------------------------------------------- */
+
+/* Writes a t_db_log row, then refuses before its result set (refuse 1), after it (2), or
+ * answers the row (0); its own transaction when tx is 1, as jt_checkout's p_tx. */
+static const char sql_proc_create[] =
+    "CREATE OR REPLACE PROCEDURE t_db_proc(IN p_tx BOOL, IN p_tag VARCHAR(32), IN p_refuse INT)\n"
+    "MODIFIES SQL DATA\n"
+    "BEGIN\n"
+    "  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN IF p_tx THEN ROLLBACK; END IF; RESIGNAL; END;\n"
+    "  IF p_tx THEN START TRANSACTION; END IF;\n"
+    "  INSERT INTO t_db_log (tag) VALUES (p_tag);\n"
+    "  IF p_refuse = 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sold out'; END IF;\n"
+    "  SELECT id, tag FROM t_db_log WHERE tag = p_tag;\n"
+    "  IF p_refuse = 2 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'late refusal'; END IF;\n"
+    "  IF p_tx THEN COMMIT; END IF;\n"
+    "END";
+static const char sql_proc_drop[] = "DROP PROCEDURE IF EXISTS t_db_proc";
+static const char sql_proc_call[] = "CALL t_db_proc(?, ?, ?)";
+
+/* A CALL that refuses inside db_tx: the transaction is rolled back, the refusal passed on. */
+static int
+tx_call_refused(struct db *db, void *p)
+{
+	int64_t rc;
+
+	(void)p;
+	rc = db_exec(db, sql_log_insert, "s", "tx-before");
+	if (rc < 0)
+		return (int)rc;
+	rc = db_exec(db, sql_proc_call, "isi", (int64_t)0, "tx-in", (int64_t)1);
+	return rc < 0 ? (int)rc : DB_ERR;
+}
+
+START_TEST(test_call)
+{
+	struct db_res res;
+
+	tlog_table();
+	ck_assert_int_eq(db_exec(t_db, sql_proc_create, ""), 0);
+
+	/* A CALL answering a row; the connection takes the next statement. */
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_proc_call, "isi", (int64_t)1, "p-a",
+	    (int64_t)0), 1);
+	ck_assert_str_eq(db_col_str(&res, 0, "tag"), "p-a");
+	ck_assert_int_eq(tscalar(t_db, sql_answer, "i", 2), 42);
+	/* db_exec of it: its rows counted and dropped. */
+	ck_assert_int_eq(db_exec(t_db, sql_proc_call, "isi", (int64_t)1, "p-b", (int64_t)0), 1);
+	ck_assert_int_eq(tscalar(t_db, sql_answer, "i", 1), 41);
+
+	/* A SIGNAL before the result set: DB_REFUSED with its text, nothing written. */
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_proc_call, "isi", (int64_t)1, "p-c",
+	    (int64_t)1), DB_REFUSED);
+	ck_assert_str_eq(db_error(t_db), "sold out");
+	ck_assert_uint_eq(db_errno(t_db), 1644);
+	ck_assert_uint_eq(res.nrows, 0);
+	ck_assert_int_eq(tscalar(t_db, sql_answer, "i", 0), 40);
+	/* A SIGNAL after the result set: the rows already sent are not an answer. */
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_proc_call, "isi", (int64_t)1, "p-d",
+	    (int64_t)2), DB_REFUSED);
+	ck_assert_str_eq(db_error(t_db), "late refusal");
+	ck_assert_uint_eq(res.nrows, 0);
+	ck_assert_int_eq(tscalar(t_db, sql_answer, "i", 0), 40);
+	ck_assert_int_eq(tscalar(t_db, sql_log_count, "", 0), 2);
+
+	/* db_tx1: one round trip, same answers; a duplicate is DB_DUP and rolled back. */
+	ck_assert_int_eq(db_tx1(t_db, t_arena, &res, sql_proc_call, "isi", (int64_t)1, "p-e",
+	    (int64_t)0), 1);
+	ck_assert_str_eq(db_col_str(&res, 0, "tag"), "p-e");
+	ck_assert_int_eq(db_tx1(t_db, NULL, NULL, sql_proc_call, "isi", (int64_t)1, "p-e",
+	    (int64_t)0), DB_DUP);
+	ck_assert_int_eq(db_tx1(t_db, t_arena, &res, sql_proc_call, "isi", (int64_t)1, "p-f",
+	    (int64_t)1), DB_REFUSED);
+	ck_assert(!db_in_tx(t_db));
+	ck_assert_int_eq(tscalar(t_db, sql_log_count, "", 0), 3);
+
+	/* Inside db_tx (p_tx 0): the refusal rolls back what the transaction wrote before. */
+	ck_assert_int_eq(db_tx(t_db, tx_call_refused, NULL), DB_REFUSED);
+	ck_assert_str_eq(db_error(t_db), "sold out");
+	ck_assert_int_eq(tscalar(t_db, sql_log_count, "", 0), 3);
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_log_tags, ""), 3);
+	ck_assert_str_eq(db_res_str(&res, 2, 0), "p-e");
+	ck_assert_int_eq(db_exec(t_db, sql_proc_drop, ""), 0);
+}
+END_TEST
+
 /* ---- reconnection -------------------------------------------------------------------------- */
 
 START_TEST(test_reconnect_after_kill)
@@ -669,6 +754,7 @@ db_suite(void)
 	tcase_add_test(tc, test_exec_once);
 	tcase_add_test(tc, test_tx_commit_rollback);
 	tcase_add_test(tc, test_deadlock_reruns);
+	tcase_add_test(tc, test_call);
 	tcase_add_test(tc, test_reconnect_after_kill);
 	tcase_add_test(tc, test_reconnect_inside_tx);
 	tcase_add_test(tc, test_ping_after_restart);
