@@ -1,12 +1,14 @@
 /* order_state: the order state machine's table and the only code that moves an order, with
  * the effects of becoming PAID and the stock an order takes and gives back (see
  * order_state.h). */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "infra/bus.h"
 #include "infra/db.h"
@@ -70,8 +72,11 @@ static const char SQL_PAYMENTS_MANY[] =
     "INSERT INTO payments (order_id, pg, payment_key, amount, status, approved_at, method)"
     " SELECT j.id, j.pg, j.payment_key, j.amount, 'DONE', NULLIF(j.approved_at, ''),"
     " NULLIF(j.method, '') FROM" PAID_ROWS;
-static const char SQL_RESERVE[] =
-    "UPDATE stock SET available = available - ? WHERE product_id = ? AND available >= ?";
+/* The guarded take of each line's stock, in product-id order: jt_stock_take
+ * (sql/019_checkout.sql), the one text of the rule, which jt_checkout calls too. */
+static const char SQL_RESERVE[] = "CALL jt_stock_take(?)";
+/* Its refusal (SIGNAL's MESSAGE_TEXT). */
+#define RESERVE_SOLD_OUT "sold out"
 static const char SQL_RELEASE[] =
     "UPDATE stock SET available = available + ? WHERE product_id = ?";
 
@@ -332,10 +337,35 @@ order_state_paid(struct db *db, struct arena *a, const struct order *o,
 	return *ledger_rc == LEDGER_DB_FAILED ? ledger_tx_rc(db, *ledger_rc) : DB_ABORT;
 }
 
-/* Takes (take) or gives back each line's stock (quantity - canceled_quantity), in the order
- * given. Returns 1 done, 0 a line's stock was short (taking), or an enum db_rc. */
-static int
-move_stock(struct db *db, const struct order_line *lines, size_t n, bool take)
+int
+order_state_reserve(struct db *db, const struct order_line *lines, size_t n)
+{
+	struct buf json;
+	int64_t rc;
+	size_t i;
+
+	buf_init(&json);
+	buf_puts(&json, "[");
+	for (i = 0; i < n; i++)
+		buf_printf(&json, "%s[%" PRId64 ",%" PRId64 "]", i > 0 ? "," : "",
+		    lines[i].product_id, (int64_t)lines[i].quantity - lines[i].canceled_quantity);
+	buf_puts(&json, "]");
+	rc = db_exec(db, SQL_RESERVE, "s", buf_cstr(&json));
+	buf_release(&json);
+	if (rc == DB_REFUSED)
+		return strcmp(db_error(db), RESERVE_SOLD_OUT) == 0 ? 0 : DB_ERR;
+	return rc < 0 ? (int)rc : 1;
+}
+
+/* The text of jt_stock_take's refusal. */
+const char *
+order_state_sold_out_text(void)
+{
+	return RESERVE_SOLD_OUT;
+}
+
+int
+order_state_release(struct db *db, const struct order_line *lines, size_t n)
 {
 	int64_t rc, q;
 	size_t i;
@@ -344,24 +374,9 @@ move_stock(struct db *db, const struct order_line *lines, size_t n, bool take)
 		q = (int64_t)lines[i].quantity - lines[i].canceled_quantity;
 		if (q <= 0)
 			continue;
-		rc = take ? db_exec(db, SQL_RESERVE, "iii", q, lines[i].product_id, q) :
-		    db_exec(db, SQL_RELEASE, "ii", q, lines[i].product_id);
-		if (rc < 0 || (take && rc == 0))
-			return (int)rc;  /* 0: the guard of a take refused */
+		rc = db_exec(db, SQL_RELEASE, "ii", q, lines[i].product_id);
+		if (rc < 0)
+			return (int)rc;
 	}
-	return 1;
-}
-
-int
-order_state_reserve(struct db *db, const struct order_line *lines, size_t n)
-{
-	return move_stock(db, lines, n, true);
-}
-
-int
-order_state_release(struct db *db, const struct order_line *lines, size_t n)
-{
-	int rc = move_stock(db, lines, n, false);
-
-	return rc < 0 ? rc : 0;
+	return 0;
 }

@@ -143,11 +143,16 @@ struct order_paid_item {
  * row exists, which the one-by-one path takes as recorded). */
 int order_state_paid_batch(struct db *db, struct arena *a, struct order_paid_item *v, size_t n);
 
-/* Takes the stock of each line (quantity - canceled_quantity) with a guarded UPDATE, in the
- * order given (the callers keep lines in product-id order, so every taker locks the stock
- * rows in one order). Returns 1 all taken, 0 a line's stock was short (the caller rolls
+/* Takes the stock of each line (quantity - canceled_quantity) with a guarded UPDATE, in
+ * product-id order (every taker locks the stock rows in one order): one CALL of
+ * jt_stock_take (sql/019_checkout.sql), the rule's one text, which the checkout's
+ * jt_checkout calls too. Returns 1 all taken, 0 a line's stock was short (the caller rolls
  * back: earlier lines were taken), or an enum db_rc. */
 int order_state_reserve(struct db *db, const struct order_line *lines, size_t n);
+
+/* The MESSAGE_TEXT of jt_stock_take's refusal (db_error() after DB_REFUSED): a line's stock
+ * was short. */
+const char *order_state_sold_out_text(void);
 
 /* Gives the stock of each line (quantity - canceled_quantity) back. Call in the transaction
  * whose move ended the order (or completed a refund), only when that move matched, so stock
