@@ -139,6 +139,8 @@ struct order {
  * product's current name is ORDERS_PRODUCT_CHANGED, a client_amount that is not the total
  * ORDERS_AMOUNT_MISMATCH (the shopper saw another product or price: they must look again).
  * Creates an order in one transaction: the order row (PENDING for a PG; PAID for points),
+ * written by one CALL of jt_checkout (sql/019_checkout.sql; a card checkout is that CALL and
+ * the price query: two statements),
  * its lines priced from the database, the stock of each line reserved in product-id order,
  * and for points the balance taken with a guarded UPDATE and the paid effects
  * (order_state_paid: sale counted, settle and notify jobs, posting). Stock the price query

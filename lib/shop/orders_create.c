@@ -1,5 +1,6 @@
-/* orders_create: checkout: the lines priced from the database, then one transaction that
- * writes the order, reserves its stock and, for points, pays it (see orders.h). */
+/* orders_create: checkout: the lines priced from the database, then one CALL of jt_checkout
+ * (sql/019_checkout.sql) that writes the order and reserves its stock, in its own
+ * transaction for a card order, inside a db_tx that also pays it for points (see orders.h). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include "base/valid.h"
 #include "infra/db.h"
 #include "shop/addresses.h"
-#include "shop/fulfilment.h"
 #include "shop/order_state.h"
 #include "shop/orders.h"
 #include "shop/shipping.h"
@@ -34,26 +34,11 @@ static const char SQL_PRICES[] =
     " LEFT JOIN stock k ON k.product_id = p.id";
 static const char SQL_USER_EXISTS[] =
     "SELECT 1 FROM users WHERE id = ?";
-/* The order row, handing back its id and the times the checkout answers with (RETURNING:
- * no read-back after the commit). */
-static const char SQL_INSERT_ORDER[] =
-    "INSERT INTO orders (public_id, user_id, status, pay_method, amount, order_name,"
-    " item_count, checkout_key, expires_at, paid_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, IF(? = 'PAID', NOW(3), NULL))"
-    " RETURNING id, DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s') AS expires_at,"
-    " DATE_FORMAT(paid_at, '%Y-%m-%d %H:%i:%s') AS paid_at,"
-    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS created_at";
-static const char SQL_INSERT_LINE[] =
-    "INSERT INTO order_lines (order_id, product_id, seller_id, name, unit_price, quantity,"
-    " amount) VALUES (?, ?, ?, ?, ?, ?, ?)";
-/* Every line of a several-line order in one statement: the lines arrive as a JSON array of
- * [product_id, seller_id, name, unit_price, quantity, amount]. */
-static const char SQL_INSERT_LINES[] =
-    "INSERT INTO order_lines (order_id, product_id, seller_id, name, unit_price, quantity,"
-    " amount) SELECT ?, j.product_id, j.seller_id, j.name, j.unit_price, j.quantity, j.amount"
-    " FROM JSON_TABLE(?, '$[*]' COLUMNS (product_id BIGINT UNSIGNED PATH '$[0]',"
-    " seller_id BIGINT UNSIGNED PATH '$[1]', name VARCHAR(200) PATH '$[2]',"
-    " unit_price BIGINT PATH '$[3]', quantity INT PATH '$[4]', amount BIGINT PATH '$[5]')) AS j";
+/* The checkout's writes in one statement (sql/019_checkout.sql): the order, its lines, its
+ * CREATED event, its parcels, its address, its stock; it answers the order's id and times
+ * (time_fields). Its first parameter: 1 its own transaction (card), 0 the caller's (points). */
+static const char SQL_CHECKOUT[] =
+    "CALL jt_checkout(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_SPEND_POINTS[] =
     "UPDATE users SET points = points - ? WHERE id = ? AND points >= ?";
 
@@ -101,7 +86,10 @@ struct create_tx {
 	enum orders_create_rc why;      /* DB_ABORT: the refusal */
 	struct shipping_quote shipping; /* each seller's parcel and its fee (in o.amount) */
 	struct price *priced;           /* per line of o, in o's order: the price query's row */
-	struct db_res made;             /* the order row's RETURNING: id and times */
+	struct db_res made;             /* jt_checkout's answer: the order's id and times */
+	const char *lines_json;         /* jt_checkout's JSON arguments (checkout_json) */
+	const char *parcels_json;
+	const char *address_json;       /* NULL: no address */
 };
 
 static int
@@ -310,41 +298,6 @@ client_names_differ(const struct orders_create_req *req, const struct order *o)
 	return false;
 }
 
-/* Writes o's lines: one statement for one line, one JSON_TABLE insert for several. Returns
- * 0 or an enum db_rc. */
-static int
-insert_lines(struct db *db, const struct order *o)
-{
-	const struct order_line *l = &o->lines[0];
-	struct json_object *rows, *row;
-	int64_t rc;
-	size_t i;
-
-	if (o->nlines == 1) {
-		rc = db_exec(db, SQL_INSERT_LINE, "iiisiii", o->id, l->product_id, l->seller_id,
-		    l->name, l->unit_price, (int64_t)l->quantity, l->amount);
-		return rc < 0 ? (int)rc : 0;
-	}
-	rows = json_object_new_array();
-	for (i = 0; i < o->nlines; i++) {
-		l = &o->lines[i];
-		row = json_object_new_array();
-		json_object_array_add(row, json_object_new_int64(l->product_id));
-		json_object_array_add(row, json_object_new_int64(l->seller_id));
-		json_object_array_add(row, json_object_new_string(l->name));
-		json_object_array_add(row, json_object_new_int64(l->unit_price));
-		json_object_array_add(row, json_object_new_int64(l->quantity));
-		json_object_array_add(row, json_object_new_int64(l->amount));
-		json_object_array_add(rows, row);
-	}
-	rc = db_exec(db, SQL_INSERT_LINES, "is", o->id,
-	    json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
-	json_object_put(rows);
-	if (rc >= 0 && rc != (int64_t)o->nlines)
-		return DB_ERR;
-	return rc < 0 ? (int)rc : 0;
-}
-
 /* For points: the balance taken (guarded), first in the transaction: the user's row is
  * locked exclusively before the order's foreign key takes a shared lock on it, so two
  * checkouts of one user queue instead of deadlocking (both holding the shared lock, both
@@ -363,21 +316,91 @@ spend_points(struct db *db, struct create_tx *t)
 	return 0;
 }
 
-/* The order's row; o->id and the times it answers with come back in t->made. Returns 0 or an
- * enum db_rc. */
+/* json as compact text copied into a; drops json. */
+static const char *
+json_text(struct arena *a, struct json_object *json)
+{
+	const char *text = arena_strdup(a,
+	    json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(json);
+	return text;
+}
+
+/* jt_checkout's JSON arguments for t: the lines (in product-id order), the parcels and the
+ * address (NULL when the checkout has none), in the arena. */
+static void
+checkout_json(struct create_tx *t)
+{
+	const struct order *o = &t->o;
+	const struct address *ad = t->req->ship_to;
+	struct json_object *rows, *row;
+	size_t i;
+
+	rows = json_object_new_array();
+	for (i = 0; i < o->nlines; i++) {
+		const struct order_line *l = &o->lines[i];
+
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_int64(l->product_id));
+		json_object_array_add(row, json_object_new_int64(l->quantity));
+		json_object_array_add(row, json_object_new_int64(l->seller_id));
+		json_object_array_add(row, json_object_new_string(l->name));
+		json_object_array_add(row, json_object_new_int64(l->unit_price));
+		json_object_array_add(row, json_object_new_int64(l->amount));
+		json_object_array_add(rows, row);
+	}
+	t->lines_json = json_text(t->a, rows);
+	rows = json_object_new_array();
+	for (i = 0; i < t->shipping.n; i++) {
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_int64(t->shipping.parcels[i].seller_id));
+		json_object_array_add(row, json_object_new_int64(t->shipping.parcels[i].fee));
+		json_object_array_add(rows, row);
+	}
+	t->parcels_json = json_text(t->a, rows);
+	t->address_json = NULL;
+	if (ad == NULL)
+		return;
+	row = json_object_new_array();
+	json_object_array_add(row, json_object_new_string(ad->f[ADDRESS_RECIPIENT]));
+	json_object_array_add(row, json_object_new_string(ad->f[ADDRESS_PHONE]));
+	json_object_array_add(row, json_object_new_string(ad->f[ADDRESS_ZIPCODE]));
+	json_object_array_add(row, json_object_new_string(ad->f[ADDRESS_ADDRESS1]));
+	json_object_array_add(row, json_object_new_string(ad->f[ADDRESS_ADDRESS2]));
+	json_object_array_add(row, json_object_new_string(ad->f[ADDRESS_MEMO]));
+	t->address_json = json_text(t->a, row);
+}
+
+/* The order's writes, one CALL: its own transaction (own_tx, through db_tx1: rerun on a
+ * deadlock) or inside the caller's. o->id and the times it answers with come back in t->made.
+ * Returns 0, DB_ABORT with t->why set for a refusal (the stock), or an enum db_rc. */
 static int
-insert_order(struct db *db, struct create_tx *t)
+call_checkout(struct db *db, struct create_tx *t, bool own_tx)
 {
 	const struct orders_create_req *req = t->req;
 	struct order *o = &t->o;
 	const char *status = orders_status_name(o->status);
 	int64_t n;
 
-	/* A rerun after a deadlock gets a fresh id: the rolled-back one is gone anyway. */
+	/* A rerun of the points transaction gets a fresh id: the rolled-back one is gone anyway
+	 * (db_tx1 reruns with the same one, as nothing of its first run stayed either). */
 	ids_new(o->public_id, sizeof(o->public_id));
-	n = db_query(db, t->a, &t->made, SQL_INSERT_ORDER, "sissisisis", o->public_id, o->user_id,
-	    status, orders_pay_name(o->pay), o->amount, o->order_name, (int64_t)o->item_count,
-	    req->checkout_key, req->expire_seconds, status);
+	if (own_tx)
+		n = db_tx1(db, t->a, &t->made, SQL_CHECKOUT, "isissisisisss", (int64_t)1,
+		    o->public_id, o->user_id, status, orders_pay_name(o->pay), o->amount,
+		    o->order_name, (int64_t)o->item_count, req->checkout_key, req->expire_seconds,
+		    t->lines_json, t->parcels_json, t->address_json);
+	else
+		n = db_query(db, t->a, &t->made, SQL_CHECKOUT, "isissisisisss", (int64_t)0,
+		    o->public_id, o->user_id, status, orders_pay_name(o->pay), o->amount,
+		    o->order_name, (int64_t)o->item_count, req->checkout_key, req->expire_seconds,
+		    t->lines_json, t->parcels_json, t->address_json);
+	if (n == DB_REFUSED) {
+		t->why = strcmp(db_error(db), order_state_sold_out_text()) == 0 ? ORDERS_SOLD_OUT :
+		    ORDERS_CREATE_FAILED;
+		return DB_ABORT;
+	}
 	if (n < 0)
 		return (int)n;
 	if (n != 1)
@@ -386,62 +409,30 @@ insert_order(struct db *db, struct create_tx *t)
 	return 0;
 }
 
-/* The checkout's transaction. For points the balance first (spend_points); then the
- * uncontended rows (order, lines, timeline, parcels, address); then the contended ones,
- * whose locks are held until the commit: the
- * stock rows in product-id order (every checkout takes them in the same order), and for a
- * points order the paid effects, whose ledger posting comes last (order_state_paid). */
+/* The points checkout's transaction: the balance first (spend_points), then the order's
+ * writes (call_checkout: the stock rows, contended, last among them), then the paid effects,
+ * whose ledger posting comes last (order_state_paid): the contended locks are held until the
+ * commit only. */
 static int
-create_tx_fn(struct db *db, void *arg)
+points_tx_fn(struct db *db, void *arg)
 {
 	struct create_tx *t = arg;
-	const struct orders_create_req *req = t->req;
 	struct order *o = &t->o;
 	enum ledger_rc lrc;
-	int64_t rc;
-	size_t i;
+	int rc;
 
 	bus_batch_clear(&o->jobs);
-	if (o->pay == ORDER_PAY_POINTS) {
-		rc = spend_points(db, t);
-		if (rc < 0)
-			return (int)rc;
-	}
-	rc = insert_order(db, t);
+	rc = spend_points(db, t);
 	if (rc < 0)
-		return (int)rc;
-	rc = insert_lines(db, o);
+		return rc;
+	rc = call_checkout(db, t, false);
 	if (rc < 0)
-		return (int)rc;
-	rc = order_state_created(db, o->id, o->status);
-	if (rc < 0)
-		return (int)rc;
-	/* Each seller's parcel with its fee, and where the parcels go. */
-	for (i = 0; i < t->shipping.n; i++) {
-		rc = fulfilment_open(db, o->id, t->shipping.parcels[i].seller_id,
-		    t->shipping.parcels[i].fee);
-		if (rc < 0)
-			return (int)rc;
-	}
-	if (req->ship_to != NULL) {
-		rc = addresses_copy_to_order(db, o->id, req->ship_to);
-		if (rc < 0)
-			return (int)rc;
-	}
-	rc = order_state_reserve(db, o->lines, o->nlines);
-	if (rc < 0)
-		return (int)rc;
-	if (rc == 0) {
-		t->why = ORDERS_SOLD_OUT;
-		return DB_ABORT;
-	}
-	if (o->pay != ORDER_PAY_POINTS)
-		return 0;
+		return rc;
 	/* The posting comes last in order_state_paid, after the points UPDATE, as ledger.h asks. */
 	rc = order_state_paid(db, t->a, o, NULL, &o->jobs, &lrc);
 	if (rc == DB_ABORT)
 		t->why = ORDERS_CREATE_FAILED;
-	return (int)rc;
+	return rc;
 }
 
 /* True when *o (loaded with details) is the order req describes: same method, same lines. */
@@ -557,7 +548,11 @@ orders_create(struct db *db, struct arena *a, const struct orders_create_req *re
 	if (prc != ORDERS_CREATED)
 		return prc == ORDERS_CREATE_FAILED ? prc : refused(db, a, req, prc, out);
 
-	rc = db_tx(db, create_tx_fn, &t);
+	checkout_json(&t);
+	if (req->pay == ORDER_PAY_POINTS)
+		rc = db_tx(db, points_tx_fn, &t);
+	else
+		rc = call_checkout(db, &t, true);
 	if (rc != 0)
 		return create_failed(db, a, &t, rc, out);
 	if (created_order(a, &t, out) != 0)
