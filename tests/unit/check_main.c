@@ -29,7 +29,7 @@ static const struct suite_entry server[] = {
 	{ "db", db_suite }, { "redis", redis_suite }, { "outbox", outbox_suite },
 	{ "session", session_suite }, { "cart", cart_suite },
 	{ "ledger", ledger_suite }, { "breaker_published", breaker_published_suite },
-	{ "order_state", order_state_suite },
+	{ "order_state", order_state_suite }, { "checkout", checkout_suite },
 };
 
 const char *

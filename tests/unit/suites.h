@@ -47,6 +47,7 @@ Suite *cart_suite(void);     /* server: Redis and MariaDB of a running stack */
 Suite *ledger_suite(void);   /* server: postings, replays, limits, the books check */
 Suite *breaker_published_suite(void); /* server: breaker reports in Redis read back */
 Suite *order_state_suite(void); /* server: every move of the order state machine */
+Suite *checkout_suite(void);  /* server: orders_create, two statements per card checkout */
 
 /* The config file for server suites (aborts the test if JT_TEST_CONF is unset). */
 const char *test_conf_path(void);
