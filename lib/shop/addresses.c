@@ -40,9 +40,6 @@ static const char SQL_DELETE[] = "DELETE FROM addresses WHERE user_id = ? AND id
 static const char SQL_HAS_DEFAULT[] =
     "SELECT 1 FROM addresses WHERE user_id = ? AND is_default = 1";
 static const char SQL_NEWEST[] = "SELECT MAX(id) FROM addresses WHERE user_id = ?";
-static const char SQL_TO_ORDER[] =
-    "INSERT INTO order_addresses (order_id, recipient, phone, zipcode, address1, address2, memo)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)";
 /* Same columns as ADDRESS_COLUMNS (id 0, no label, never the default). */
 static const char SQL_OF_ORDER[] =
     "SELECT 0, '', recipient, phone, zipcode, address1, address2, memo, 0"
@@ -424,16 +421,6 @@ addresses_delete(struct db *db, int64_t user_id, int64_t id)
 	struct book_tx t = { .user_id = user_id, .id = id };
 
 	return run(db, delete_tx, &t);
-}
-
-int
-addresses_copy_to_order(struct db *db, int64_t order_id, const struct address *ad)
-{
-	int64_t n = db_exec(db, SQL_TO_ORDER, "issssss", order_id, ad->f[ADDRESS_RECIPIENT],
-	    ad->f[ADDRESS_PHONE], ad->f[ADDRESS_ZIPCODE], ad->f[ADDRESS_ADDRESS1],
-	    ad->f[ADDRESS_ADDRESS2], ad->f[ADDRESS_MEMO]);
-
-	return n < 0 ? (int)n : 0;
 }
 
 int

@@ -81,9 +81,8 @@ enum addresses_rc addresses_set_default(struct db *db, int64_t user_id, int64_t 
 /* Deletes user_id's address id (orders keep their own copy: order_addresses). */
 enum addresses_rc addresses_delete(struct db *db, int64_t user_id, int64_t id);
 
-/* Copies ad (checked) as the address order order_id ships to. Call inside the checkout
- * transaction. Returns 0 or an enum db_rc. */
-int addresses_copy_to_order(struct db *db, int64_t order_id, const struct address *ad);
+/* A checked address is copied as the address an order ships to by jt_checkout
+ * (sql/019_checkout.sql, from lib/shop/orders_create.c), in the checkout's transaction. */
 
 /* The address order order_id ships to into *out (id 0). Returns 1, 0 when the order has none
  * (checked out through the API), -1 on a database error. */

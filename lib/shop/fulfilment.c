@@ -44,8 +44,6 @@ static const char SQL_OF_ORDER[] =
     " GROUP BY l.seller_id, e.name, d.shipping_fee, d.status, d.courier, d.tracking_no,"
     " d.shipped_at, d.delivered_at, d.return_requested_at, d.return_reason"
     " ORDER BY l.seller_id";
-static const char SQL_OPEN[] =
-    "INSERT INTO order_deliveries (order_id, seller_id, shipping_fee) VALUES (?, ?, ?)";
 /* The order row, locked first: every move and every refund of one order take turns. By its
  * public id, or by the number people read (its id and its creation day, labels_order_no). */
 enum lock_col { LC_ID, LC_STATUS, LC_USER, LC_PUBLIC_ID };
@@ -180,14 +178,6 @@ fulfilment_of_order(struct db *db, struct arena *a, int64_t order_id, int return
 		d->returnable = return_days > 0 && db_res_i64(&res, k, OC_RETURNABLE) != 0;
 	}
 	return n;
-}
-
-int
-fulfilment_open(struct db *db, int64_t order_id, int64_t seller_id, int64_t shipping_fee)
-{
-	int64_t n = db_exec(db, SQL_OPEN, "iii", order_id, seller_id, shipping_fee);
-
-	return n < 0 ? (int)n : 0;
 }
 
 int

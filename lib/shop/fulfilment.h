@@ -87,9 +87,9 @@ enum fulfilment_rc {
 /* "DONE", "ALREADY", ... for logs and test routes. */
 const char *fulfilment_rc_name(enum fulfilment_rc rc);
 
-/* Writes the delivery row of seller_id in order order_id with its shipping fee (PREPARING).
- * Call inside the checkout transaction. Returns 0 or an enum db_rc. */
-int fulfilment_open(struct db *db, int64_t order_id, int64_t seller_id, int64_t shipping_fee);
+/* An order's delivery rows (one per seller, with its shipping fee, PREPARING) are opened by
+ * jt_checkout (sql/019_checkout.sql), the single writer of a checkout's rows: a change to
+ * this module's rule for them is made there too. */
 
 #define FULFILMENT_ORDER_MAX 32   /* bytes of an order's public id or number */
 

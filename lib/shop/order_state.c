@@ -188,15 +188,6 @@ order_state_move(struct db *db, const struct order_move *m)
 	return rc < 0 ? (int)rc : ORDER_STATE_MOVED;
 }
 
-int
-order_state_created(struct db *db, int64_t order_id, enum order_status status)
-{
-	int64_t rc = db_exec(db, SQL_EVENT, "issss", order_id, NULL, orders_status_name(status),
-	    actor_names[ORDER_BY_SHOPPER], NULL);
-
-	return rc < 0 ? (int)rc : 0;
-}
-
 /* order_state_paid without the posting. Returns 0 or an enum db_rc. */
 static int
 paid_unposted(struct db *db, struct arena *a, const struct order *o,

@@ -101,9 +101,9 @@ enum order_state_rc {
  * order_state_rc (>= 0) or an enum db_rc. */
 int order_state_move(struct db *db, const struct order_move *m);
 
-/* The creation's timeline row (NULL -> status, by the shopper), in the creating transaction.
- * Returns 0 or an enum db_rc. */
-int order_state_created(struct db *db, int64_t order_id, enum order_status status);
+/* The creation's timeline row (NULL -> the first status, by "shopper", no note) is written by
+ * jt_checkout (sql/019_checkout.sql), the single writer of a checkout's rows: a change to
+ * this module's rule for it is made there too. */
 
 /* What became of an approved payment (NULL for a points order: it has no payments row). */
 struct order_payment {
