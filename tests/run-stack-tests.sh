@@ -10,7 +10,8 @@
 # scaffolding: no test route in jangteo-fcgi, no test file among what `make install` lays out.
 #
 # JT_TESTS="test_orders test_refunds" runs only those integration modules, once, behind nginx
-# (no unit suites, browser journeys or Apache pass): a developer's quick re-run.
+# (no unit suites, browser journeys or Apache pass): a developer's quick re-run. With
+# JT_SUITES="db,checkout" as well, those server-backed Check suites run first.
 set -euo pipefail
 src=${JT_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${JT_BUILDDIR:-$src/_build}
@@ -72,7 +73,7 @@ trap stop_stack EXIT
 # Server-backed unit suites run against the test database of the same MariaDB.
 sed -e 's/^db\.name *=.*/db.name = jangteo_test/' "$JT_RUN/jangteo.conf" >"$JT_RUN/test.conf"
 grep -q '^db\.name = jangteo_test' "$JT_RUN/test.conf" || echo "db.name = jangteo_test" >>"$JT_RUN/test.conf"
-if [ -x "$build/tests/unit/check_jangteo" ] && [[ -z ${JT_TESTS:-} ]]; then
+if [ -x "$build/tests/unit/check_jangteo" ] && [[ -z ${JT_TESTS:-} || -n ${JT_SUITES:-} ]]; then
 	JT_TEST_CONF=$JT_RUN/test.conf "$build/tests/unit/check_jangteo"
 fi
 
