@@ -596,6 +596,75 @@ START_TEST(test_call)
 }
 END_TEST
 
+/* Bumps row p_first, waits, bumps p_second, in its own transaction: two CALLs in opposite
+ * orders deadlock. */
+static const char sql_dl_proc_create[] =
+    "CREATE OR REPLACE PROCEDURE t_db_dl_proc(IN p_first BIGINT, IN p_second BIGINT)\n"
+    "MODIFIES SQL DATA\n"
+    "BEGIN\n"
+    "  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;\n"
+    "  START TRANSACTION;\n"
+    "  UPDATE t_db_dl SET v = v + 1 WHERE id = p_first;\n"
+    "  DO SLEEP(0.3);\n"
+    "  UPDATE t_db_dl SET v = v + 1 WHERE id = p_second;\n"
+    "  COMMIT;\n"
+    "END";
+static const char sql_dl_proc_call[] = "CALL t_db_dl_proc(?, ?)";
+
+/* Child: waits for the start (the pipe closed), then one db_tx1 CALL; exits 0 or 100 + the
+ * failure. */
+static void
+dl1_child(int64_t first, int64_t second, int start)
+{
+	struct conf *c = tconf();
+	struct db *db = db_new(c);
+	char ch;
+	int64_t rc = db_ping(db) == 0 ? 0 : DB_ERR;
+
+	if (rc == 0 && read(start, &ch, 1) != 0)
+		rc = DB_ERR;
+	if (rc == 0)
+		rc = db_tx1(db, NULL, NULL, sql_dl_proc_call, "ii", first, second);
+	db_free(&db);
+	conf_free(&c);
+	_exit(rc >= 0 ? 0 : (int)(100 - rc));
+}
+
+START_TEST(test_tx1_deadlock_reruns)
+{
+	struct db_res res;
+	int start[2], status, i;
+	pid_t pid[2];
+
+	ck_assert_int_eq(db_exec(t_db, sql_dl_drop, ""), 0);
+	ck_assert_int_eq(db_exec(t_db, sql_dl_create, ""), 0);
+	ck_assert_int_eq(db_exec(t_db, sql_dl_seed, ""), 2);
+	ck_assert_int_eq(db_exec(t_db, sql_dl_proc_create, ""), 0);
+	ck_assert_int_eq(pipe(start), 0);
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			close(start[1]);
+			dl1_child(i == 0 ? 1 : 2, i == 0 ? 2 : 1, start[0]);
+		}
+	}
+	close(start[0]);
+	close(start[1]);   /* both go */
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) == 0, "child %d failed: %d", i,
+		    WEXITSTATUS(status) - 100);
+	}
+	/* The deadlock's victim was rolled back whole and rerun: both CALLs counted once. */
+	ck_assert_int_eq(db_query(t_db, t_arena, &res, sql_dl_values, ""), 2);
+	ck_assert_int_eq(db_res_i64(&res, 0, 1), 2);
+	ck_assert_int_eq(db_res_i64(&res, 1, 1), 2);
+	ck_assert_int_eq(db_exec(t_db, "DROP PROCEDURE t_db_dl_proc", ""), 0);
+}
+END_TEST
+
 /* ---- reconnection -------------------------------------------------------------------------- */
 
 START_TEST(test_reconnect_after_kill)
@@ -755,6 +824,7 @@ db_suite(void)
 	tcase_add_test(tc, test_tx_commit_rollback);
 	tcase_add_test(tc, test_deadlock_reruns);
 	tcase_add_test(tc, test_call);
+	tcase_add_test(tc, test_tx1_deadlock_reruns);
 	tcase_add_test(tc, test_reconnect_after_kill);
 	tcase_add_test(tc, test_reconnect_inside_tx);
 	tcase_add_test(tc, test_ping_after_restart);
