@@ -24,7 +24,8 @@ enum move_sql {
 	MOVE_PLAIN,         /* the status only */
 	MOVE_END,           /* ends an unpaid order: fail_code and fail_message set */
 	MOVE_EXPIRE,        /* MOVE_END, only once expires_at has passed */
-	MOVE_CONFIRM,       /* the payment key kept, amount checked, not expired */
+	MOVE_CONFIRM,       /* the payment key kept, amount checked, not expired: with its
+	                     * timeline row, CALL jt_order_confirming (SQL_CONFIRMING) */
 	MOVE_PAY,           /* paid_at now, the payment key kept, amount checked, failure cleared */
 	MOVE_SQL__MAX
 };
@@ -38,14 +39,17 @@ static const char *const move_sql[MOVE_SQL__MAX] = {
 	[MOVE_EXPIRE] =
 	    "UPDATE orders SET status = ?, fail_code = ?, fail_message = ?"
 	    " WHERE id = ? AND status = ? AND expires_at <= NOW(3)",
-	[MOVE_CONFIRM] =
-	    "UPDATE orders SET status = ?, payment_key = COALESCE(?, payment_key)"
-	    " WHERE id = ? AND status = ? AND amount = ? AND expires_at > NOW(3)",
 	[MOVE_PAY] =
 	    "UPDATE orders SET status = ?, paid_at = NOW(3), payment_key = COALESCE(?, payment_key),"
 	    " fail_code = NULL, fail_message = NULL WHERE id = ? AND status = ? AND amount = ?",
 };
 
+/* PENDING -> CONFIRMING: the guard, the timeline row and (with a payload) the job, in
+ * jt_order_confirming (sql/020_order_confirming.sql), the move's one text:
+ * (p_tx, order id, amount, payment key, actor, note, job kind, payload). */
+static const char SQL_CONFIRMING[] = "CALL jt_order_confirming(?, ?, ?, ?, ?, ?, ?, ?)";
+/* Its refusal when the guard matches nothing (SIGNAL's MESSAGE_TEXT). */
+#define CONFIRMING_NOT_MATCHED "not matched"
 static const char SQL_EVENT[] =
     "INSERT INTO order_events (order_id, from_status, to_status, actor, note)"
     " VALUES (?, ?, ?, ?, ?)";
@@ -157,13 +161,24 @@ update(struct db *db, const struct transition *t, const struct order_move *m)
 	case MOVE_END:
 	case MOVE_EXPIRE:
 		return db_exec(db, sql, "sssis", to, m->fail_code, m->fail_message, m->order_id, from);
-	case MOVE_CONFIRM:
 	case MOVE_PAY:
 		return db_exec(db, sql, "ssisi", to, m->payment_key, m->order_id, from, m->amount);
 	case MOVE_PLAIN:
 	default:
 		return db_exec(db, sql, "sis", to, m->order_id, from);
 	}
+}
+
+/* The enum order_state_rc or db_rc of a CALL of jt_order_confirming that answered rc. */
+static int
+confirming_rc(struct db *db, int64_t rc)
+{
+	if (rc == DB_REFUSED)
+		return strcmp(db_error(db), CONFIRMING_NOT_MATCHED) == 0 ? ORDER_STATE_NOT_MATCHED :
+		    DB_ERR;
+	if (rc < 0)
+		return (int)rc;
+	return ORDER_STATE_MOVED;
 }
 
 int
@@ -178,6 +193,10 @@ order_state_move(struct db *db, const struct order_move *m)
 		    order_state_actor_name(m->actor));
 		return ORDER_STATE_REFUSED;
 	}
+	if (t->sql == MOVE_CONFIRM)  /* the procedure writes the timeline row too */
+		return confirming_rc(db, db_exec(db, SQL_CONFIRMING, "iiisssss", (int64_t)0,
+		    m->order_id, m->amount, m->payment_key, actor_names[m->actor], m->note, NULL,
+		    NULL));
 	rc = update(db, t, m);
 	if (rc < 0)
 		return (int)rc;
@@ -186,6 +205,29 @@ order_state_move(struct db *db, const struct order_move *m)
 	rc = db_exec(db, SQL_EVENT, "issss", m->order_id, orders_status_name(m->from),
 	    orders_status_name(m->to), actor_names[m->actor], m->note);
 	return rc < 0 ? (int)rc : ORDER_STATE_MOVED;
+}
+
+int
+order_state_confirming(struct db *db, struct arena *a, const struct order_move *m,
+    enum job_kind kind, const char *payload, struct bus_batch *jobs)
+{
+	struct db_res res;
+	int64_t rc;
+
+	bus_batch_clear(jobs);
+	if (m->from != ORDER_PENDING || m->to != ORDER_CONFIRMING ||
+	    !order_state_allowed(m->from, m->to, m->actor)) {
+		log_error(NULL, "order %lld: order_state_confirming is for the PG's PENDING ->"
+		    " CONFIRMING only", (long long)m->order_id);
+		return ORDER_STATE_REFUSED;
+	}
+	rc = db_tx1(db, a, &res, SQL_CONFIRMING, "iiisssss", (int64_t)1, m->order_id, m->amount,
+	    m->payment_key, actor_names[m->actor], m->note, bus_kind_name(kind), payload);
+	rc = confirming_rc(db, rc);
+	if (rc != ORDER_STATE_MOVED)
+		return (int)rc;
+	bus_batch_add(jobs, db_res_i64(&res, 0, 0), kind);
+	return ORDER_STATE_MOVED;
 }
 
 /* order_state_paid without the posting. Returns 0 or an enum db_rc. */

@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "infra/bus.h"
 #include "shop/ledger.h"
 
 struct arena;
@@ -97,9 +98,20 @@ enum order_state_rc {
 };
 
 /* Applies m inside the caller's transaction: the row's guarded UPDATE, then its
- * order_events row (m->from -> m->to, the actor's name, m->note). Returns an enum
- * order_state_rc (>= 0) or an enum db_rc. */
+ * order_events row (m->from -> m->to, the actor's name, m->note). PENDING -> CONFIRMING is
+ * one CALL of jt_order_confirming (sql/020_order_confirming.sql), that move's one text.
+ * Returns an enum order_state_rc (>= 0) or an enum db_rc. */
 int order_state_move(struct db *db, const struct order_move *m);
+
+/* The PG's success return as one round trip: m (PENDING -> CONFIRMING by the PG, m->amount
+ * and m->payment_key as order_state_move takes them), its timeline row and a job of kind
+ * with payload in the outbox, in one transaction of its own (CALL jt_order_confirming with
+ * db_tx1; not inside db_tx). The job is appended to jobs (cleared first): push it after this
+ * returns. Returns ORDER_STATE_MOVED, ORDER_STATE_NOT_MATCHED (the guard matched nothing:
+ * nothing written), ORDER_STATE_REFUSED (not that move), or an enum db_rc (DB_GONE: the
+ * connection broke and the outcome is unknown; a re-read tells). */
+int order_state_confirming(struct db *db, struct arena *a, const struct order_move *m,
+    enum job_kind kind, const char *payload, struct bus_batch *jobs);
 
 /* The creation's timeline row (NULL -> the first status, by "shopper", no note) is written by
  * jt_checkout (sql/019_checkout.sql), the single writer of a checkout's rows: a change to

@@ -318,43 +318,20 @@ orders_by_checkout_key(struct db *db, struct arena *a, int64_t user_id, const ch
 
 /* ---- the PG's returns ----------------------------------------------------------------- */
 
-struct confirm_tx {
-	const struct order *o;
-	const struct orders_pg_return *ret;
-	struct arena *a;
-	struct bus_batch jobs;      /* out */
-};
-
-static int
-confirm_tx_fn(struct db *db, void *arg)
+/* The payment.confirm job of a PG return: everything the confirm worker needs, so it never
+ * has to trust a browser again. */
+static const char *
+confirm_payload(struct arena *a, const struct order *o, const struct orders_pg_return *ret)
 {
-	struct confirm_tx *t = arg;
-	const struct orders_pg_return *ret = t->ret;
-	struct order_move m;
 	struct payload_confirm job;
-	int64_t rc;
 
-	bus_batch_clear(&t->jobs);
-	memset(&m, 0, sizeof(m));
-	m.order_id = t->o->id;
-	m.from = ORDER_PENDING;
-	m.to = ORDER_CONFIRMING;
-	m.actor = ORDER_BY_PG;
-	m.amount = t->o->amount;
-	m.payment_key = ret->payment_key;
-	rc = order_state_move(db, &m);
-	if (rc != ORDER_STATE_MOVED)
-		return rc < 0 ? (int)rc : DB_ABORT;
-
-	/* Everything the confirm worker needs, so it never has to trust a browser again. */
-	job.order_id = t->o->public_id;
-	job.pg = orders_pay_names[t->o->pay];
-	job.amount = t->o->amount;
-	job.payment_key = ret->payment_key != NULL ? ret->payment_key : t->o->payment_key;
+	job.order_id = o->public_id;
+	job.pg = orders_pay_names[o->pay];
+	job.amount = o->amount;
+	job.payment_key = ret->payment_key != NULL ? ret->payment_key : o->payment_key;
 	job.pg_token = ret->pg_token;
-	job.user_ref = arena_printf(t->a, "%" PRId64, t->o->user_id);
-	rc = outbox_queue(db, &t->jobs, JOB_PAYMENT_CONFIRM, payload_confirm_build(t->a, &job));
-	return rc < 0 ? (int)rc : 0;
+	job.user_ref = arena_printf(a, "%" PRId64, o->user_id);
+	return payload_confirm_build(a, &job);
 }
 
 /* How a PG return that found the order no longer PENDING is answered: a replay of a return
@@ -381,7 +358,8 @@ enum orders_move_rc
 orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return *ret,
     struct order *out)
 {
-	struct confirm_tx t;
+	struct order_move m;
+	struct bus_batch jobs;
 	int rc;
 
 	rc = orders_get_lines(db, a, ret->public_id, out);
@@ -398,26 +376,33 @@ orders_pg_returned(struct db *db, struct arena *a, const struct orders_pg_return
 	if (ret->pay == ORDER_PAY_KAKAOPAY && (out->payment_key == NULL || ret->pg_token == NULL))
 		return ORDERS_WRONG_STATE;  /* no ready call was made for it: nothing to approve */
 
-	memset(&t, 0, sizeof(t));
-	t.o = out;
-	t.ret = ret;
-	t.a = a;
-	rc = db_tx(db, confirm_tx_fn, &t);
-	if (rc == DB_ABORT) {
-		/* Moved by someone else in between (a replay racing this one), or expired. */
+	/* One round trip: the move, its timeline row and the confirm job (order_state). */
+	memset(&m, 0, sizeof(m));
+	m.order_id = out->id;
+	m.from = ORDER_PENDING;
+	m.to = ORDER_CONFIRMING;
+	m.actor = ORDER_BY_PG;
+	m.amount = out->amount;
+	m.payment_key = ret->payment_key;
+	bus_batch_clear(&jobs);
+	rc = order_state_confirming(db, a, &m, JOB_PAYMENT_CONFIRM, confirm_payload(a, out, ret),
+	    &jobs);
+	if (rc == ORDER_STATE_NOT_MATCHED || rc == DB_GONE) {
+		/* Moved by someone else in between (a replay racing this one), or expired; or the
+		 * connection broke and the row tells whether the move was made. */
 		if (orders_get_lines(db, a, ret->public_id, out) != 1)
 			return ORDERS_MOVE_FAILED;
-		if (out->status == ORDER_PENDING)
-			return ORDERS_WRONG_STATE;  /* past expires_at: the janitor will expire it */
+		if (out->status == ORDER_PENDING)  /* past expires_at: the janitor expires it */
+			return rc == DB_GONE ? ORDERS_MOVE_FAILED : ORDERS_WRONG_STATE;
 		return classify_late_return(db, a, out, ret);
 	}
-	if (rc != 0)
+	if (rc != ORDER_STATE_MOVED)
 		return ORDERS_MOVE_FAILED;
 	/* The row as the transaction left it, without reading it back. */
 	out->status = ORDER_CONFIRMING;
 	if (ret->payment_key != NULL)
 		out->payment_key = arena_strdup(a, ret->payment_key);
-	out->jobs = t.jobs;
+	out->jobs = jobs;
 	return ORDERS_MOVED;
 }
 

@@ -284,6 +284,59 @@ START_TEST(test_guards)
 }
 END_TEST
 
+/* The PG's return in one round trip: the move, its timeline row and the job, committed
+ * together; a guard that matches nothing (expired, moved on, another amount) writes none of
+ * them. */
+START_TEST(test_confirming_with_its_job)
+{
+	struct bus_batch jobs;
+	struct order_move m;
+	struct order o;
+	const char *payload = "{\"orderId\":\"check-confirming\"}";
+	int64_t before;
+
+	make_order(ORDER_PENDING, false, &o);
+	move_init(&m, &o, ORDER_CONFIRMING, ORDER_BY_PG);
+	ck_assert_int_eq(order_state_confirming(db, arena, &m, JOB_PAYMENT_CONFIRM, payload, &jobs),
+	    ORDER_STATE_MOVED);
+	ck_assert_str_eq(status_of(o.id), "CONFIRMING");
+	ck_assert_int_eq(scalar("SELECT payment_key = 'pk-state' FROM orders WHERE id = ?", o.id),
+	    1);
+	ck_assert_int_eq(scalar("SELECT COUNT(*) FROM order_events WHERE order_id = ? AND"
+	    " from_status = 'PENDING' AND to_status = 'CONFIRMING' AND actor = 'pg'", o.id), 1);
+	ck_assert_uint_eq(jobs.n, 1);
+	ck_assert_int_eq(jobs.jobs[0].kind, JOB_PAYMENT_CONFIRM);
+	ck_assert_int_eq(scalar("SELECT COUNT(*) FROM outbox WHERE id = ? AND kind ="
+	    " 'payment.confirm' AND status = 'pending' AND payload = '{\"orderId\":"
+	    "\"check-confirming\"}'", jobs.jobs[0].outbox_id), 1);
+	ck_assert(!db_in_tx(db));
+	/* Again: the order is CONFIRMING now. */
+	before = scalar("SELECT COUNT(*) FROM outbox WHERE id > ?", 0);
+	ck_assert_int_eq(order_state_confirming(db, arena, &m, JOB_PAYMENT_CONFIRM, payload, &jobs),
+	    ORDER_STATE_NOT_MATCHED);
+	ck_assert_uint_eq(jobs.n, 0);
+	ck_assert_int_eq(events_of(o.id), 1);
+	/* Expired, or another amount: nothing written. */
+	make_order(ORDER_PENDING, true, &o);
+	move_init(&m, &o, ORDER_CONFIRMING, ORDER_BY_PG);
+	ck_assert_int_eq(order_state_confirming(db, arena, &m, JOB_PAYMENT_CONFIRM, payload, &jobs),
+	    ORDER_STATE_NOT_MATCHED);
+	make_order(ORDER_PENDING, false, &o);
+	move_init(&m, &o, ORDER_CONFIRMING, ORDER_BY_PG);
+	m.amount = AMOUNT + 1;
+	ck_assert_int_eq(order_state_confirming(db, arena, &m, JOB_PAYMENT_CONFIRM, payload, &jobs),
+	    ORDER_STATE_NOT_MATCHED);
+	ck_assert_str_eq(status_of(o.id), "PENDING");
+	ck_assert_int_eq(events_of(o.id), 0);
+	ck_assert_int_eq(scalar("SELECT COUNT(*) FROM outbox WHERE id > ?", 0), before);
+	/* Only that move, only by the PG. */
+	move_init(&m, &o, ORDER_CONFIRMING, ORDER_BY_SHOPPER);
+	ck_assert_int_eq(order_state_confirming(db, arena, &m, JOB_PAYMENT_CONFIRM, payload, &jobs),
+	    ORDER_STATE_REFUSED);
+	arena_reset(arena);
+}
+END_TEST
+
 struct paid_tx {
 	const struct order *o;
 	struct bus_batch jobs;
@@ -380,6 +433,7 @@ order_state_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_every_pair_and_actor);
 	tcase_add_test(tc, test_guards);
+	tcase_add_test(tc, test_confirming_with_its_job);
 	tcase_add_test(tc, test_paid_effects);
 	tcase_add_test(tc, test_stock);
 	suite_add_tcase(s, tc);
