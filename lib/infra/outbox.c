@@ -20,18 +20,12 @@ static const char SQL_ADD_MANY[] =
     "INSERT INTO outbox (kind, payload) SELECT j.kind, j.payload FROM JSON_TABLE(?, '$[*]'"
     " COLUMNS (ord FOR ORDINALITY, kind VARCHAR(32) PATH '$[0]', payload LONGTEXT PATH '$[1]'))"
     " AS j ORDER BY j.ord RETURNING id, kind, payload";
-/* A worker's claim: up to LIMIT due pending jobs of one kind, oldest due first; the index
- * ix_outbox_due (status, kind, available_at) gives that order, so the statement reads and locks
- * only the rows it takes. Jobs that used up their attempts are left for the janitor to bury. */
-static const char SQL_CLAIM_BATCH[] =
-    "UPDATE outbox SET status = 'claimed', claim_token = ?,"
-    " claimed_until = NOW(3) + INTERVAL ? SECOND, attempts = attempts + 1"
-    " WHERE status = 'pending' AND kind = ? AND available_at <= NOW(3)"
-    " AND attempts < ? ORDER BY available_at, id LIMIT ?";
-/* Reads only the claimed rows (ix_outbox_claimed): the jobs in flight, a few batches. */
-static const char SQL_CLAIMED_ROWS[] =
-    "SELECT id, payload, attempts FROM outbox WHERE status = 'claimed' AND kind = ?"
-    " AND claim_token = ? ORDER BY available_at, id";
+/* A worker's claim in one round trip: jt_outbox_claim (sql/021_outbox_claim.sql) takes up to
+ * the cap of due pending jobs of one kind with attempts left, oldest due first (the index
+ * ix_outbox_due (status, kind, available_at) gives that order, so only the rows taken are
+ * read and locked), and answers them. Jobs that used up their attempts are left for the
+ * janitor to bury. (token, claim seconds, kind, max attempts, cap) */
+static const char SQL_CLAIM_BATCH[] = "CALL jt_outbox_claim(?, ?, ?, ?, ?)";
 static const char SQL_UNCLAIM[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " attempts = attempts - 1 WHERE status = 'claimed' AND claim_token = ?";
@@ -158,12 +152,9 @@ outbox_claim_batch(struct db *db, struct arena *a, enum job_kind kind, size_t ca
 
 	assert(cap > 0 && cap <= OUTBOX_BATCH_MAX);
 	ids_new(token, sizeof(token));
-	rc = db_exec(db, SQL_CLAIM_BATCH, "sisii", token, (int64_t)claim_seconds,
+	rc = db_query(db, a, &res, SQL_CLAIM_BATCH, "sisii", token, (int64_t)claim_seconds,
 	    bus_kind_name(kind), (int64_t)max_attempts, (int64_t)cap);
 	if (rc <= 0)
-		return rc;
-	rc = db_query(db, a, &res, SQL_CLAIMED_ROWS, "ss", bus_kind_name(kind), token);
-	if (rc < 0)
 		return rc;
 	for (i = 0; i < res.nrows && i < cap; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
