@@ -101,12 +101,15 @@ enum ledger_rc {
 enum ledger_rc ledger_post(struct db *db, const struct ledger_posting *p);
 
 /* Posts ps[0..n) together inside the caller's transaction: every account they touch is
- * updated once, by the batch's sum, in code order, and all their transfers are inserted by
- * one statement, so a batch of orders costs one statement per account, not one per order
- * and account. For postings on accounts without an opening (no points:<user> account).
- * Returns LEDGER_POSTED; anything else leaves the transaction half done and the caller
- * must roll it back (LEDGER_DB_FAILED also when one of the ids was posted before: post them
- * one by one with ledger_post, which answers replays). Scratch memory from a. */
+ * updated once, by the batch's sum, in code order, all of them by one statement, and all
+ * their transfers are inserted by one more, so a batch of orders costs two statements
+ * whatever its size. For postings on accounts without an opening (no points:<user>
+ * account). Returns LEDGER_POSTED; anything else leaves the transaction half done and the
+ * caller must roll it back and post them one by one with ledger_post, which says what
+ * happened to each: LEDGER_LIMIT when an account would pass its limit, LEDGER_DB_FAILED
+ * also when one of the ids was posted before (ledger_post answers replays). An account
+ * that does not exist yet is made and moved on its own (a seller's first settlement costs
+ * two statements more). Scratch memory from a. */
 enum ledger_rc ledger_post_batch(struct db *db, struct arena *a, const struct ledger_posting *ps,
     size_t n);
 
