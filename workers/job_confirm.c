@@ -276,7 +276,7 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 		res[i] = decide(ctx, &claims[i], g, &j[i], &o[i], &r[i]);
 	}
 	ctx->log.req_id = "batch";
-	if (np > 1 && payments_mark_paid_batch(ctx->db, ctx->a, v, np) == 0) {
+	if (np >= 1 && payments_mark_paid_batch(ctx->db, ctx->a, v, np) == 0) {
 		for (k = 0; k < np; k++) {
 			bus_push_batch(ctx->bus, &v[k].jobs);
 			log_info(&ctx->log, "order %s: paid -> done (batch of %zu)", o[at[k]].public_id,

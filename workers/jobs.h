@@ -51,9 +51,10 @@ enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *
  * replay changes nothing; a failure is retried and never touches the payment. */
 enum job_result job_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
-/* A batch handler runs claims[0..n) (one claim token, n > 1) and says each job's result
- * in res[i], returning true; or returns false having done nothing, and the worker runs each
- * job with the kind's one-job handler. It must give its jobs back (JOB_UNRUN) rather than
+/* A batch handler runs claims[0..n) (one claim token; n >= 1: a lone job too, in fewer
+ * statements than the one-job path) and says each job's result in res[i], returning true;
+ * or returns false having done nothing, and the worker runs each job with the kind's
+ * one-job handler. It must give its jobs back (JOB_UNRUN) rather than
  * start one after deadline_ms (monotonic, half the claim). */
 
 /* settle: the batch settled in one transaction (lib/shop/settle.h settle_orders_batch);

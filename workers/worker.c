@@ -139,7 +139,7 @@ run_batch(struct worker *w, enum job_kind kind)
 	if (n > 1)
 		log_debug(NULL, "claimed %lld %s jobs (cap %zu)", (long long)n, bus_kind_name(kind),
 		    w->batch[kind]);
-	if (n > 1 && job_batch_handlers[kind] != NULL) {
+	if (n >= 1 && job_batch_handlers[kind] != NULL) {
 		struct job_ctx ctx = { w->c, w->db, w->a, { "batch", NULL }, w->producer };
 		enum job_result res[OUTBOX_BATCH_MAX];
 
