@@ -433,7 +433,7 @@ def bench(run, env, args):
           " %d shoppers; prefork %s, pay workers %s, settle workers %s, notify workers %s"
           % (os.cpu_count(), window, args.warmup, args.clients, len(uids),
              env.get("JT_PREFORK", "4"), env.get("JT_PAY_WORKERS", "2"),
-             env.get("JT_SETTLE_WORKERS", "1"), env.get("JT_NOTIFY_WORKERS", "1")))
+             env.get("JT_SETTLE_WORKERS", "1"), env.get("JT_NOTIFY_WORKERS", "2")))
     overrides = sorted(k for k in env if k.startswith("JANGTEO_"))
     if overrides:
         print("config overrides: %s" % ", ".join("%s=%s" % (k, env[k]) for k in overrides))

@@ -114,7 +114,7 @@ def notify_workers(env):
         return
     e = dict(os.environ)
     e.update(env)
-    n = int(os.environ.get("JT_NOTIFY_WORKERS", "1"))
+    n = len(pids("notifyworker-*")) or 1   # the stack's pool, whatever its default
     for i in range(1, n + 1):
         subprocess.run([os.path.join(SRC, "script", "stack"), "restart-notifyworker", str(i)],
                        env=e, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -290,7 +290,7 @@ def test_a_batch_of_notices_mails_each_shopper_once_and_completes_together():
         m = one_mail(email_of(u))
         assert_paid_mail(m, email_of(u), o, "{:,}".format(3100 * (1 + i % 2)), [])
     eq(mails_to(ghost), [], "nothing sent to a placeholder address")
-    stack("restart-notifyworker", "2")
+    stack("start", "notifyworkers")
     log = open(os.path.join(RUN, "log", "jangteo.log"), encoding="utf-8",
                errors="replace").read()
     if log.count("completed together") - before < 2:
