@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <json-c/json.h>
 
@@ -271,6 +272,53 @@ field(const struct form *f, const char *name, const char **out, size_t *len)
 	if (rc > 0 || *len == 0)
 		return 0;
 	return 1;
+}
+
+/* True when s ends with suffix, ASCII case-insensitively. */
+static bool
+ends_with_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+enum admin_common_csv
+admin_common_csv_upload(struct req *r, size_t max, const char **text, size_t *len,
+    const char **filename)
+{
+	const struct multipart_part *f;
+	const char *ct;
+	int rc = req_file(r, "file", &f);
+
+	*text = NULL;
+	*len = 0;
+	*filename = NULL;
+	if (rc < 0)
+		return ADMIN_CSV_REPEATED;
+	if (rc == 0 && f->filename[0] != '\0' && f->len > 0) {
+		ct = f->content_type;
+		if (!ends_with_ci(f->filename, ".csv") && (ct == NULL ||
+		    strncasecmp(ct, "text/csv", 8) != 0 || (ct[8] != '\0' && ct[8] != ';')))
+			return ADMIN_CSV_NOT_CSV;
+		if (f->len > max)
+			return ADMIN_CSV_TOO_BIG;
+		if (memchr(f->data, '\0', f->len) != NULL || !valid_utf8(f->data, f->len))
+			return ADMIN_CSV_NOT_CSV;
+		*text = f->data;
+		*len = f->len;
+		*filename = f->filename;
+		return ADMIN_CSV_OK;
+	}
+	rc = form_get(&r->form, "csv", text, len);
+	if (rc < 0)
+		return ADMIN_CSV_REPEATED;
+	if (rc == 1 || *len == 0) {
+		*text = NULL;
+		*len = 0;
+		return ADMIN_CSV_NONE;
+	}
+	return *len > max ? ADMIN_CSV_TOO_BIG : ADMIN_CSV_OK;
 }
 
 int

@@ -75,6 +75,25 @@ const char *admin_common_refusal(struct req *r, int *status);
  * escaped, never act on it. */
 const char *admin_common_kept(struct req *r, const char *name);
 
+/* What came of a console form's CSV: a file input (name "file") or, as a second way, the
+ * text pasted into a textarea (name "csv"). */
+enum admin_common_csv {
+	ADMIN_CSV_OK,
+	ADMIN_CSV_NONE,      /* no file chosen (or an empty one) and nothing pasted */
+	ADMIN_CSV_NOT_CSV,   /* a file neither named *.csv nor sent as text/csv, or one that is not
+	                      * UTF-8 text (a NUL byte, an image renamed) */
+	ADMIN_CSV_TOO_BIG,   /* more than max bytes */
+	ADMIN_CSV_REPEATED,  /* two file inputs or two pastes of that name */
+	ADMIN_CSV__MAX
+};
+
+/* The CSV of a console upload form (a ROUTE_UPLOAD route): the file part "file" when one was
+ * chosen (it wins over a paste), else the pasted field "csv". Returns ADMIN_CSV_OK with *text,
+ * *len and *filename (the file's name as sent, NULL for a paste) set; the text lives in r's
+ * arena. The caller answers the refusals. */
+enum admin_common_csv admin_common_csv_upload(struct req *r, size_t max, const char **text,
+    size_t *len, const char **filename);
+
 /* Query parameter name as a positive id. Returns 1 with *out set, 0 when absent or empty,
  * -1 when malformed or repeated. */
 int admin_common_query_id(struct req *r, const char *name, int64_t *out);

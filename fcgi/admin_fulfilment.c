@@ -1,6 +1,6 @@
 /* admin_fulfilment: the admin console's shipping pages: the queue of paid orders' parcels to
  * ship (배송준비중) and on their way (배송중), the courier and tracking number of one parcel, the
- * bulk CSV upload with its report of accepted and refused rows, and marking a parcel delivered.
+ * bulk CSV upload (a file input, multipart/form-data, or the text pasted) with its report of accepted and refused rows, and marking a parcel delivered.
  * Every move goes through lib/shop/fulfilment (which audits it and queues the shopper's notice
  * in its transaction); a finished POST redirects (the bulk report is kept for an hour in Redis
  * under a random token, so reloading the report never ships again). */
@@ -348,8 +348,8 @@ render_report(struct req *r, int status, struct json_object *report)
 	return admin_common_page(r, status, "admin_fulfilment_report", ctx);
 }
 
-/* POST /admin/fulfilment/bulk (csv: the pasted file) → 303 to /admin/fulfilment/bulk/<token>,
- * the report. Every row is checked and shipped on its own (fulfilment_bulk_apply); a text
+/* POST /admin/fulfilment/bulk (multipart: file, the CSV file; or csv, the text pasted) → 303
+ * to /admin/fulfilment/bulk/<token>, the report. Every row is checked and shipped on its own (fulfilment_bulk_apply); a text
  * that cannot be read at all is 400 on the queue with the reason, nothing written. When Redis
  * cannot keep the report, it is shown at once (200) rather than lost. */
 static int
@@ -359,13 +359,25 @@ page_bulk(struct req *r)
 	struct fulfilment_bulk_row *rows;
 	struct form_error e = { 0 };
 	struct json_object *report;
-	const char *csv, *err = NULL;
+	const char *csv, *filename, *err = NULL;
 	char token[25];
 	size_t len;
 	int64_t n;
 
-	if (form_get(&r->form, "csv", &csv, &len) != 0) {
-		e.message = "CSV 내용을 붙여 넣어 주세요.";
+	switch (admin_common_csv_upload(r, FULFILMENT_BULK_TEXT_MAX, &csv, &len, &filename)) {
+	case ADMIN_CSV_OK:
+		break;
+	case ADMIN_CSV_NONE:
+		e.message = "운송장 CSV 파일을 선택해 주세요.";
+		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+	case ADMIN_CSV_NOT_CSV:
+		e.message = "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다. 엑셀에서는 'CSV UTF-8'로 저장해 주세요.";
+		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+	case ADMIN_CSV_TOO_BIG:
+		e.message = "파일이 너무 큽니다. 256KB 이하로 나누어 올려 주세요.";
+		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+	default:
+		e.message = "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.";
 		return render_queue(r, 400, DELIVERY_PREPARING, &e);
 	}
 	n = fulfilment_bulk_parse(r->a, csv, len, &rows, &err);
@@ -376,7 +388,8 @@ page_bulk(struct req *r)
 	res = arena_alloc(r->a, (size_t)n * sizeof(*res));
 	fulfilment_bulk_apply(r->app->db, r->app->bus, rows, (size_t)n, sess_user(r), res);
 	report = bulk_report(rows, res, (size_t)n);
-	log_info(&r->log, "admin: bulk shipping upload of %" PRId64 " rows", n);
+	log_info(&r->log, "admin: bulk shipping upload of %" PRId64 " rows (%s)", n,
+	    filename != NULL ? "a file" : "pasted");
 	if (fulfilment_bulk_report_save(r->app->redis,
 	    json_object_to_json_string_ext(report, JSON_C_TO_STRING_PLAIN), token,
 	    sizeof(token)) != 0) {
@@ -412,7 +425,7 @@ const struct route admin_fulfilment_routes[] = {
 	{ METHOD_GET,  "/admin/fulfilment",              page_fulfilment,  ROUTE_HTML | ROUTE_ADMIN, "admin_fulfilment" },
 	{ METHOD_POST, "/admin/fulfilment/ship",         page_ship,        ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_fulfilment_ship" },
 	{ METHOD_POST, "/admin/fulfilment/deliver",      page_deliver,     ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_fulfilment_deliver" },
-	{ METHOD_POST, "/admin/fulfilment/bulk",         page_bulk,        ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_fulfilment_bulk" },
+	{ METHOD_POST, "/admin/fulfilment/bulk",         page_bulk,        ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF | ROUTE_UPLOAD, "admin_fulfilment_bulk" },
 	{ METHOD_GET,  "/admin/fulfilment/bulk/{token}", page_bulk_report, ROUTE_HTML | ROUTE_ADMIN, "admin_fulfilment_report" },
 	{ 0, NULL, NULL, 0, NULL },
 };

@@ -1,6 +1,6 @@
 /* admin_reconcile: the admin console's reconciliation pages: the runs with their findings,
- * and a run started from the console (issue 15): a PG's settlement file pasted in a textarea
- * (the CSV `jangteoctl reconcile` reads) or a day fetched from the PG, run dry first; the dry
+ * and a run started from the console (issue 15): a PG's settlement file uploaded (a file
+ * input, multipart/form-data; or the text pasted: the CSV `jangteoctl reconcile` reads) or a day fetched from the PG, run dry first; the dry
  * run's page shows the findings and an "apply" button that runs exactly that input for real.
  * Everything goes through lib/shop/reconcile (reconcile_console_run audits the run); a finished
  * POST redirects to the run. A run holds the one-run lock and asks the PG inside the request:
@@ -8,6 +8,7 @@
  * default); `jangteoctl reconcile` stays the tool for large files. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -228,23 +229,34 @@ form_pg(struct req *r, struct recon_form *f, enum pg_id *out)
 	return 0;
 }
 
-/* POST /admin/reconcile/upload (pg, name, csv: the pasted settlement file) → the dry run →
- * 303 to /admin/reconcile/<run>?ok=recon_dry_run. A missing PG or file, a malformed file:
+/* POST /admin/reconcile/upload (multipart: pg, name, file: the settlement file; or csv, the
+ * text pasted) → the dry run → 303 to /admin/reconcile/<run>?ok=recon_dry_run. The name
+ * defaults to the file's. A missing PG or file, a malformed file:
  * 400 on the page with the reason, nothing written; another run holding the lock: 409. */
 static int
 page_upload(struct req *r)
 {
 	struct recon_form f = { .form = "upload" };
 	struct recon_console in;
+	const char *text, *filename;
 	size_t len;
 	int rc;
 
 	memset(&in, 0, sizeof(in));
-	if (form_get(&r->form, "csv", &f.csv, &len) != 0 || len == 0) {
-		f.csv = NULL;
-		f.error = "정산 파일(CSV) 내용을 붙여 넣어 주세요.";
+	switch (admin_common_csv_upload(r, SIZE_MAX, &text, &len, &filename)) {
+	case ADMIN_CSV_OK:
+		break;
+	case ADMIN_CSV_NONE:
+		f.error = "정산 파일(CSV)을 선택해 주세요.";
+		return render_reconcile(r, 400, &f);
+	case ADMIN_CSV_NOT_CSV:
+		f.error = "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다.";
+		return render_reconcile(r, 400, &f);
+	default:
+		f.error = "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.";
 		return render_reconcile(r, 400, &f);
 	}
+	f.csv = filename == NULL ? text : NULL;  /* a file is never carried back into the page */
 	if (form_pg(r, &f, &in.pg) != 0) {
 		f.error = "PG를 선택해 주세요.";
 		return render_reconcile(r, 400, &f);
@@ -326,7 +338,7 @@ page_apply(struct req *r)
 
 const struct route admin_reconcile_routes[] = {
 	{ METHOD_GET,  "/admin/reconcile",               page_reconcile,     ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile" },
-	{ METHOD_POST, "/admin/reconcile/upload",        page_upload,        ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_reconcile_upload" },
+	{ METHOD_POST, "/admin/reconcile/upload",        page_upload,        ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF | ROUTE_UPLOAD, "admin_reconcile_upload" },
 	{ METHOD_POST, "/admin/reconcile/fetch",         page_fetch,         ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_reconcile_fetch" },
 	{ METHOD_GET,  "/admin/reconcile/{id}",          page_reconcile_run, ROUTE_HTML | ROUTE_ADMIN, "admin_reconcile_run" },
 	{ METHOD_POST, "/admin/reconcile/{id}/apply",    page_apply,         ROUTE_HTML | ROUTE_ADMIN | ROUTE_CSRF, "admin_reconcile_apply" },

@@ -9,6 +9,7 @@
 #include "base/ids.h"
 #include "base/jparse.h"
 #include "req.h"
+#include "route.h"
 #include "base/valid.h"
 
 static const char *const method_names[METHOD__MAX] = {
@@ -144,6 +145,46 @@ req_read_body(struct req *r, bool want_json)
 	return req_parse_body(r, req_param(r, "CONTENT_TYPE"), want_json);
 }
 
+/* A multipart/form-data body (max bytes at most): its text fields become r->form (so the CSRF
+ * check and the handlers read them as any form's), its file parts r->files. */
+static enum req_err
+parse_multipart(struct req *r, const char *ct, size_t max)
+{
+	struct multipart all;
+	const char *boundary;
+	enum multipart_err e;
+	size_t i, nf = 0, nt = 0;
+
+	e = multipart_boundary(r->a, ct, &boundary);
+	if (e == MULTIPART_OK)
+		e = multipart_parse(r->a, r->body, r->body_len, boundary, max, REQ_MAX_PAIRS, &all);
+	if (e != MULTIPART_OK) {
+		log_info(&r->log, "multipart body refused: %s", multipart_strerror(e));
+		return e == MULTIPART_TOO_BIG ? REQ_TOO_LARGE : REQ_BAD_REQUEST;
+	}
+	r->form.pairs = arena_alloc(r->a, (all.n + 1) * sizeof(*r->form.pairs));
+	r->files.parts = arena_alloc(r->a, (all.n + 1) * sizeof(*r->files.parts));
+	for (i = 0; i < all.n; i++) {
+		if (all.parts[i].filename != NULL) {
+			r->files.parts[nf++] = all.parts[i];
+			continue;
+		}
+		r->form.pairs[nt].key = all.parts[i].name;
+		r->form.pairs[nt].val = all.parts[i].data;
+		r->form.pairs[nt].val_len = all.parts[i].len;
+		nt++;
+	}
+	r->form.n = nt;
+	r->files.n = nf;
+	return REQ_OK;
+}
+
+int
+req_file(const struct req *r, const char *name, const struct multipart_part **out)
+{
+	return multipart_get(&r->files, name, out);
+}
+
 enum req_err
 req_parse_body(struct req *r, const char *ct, bool want_json)
 {
@@ -166,6 +207,8 @@ req_parse_body(struct req *r, const char *ct, bool want_json)
 	}
 	if (r->body_len == 0)
 		return REQ_OK;
+	if (multipart_is_form_data(ct) && r->route != NULL && (r->route->flags & ROUTE_UPLOAD))
+		return parse_multipart(r, ct, (size_t)max);
 	if (!media_type_is(ct, "application/x-www-form-urlencoded"))
 		return REQ_BAD_MEDIA;
 	if (form_parse_urlencoded(r->a, r->body, r->body_len, (size_t)max, REQ_MAX_PAIRS,

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "base/form.h"
+#include "base/multipart.h"
 #include "base/log.h"
 #include "shop/session.h"
 
@@ -62,7 +63,9 @@ struct req {
 
 	const char *body;            /* raw body, NUL-terminated, or NULL */
 	size_t body_len;
-	struct form form;            /* urlencoded body of an HTML POST */
+	struct form form;            /* urlencoded body of an HTML POST, or the text fields of a
+	                              * multipart/form-data one (ROUTE_UPLOAD routes only) */
+	struct multipart files;      /* the file parts (a filename, even "") of a multipart body */
 	struct json_object *json;    /* parsed body of a JSON request; owned, put in req_end */
 
 	struct session sess;         /* valid when has_sess (see sess.h) */
@@ -84,9 +87,15 @@ enum req_err req_read_body(struct req *r, bool want_json);
 
 /* Parses r->body (r->body_len bytes, NUL-terminated; NULL when empty) by ct, the request's
  * Content-Type (may be NULL): strict JSON into r->json when want_json, a urlencoded form into
- * r->form otherwise. Returns REQ_OK or the reason it was refused. req_read_body reads the body
+ * r->form otherwise; when r->route is flagged ROUTE_UPLOAD, a multipart/form-data body too
+ * (lib/base/multipart: its text fields into r->form, its file parts into r->files; a
+ * malformed one is REQ_BAD_REQUEST). Returns REQ_OK or the reason it was refused. req_read_body reads the body
  * and calls it; the fuzz target tests/fuzz/fuzz_req.c calls it without libfcgi I/O. */
 enum req_err req_parse_body(struct req *r, const char *ct, bool want_json);
+
+/* The file part name of a multipart POST. Returns 0 with *out when exactly one came (its
+ * filename may be "": no file chosen), 1 when none, -1 when more than one. */
+int req_file(const struct req *r, const char *name, const struct multipart_part **out);
 
 /* A CGI parameter from the web server, or NULL. */
 const char *req_param(const struct req *r, const char *name);

@@ -45,7 +45,7 @@ static size_t nroutes;
 
 /* The words route_dump writes for each flag, in bit order. */
 static const char *const flag_words[] = {
-	"html", "json", "login", "admin", "csrf", "test", "raw", "twin",
+	"html", "json", "login", "admin", "csrf", "test", "raw", "twin", "upload",
 };
 
 /* True when the table has exactly one partner for twin route t: the same method and pattern,

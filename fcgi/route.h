@@ -21,6 +21,8 @@ enum route_flag {
 	                         * The dispatcher picks the JSON one when the Accept header
 	                         * prefers application/json over text/html (accept_prefers),
 	                         * the HTML one otherwise; both answer with Vary: Accept */
+	ROUTE_UPLOAD = 1u << 8, /* an HTML POST that also takes multipart/form-data (a file
+	                         * input): text fields in r->form, files in r->files */
 };
 
 struct route {

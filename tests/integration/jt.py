@@ -189,6 +189,30 @@ class Session:
         h["Content-Type"] = "application/x-www-form-urlencoded"
         return request("POST", path, body=urllib.parse.urlencode(f).encode("utf-8"), headers=h)
 
+    def post_multipart(self, path, fields, files=None, csrf=True, raw=None):
+        """POSTs multipart/form-data as a browser's file form does: fields (name -> text),
+        files (name -> (filename, bytes, content type)); the CSRF token as a field. raw, when
+        given, is sent as the body instead (with the same boundary) to try malformed ones."""
+        import secrets
+        boundary = "----JtFormBoundary" + secrets.token_hex(8)
+        f = dict(fields)
+        if csrf:
+            f["csrf_token"] = self.csrf
+        out = b""
+        for k, v in f.items():
+            out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n" %
+                    (boundary, k)).encode("utf-8") + v.encode("utf-8") + b"\r\n"
+        for k, (fname, data, ctype) in (files or {}).items():
+            out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\""
+                    "\r\nContent-Type: %s\r\n\r\n" % (boundary, k, fname, ctype)).encode("utf-8")
+            out += (data if isinstance(data, bytes) else data.encode("utf-8")) + b"\r\n"
+        out += ("--%s--\r\n" % boundary).encode("ascii")
+        if raw is not None:
+            out = raw.replace(b"{B}", boundary.encode("ascii"))
+        h = self.headers(csrf=False)
+        h["Content-Type"] = "multipart/form-data; boundary=" + boundary
+        return request("POST", path, body=out, headers=h)
+
 
 def static_version(name):
     """The version lib/infra/assets puts in the URL of static/<name>: 64-bit FNV-1a of the

@@ -14,7 +14,7 @@ struct suite_entry {
 static const struct suite_entry pure[] = {
 	{ "arena", arena_suite }, { "buf", buf_suite }, { "money", money_suite },
 	{ "ids", ids_suite }, { "valid", valid_suite }, { "jparse", jparse_suite },
-	{ "form", form_suite }, { "esc", esc_suite }, { "tmpl", tmpl_suite }, { "assets", assets_suite },
+	{ "form", form_suite }, { "multipart", multipart_suite }, { "esc", esc_suite }, { "tmpl", tmpl_suite }, { "assets", assets_suite },
 	{ "conf", conf_suite }, { "log", log_suite }, { "bus", bus_suite },
 	{ "http", http_suite }, { "metrics", metrics_suite }, { "daemon", daemon_suite },
 	{ "oauth", oauth_suite }, { "password", password_suite }, { "mail", mail_suite },

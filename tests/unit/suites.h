@@ -12,6 +12,7 @@ Suite *ids_suite(void);
 Suite *valid_suite(void);
 Suite *jparse_suite(void);
 Suite *form_suite(void);
+Suite *multipart_suite(void);
 Suite *esc_suite(void);
 Suite *tmpl_suite(void);
 Suite *assets_suite(void);    /* files in a temporary directory */
