@@ -87,6 +87,34 @@ static const struct {
 	{ "payout_nothing", 409, "지급할 금액이 없습니다." },
 	{ "payout_too_much", 409, "지급 가능 금액보다 많이 지급할 수 없습니다." },
 	{ "job_not_retryable", 409, "다시 시도할 수 없는 작업입니다. 이미 끝났거나 처리 중입니다." },
+	/* fulfilment (admin_fulfilment.c); the refused moves' words are lib/shop's
+	 * (fulfilment_rc_message), repeated here as this table holds fixed texts */
+	{ "parcel_order", 400, "주문번호를 확인해 주세요." },
+	{ "parcel_seller", 400, "판매자 번호를 확인해 주세요." },
+	{ "parcel_courier", 400, "택배사를 선택해 주세요." },
+	{ "parcel_tracking", 400, "운송장 번호는 영문, 숫자, '-' 6~30자로 입력해 주세요." },
+	{ "parcel_not_found", 404, "주문을 찾을 수 없거나 이 판매자의 상품이 없는 주문입니다." },
+	{ "parcel_wrong_state", 409, "결제 완료된 배송준비중 주문이 아닙니다. 취소되었거나 다른 운송장으로 이미 발송되었습니다." },
+	{ "parcel_not_shipped", 409, "배송중인 주문만 배송완료로 바꿀 수 있습니다." },
+	{ "parcel_too_late", 409, "반품 신청 기간이 지났습니다." },
+	{ "parcel_bad_input", 400, "택배사나 운송장 번호가 올바르지 않습니다. 운송장 번호는 영문, 숫자, '-' 6~30자입니다." },
+	{ "bulk_no_file", 400, "운송장 CSV 파일을 선택해 주세요." },
+	{ "bulk_not_csv", 400, "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다. 엑셀에서는 'CSV UTF-8'로 저장해 주세요." },
+	{ "bulk_too_big", 400, "파일이 너무 큽니다. 256KB 이하로 나누어 올려 주세요." },
+	{ "bulk_bad_form", 400, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요." },
+	{ "bulk_unreadable", 400, "CSV 파일을 읽을 수 없습니다." },  /* + the parser's reason */
+	/* reconciliation (admin_reconcile.c) */
+	{ "recon_no_file", 400, "정산 파일(CSV)을 선택해 주세요." },
+	{ "recon_not_csv", 400, "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다." },
+	{ "recon_bad_form", 400, "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요." },
+	{ "recon_pg", 400, "PG를 선택해 주세요." },
+	{ "recon_name", 400, "파일 이름은 100자 이하로 적어 주세요." },
+	{ "recon_no_fetch", 400, "카카오페이는 정산 조회 API가 없습니다. 정산 파일을 올려 주세요." },
+	{ "recon_date", 400, "정산일을 2026-12-06처럼 입력해 주세요." },
+	{ "recon_bad_file", 400, "정산 파일을 읽을 수 없습니다." },   /* + the parser's reason */
+	{ "recon_fetch_failed", 502, "PG에서 정산 내역을 받아 오지 못했습니다. 잠시 후 다시 시도해 주세요." },
+	{ "recon_locked", 409, "다른 대사가 진행 중입니다. 끝난 뒤 다시 시도해 주세요." },
+	{ "recon_busy", 409, "더 새로 시작된 대사가 있어 이 대사는 중단되었습니다." },
 };
 
 /* Breakers every deployment has; shown even before any process published them. */
@@ -249,6 +277,20 @@ admin_common_refusal(struct req *r, int *status)
 		return NULL;
 	*status = refusals[i].status;
 	return refusals[i].message;
+}
+
+const char *
+admin_common_refusal_text(struct req *r, int *status)
+{
+	const char *msg = admin_common_refusal(r, status);
+	const char *reason;
+
+	if (msg == NULL)
+		return NULL;
+	reason = admin_common_kept(r, "reason");
+	if (reason == NULL || reason[0] == '\0')
+		return msg;
+	return arena_printf(r->a, "%s (%s)", msg, reason);
 }
 
 const char *

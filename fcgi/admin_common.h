@@ -71,6 +71,11 @@ int admin_common_refused(struct req *r, const char *path, const char *code, cons
  * the code is unknown. */
 const char *admin_common_refusal(struct req *r, int *status);
 
+/* admin_common_refusal, then " (<reason>)" when the refusal carried a "reason" value (a
+ * parser's one-line reason, passed as the last of admin_common_refused's values): shown
+ * escaped, never acted on. In r's arena, or NULL. */
+const char *admin_common_refusal_text(struct req *r, int *status);
+
 /* A typed value a refusal carried back in the query (name), or NULL. Not validated: show it
  * escaped, never act on it. */
 const char *admin_common_kept(struct req *r, const char *name);

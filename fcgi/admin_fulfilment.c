@@ -32,20 +32,22 @@ static const struct {
 	{ DELIVERY_SHIPPED, "배송중" },
 };
 
-/* How each refused move is answered on the console. */
-static int
-refused_status(struct req *r, enum fulfilment_rc rc)
+/* The refusal code (admin_common_refused) of each refused move; deliver names its own
+ * WRONG_STATE. NULL: the database failed (not a refusal). */
+static const char *
+refused_code(enum fulfilment_rc rc, bool deliver)
 {
 	switch (rc) {
 	case FULFILMENT_NOT_FOUND:
-		return 404;
+		return "parcel_not_found";
 	case FULFILMENT_WRONG_STATE:
+		return deliver ? "parcel_not_shipped" : "parcel_wrong_state";
 	case FULFILMENT_TOO_LATE:
-		return 409;
+		return "parcel_too_late";
 	case FULFILMENT_BAD_INPUT:
-		return 400;
+		return "parcel_bad_input";
 	default:
-		return admin_common_db_failed_status(r);
+		return NULL;
 	}
 }
 
@@ -201,15 +203,45 @@ page_fulfilment(struct req *r)
 	const char *s = NULL;
 	int rc = admin_common_query_text(r, "status", 16, &s);
 
+	struct form_error e = { 0 };
+	int http_status = 200;
+
 	if (rc < 0 || (rc == 1 && (fulfilment_status_parse(s, &status) != 0 ||
 	    (status != DELIVERY_PREPARING && status != DELIVERY_SHIPPED))))
 		return resp_error(r, 400, "BAD_STATUS",
 		    "배송 상태는 배송준비중(PREPARING) 또는 배송중(SHIPPED)만 볼 수 있습니다.");
-	return render_queue(r, 200, status, NULL);
+	e.message = admin_common_refusal_text(r, &http_status);
+	if (e.message == NULL)
+		return render_queue(r, 200, status, NULL);
+	e.order = admin_common_kept(r, "order");
+	e.seller = admin_common_kept(r, "seller");
+	e.courier = admin_common_kept(r, "courier");
+	e.tracking_no = admin_common_kept(r, "tracking_no");
+	return render_queue(r, http_status, status, &e);
+}
+
+/* The answer to a refused move or upload: 303 to the queue (tab status) with ?err=code and
+ * what was typed (the message shows at the top of the page). reason (may be NULL): a parser's words, shown after
+ * the message. */
+static int
+refuse(struct req *r, enum delivery_status status, const char *code,
+    const struct form_error *e, const char *reason)
+{
+	static const char *const names[] = { "status", "order", "seller", "courier",
+	    "tracking_no", "reason" };
+	const char *vals[6];
+
+	vals[0] = status == DELIVERY_SHIPPED ? "SHIPPED" : NULL;
+	vals[1] = e->order;
+	vals[2] = e->seller;
+	vals[3] = e->courier;
+	vals[4] = e->tracking_no;
+	vals[5] = reason;
+	return admin_common_refused(r, "/admin/fulfilment", code, NULL, names, vals, 6);
 }
 
 /* The order and seller fields of a move form. Returns 0 with m filled (actor: the admin), or
- * -1 with e's message set (and the bad value dropped from e). */
+ * -1 with e's message set to the refusal code (and the bad value dropped from e). */
 static int
 move_fields(struct req *r, struct fulfilment_move *m, struct form_error *e)
 {
@@ -217,13 +249,13 @@ move_fields(struct req *r, struct fulfilment_move *m, struct form_error *e)
 
 	if (admin_common_form_text(r, "order", FULFILMENT_ORDER_MAX, &e->order) != 1 ||
 	    !valid_token(e->order, 1, FULFILMENT_ORDER_MAX)) {
-		e->message = "주문번호를 확인해 주세요.";
+		e->message = "parcel_order";
 		e->order = NULL;
 		return -1;
 	}
 	if (admin_common_form_text(r, "seller", 20, &e->seller) != 1 ||
 	    valid_int64(e->seller, 1, INT64_MAX, &seller_id) != 0) {
-		e->message = "판매자 번호를 확인해 주세요.";
+		e->message = "parcel_seller";
 		e->seller = NULL;
 		return -1;
 	}
@@ -235,28 +267,28 @@ move_fields(struct req *r, struct fulfilment_move *m, struct form_error *e)
 
 /* POST /admin/fulfilment/ship (order, seller, courier, tracking_no) → 303 to the queue with
  * ?ok=parcel_shipped (or parcel_already for the same courier and number again). A refused
- * move shows the queue again with the message and what was typed (400, 404 or 409). */
+ * move → 303 to the queue with ?err=<code> and what was typed (the page answers 400, 404 or
+ * 409 with the message); a failed database: the queue at once (500/503). */
 static int
 page_ship(struct req *r)
 {
 	struct form_error e = { 0 };
 	struct fulfilment_move m = { 0 };
 	enum fulfilment_rc rc;
+	const char *code;
 
 	if (move_fields(r, &m, &e) != 0)
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, e.message, &e, NULL);
 	if (admin_common_form_text(r, "courier", 16, &e.courier) != 1 ||
 	    !fulfilment_courier_valid(e.courier)) {
 		e.courier = NULL;
-		e.message = "택배사를 선택해 주세요.";
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, "parcel_courier", &e, NULL);
 	}
 	if (admin_common_form_text(r, "tracking_no", FULFILMENT_TRACKING_MAX, &e.tracking_no) != 1 ||
 	    !fulfilment_tracking_valid(e.tracking_no)) {
-		e.message = "운송장 번호는 영문, 숫자, '-' 6~30자로 입력해 주세요.";
 		if (e.tracking_no != NULL && !valid_token(e.tracking_no, 1, FULFILMENT_TRACKING_MAX))
 			e.tracking_no = NULL;
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, "parcel_tracking", &e, NULL);
 	}
 	rc = fulfilment_ship(r->app->db, r->app->bus, &m, e.courier, e.tracking_no);
 	if (rc == FULFILMENT_DONE || rc == FULFILMENT_ALREADY) {
@@ -265,30 +297,37 @@ page_ship(struct req *r)
 		return admin_common_done(r, "/admin/fulfilment", rc == FULFILMENT_DONE ?
 		    "parcel_shipped" : "parcel_already");
 	}
+	code = refused_code(rc, false);
+	if (code != NULL)
+		return refuse(r, DELIVERY_PREPARING, code, &e, NULL);
 	e.message = fulfilment_rc_message(rc);
-	return render_queue(r, refused_status(r, rc), DELIVERY_PREPARING, &e);
+	return render_queue(r, admin_common_db_failed_status(r), DELIVERY_PREPARING, &e);
 }
 
 /* POST /admin/fulfilment/deliver (order, seller) → 303 to the 배송중 tab with
- * ?ok=parcel_delivered. Refused: the tab again with the message (400, 404 or 409). */
+ * ?ok=parcel_delivered. Refused: 303 to the tab with ?err=<code> (the page answers 400, 404
+ * or 409 with the message). */
 static int
 page_deliver(struct req *r)
 {
 	struct form_error e = { 0 };
 	struct fulfilment_move m = { 0 };
 	enum fulfilment_rc rc;
+	const char *code;
 
 	if (move_fields(r, &m, &e) != 0)
-		return render_queue(r, 400, DELIVERY_SHIPPED, &e);
+		return refuse(r, DELIVERY_SHIPPED, e.message, &e, NULL);
 	rc = fulfilment_deliver(r->app->db, r->app->bus, &m);
 	if (rc == FULFILMENT_DONE || rc == FULFILMENT_ALREADY) {
 		log_info(&r->log, "admin: parcel of seller %" PRId64 " of %s delivered: %s",
 		    m.seller_id, m.order, fulfilment_rc_name(rc));
 		return resp_redirect(r, "/admin/fulfilment?status=SHIPPED&ok=parcel_delivered");
 	}
-	e.message = rc == FULFILMENT_WRONG_STATE ?
-	    "배송중인 주문만 배송완료로 바꿀 수 있습니다." : fulfilment_rc_message(rc);
-	return render_queue(r, refused_status(r, rc), DELIVERY_SHIPPED, &e);
+	code = refused_code(rc, true);
+	if (code != NULL)
+		return refuse(r, DELIVERY_SHIPPED, code, &e, NULL);
+	e.message = fulfilment_rc_message(rc);
+	return render_queue(r, admin_common_db_failed_status(r), DELIVERY_SHIPPED, &e);
 }
 
 /* ---- bulk upload -------------------------------------------------------------------------- */
@@ -368,23 +407,17 @@ page_bulk(struct req *r)
 	case ADMIN_CSV_OK:
 		break;
 	case ADMIN_CSV_NONE:
-		e.message = "운송장 CSV 파일을 선택해 주세요.";
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, "bulk_no_file", &e, NULL);
 	case ADMIN_CSV_NOT_CSV:
-		e.message = "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다. 엑셀에서는 'CSV UTF-8'로 저장해 주세요.";
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, "bulk_not_csv", &e, NULL);
 	case ADMIN_CSV_TOO_BIG:
-		e.message = "파일이 너무 큽니다. 256KB 이하로 나누어 올려 주세요.";
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, "bulk_too_big", &e, NULL);
 	default:
-		e.message = "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.";
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
+		return refuse(r, DELIVERY_PREPARING, "bulk_bad_form", &e, NULL);
 	}
 	n = fulfilment_bulk_parse(r->a, csv, len, &rows, &err);
-	if (n < 0) {
-		e.message = err;
-		return render_queue(r, 400, DELIVERY_PREPARING, &e);
-	}
+	if (n < 0)
+		return refuse(r, DELIVERY_PREPARING, "bulk_unreadable", &e, err);
 	res = arena_alloc(r->a, (size_t)n * sizeof(*res));
 	fulfilment_bulk_apply(r->app->db, r->app->bus, rows, (size_t)n, sess_user(r), res);
 	report = bulk_report(rows, res, (size_t)n);

@@ -267,9 +267,14 @@ page_upload(struct req *r)
 		f.error = "파일 이름은 100자 이하로 적어 주세요.";
 		return render_reconcile(r, 400, &f);
 	}
-	in.text = f.csv;
+	in.text = text;
 	in.len = len;
-	in.name = rc == 1 ? f.name : "console-upload.csv";
+	if (rc == 1)
+		in.name = f.name;
+	else if (filename != NULL && valid_text(filename, strlen(filename), RECON_NAME_MAX, false))
+		in.name = filename;
+	else
+		in.name = "console-upload.csv";
 	in.dry_run = true;
 	return run_and_answer(r, &in, &f);
 }
