@@ -96,11 +96,38 @@ render_reconcile(struct req *r, int status, const struct recon_form *f)
 	return admin_common_page(r, status, "admin_reconcile", ctx);
 }
 
-/* GET /admin/reconcile */
+/* GET /admin/reconcile[?err=<code>&pg=&name=&date=&csv=&reason=]: a refused form's message
+ * (with the refused POST's status) and what was typed. */
 static int
 page_reconcile(struct req *r)
 {
-	return render_reconcile(r, 200, NULL);
+	struct recon_form f = { .form = "upload" };
+	int status = 200;
+
+	f.error = admin_common_refusal_text(r, &status);
+	if (f.error == NULL)
+		return render_reconcile(r, 200, NULL);
+	f.pg = admin_common_kept(r, "pg");
+	f.name = admin_common_kept(r, "name");
+	f.csv = admin_common_kept(r, "csv");
+	f.date = admin_common_kept(r, "date");
+	return render_reconcile(r, status, &f);
+}
+
+/* The answer to a refused form: 303 to /admin/reconcile?err=code with what was typed (a pasted
+ * text only when short; never a file) and reason (may be NULL) shown after the message. */
+static int
+refuse(struct req *r, const char *code, const struct recon_form *f, const char *reason)
+{
+	static const char *const names[] = { "pg", "name", "date", "csv", "reason" };
+	const char *vals[5];
+
+	vals[0] = f->pg;
+	vals[1] = f->name;
+	vals[2] = f->date;
+	vals[3] = f->csv;
+	vals[4] = reason;
+	return admin_common_refused(r, "/admin/reconcile", code, NULL, names, vals, 5);
 }
 
 /* GET /admin/reconcile/{id}?all=1 (all: matches too) */
@@ -169,8 +196,9 @@ page_reconcile_run(struct req *r)
 
 /* ---- a run from the console ---------------------------------------------------------- */
 
-/* Runs in (a dry run or an apply) and answers: 303 to the run with its flash, or the page with
- * the refusal. f carries the form's values for a refusal. */
+/* Runs in (a dry run or an apply) and answers: 303 to the run with its flash, or 303 back to
+ * the form with the refusal (admin_common_refused); the page at once only when the run could
+ * not even start (the database). f carries the form's values for a refusal. */
 static int
 run_and_answer(struct req *r, struct recon_console *in, struct recon_form *f)
 {
@@ -195,18 +223,13 @@ run_and_answer(struct req *r, struct recon_console *in, struct recon_form *f)
 		code = "recon_not_kept";
 		break;
 	case RECON_CONSOLE_BAD_INPUT:
-		f->error = arena_printf(r->a, "정산 파일을 읽을 수 없습니다: %s", err);
-		return render_reconcile(r, 400, f);
+		return refuse(r, "recon_bad_file", f, err);
 	case RECON_CONSOLE_FETCH_FAILED:
-		f->error = arena_printf(r->a, "PG에서 정산 내역을 받아 오지 못했습니다. 잠시 후 다시"
-		    " 시도해 주세요. (%s)", err);
-		return render_reconcile(r, 502, f);
+		return refuse(r, "recon_fetch_failed", f, err);
 	case RECON_CONSOLE_LOCKED:
-		f->error = "다른 대사가 진행 중입니다. 끝난 뒤 다시 시도해 주세요.";
-		return render_reconcile(r, 409, f);
+		return refuse(r, "recon_locked", f, NULL);
 	case RECON_CONSOLE_BUSY:
-		f->error = "더 새로 시작된 대사가 있어 이 대사는 중단되었습니다.";
-		return render_reconcile(r, 409, f);
+		return refuse(r, "recon_busy", f, NULL);
 	default:
 		if (run.id < 1) {
 			f->error = "대사를 시작하지 못했습니다. 잠시 후 다시 시도해 주세요.";
@@ -230,15 +253,16 @@ form_pg(struct req *r, struct recon_form *f, enum pg_id *out)
 }
 
 /* POST /admin/reconcile/upload (multipart: pg, name, file: the settlement file; or csv, the
- * text pasted) → the dry run → 303 to /admin/reconcile/<run>?ok=recon_dry_run. The name
- * defaults to the file's. A missing PG or file, a malformed file:
- * 400 on the page with the reason, nothing written; another run holding the lock: 409. */
+ * text pasted) → the dry run → 303 to /admin/reconcile/<run>?ok=recon_dry_run. The name defaults to the file's. No file,
+ * not a CSV, a missing PG, a malformed file (with the parser's reason), another run holding
+ * the lock: 303 back to /admin/reconcile?err=<code> (the page answers 400 or 409), nothing
+ * written. */
 static int
 page_upload(struct req *r)
 {
 	struct recon_form f = { .form = "upload" };
 	struct recon_console in;
-	const char *text, *filename;
+	const char *text, *filename, *code = NULL;
 	size_t len;
 	int rc;
 
@@ -247,26 +271,26 @@ page_upload(struct req *r)
 	case ADMIN_CSV_OK:
 		break;
 	case ADMIN_CSV_NONE:
-		f.error = "정산 파일(CSV)을 선택해 주세요.";
-		return render_reconcile(r, 400, &f);
+		code = "recon_no_file";
+		break;
 	case ADMIN_CSV_NOT_CSV:
-		f.error = "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다.";
-		return render_reconcile(r, 400, &f);
+		code = "recon_not_csv";
+		break;
 	default:
-		f.error = "요청이 올바르지 않습니다. 페이지를 새로 고쳐 주세요.";
-		return render_reconcile(r, 400, &f);
+		code = "recon_bad_form";
+		break;
 	}
 	f.csv = filename == NULL ? text : NULL;  /* a file is never carried back into the page */
-	if (form_pg(r, &f, &in.pg) != 0) {
-		f.error = "PG를 선택해 주세요.";
-		return render_reconcile(r, 400, &f);
-	}
+	if (form_pg(r, &f, &in.pg) != 0 && code == NULL)
+		code = "recon_pg";
 	rc = admin_common_form_text(r, "name", RECON_NAME_MAX, &f.name);
 	if (rc < 0) {
 		f.name = NULL;
-		f.error = "파일 이름은 100자 이하로 적어 주세요.";
-		return render_reconcile(r, 400, &f);
+		if (code == NULL)
+			code = "recon_name";
 	}
+	if (code != NULL)
+		return refuse(r, code, &f, NULL);
 	in.text = text;
 	in.len = len;
 	if (rc == 1)
@@ -280,8 +304,8 @@ page_upload(struct req *r)
 }
 
 /* POST /admin/reconcile/fetch (pg, date) → the dry run of that day from the PG's settlement
- * API → 303 to the run. KakaoPay has no such API: 400. A malformed date: 400. The PG failing:
- * 502 on the page. */
+ * API → 303 to the run. KakaoPay has no such API, a malformed date, the PG failing: 303 back
+ * to /admin/reconcile?err=<code> (the page answers 400, or 502 for the PG). */
 static int
 page_fetch(struct req *r)
 {
@@ -289,18 +313,13 @@ page_fetch(struct req *r)
 	struct recon_console in;
 
 	memset(&in, 0, sizeof(in));
-	if (form_pg(r, &f, &in.pg) != 0) {
-		f.error = "PG를 선택해 주세요.";
-		return render_reconcile(r, 400, &f);
-	}
-	if (in.pg != PG_TOSS) {
-		f.error = "카카오페이는 정산 조회 API가 없습니다. 정산 파일을 붙여 넣어 주세요.";
-		return render_reconcile(r, 400, &f);
-	}
+	if (form_pg(r, &f, &in.pg) != 0)
+		return refuse(r, "recon_pg", &f, NULL);
+	if (in.pg != PG_TOSS)
+		return refuse(r, "recon_no_fetch", &f, NULL);
 	if (admin_common_form_text(r, "date", 10, &f.date) != 1 || !reconcile_date_ok(f.date)) {
 		f.date = NULL;
-		f.error = "정산일을 2026-12-06처럼 입력해 주세요.";
-		return render_reconcile(r, 400, &f);
+		return refuse(r, "recon_date", &f, NULL);
 	}
 	in.date = f.date;
 	in.name = arena_printf(r->a, "api:%s", f.date);
