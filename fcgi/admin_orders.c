@@ -213,6 +213,7 @@ row_json(const struct orderview_row *row)
 	json_object_object_add(o, "createdAt", admin_common_jstr(row->created_at));
 	json_object_object_add(o, "userId", json_object_new_int64(row->user_id));
 	json_object_object_add(o, "email", admin_common_jstr(row->email));
+	json_object_object_add(o, "userName", admin_common_jstr(row->user_name));
 	return o;
 }
 

@@ -9,7 +9,8 @@
  * BY cannot be a parameter); the columns are the same in each. */
 #define SQL_SEARCH_BODY \
     "SELECT o.id, o.public_id, o.status, o.pay_method, o.amount, o.refunded_amount," \
-    " o.order_name, DATE_FORMAT(o.created_at, '%Y-%m-%d %H:%i:%s'), u.id, u.email" \
+    " o.order_name, DATE_FORMAT(o.created_at, '%Y-%m-%d %H:%i:%s'), u.id, u.email," \
+    " u.name" \
     " FROM orders o JOIN users u ON u.id = o.user_id" \
     " WHERE (? IS NULL OR o.public_id = ?)" \
     " AND (? = 0 OR o.id = ?)" \
@@ -34,7 +35,8 @@ static const struct {
 };
 enum {
 	SEARCH_ID, SEARCH_PUBLIC_ID, SEARCH_STATUS, SEARCH_PAY_METHOD, SEARCH_AMOUNT,
-	SEARCH_REFUNDED, SEARCH_ORDER_NAME, SEARCH_CREATED_AT, SEARCH_USER_ID, SEARCH_EMAIL
+	SEARCH_REFUNDED, SEARCH_ORDER_NAME, SEARCH_CREATED_AT, SEARCH_USER_ID, SEARCH_EMAIL,
+	SEARCH_USER_NAME
 };
 
 static const char SQL_PAYMENT[] =
@@ -99,6 +101,7 @@ orderview_search(struct db *db, struct arena *a, const struct orderview_query *q
 		o->created_at = db_res_str(&res, i, SEARCH_CREATED_AT);
 		o->user_id = db_res_i64(&res, i, SEARCH_USER_ID);
 		o->email = db_res_str(&res, i, SEARCH_EMAIL);
+		o->user_name = db_res_str(&res, i, SEARCH_USER_NAME);
 	}
 	*out = rows;
 	return (int64_t)res.nrows;

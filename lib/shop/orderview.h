@@ -56,6 +56,7 @@ struct orderview_row {
 	const char *created_at;     /* "YYYY-MM-DD HH:MM:SS" */
 	int64_t user_id;
 	const char *email;
+	const char *user_name;      /* the shopper's name as stored, or NULL */
 };
 
 /* An order's payment row (one per order: the PG approved it). Strings in the arena; any of

@@ -349,6 +349,10 @@ def test_order_search_by_id_user_status_and_dates():
     eq(search(order=no1[0]), [o1], "by the order number shoppers read")
     eq(search(order="%s-%06d" % (no1[1], int(no1[2]))), [], "the number's day must match")
     eq(search(user=email1), [o1], "by e-mail")
+    # The row shows the shopper's name, the e-mail and number beneath.
+    text = page(a.get("/admin/orders?" + urllib.parse.urlencode({"order": o1})), 200)
+    eq(re.findall(r'<td class="email shopper">([^<]*)<span class="sub">([^<]*)</span></td>', text),
+       [("구매자", "%s · 회원 %d" % (email1, u1))], "the name, then the e-mail")
     eq(search(user=str(u2)), [o2], "by user id")
     eq(search(user=str(u1), status="PAID"), [o1], "by status")
     eq(search(user=str(u1), status="PENDING"), [], "other status")
