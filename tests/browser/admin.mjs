@@ -4,7 +4,8 @@
 // a stock adjustment on a product's page and a refused one (the address bar leaves the POST
 // address, so a reload re-submits nothing), a partial and then a full refund of a paid order,
 // the ledger's trial balance moving by the refunded amounts with Korean account names, the
-// audit log and one record's page, and the money and operations pages. Every page must pass
+// audit log and one record's page, a bulk shipping file uploaded (and one refused: no file),
+// a reconciliation file refused (not a CSV), and the money and operations pages. Every page must pass
 // axe-core (no serious or critical finding), html-validate and fit the viewport (strict).
 // Written against the console's hooks:
 //   /admin/fulfilment     tr.parcel[data-order][data-seller] holding form.ship (select courier,
@@ -235,6 +236,24 @@ async function journey(j, fx) {
     eq(await page.locator('#flash').textContent(), '배송완료로 바꿨습니다.', 'the flash');
   });
 
+  await j.step('bulk shipping file upload', async (page) => {
+    // Submitting without a file: refused the POST-then-redirect way, said in Korean.
+    await adminPage(page, '/admin/fulfilment', 'admin_fulfilment.html');
+    const form = page.locator('form#ship-bulk');
+    await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
+    assert(page.url().includes('/admin/fulfilment?err=bulk_no_file'), `refused (${page.url()})`);
+    eq(await page.locator('#error').textContent(), '운송장 CSV 파일을 선택해 주세요.', 'why');
+    // A real file: the delivered fixture parcel again, so the row is reported and nothing moves.
+    await page.locator('form#ship-bulk input[type="file"]').setInputFiles({
+      name: '운송장.csv', mimeType: 'text/csv',
+      buffer: Buffer.from(`주문번호,판매자,택배사,운송장번호\n${fx.ship.orderId},${fx.ship.sellerId},cj,BR-1234567890\n`),
+    });
+    await Promise.all([page.waitForEvent('load'),
+      page.locator('form#ship-bulk button[type="submit"]').click()]);
+    assert(/\/admin\/fulfilment\/bulk\/[A-Za-z0-9]+$/.test(page.url()), `the report (${page.url()})`);
+    eq(await page.locator('tr.row').count(), 1, 'one row reported');
+  });
+
   await j.step('order after refunds', async (page) => {
     await adminPage(page, `/admin/orders/${r.orderId}`, 'admin_order.html');
     eq(await page.locator('#refunds tr.refund').count(), 2, 'two refunds listed');
@@ -266,7 +285,15 @@ async function journey(j, fx) {
     await j.step(name, async (page) => {
       await adminPage(page, path, template);
       if (name === 'reconcile') {
-        await page.locator('form#recon-upload').waitFor();
+        // A file that is not a CSV: refused back to the page (?err=), nothing run.
+        const form = page.locator('form#recon-upload');
+        await form.locator('input[type="file"]').setInputFiles({
+          name: 'settlement.txt', mimeType: 'text/plain', buffer: Buffer.from('hello'),
+        });
+        await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
+        assert(page.url().includes('/admin/reconcile?err=recon_not_csv'), `refused (${page.url()})`);
+        eq(await page.locator('#error').textContent(), 'CSV 파일(.csv, UTF-8)만 올릴 수 있습니다.',
+          'why');
       }
       assert(await page.locator('nav.sidenav a[aria-current="page"]').count() === 1,
         'the side navigation marks the page');

@@ -1,9 +1,10 @@
 """The staff's fulfilment console (issue 15): /admin/fulfilment lists the parcels of paid orders
 to ship (배송준비중) and on their way (배송중), oldest first, with paging; a parcel gets its courier
-and tracking number (one form, or a pasted CSV whose every row is checked and applied on its
-own, with a Korean report behind a redirect), then is marked delivered. Every move is audited
-and queues the shopper's notice in its own transaction; bad input is a 4xx with a Korean
-message and writes nothing. The shopper's notices themselves (exactly one per parcel, mail or
+and tracking number (one form, or an uploaded CSV file whose every row is checked and applied on
+its own, with a Korean report behind a redirect), then is marked delivered. Every move is
+audited and queues the shopper's notice in its own transaction; bad input is refused
+POST-then-redirect (303 to ?err=<code>, the page a 4xx with a Korean message, what was typed
+kept) and writes nothing. The shopper's notices themselves (exactly one per parcel, mail or
 알림톡) are tested in test_notify.py and test_alimtalk.py."""
 import html
 import json
@@ -12,7 +13,7 @@ import secrets
 
 from jt import Session, eq, make_product, make_seller, make_user, sql
 
-from test_admin import admin, audits, flash, page, redirected
+from test_admin import admin, audits, flash, page, redirected, refused
 
 
 def paid_order(shopper, sellers, qty=1, products=None):
@@ -161,23 +162,25 @@ def test_bad_input_is_refused_in_korean_and_writes_nothing():
         args = {"order": oid, "seller": seller, "courier": "cj", "tracking": "123456789012"}
         args.update(change)
         r = ship_form(a, args["order"], args["seller"], args["courier"], args["tracking"])
-        text = page(r, status)
+        text = refused(a, r, status)
         eq(error_of(text), message, "message for %r" % change)
     # What was typed comes back, escaped.
-    text = ship_form(a, "<b>x</b>", seller).text
-    assert "<b>x</b>" not in text
+    text = refused(a, ship_form(a, oid, seller, "hanjin", "12<b>"), 400)
+    assert "<b>" not in text and 'name="order" value="%s" required' % oid in text, "order kept"
+    assert '<option value="hanjin" selected>' in text, "the courier kept"
     # A wrong day in the readable number is another order.
     no = order_no(oid)
-    eq(ship_form(a, "19990101" + no[8:], seller).status, 404, "the day is part of the number")
+    refused(a, ship_form(a, "19990101" + no[8:], seller), 404)
     eq(delivery(oid, seller), ("PREPARING", "", ""), "nothing shipped")
     eq(parcel_jobs(oid), [], "no notice")
     eq(audits(a.user_id), [], "nothing audited")
     # Delivering what has not left; an unpaid or cancelled order does not ship.
     r = a.post_form("/admin/fulfilment/deliver", {"order": oid, "seller": str(seller)})
-    eq(error_of(page(r, 409)), "배송중인 주문만 배송완료로 바꿀 수 있습니다.", "not shipped yet")
+    assert "?err=parcel_not_shipped&status=SHIPPED&" in r.header("Location"), "the 배송중 tab"
+    eq(error_of(refused(a, r, 409)), "배송중인 주문만 배송완료로 바꿀 수 있습니다.", "not shipped yet")
     eq(shopper.post_json("/api/v1/orders/%s/cancel" % oid, {}).status, 200, "cancelled")
     r = ship_form(a, oid, seller)
-    eq(error_of(page(r, 409)), "결제 완료된 배송준비중 주문이 아닙니다. 취소되었거나 다른 운송장으로"
+    eq(error_of(refused(a, r, 409)), "결제 완료된 배송준비중 주문이 아닙니다. 취소되었거나 다른 운송장으로"
        " 이미 발송되었습니다.", "cancelled")
     eq((delivery(oid, seller), parcel_jobs(oid), audits(a.user_id)),
        (("PREPARING", "", ""), [], []), "still nothing written")
@@ -275,7 +278,8 @@ def test_bulk_upload_applies_each_good_row_and_explains_each_refused_one():
         "",
         "%s,%d,logen,777777777777" % (o2, sa),                  # 12: shipped
     ])
-    r = a.post_form("/admin/fulfilment/bulk", {"csv": csv})
+    r = a.post_multipart("/admin/fulfilment/bulk", {},
+                         {"file": ("운송장.csv", csv.encode("utf-8"), "text/csv")})
     loc = redirected(r, "/admin/fulfilment/bulk/")
     text = page(a.get(loc), 200)
     rows = re.findall(r'<tr class="row" data-line="(\d+)" data-outcome="([a-z]+)">'
@@ -304,7 +308,7 @@ def test_bulk_upload_applies_each_good_row_and_explains_each_refused_one():
     # Reloading the report ships nothing again.
     page(a.get(loc), 200)
     eq(len(audits(a.user_id, "delivery.ship")), 3, "still three")
-    # Uploading the same file again: the shipped rows are "already", nothing new.
+    # The same rows again (pasted, the second way): the shipped rows are "already", nothing new.
     loc2 = redirected(a.post_form("/admin/fulfilment/bulk", {"csv": csv}), "/admin/fulfilment/bulk/")
     text = page(a.get(loc2), 200)
     assert '<strong id="count-shipped">0</strong>' in text and \
@@ -315,13 +319,29 @@ def test_bulk_upload_applies_each_good_row_and_explains_each_refused_one():
 
 def test_bulk_upload_refuses_what_it_cannot_read_as_a_whole():
     a = admin()
-    for csv, message in [
-            ("", "CSV 내용을 붙여 넣어 주세요."),
-            ("주문번호,판매자,택배사,운송장번호\n", "올린 내용에 배송 행이 없습니다."),
-            ("\n".join("o%d,1,cj,1234567" % i for i in range(501)),
-             "한 번에 500행까지 올릴 수 있습니다. 나누어 올려 주세요.")]:
-        r = a.post_form("/admin/fulfilment/bulk", {"csv": csv} if csv else {})
-        eq(error_of(page(r, 400)), message, "refused: %r" % csv[:30])
+    big = ("\n".join("20261206-%06d,1,cj,123456789012" % i for i in range(8300))).encode()
+    for files, message in [
+            (None, "운송장 CSV 파일을 선택해 주세요."),
+            ({"file": ("", b"", "application/octet-stream")}, "운송장 CSV 파일을 선택해 주세요."),
+            ({"file": ("ship.xlsx", b"PK\x03\x04", "application/vnd.openxmlformats-"
+                       "officedocument.spreadsheetml.sheet")},
+             "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다. 엑셀에서는 'CSV UTF-8'로 저장해 주세요."),
+            ({"file": ("ship.csv", "주문번호".encode("euc-kr"), "text/csv")},
+             "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다. 엑셀에서는 'CSV UTF-8'로 저장해 주세요."),
+            ({"file": ("ship.csv", big, "text/csv")},
+             "파일이 너무 큽니다. 256KB 이하로 나누어 올려 주세요."),
+            ({"file": ("ship.csv", "주문번호,판매자,택배사,운송장번호\n", "text/csv")},
+             "CSV 파일을 읽을 수 없습니다. (올린 내용에 배송 행이 없습니다.)"),
+            ({"file": ("ship.csv", "\n".join("o%d,1,cj,1234567" % i for i in range(501)),
+                       "text/csv")},
+             "CSV 파일을 읽을 수 없습니다. (한 번에 500행까지 올릴 수 있습니다. 나누어 올려 주세요.)")]:
+        r = a.post_multipart("/admin/fulfilment/bulk", {}, files)
+        eq(error_of(refused(a, r, 400)), message, "refused: %r" % (files or {}).get("file", "")[:1])
+    # A malformed body (a part with no Content-Disposition): 400 before the handler.
+    eq(a.post_multipart("/admin/fulfilment/bulk", {}, raw=b"--{B}\r\nContent-Type: text/csv"
+                        b"\r\n\r\nx\r\n--{B}--\r\n").status, 400, "malformed")
+    eq(a.post_multipart("/admin/fulfilment/bulk", {}, {"file": ("a.csv", b"x", "text/csv")},
+                        csrf=False).status, 403, "the token is checked in a multipart body")
     eq(audits(a.user_id), [], "nothing written")
     eq(a.get("/admin/fulfilment/bulk/" + "z" * 24).status, 404, "an unknown report")
     eq(a.get("/admin/fulfilment/bulk/%3Cx%3E").status, 404, "a malformed token")

@@ -1,15 +1,16 @@
-"""Reconciliation started from the admin console (issue 15): a PG's settlement file pasted on
-/admin/reconcile (the CSV `jangteoctl reconcile` reads) or a day fetched from Toss's settlement
+"""Reconciliation started from the admin console (issue 15): a PG's settlement file uploaded on
+/admin/reconcile (multipart/form-data, or pasted; the CSV `jangteoctl reconcile` reads) or a day fetched from Toss's settlement
 API is run dry first (findings shown, nothing changed), then applied from the dry run's page
 (exactly the reviewed input, once); every run is audited; bad input, a missing PG or a held lock
-is a 4xx with a Korean message and records no run. The classification and the repairs
+is refused POST-then-redirect (303 to ?err=<code>, the page a 4xx with a Korean message) and
+records no run; a malformed multipart body is a 400 and records none either. The classification and the repairs
 themselves are test_reconcile.py's."""
 import html
 import re
 
 from jt import count, eq, redis, sql
 from jt import order_status as status
-from test_admin import admin, audits, flash, page, redirected
+from test_admin import admin, audits, flash, page, redirected, refused
 from test_reconcile import (FreshDay, findings, lock_free, paid_order, settlement_file,
                             unknown_order)
 
@@ -32,7 +33,7 @@ def error_of(text):
     return html.unescape(m.group(1)) if m else None
 
 
-def test_a_pasted_file_is_run_dry_then_applied_once():
+def test_an_uploaded_file_is_run_dry_then_applied_once():
     a = admin()
     with FreshDay() as day:
         ok, ok_key, _ = paid_order(1000)
@@ -40,8 +41,8 @@ def test_a_pasted_file_is_run_dry_then_applied_once():
         path, nrows = settlement_file("toss", day.date)
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        r = a.post_form("/admin/reconcile/upload", {"pg": "toss", "name": "toss-day.csv",
-                                                    "csv": text})
+        r = a.post_multipart("/admin/reconcile/upload", {"pg": "toss", "name": ""},
+                             {"file": ("toss-day.csv", text, "text/csv")})
         loc = redirected(r, "/admin/reconcile/")
         dry = run_id_of(loc)
         eq(loc, "/admin/reconcile/%d?ok=recon_dry_run" % dry, "to the dry run")
@@ -102,33 +103,54 @@ def test_bad_input_or_a_held_lock_is_refused_in_korean_and_records_no_run():
     good = header + "2020-01-02,toss,approve,tkey1,order-0001,tx1,1000,33,967," \
                     "2020-01-02T10:00:00+09:00\n"
     runs = count("SELECT COUNT(*) FROM recon_runs")
-    for path, fields, want_status, message in [
-            ("upload", {"pg": "toss"}, 400, "정산 파일(CSV) 내용을 붙여 넣어 주세요."),
-            ("upload", {"pg": "paypal", "csv": good}, 400, "PG를 선택해 주세요."),
-            ("upload", {"csv": good}, 400, "PG를 선택해 주세요."),
-            ("upload", {"pg": "toss", "csv": good, "name": "x" * 101}, 400,
+    csv_file = ("day.csv", good, "text/csv")
+    for path, fields, files, want_status, message in [
+            ("upload", {"pg": "toss"}, None, 400, "정산 파일(CSV)을 선택해 주세요."),
+            ("upload", {"pg": "toss"}, {"file": ("", b"", "application/octet-stream")}, 400,
+             "정산 파일(CSV)을 선택해 주세요."),
+            ("upload", {"pg": "toss"}, {"file": ("day.png", b"\x89PNG\r\n", "image/png")}, 400,
+             "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다."),
+            ("upload", {"pg": "toss"}, {"file": ("day.csv", b"a,\x00\xff", "text/csv")}, 400,
+             "CSV 파일(.csv, UTF-8)만 올릴 수 있습니다."),
+            ("upload", {"pg": "paypal"}, {"file": csv_file}, 400, "PG를 선택해 주세요."),
+            ("upload", {}, {"file": csv_file}, 400, "PG를 선택해 주세요."),
+            ("upload", {"pg": "toss", "name": "x" * 101}, {"file": csv_file}, 400,
              "파일 이름은 100자 이하로 적어 주세요."),
-            ("upload", {"pg": "toss", "csv": header + "2020-01-02,toss"}, 400,
-             "정산 파일을 읽을 수 없습니다: line 2: 2 fields, want 10"),
-            ("upload", {"pg": "kakaopay", "csv": good}, 400,
-             "정산 파일을 읽을 수 없습니다: line 2: pg \"toss\" in a kakaopay settlement file"),
-            ("fetch", {"pg": "kakaopay", "date": "2020-01-02"}, 400,
-             "카카오페이는 정산 조회 API가 없습니다. 정산 파일을 붙여 넣어 주세요."),
-            ("fetch", {"pg": "toss", "date": "2020-02-30"}, 400,
+            ("upload", {"pg": "toss"}, {"file": ("d.csv", header + "2020-01-02,toss", "text/csv")},
+             400, "정산 파일을 읽을 수 없습니다. (line 2: 2 fields, want 10)"),
+            ("upload", {"pg": "kakaopay"}, {"file": csv_file}, 400,
+             "정산 파일을 읽을 수 없습니다. (line 2: pg \"toss\" in a kakaopay settlement file)"),
+            ("upload", {"pg": "toss", "csv": header + "2020-01-02,toss"}, None, 400,
+             "정산 파일을 읽을 수 없습니다. (line 2: 2 fields, want 10)"),
+            ("fetch", {"pg": "kakaopay", "date": "2020-01-02"}, None, 400,
+             "카카오페이는 정산 조회 API가 없습니다. 정산 파일을 올려 주세요."),
+            ("fetch", {"pg": "toss", "date": "2020-02-30"}, None, 400,
              "정산일을 2026-12-06처럼 입력해 주세요."),
-            ("fetch", {"pg": "toss"}, 400, "정산일을 2026-12-06처럼 입력해 주세요.")]:
-        r = a.post_form("/admin/reconcile/" + path, fields)
-        got = error_of(page(r, want_status))
-        if got is None or not got.startswith(message):
+            ("fetch", {"pg": "toss"}, None, 400, "정산일을 2026-12-06처럼 입력해 주세요.")]:
+        if path == "upload" and files is not None:
+            r = a.post_multipart("/admin/reconcile/" + path, fields, files)
+        else:
+            r = a.post_form("/admin/reconcile/" + path, fields)
+        got = error_of(refused(a, r, want_status))
+        if got != message:
             raise AssertionError("%s %r: want %r, got %r" % (path, fields, message, got))
-    # What was pasted comes back, escaped.
-    r = a.post_form("/admin/reconcile/upload", {"pg": "toss", "csv": "<script>x</script>"})
-    assert "<script>x</script>" not in r.text and "&lt;script&gt;x&lt;/script&gt;" in r.text
+    # What was pasted comes back, escaped, and the PG chosen stays chosen.
+    r = a.post_form("/admin/reconcile/upload", {"pg": "kakaopay", "csv": "<script>x</script>"})
+    text = refused(a, r, 400)
+    assert "<script>x</script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
+    assert '<option value="kakaopay" selected>' in text
+    # A malformed multipart body (never closed), a body without the CSRF token: refused before
+    # the handler, nothing run.
+    eq(a.post_multipart("/admin/reconcile/upload", {}, raw=b"--{B}\r\nContent-Disposition: "
+                        b"form-data; name=\"pg\"\r\n\r\ntoss").status, 400, "malformed")
+    eq(a.post_multipart("/admin/reconcile/upload", {"pg": "toss"}, {"file": csv_file},
+                        csrf=False).status, 403, "no CSRF token")
     # Another run holds the lock.
     redis("SET", "recon:lock", "someone-else", "PX", "20000")
     try:
-        r = a.post_form("/admin/reconcile/upload", {"pg": "toss", "csv": good})
-        eq(error_of(page(r, 409)), "다른 대사가 진행 중입니다. 끝난 뒤 다시 시도해 주세요.", "locked")
+        r = a.post_multipart("/admin/reconcile/upload", {"pg": "toss"}, {"file": csv_file})
+        eq(error_of(refused(a, r, 409)), "다른 대사가 진행 중입니다. 끝난 뒤 다시 시도해 주세요.",
+           "locked")
     finally:
         redis("DEL", "recon:lock")
     eq(a.post_form("/admin/reconcile/999999999/apply", {}).status, 404, "no such run")
