@@ -1,9 +1,10 @@
 /* admin_fulfilment: the admin console's shipping pages: the queue of paid orders' parcels to
  * ship (배송준비중) and on their way (배송중), the courier and tracking number of one parcel, the
- * bulk CSV upload (a file input, multipart/form-data, or the text pasted) with its report of accepted and refused rows, and marking a parcel delivered.
- * Every move goes through lib/shop/fulfilment (which audits it and queues the shopper's notice
- * in its transaction); a finished POST redirects (the bulk report is kept for an hour in Redis
- * under a random token, so reloading the report never ships again). */
+ * bulk CSV upload (a file input, multipart/form-data, or the text pasted) with its report of
+ * accepted and refused rows, and marking a parcel delivered. Every move goes through
+ * lib/shop/fulfilment (which audits it and queues the shopper's notice in its transaction); a
+ * finished POST redirects (the bulk report is kept for an hour in Redis under a random token,
+ * so reloading the report never ships again), and so does a refused one (?err=<code>). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -221,8 +222,8 @@ page_fulfilment(struct req *r)
 }
 
 /* The answer to a refused move or upload: 303 to the queue (tab status) with ?err=code and
- * what was typed (the message shows at the top of the page). reason (may be NULL): a parser's words, shown after
- * the message. */
+ * what was typed (the message shows at the top of the page). reason (may be NULL): a
+ * parser's words, shown after the message. */
 static int
 refuse(struct req *r, enum delivery_status status, const char *code,
     const struct form_error *e, const char *reason)
@@ -388,9 +389,11 @@ render_report(struct req *r, int status, struct json_object *report)
 }
 
 /* POST /admin/fulfilment/bulk (multipart: file, the CSV file; or csv, the text pasted) → 303
- * to /admin/fulfilment/bulk/<token>, the report. Every row is checked and shipped on its own (fulfilment_bulk_apply); a text
- * that cannot be read at all is 400 on the queue with the reason, nothing written. When Redis
- * cannot keep the report, it is shown at once (200) rather than lost. */
+ * to /admin/fulfilment/bulk/<token>, the report. Every row is checked and shipped on its own
+ * (fulfilment_bulk_apply). No file, not a CSV, over 256 KiB, or a text that cannot be read at
+ * all: 303 to the queue with ?err=<code> (the page answers 400 with the message and the
+ * parser's reason), nothing written. When Redis cannot keep the report, it is shown at once
+ * (200) rather than lost. */
 static int
 page_bulk(struct req *r)
 {

@@ -1,7 +1,8 @@
 /* admin_reconcile: the admin console's reconciliation pages: the runs with their findings,
  * and a run started from the console (issue 15): a PG's settlement file uploaded (a file
- * input, multipart/form-data; or the text pasted: the CSV `jangteoctl reconcile` reads) or a day fetched from the PG, run dry first; the dry
- * run's page shows the findings and an "apply" button that runs exactly that input for real.
+ * input, multipart/form-data; or the text pasted: the CSV `jangteoctl reconcile` reads) or a
+ * day fetched from the PG, run dry first; the dry run's page shows the findings and an
+ * "apply" button that runs exactly that input for real.
  * Everything goes through lib/shop/reconcile (reconcile_console_run audits the run); a finished
  * POST redirects to the run. A run holds the one-run lock and asks the PG inside the request:
  * fine for a day's file of a shop this size (fcgi.max_body caps the paste at 1 MiB by
@@ -253,10 +254,10 @@ form_pg(struct req *r, struct recon_form *f, enum pg_id *out)
 }
 
 /* POST /admin/reconcile/upload (multipart: pg, name, file: the settlement file; or csv, the
- * text pasted) → the dry run → 303 to /admin/reconcile/<run>?ok=recon_dry_run. The name defaults to the file's. No file,
- * not a CSV, a missing PG, a malformed file (with the parser's reason), another run holding
- * the lock: 303 back to /admin/reconcile?err=<code> (the page answers 400 or 409), nothing
- * written. */
+ * text pasted) → the dry run → 303 to /admin/reconcile/<run>?ok=recon_dry_run. The name
+ * defaults to the file's. No file, not a CSV, a missing PG, a malformed file (with the
+ * parser's reason), another run holding the lock: 303 back to /admin/reconcile?err=<code>
+ * (the page answers 400 or 409), nothing written. */
 static int
 page_upload(struct req *r)
 {

@@ -89,8 +89,9 @@ enum req_err req_read_body(struct req *r, bool want_json);
  * Content-Type (may be NULL): strict JSON into r->json when want_json, a urlencoded form into
  * r->form otherwise; when r->route is flagged ROUTE_UPLOAD, a multipart/form-data body too
  * (lib/base/multipart: its text fields into r->form, its file parts into r->files; a
- * malformed one is REQ_BAD_REQUEST). Returns REQ_OK or the reason it was refused. req_read_body reads the body
- * and calls it; the fuzz target tests/fuzz/fuzz_req.c calls it without libfcgi I/O. */
+ * malformed one is REQ_BAD_REQUEST). Returns REQ_OK or the reason it was refused.
+ * req_read_body reads the body and calls it; the fuzz target tests/fuzz/fuzz_req.c calls it
+ * without libfcgi I/O. */
 enum req_err req_parse_body(struct req *r, const char *ct, bool want_json);
 
 /* The file part name of a multipart POST. Returns 0 with *out when exactly one came (its
