@@ -1,7 +1,7 @@
 /* fuzz_req: the FastCGI parameters and body of one request through fcgi/req.c, as the
  * handlers' dispatcher runs it (req_begin: request id, method, path, query, cookies; the
- * path's segments as route.c decodes {name} parameters; req_parse_body as a form and as
- * JSON), without libfcgi I/O: the parameters are an envp array, the body a buffer.
+ * path's segments as route.c decodes {name} parameters; req_parse_body as a form, as a form
+ * on an upload route (multipart/form-data) and as JSON), without libfcgi I/O: the parameters are an envp array, the body a buffer.
  *
  * Input: "NAME=value" lines (the CGI parameters nginx sends: REQUEST_METHOD, REQUEST_URI,
  * HTTP_COOKIE, CONTENT_TYPE, ...) up to an empty line; the rest is the body. */
@@ -20,6 +20,7 @@
 #include "base/valid.h"
 #include "fuzz.h"
 #include "req.h"
+#include "route.h"
 
 #define FUZZ_MAX_PARAMS 64
 
@@ -59,19 +60,44 @@ check_segments(struct arena *a, const char *path)
 	}
 }
 
-/* Parses the body (r's copy) as JSON or as a form and checks what came out. */
+/* An upload route (ROUTE_UPLOAD): a multipart/form-data body is read as well. */
+static const struct route upload_route = { METHOD_POST, "/upload", NULL,
+	ROUTE_HTML | ROUTE_UPLOAD, "fuzz_upload" };
+
+/* Every file part of a multipart body has a name, a filename and its content NUL-ended. */
 static void
-check_body(const struct req *begun, const char *ct, bool json)
+check_files(const struct multipart *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->parts[i].name == NULL || m->parts[i].filename == NULL ||
+		    m->parts[i].data == NULL || m->parts[i].data[m->parts[i].len] != '\0')
+			abort();
+}
+
+/* Parses the body (r's copy) as JSON or as a form (on an upload route when upload) and checks
+ * what came out. */
+static void
+check_body(const struct req *begun, const char *ct, bool json, bool upload)
 {
 	struct req r = *begun;
-	enum req_err e = req_parse_body(&r, ct, json);
+	enum req_err e;
+
+	if (upload)
+		r.route = &upload_route;
+	e = req_parse_body(&r, ct, json);
 
 	if ((unsigned)e >= REQ__MAX)
 		abort();
 	if (json && e == REQ_OK && r.json == NULL && r.body_len > 0)
 		abort();
-	if (!json && e == REQ_OK)
+	if (!json && e == REQ_OK) {
 		check_form(&r.form);
+		check_files(&r.files);
+	}
+	if (!upload && r.files.n != 0)
+		abort();
 	if (e != REQ_OK && r.json != NULL)
 		abort();
 	req_end(&r);
@@ -127,8 +153,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_segments(a, r.path);
 		r.body = pos < size ? text + pos : NULL;
 		r.body_len = pos < size ? size - pos : 0;
-		check_body(&r, req_param(&r, "CONTENT_TYPE"), false);
-		check_body(&r, req_param(&r, "CONTENT_TYPE"), true);
+		check_body(&r, req_param(&r, "CONTENT_TYPE"), false, false);
+		check_body(&r, req_param(&r, "CONTENT_TYPE"), false, true);
+		check_body(&r, req_param(&r, "CONTENT_TYPE"), true, false);
 	}
 	req_end(&r);
 	arena_free(&a);
