@@ -342,6 +342,9 @@ def test_bulk_upload_refuses_what_it_cannot_read_as_a_whole():
                         b"\r\n\r\nx\r\n--{B}--\r\n").status, 400, "malformed")
     eq(a.post_multipart("/admin/fulfilment/bulk", {}, {"file": ("a.csv", b"x", "text/csv")},
                         csrf=False).status, 403, "the token is checked in a multipart body")
+    # Only upload routes take multipart/form-data.
+    eq(a.post_multipart("/admin/fulfilment/ship", {"order": "x", "seller": "1"}).status, 415,
+       "the single form stays urlencoded")
     eq(audits(a.user_id), [], "nothing written")
     eq(a.get("/admin/fulfilment/bulk/" + "z" * 24).status, 404, "an unknown report")
     eq(a.get("/admin/fulfilment/bulk/%3Cx%3E").status, 404, "a malformed token")
