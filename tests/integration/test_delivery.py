@@ -11,7 +11,7 @@ import urllib.parse
 
 from jt import (Session, envelope, eq, make_product, make_seller, make_user, parallel,
                 post_json, sql)
-from test_admin import admin
+from test_admin import admin, refused
 
 MSG_PHONE = "연락처를 010-1234-5678처럼 숫자로 입력해 주세요."
 MSG_ZIP = "우편번호 5자리 숫자를 입력해 주세요."
@@ -155,13 +155,14 @@ def test_each_sellers_parcel_moves_on_its_own_and_the_shopper_sees_it_in_korean(
 
     # The staff's journey goes through the console (/admin/fulfilment; test_fulfilment.py).
     a = admin()
-    eq(staff_ship(a, oid, sa, courier="ups").status, 400, "unknown courier")
-    eq(staff_ship(a, oid, sa, tracking="12<3>").status, 400, "bad tracking number")
-    eq(staff_ship(a, oid, make_seller("nobody")).status, 404, "no goods of that seller")
+    # A refused ship redirects back to the console (?err=), whose page answers the status.
+    refused(a, staff_ship(a, oid, sa, courier="ups"), 400)           # unknown courier
+    refused(a, staff_ship(a, oid, sa, tracking="12<3>"), 400)        # bad tracking number
+    refused(a, staff_ship(a, oid, make_seller("nobody")), 404)       # no goods of that seller
     eq(staff_ship(a, oid, sa).header("Location"), "/admin/fulfilment?ok=parcel_shipped", "shipped")
     eq(staff_ship(a, oid, sa).header("Location"), "/admin/fulfilment?ok=parcel_already",
        "the same again")
-    eq(staff_ship(a, oid, sa, tracking="999999999999").status, 409, "another number: refused")
+    refused(a, staff_ship(a, oid, sa, tracking="999999999999"), 409)  # another number
     eq(delivery(oid, sa), ("SHIPPED", "cj", "123456789012"), "a's parcel")
     eq(delivery(oid, sb), ("PREPARING", "", ""), "b's still being prepared")
     eq(order_status(oid), "PAID", "the payment status is its own")
@@ -180,7 +181,7 @@ def test_each_sellers_parcel_moves_on_its_own_and_the_shopper_sees_it_in_korean(
     eq(sql("SELECT status, refunded_amount FROM orders WHERE public_id = '%s'" % oid), before,
        "nothing refunded")
 
-    eq(staff_deliver(a, oid, sb).status, 409, "b has not left")
+    refused(a, staff_deliver(a, oid, sb), 409)                        # b has not left
     eq(staff_deliver(a, oid, sa).status, 303, "delivered")
     eq(staff_deliver(a, oid, sa).status, 303, "again: nothing changes")
     eq(staff_ship(a, oid, sb, courier="epost", tracking="6070123456789").status, 303, "b")
