@@ -28,7 +28,6 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/conf.h"
-#include "base/daemon.h"
 #include "infra/db.h"
 #include "jobs.h"
 #include "infra/mail.h"
@@ -431,9 +430,7 @@ job_notify_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t 
 		    m[i].job.order_id : NULL;
 	rc = orders_get_lines_many(ctx->db, ctx->a, ids, n, o, found);
 	for (i = 0; i < n; i++) {
-		snprintf(label, sizeof(label), "job-%lld", (long long)claims[i].id);
-		ctx->log.req_id = label;
-		if (daemon_stop || worker_now_ms() > deadline_ms) {
+		if (!job_batch_next(ctx, &claims[i], label, deadline_ms)) {
 			res[i] = JOB_UNRUN;
 			continue;
 		}

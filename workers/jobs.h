@@ -79,6 +79,12 @@ bool job_notify_batch(struct job_ctx *ctx, const struct outbox_claim *claims, si
 /* Milliseconds on the monotonic clock (workers/worker.c). */
 int64_t worker_now_ms(void);
 
+/* A batch handler's step to its next job: names the log lines after claim ("job-<id>",
+ * written in label[32]) and returns false when the job must be given back unrun (the
+ * worker is stopping or deadline_ms has passed: the handler answers JOB_UNRUN). */
+bool job_batch_next(struct job_ctx *ctx, const struct outbox_claim *claim, char *label,
+    int64_t deadline_ms);
+
 /* refund.settle: payload {"refundId"}. Takes a completed refund back from its sellers and
  * the commission (posting refund.settle:<refundId>), in one transaction with the outbox row. */
 enum job_result job_refund_settle_run(struct job_ctx *ctx, const struct outbox_claim *claim);

@@ -76,6 +76,15 @@ worker_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool
+job_batch_next(struct job_ctx *ctx, const struct outbox_claim *claim, char *label,
+    int64_t deadline_ms)
+{
+	snprintf(label, 32, "job-%lld", (long long)claim->id);
+	ctx->log.req_id = label;
+	return !daemon_stop && worker_now_ms() <= deadline_ms;
+}
+
 /* Acts on a job's result: a transient failure is given back for a later attempt, a job not
  * run is given back unspent. */
 static void
