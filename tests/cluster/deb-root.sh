@@ -42,6 +42,7 @@ if [[ ! -s $cache ]]; then
 	echo "deb-root: debootstrap bookworm (minbase, systemd, the package's libraries) into $cache"
 	mkdir -p "$(dirname "$cache")"
 	tmp=$(mktemp -d /var/tmp/jt-debootstrap.XXXXXX)
+	chmod 755 "$tmp"   # the root's "/": mktemp makes it 0700
 	# The mirror is debootstrap's default, the same registry apt uses here.
 	if ! debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,adduser,"$libs" \
 		bookworm "$tmp" >"$tmp.log" 2>&1; then
@@ -55,7 +56,11 @@ if [[ ! -s $cache ]]; then
 fi
 
 root=$(mktemp -d "${JT_DEBROOT_DIR:-/var/tmp/jt-debroot.XXXXXX}")
+# mktemp makes the directory 0700, and a cache made before that was set carries a 0700 "./":
+# the root's "/" must be 0755, or no unprivileged process in it (dbus, jangteo) can chdir to it.
+chmod 755 "$root"
 tar -C "$root" -xf "$cache"
+chmod 755 "$root"
 cp "$deb" "$root/tmp/jangteo.deb"
 
 # 1. The package installs: postinst runs (in a chroot, as dpkg on a host would run it).
