@@ -166,6 +166,22 @@ decide(struct job_ctx *ctx, const struct outbox_claim *claim, struct pggate *g,
 static void confirm_req(const struct confirm_job *j, const struct order *o, char *key,
     size_t keysize, struct pg_confirm_req *req);
 
+/* The breaker of gate g refused job j's confirm: nothing was asked and the order stays
+ * CONFIRMING. The job waits out the breaker without spending an attempt (JOB_WAIT), so an
+ * outage of any length never kills it. */
+static enum job_result
+breaker_wait(struct job_ctx *ctx, struct pggate *g, const struct confirm_job *j,
+    const struct order *o)
+{
+	int64_t wait = pggate_wait_ms(g);
+
+	log_info(&ctx->log, "breaker %s open: order %s waits %lld ms",
+	    pggate_breaker_name(j->pg, PGGATE_PAY), o->public_id, (long long)wait);
+	if (wait > ctx->wait_ms)
+		ctx->wait_ms = wait;
+	return JOB_WAIT;
+}
+
 enum job_result
 job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 {
@@ -186,15 +202,8 @@ job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 		return res;
 	confirm_req(&j, &o, key, sizeof(key), &req);
 	g = pggate_get(ctx->conf, j.pg, PGGATE_PAY);
-	if (!pggate_confirm(g, &req, &r)) {
-		/* The order stays CONFIRMING. The release still counts an attempt (lib/infra/outbox
-		 * has no way to give a claim back unspent); a job whose attempts run out while the
-		 * breaker stays open dies, and the janitor's stale-CONFIRMING sweep asks the PG
-		 * instead. */
-		log_info(&ctx->log, "breaker %s open: order %s waits",
-		    pggate_breaker_name(j.pg, PGGATE_PAY), o.public_id);
-		return JOB_RETRY;
-	}
+	if (!pggate_confirm(g, &req, &r))
+		return breaker_wait(ctx, g, &j, &o);
 	log_info(&ctx->log, "confirm %s at %s, attempt %d: %s %s %s (%ld ms)", o.public_id,
 	    pg_name(j.pg), claim->attempts, pg_outcome_name(r.outcome), pg_state_name(r.state),
 	    r.code, r.elapsed_ms);
@@ -254,9 +263,7 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 		confirm_req(&j[i], &o[i], key, sizeof(key), &req);
 		g = pggate_get(ctx->conf, j[i].pg, PGGATE_PAY);
 		if (!pggate_confirm(g, &req, &r[i])) {
-			log_info(&ctx->log, "breaker %s open: order %s waits",
-			    pggate_breaker_name(j[i].pg, PGGATE_PAY), o[i].public_id);
-			res[i] = JOB_RETRY;
+			res[i] = breaker_wait(ctx, g, &j[i], &o[i]);
 			continue;
 		}
 		log_info(&ctx->log, "confirm %s at %s, attempt %d: %s %s %s (%ld ms)", o[i].public_id,

@@ -3,9 +3,9 @@
  * refund with lib/shop/refunds.
  *
  * Outcomes: the PG's yes -> refunds_complete (DONE); a definite no -> refunds_release (FAILED,
- * the reservation given back); anything else (timeout, 5xx, reset, unparsable, in progress,
- * open breaker) -> JOB_RETRY with the same Idempotency-Key "refund-<refundId>", never a
- * release. A refusal may be the PG refusing our own earlier cancel that went through with
+ * the reservation given back); anything else (timeout, 5xx, reset, unparsable, in progress)
+ * -> JOB_RETRY with the same Idempotency-Key "refund-<refundId>", never a release; an open
+ * breaker (nothing sent) -> JOB_WAIT, the attempt not spent. A refusal may be the PG refusing our own earlier cancel that went through with
  * its answer lost (an earlier attempt, or the HTTP client resending on a dropped keep-alive
  * connection; KakaoPay has no Idempotency-Key and its cancel_available_amount no longer
  * matches): so before releasing, the PG is asked, and a balance that already shows this
@@ -151,9 +151,11 @@ job_refund_run(struct job_ctx *ctx, const struct outbox_claim *claim)
 	req.reason = t.reason != NULL ? t.reason : DEFAULT_REASON;
 	req.idempotency_key = key;
 	if (!pggate_cancel(g, &req, &r)) {
-		log_info(&ctx->log, "breaker %s open: refund %s waits",
-		    pggate_breaker_name(id, PGGATE_REFUND), t.public_id);
-		return JOB_RETRY;
+		/* Nothing was sent: the job waits out the breaker without spending an attempt. */
+		ctx->wait_ms = pggate_wait_ms(g);
+		log_info(&ctx->log, "breaker %s open: refund %s waits %lld ms",
+		    pggate_breaker_name(id, PGGATE_REFUND), t.public_id, (long long)ctx->wait_ms);
+		return JOB_WAIT;
 	}
 	log_info(&ctx->log, "cancel %s of %" PRId64 " won (cancelable %" PRId64 ") at %s,"
 	    " attempt %d: %s %s %s (%ld ms)", t.public_id, t.amount, t.cancelable, pg_name(id),

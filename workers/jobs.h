@@ -23,6 +23,8 @@ struct job_ctx {
 	struct log_ctx log;     /* req = "job-<id>" */
 	struct bus *bus;        /* this process's producer: jobs a job queues are pushed here
 	                         * (bus_push_job, bus_push_batch) after their commit */
+	int64_t wait_ms;        /* JOB_WAIT: how long the job waits before it is due again (a
+	                         * batch's handler sets the longest of its jobs' waits) */
 };
 
 enum job_result {
@@ -30,6 +32,8 @@ enum job_result {
 	JOB_RETRY,   /* a transient failure: give the job back for a later attempt */
 	JOB_LOST,    /* our claim was taken over; the other holder finishes the job */
 	JOB_UNRUN,   /* a batch handler did not get to it: give it back unspent */
+	JOB_WAIT,    /* nothing was tried (a circuit breaker refused the call): give it back
+	              * unspent, due after ctx->wait_ms, so an outage never uses up its attempts */
 };
 
 /* echo: the demo job. Payload {"message": str, "sleep_ms": n}. Sleeps sleep_ms (the window in
@@ -42,7 +46,8 @@ enum job_result job_echo_run(struct job_ctx *ctx, const struct outbox_claim *cla
  * the same on every attempt) behind this process's breaker for that PG, then records the
  * outcome with lib/shop/payments in one transaction with the outbox completion: approved -> PAID
  * (settle job pushed), refused -> FAILED, unknown -> retried up to 5 attempts, then UNKNOWN.
- * An open breaker retries later without calling (the order stays CONFIRMING). */
+ * An open breaker: JOB_WAIT, nothing asked and the attempt not spent (the order stays
+ * CONFIRMING). */
 enum job_result job_confirm_run(struct job_ctx *ctx, const struct outbox_claim *claim);
 
 /* settle: payload {"orderId"}. Credits each seller of a paid order with its lines minus

@@ -86,9 +86,13 @@ job_batch_next(struct job_ctx *ctx, const struct outbox_claim *claim, char *labe
 }
 
 /* Acts on a job's result: a transient failure is given back for a later attempt, a job not
- * run is given back unspent. */
+ * run is given back unspent, a job refused by a breaker unspent after wait_ms (at least
+ * WORKER_WAIT_MIN_MS, and up to a quarter more so the waiting jobs do not all come back in the
+ * same instant). */
+#define WORKER_WAIT_MIN_MS 500
 static void
-after_job(struct worker *w, const struct outbox_claim *claim, enum job_result res)
+after_job(struct worker *w, const struct outbox_claim *claim, enum job_result res,
+    int64_t wait_ms)
 {
 	struct log_ctx log = { NULL, NULL };
 	char label[32];
@@ -101,6 +105,12 @@ after_job(struct worker *w, const struct outbox_claim *claim, enum job_result re
 		    "transient failure");
 	} else if (res == JOB_UNRUN) {
 		outbox_unclaim_one(w->db, claim);
+	} else if (res == JOB_WAIT) {
+		if (wait_ms < WORKER_WAIT_MIN_MS)
+			wait_ms = WORKER_WAIT_MIN_MS;
+		outbox_defer(w->db, claim, daemon_stop ? 0 :
+		    wait_ms + (int64_t)ids_uniform((unsigned long)(wait_ms / 4) + 1),
+		    "not tried: a circuit breaker is open");
 	} else if (res == JOB_LOST) {
 		log_warn(&log, "claim lost to another worker");
 	}
@@ -110,13 +120,13 @@ after_job(struct worker *w, const struct outbox_claim *claim, enum job_result re
 static void
 run_job(struct worker *w, const struct outbox_claim *claim)
 {
-	struct job_ctx ctx = { w->c, w->db, w->a, { NULL, NULL }, w->producer };
+	struct job_ctx ctx = { w->c, w->db, w->a, { NULL, NULL }, w->producer, 0 };
 	char label[32];
 
 	snprintf(label, sizeof(label), "job-%lld", (long long)claim->id);
 	ctx.log.req_id = label;
 	log_debug(&ctx.log, "claimed %s, attempt %d", bus_kind_name(claim->kind), claim->attempts);
-	after_job(w, claim, job_handlers[claim->kind](&ctx, claim));
+	after_job(w, claim, job_handlers[claim->kind](&ctx, claim), ctx.wait_ms);
 }
 
 /* The next batch size after a claim of cap took n: doubles while claims come back full (a
@@ -149,13 +159,13 @@ run_batch(struct worker *w, enum job_kind kind)
 		log_debug(NULL, "claimed %lld %s jobs (cap %zu)", (long long)n, bus_kind_name(kind),
 		    w->batch[kind]);
 	if (n >= 1 && job_batch_handlers[kind] != NULL) {
-		struct job_ctx ctx = { w->c, w->db, w->a, { "batch", NULL }, w->producer };
+		struct job_ctx ctx = { w->c, w->db, w->a, { "batch", NULL }, w->producer, 0 };
 		enum job_result res[OUTBOX_BATCH_MAX];
 
 		if (job_batch_handlers[kind](&ctx, claims, (size_t)n, t0 + (int64_t)claim_s * 500,
 		    res)) {
 			for (i = 0; i < n; i++)
-				after_job(w, &claims[i], res[i]);
+				after_job(w, &claims[i], res[i], ctx.wait_ms);
 		}
 	}
 	for (; i < n; i++) {

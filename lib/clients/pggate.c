@@ -110,6 +110,19 @@ pggate_admit(struct pggate *g, struct pg_result *out)
 	return false;
 }
 
+int64_t
+pggate_wait_ms(struct pggate *g)
+{
+	struct breaker_snapshot s;
+	int64_t left;
+
+	breaker_snapshot(g->breaker, &s);
+	if (s.state != BREAKER_OPEN)
+		return PGGATE_HALF_OPEN_WAIT_MS;
+	left = breaker_settings(g->breaker)->open_ms - (s.now_ms - s.since_ms);
+	return left > 0 ? left : 0;
+}
+
 bool
 pggate_ready(struct pggate *g, const struct pg_ready_req *req, struct pg_result *out)
 {

@@ -47,6 +47,13 @@ bool pggate_lookup(struct pggate *g, const struct pg_lookup_req *req, struct pg_
 bool pggate_toss_settlements(struct pggate *g, const char *date, int page, int size,
     struct pg_settlement *rows, size_t *n, struct pg_result *out);
 
+/* After a refusal by g's breaker: how long until it admits a call again, in milliseconds (what
+ * is left of its open time; PGGATE_HALF_OPEN_WAIT_MS when it is half-open with its trial calls
+ * out, whose results decide). A job refused by the gate waits this long instead of retrying
+ * at once. */
+#define PGGATE_HALF_OPEN_WAIT_MS 1000
+int64_t pggate_wait_ms(struct pggate *g);
+
 /* The breaker's name ("pg-toss", "pg-kakaopay-refund"), as /metrics and the admin console
  * show it; "?" out of range. */
 const char *pggate_breaker_name(enum pg_id id, enum pggate_use use);

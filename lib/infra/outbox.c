@@ -50,6 +50,11 @@ static const char SQL_RELEASE[] =
     "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
     " available_at = NOW(3) + INTERVAL ? MICROSECOND, last_error = ?"
     " WHERE id = ? AND status = 'claimed' AND claim_token = ?";
+/* SQL_RELEASE with the claim's attempt taken back (outbox_defer). */
+static const char SQL_DEFER[] =
+    "UPDATE outbox SET status = 'pending', claim_token = NULL, claimed_until = NULL,"
+    " attempts = attempts - 1, available_at = NOW(3) + INTERVAL ? MICROSECOND, last_error = ?"
+    " WHERE id = ? AND status = 'claimed' AND claim_token = ?";
 /* The janitor's two statements per sweep. An expired claim's holder died (or ran past its
  * claim): the job is due again at once, and the old holder's completion is refused (its token
  * is gone). */
@@ -233,9 +238,10 @@ outbox_finish_some(struct db *db, struct arena *a, const struct outbox_claim *co
 	return *lost ? DB_ABORT : 0;
 }
 
-int
-outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
-    const char *error)
+/* outbox_release, or outbox_defer when unspent. */
+static int
+give_back(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
+    const char *error, bool unspent)
 {
 	char note[256];
 	size_t n;
@@ -250,8 +256,22 @@ outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_
 	if (n > 0)
 		memcpy(note, error, n);
 	note[n] = '\0';
-	rc = db_exec(db, SQL_RELEASE, "isis", retry_delay_ms * 1000, note, c->id, c->token);
+	rc = db_exec(db, unspent ? SQL_DEFER : SQL_RELEASE, "isis", retry_delay_ms * 1000, note,
+	    c->id, c->token);
 	return (int)rc;
+}
+
+int
+outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
+    const char *error)
+{
+	return give_back(db, c, retry_delay_ms, error, false);
+}
+
+int
+outbox_defer(struct db *db, const struct outbox_claim *c, int64_t delay_ms, const char *why)
+{
+	return give_back(db, c, delay_ms, why, true);
 }
 
 int64_t

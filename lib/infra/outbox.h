@@ -91,6 +91,12 @@ int outbox_finish_some(struct db *db, struct arena *a, const struct outbox_claim
 int outbox_release(struct db *db, const struct outbox_claim *c, int64_t retry_delay_ms,
     const char *error);
 
+/* Gives a job back unspent for later: pending, due after delay_ms, the claim's attempt taken
+ * back, why noted (truncated). For a job that did nothing because something it needs refused
+ * it beforehand (an open circuit breaker): waiting that out must not use up its attempts.
+ * Returns 1, 0 when the claim was lost, or an enum db_rc. */
+int outbox_defer(struct db *db, const struct outbox_claim *c, int64_t delay_ms, const char *why);
+
 /* The janitor's sweep, one statement each. outbox_reap puts every job whose claim expired (its
  * worker died or overran) back to pending, due now: the next claim of its kind takes it, and
  * the old holder's completion is refused. outbox_bury marks dead every pending job that used

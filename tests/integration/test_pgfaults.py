@@ -119,7 +119,24 @@ def test_the_breaker_opens_holds_the_orders_and_closes_when_the_pg_recovers():
     for t in ("open -> half_open", "half_open -> closed"):
         if "breaker pg-toss: " + t not in text:
             raise AssertionError("logged: " + t)
+    # A refusal by the breaker asks nothing and spends no attempt: each confirm job's
+    # attempts are exactly the confirms the PG received for its order, however long it waited.
+    held = set(re.findall(r"breaker pg-toss open: order (\S+) waits", text)) & set(ids)
+    if not held:
+        raise AssertionError("no order of the test was held back by the breaker")
+    for i in ids:
+        attempts = int(sql("SELECT attempts FROM outbox WHERE kind = 'payment.confirm' AND"
+                           " status = 'done' AND payload LIKE '%%\"%s\"%%'" % i)[0][0])
+        eq(attempts, confirms_received(i), "attempts of %s's confirm job (held back: %s)"
+           % (i, i in held))
     schedules(SHORT)
+
+
+def confirms_received(oid):
+    """How many confirms of order oid the fake PG received (its request log, tests/fakes/pg.py)."""
+    with open(os.path.join(RUN, "fakes", "pg-log"), encoding="utf-8") as f:
+        return sum(1 for line in f if line.split()[1:2] == ["confirm"] and
+                   line.split()[-1] == oid)
 
 
 def _fault_rules(i, oid):
