@@ -21,7 +21,10 @@
 #define HTTP_LOG_URL_MAX 256    /* bytes of the URL written to the log */
 
 struct http {
-	CURL *curl;             /* reused for every request: keeps the connection cache */
+	CURL *curl;             /* reused for every http_do: keeps the connection cache */
+	CURLM *multi;           /* http_do_many's, made on first use: its own connection cache,
+	                         * kept between calls */
+	CURL *many[HTTP_MANY_MAX];  /* http_do_many's easy handles, made on first use */
 	long connect_ms;        /* http.connect_timeout_ms */
 	long total_ms;          /* http.total_timeout_ms */
 	size_t max_response;    /* http.max_response */
@@ -110,24 +113,15 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-struct http *
-http_new(const struct conf *c)
+/* A new easy handle with the options every request shares (the per-request ones are set by
+ * http_prepare each time). */
+static CURL *
+http_easy_new(const struct http *h)
 {
-	struct http *h;
-	CURL *cu;
+	CURL *cu = curl_easy_init();
 
-	http_global_init();
-	h = calloc(1, sizeof(*h));
-	if (h == NULL)
-		abort();
-	h->connect_ms = (long)conf_int(c, CONF_HTTP_CONNECT_TIMEOUT_MS);
-	h->total_ms = (long)conf_int(c, CONF_HTTP_TOTAL_TIMEOUT_MS);
-	h->max_response = (size_t)conf_int(c, CONF_HTTP_MAX_RESPONSE);
-	cu = curl_easy_init();
 	if (cu == NULL)
 		abort();
-	h->curl = cu;
-	/* The options every request shares; http_do sets the per-request ones each time. */
 	http_must(curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
 	http_must(curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR");
 	http_must(curl_easy_setopt(cu, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
@@ -142,15 +136,39 @@ http_new(const struct conf *c)
 	    "MAXFILESIZE_LARGE");
 	http_must(curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, http_write_cb), "WRITEFUNCTION");
 	http_must(curl_easy_setopt(cu, CURLOPT_USERAGENT, HTTP_USER_AGENT), "USERAGENT");
+	return cu;
+}
+
+struct http *
+http_new(const struct conf *c)
+{
+	struct http *h;
+
+	http_global_init();
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		abort();
+	h->connect_ms = (long)conf_int(c, CONF_HTTP_CONNECT_TIMEOUT_MS);
+	h->total_ms = (long)conf_int(c, CONF_HTTP_TOTAL_TIMEOUT_MS);
+	h->max_response = (size_t)conf_int(c, CONF_HTTP_MAX_RESPONSE);
+	h->curl = http_easy_new(h);
 	return h;
 }
 
 void
 http_free(struct http **h)
 {
+	size_t i;
+
 	if (*h == NULL)
 		return;
 	curl_easy_cleanup((*h)->curl);
+	for (i = 0; i < HTTP_MANY_MAX; i++) {
+		if ((*h)->many[i] != NULL)
+			curl_easy_cleanup((*h)->many[i]);
+	}
+	if ((*h)->multi != NULL)
+		curl_multi_cleanup((*h)->multi);
 	free(*h);
 	*h = NULL;
 }
@@ -335,54 +353,59 @@ http_set_method(CURL *cu, enum http_method m, const struct http_req *req)
 		    "CUSTOMREQUEST");
 }
 
-enum http_rc
-http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
+/* Checks req and sets every per-request option of cu (the sink's buffer is resp->body, reset
+ * here with resp's status and time). Returns HTTP_OK when cu is ready to perform, or
+ * HTTP_ERR_USAGE (nothing set that could dangle). *headers is the caller's to hand to
+ * http_finish. */
+static enum http_rc
+http_prepare(const struct http *h, CURL *cu, const struct http_req *req,
+    struct http_resp *resp, struct http_sink *sink, struct curl_slist **headers)
 {
-	CURL *cu = h->curl;
-	struct http_sink sink = { &resp->body, h->max_response, false };
-	struct curl_slist *headers = NULL;
 	enum http_method m;
-	enum http_rc rc;
-	CURLcode cc = CURLE_OK;
-	int64_t t0 = http_now_ms();
 	size_t i;
 
 	buf_reset(&resp->body);
 	resp->status = 0;
 	resp->elapsed_ms = 0;
-	if (!http_req_ok(req, &m)) {
-		rc = HTTP_ERR_USAGE;
-		goto out;
-	}
+	*sink = (struct http_sink){ &resp->body, h->max_response, false };
+	*headers = NULL;
+	if (!http_req_ok(req, &m))
+		return HTTP_ERR_USAGE;
 	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
-		headers = curl_slist_append(headers, req->headers[i]);
-		if (headers == NULL)
+		*headers = curl_slist_append(*headers, req->headers[i]);
+		if (*headers == NULL)
 			abort();
 	}
 	/* No "Expect: 100-continue" round trip before a large body. */
-	headers = curl_slist_append(headers, "Expect:");
-	if (headers == NULL)
+	*headers = curl_slist_append(*headers, "Expect:");
+	if (*headers == NULL)
 		abort();
-
-	if (curl_easy_setopt(cu, CURLOPT_URL, req->url) != CURLE_OK) {
-		rc = HTTP_ERR_USAGE;
-		goto out;
-	}
+	if (curl_easy_setopt(cu, CURLOPT_URL, req->url) != CURLE_OK)
+		return HTTP_ERR_USAGE;
 	http_set_method(cu, m, req);
-	http_must(curl_easy_setopt(cu, CURLOPT_HTTPHEADER, headers), "HTTPHEADER");
+	http_must(curl_easy_setopt(cu, CURLOPT_HTTPHEADER, *headers), "HTTPHEADER");
 	http_must(curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS,
 	    req->timeout_ms > 0 ? req->timeout_ms : h->total_ms), "TIMEOUT_MS");
-	http_must(curl_easy_setopt(cu, CURLOPT_WRITEDATA, &sink), "WRITEDATA");
+	http_must(curl_easy_setopt(cu, CURLOPT_WRITEDATA, sink), "WRITEDATA");
+	return HTTP_OK;
+}
 
-	cc = curl_easy_perform(cu);
-	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &resp->status);
-	rc = http_classify(cu, cc, &sink);
-
+/* After cu performed req with result cc (or did not, when rc is already an error): fills
+ * resp, clears what of the request could dangle in cu, frees headers, logs at debug level.
+ * Returns the classification. */
+static enum http_rc
+http_finish(CURL *cu, enum http_rc rc, CURLcode cc, const struct http_req *req,
+    struct http_resp *resp, const struct http_sink *sink, struct curl_slist *headers,
+    int64_t t0)
+{
+	if (rc == HTTP_OK) {
+		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &resp->status);
+		rc = http_classify(cu, cc, sink);
+	}
 	/* Nothing of this request may dangle in the handle: the next one sets its own. */
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(cu, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(cu, CURLOPT_POSTFIELDS, NULL);
-out:
 	curl_slist_free_all(headers);
 	resp->elapsed_ms = (long)(http_now_ms() - t0);
 	if (rc != HTTP_OK)
@@ -397,4 +420,87 @@ out:
 		    cc != CURLE_OK ? curl_easy_strerror(cc) : "");
 	}
 	return rc;
+}
+
+enum http_rc
+http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
+{
+	struct http_sink sink;
+	struct curl_slist *headers;
+	int64_t t0 = http_now_ms();
+	CURLcode cc = CURLE_OK;
+	enum http_rc rc;
+
+	rc = http_prepare(h, h->curl, req, resp, &sink, &headers);
+	if (rc == HTTP_OK)
+		cc = curl_easy_perform(h->curl);
+	return http_finish(h->curl, rc, cc, req, resp, &sink, headers, t0);
+}
+
+void
+http_do_many(struct http *h, const struct http_req *reqs, struct http_resp *resps,
+    enum http_rc *rcs, size_t n)
+{
+	struct http_sink sinks[HTTP_MANY_MAX];
+	struct curl_slist *headers[HTTP_MANY_MAX];
+	bool added[HTTP_MANY_MAX];
+	int64_t t0 = http_now_ms();
+	size_t i, active = 0;
+	int running = 0, left;
+	CURLMcode mc = CURLM_OK;
+	CURLMsg *msg;
+	void *tag;
+
+	if (n > HTTP_MANY_MAX) {
+		http_do_many(h, reqs, resps, rcs, HTTP_MANY_MAX);
+		http_do_many(h, reqs + HTTP_MANY_MAX, resps + HTTP_MANY_MAX, rcs + HTTP_MANY_MAX,
+		    n - HTTP_MANY_MAX);
+		return;
+	}
+	if (h->multi == NULL && (h->multi = curl_multi_init()) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		added[i] = false;
+		if (h->many[i] == NULL)
+			h->many[i] = http_easy_new(h);
+		rcs[i] = http_prepare(h, h->many[i], &reqs[i], &resps[i], &sinks[i], &headers[i]);
+		if (rcs[i] != HTTP_OK) {
+			rcs[i] = http_finish(h->many[i], rcs[i], CURLE_OK, &reqs[i], &resps[i],
+			    &sinks[i], headers[i], t0);
+			continue;
+		}
+		http_must(curl_easy_setopt(h->many[i], CURLOPT_PRIVATE, (void *)&rcs[i]), "PRIVATE");
+		if (curl_multi_add_handle(h->multi, h->many[i]) != CURLM_OK)
+			abort();
+		added[i] = true;
+		active++;
+	}
+	while (active > 0) {
+		mc = curl_multi_perform(h->multi, &running);
+		while (mc == CURLM_OK && (msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &tag);
+			i = (size_t)((enum http_rc *)tag - rcs);
+			curl_multi_remove_handle(h->multi, h->many[i]);
+			added[i] = false;
+			active--;
+			rcs[i] = http_finish(h->many[i], HTTP_OK, msg->data.result, &reqs[i], &resps[i],
+			    &sinks[i], headers[i], t0);
+		}
+		if (mc != CURLM_OK)
+			break;
+		if (active > 0 && curl_multi_poll(h->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+	/* The multi handle failed (out of memory, a bug): what it still held may have been
+	 * sent, so it is an I/O error, never "not sent". */
+	for (i = 0; i < n; i++) {
+		if (!added[i])
+			continue;
+		curl_multi_remove_handle(h->multi, h->many[i]);
+		log_error(NULL, "http: the multi handle failed: %s", curl_multi_strerror(mc));
+		rcs[i] = http_finish(h->many[i], HTTP_OK, CURLE_RECV_ERROR, &reqs[i], &resps[i],
+		    &sinks[i], headers[i], t0);
+	}
 }

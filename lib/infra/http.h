@@ -1,5 +1,6 @@
 /* http: the outgoing HTTP client over libcurl: one reused easy handle per process (keeps
- * connections alive), connect and total timeouts, http/https only, response size cap. */
+ * connections alive) for one request at a time, and a multi handle for many at once;
+ * connect and total timeouts, http/https only, response size cap. */
 #ifndef JT_HTTP_H
 #define JT_HTTP_H
 
@@ -50,6 +51,15 @@ void http_free(struct http **h);
  * after that is HTTP_ERR_TIMEOUT, any other failure after that HTTP_ERR_IO. Returns an enum
  * http_rc. */
 enum http_rc http_do(struct http *h, const struct http_req *req, struct http_resp *resp);
+
+/* Performs reqs[0..n) at once (libcurl's multi interface: one connection each, opened or
+ * reused from this handle's own cache, which is kept between calls), each with its own
+ * timeouts, classified exactly as http_do would: rcs[i] and resps[i] are what http_do would
+ * have given for reqs[i]. Returns when every one has ended. More than HTTP_MANY_MAX go in
+ * rounds of HTTP_MANY_MAX. */
+#define HTTP_MANY_MAX 32
+void http_do_many(struct http *h, const struct http_req *reqs, struct http_resp *resps,
+    enum http_rc *rcs, size_t n);
 
 /* English name of rc, for logs. */
 const char *http_rc_name(enum http_rc rc);

@@ -35,7 +35,11 @@ struct srv {
 	pid_t pid;
 	int port;
 	volatile int *connections;
+	volatile int *together;     /* requests waiting at /together/K (shared too) */
 };
+
+/* The shared counter of /together, set by srv_start for the connection children. */
+static volatile int *srv_together;
 
 static void
 srv_write(int fd, const void *p, size_t n)
@@ -162,6 +166,18 @@ srv_connection(int fd, int port)
 		} else if (strcmp(path, "/hangup") == 0) {
 			close(fd);
 			_exit(0);
+		} else if (strncmp(path, "/together/", 10) == 0) {
+			/* 200 only when K requests are here at once (within 1 s of this one), else 504:
+			 * tells requests sent together from requests sent one after another. */
+			int k = atoi(path + 10), waited;
+
+			__sync_fetch_and_add(srv_together, 1);
+			for (waited = 0; *srv_together < k && waited < 1000; waited += 5)
+				poll(NULL, 0, 5);
+			if (*srv_together >= k)
+				srv_respond(fd, "200 OK", "", OK_BODY, strlen(OK_BODY));
+			else
+				srv_respond(fd, "504 Gateway Timeout", "", "alone", 5);
 		} else if (strcmp(path, "/status/503") == 0) {
 			srv_respond(fd, "503 Service Unavailable", "Content-Type: application/json\r\n",
 			    JSON_503, strlen(JSON_503));
@@ -194,10 +210,14 @@ srv_start(struct srv *s)
 	unsetenv("ALL_PROXY");
 	unsetenv("HTTPS_PROXY");
 
-	shared = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	shared = mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
 	ck_assert_ptr_ne(shared, MAP_FAILED);
 	s->connections = shared;
 	*s->connections = 0;
+	s->together = (volatile int *)shared + 1;
+	*s->together = 0;
+	srv_together = s->together;
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(lfd, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -205,7 +225,7 @@ srv_start(struct srv *s)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(listen(lfd, 128), 0);
 	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
 	s->port = ntohs(sa.sin_port);
 
@@ -241,7 +261,7 @@ srv_stop(struct srv *s)
 	kill(-s->pid, SIGKILL);
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
-	munmap((void *)s->connections, sizeof(int));
+	munmap((void *)s->connections, 2 * sizeof(int));
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -681,6 +701,89 @@ START_TEST(test_usage)
 }
 END_TEST
 
+/* http_do_many sends its requests at once: /together/5 answers 200 only when all five are
+ * there together (one after another, the first would wait alone and get 504); each request
+ * is classified as http_do would (an /ok, a bad URL, a refused connection, a 503 in the same
+ * call), and the next call reuses the kept-alive connections. */
+START_TEST(test_many_at_once)
+{
+	struct fix f;
+	struct http_req reqs[8];
+	struct http_resp resps[8];
+	enum http_rc rcs[8];
+	char urls[8][128];
+	size_t i;
+	int port;
+
+	fix_init(&f);
+	port = f.srv.port;
+	memset(resps, 0, sizeof(resps));
+	for (i = 0; i < 5; i++)
+		snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%d/together/5", port);
+	snprintf(urls[5], sizeof(urls[5]), "ftp://127.0.0.1:%d/ok", port);
+	snprintf(urls[6], sizeof(urls[6]), "http://127.0.0.1:1/ok");
+	snprintf(urls[7], sizeof(urls[7]), "http://127.0.0.1:%d/status/503", port);
+	for (i = 0; i < 8; i++)
+		reqs[i] = (struct http_req){ i == 7 ? "POST" : "GET", urls[i], NULL,
+		    i == 7 ? "{}" : NULL, i == 7 ? 2 : 0, 3000 };
+	http_do_many(f.http, reqs, resps, rcs, 8);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(rcs[i], HTTP_OK);
+		ck_assert_int_eq(resps[i].status, 200);
+		ck_assert_uint_eq(resps[i].body.len, strlen(OK_BODY));
+	}
+	ck_assert_int_eq(rcs[5], HTTP_ERR_USAGE);
+	ck_assert_int_eq(resps[5].status, 0);
+	ck_assert_int_eq(rcs[6], HTTP_ERR_CONNECT);
+	ck_assert_int_eq(rcs[7], HTTP_OK);
+	ck_assert_int_eq(resps[7].status, 503);
+	ck_assert_uint_eq(resps[7].body.len, strlen(JSON_503));
+	ck_assert_int_eq(*f.srv.connections, 6);
+
+	/* Again: the same six connections carry the next round, none is opened. */
+	*f.srv.together = 0;
+	http_do_many(f.http, reqs, resps, rcs, 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(resps[i].status, 200);
+	ck_assert_int_eq(*f.srv.connections, 6);
+
+	/* One alone at /together/2 waits for a partner that never comes. */
+	*f.srv.together = 0;
+	snprintf(urls[0], sizeof(urls[0]), "http://127.0.0.1:%d/together/2", port);
+	http_do_many(f.http, reqs, resps, rcs, 1);
+	ck_assert_int_eq(rcs[0], HTTP_OK);
+	ck_assert_int_eq(resps[0].status, 504);
+	for (i = 0; i < 8; i++)
+		buf_release(&resps[i].body);
+	fix_free(&f);
+}
+END_TEST
+
+/* More than HTTP_MANY_MAX requests go in rounds, every one answered. */
+START_TEST(test_many_in_rounds)
+{
+	enum { N = HTTP_MANY_MAX + 3 };
+	struct fix f;
+	struct http_req reqs[N];
+	struct http_resp resps[N];
+	enum http_rc rcs[N];
+	size_t i;
+
+	fix_init(&f);
+	snprintf(f.url, sizeof(f.url), "http://127.0.0.1:%d/ok", f.srv.port);
+	memset(resps, 0, sizeof(resps));
+	for (i = 0; i < N; i++)
+		reqs[i] = (struct http_req){ "GET", f.url, NULL, NULL, 0, 3000 };
+	http_do_many(f.http, reqs, resps, rcs, N);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(rcs[i], HTTP_OK);
+		ck_assert_int_eq(resps[i].status, 200);
+		buf_release(&resps[i].body);
+	}
+	fix_free(&f);
+}
+END_TEST
+
 Suite *
 http_suite(void)
 {
@@ -699,6 +802,8 @@ http_suite(void)
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_connect_timeout);
 	tcase_add_test(tc, test_usage);
+	tcase_add_test(tc, test_many_at_once);
+	tcase_add_test(tc, test_many_in_rounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
