@@ -225,6 +225,34 @@ confirm_req(const struct confirm_job *j, const struct order *o, char *key, size_
 	req->idempotency_key = key;
 }
 
+/* Asks PG id, at once, about every job i of the batch with ask[i] set whose PG it is:
+ * r[i] its answer, sent[i] false when the breaker refused it. */
+static void
+ask_at_once(struct job_ctx *ctx, enum pg_id id, const struct confirm_job *j,
+    const struct pg_confirm_req *req, const bool *ask, size_t n, struct pg_result *r,
+    bool *sent)
+{
+	struct pg_confirm_req *sub = arena_alloc(ctx->a, n * sizeof(*sub));
+	struct pg_result *sub_r = arena_alloc(ctx->a, n * sizeof(*sub_r));
+	bool *sub_sent = arena_alloc(ctx->a, n * sizeof(*sub_sent));
+	size_t *at = arena_alloc(ctx->a, n * sizeof(*at));
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ask[i] && j[i].pg == id) {
+			sub[m] = req[i];
+			at[m++] = i;
+		}
+	}
+	if (m == 0)
+		return;
+	pggate_confirm_many(pggate_get(ctx->conf, id, PGGATE_PAY), sub, m, sub_r, sub_sent);
+	for (i = 0; i < m; i++) {
+		r[at[i]] = sub_r[i];
+		sent[at[i]] = sub_sent[i];
+	}
+}
+
 bool
 job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
     int64_t deadline_ms, enum job_result *res)
@@ -236,10 +264,14 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 	size_t *at = arena_alloc(ctx->a, n * sizeof(*at));
 	const char **ids = arena_alloc(ctx->a, n * sizeof(*ids));
 	int *found = arena_alloc(ctx->a, n * sizeof(*found));
-	struct pg_confirm_req req;
+	struct pg_confirm_req *req = arena_alloc(ctx->a, n * sizeof(*req));
+	char (*key)[80] = arena_alloc(ctx->a, n * sizeof(*key));
+	bool *ask = arena_alloc(ctx->a, n * sizeof(*ask));
+	bool *sent = arena_alloc(ctx->a, n * sizeof(*sent));
 	struct pggate *g;
 	size_t i, k, np = 0;
-	char key[80], label[32];
+	char label[32];
+	enum pg_id id;
 	int lrc;
 
 	/* The batch's orders and lines in two statements: what each job checks before asking. */
@@ -249,6 +281,7 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 	}
 	lrc = orders_get_lines_many(ctx->db, ctx->a, ids, n, o, found);
 	for (i = 0; i < n; i++) {
+		ask[i] = false;
 		if (!job_batch_next(ctx, &claims[i], label, deadline_ms)) {
 			res[i] = JOB_UNRUN;
 			continue;
@@ -260,9 +293,21 @@ job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t
 		res[i] = check_order(ctx, &claims[i], &j[i], &o[i], lrc < 0 ? lrc : found[i]);
 		if (res[i] != JOB_DONE)
 			continue;
-		confirm_req(&j[i], &o[i], key, sizeof(key), &req);
+		confirm_req(&j[i], &o[i], key[i], sizeof(key[i]), &req[i]);
+		ask[i] = true;
+	}
+	/* Each PG is asked about all of its jobs at once (each confirm still with its own
+	 * Idempotency-Key, through the breaker): the batch waits for its slowest answer, not
+	 * for the sum of them. */
+	for (id = 0; id < PG__MAX; id++)
+		ask_at_once(ctx, id, j, req, ask, n, r, sent);
+	for (i = 0; i < n; i++) {
+		if (!ask[i])
+			continue;
+		snprintf(label, sizeof(label), "job-%lld", (long long)claims[i].id);
+		ctx->log.req_id = label;
 		g = pggate_get(ctx->conf, j[i].pg, PGGATE_PAY);
-		if (!pggate_confirm(g, &req, &r[i])) {
+		if (!sent[i]) {
 			res[i] = breaker_wait(ctx, g, &j[i], &o[i]);
 			continue;
 		}

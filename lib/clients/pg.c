@@ -319,44 +319,83 @@ pg_word_ok(const char *s, size_t max)
 	return i > 0;
 }
 
-int
-pg_http(struct pg *p, const char *method, const char *path_and_query, const char *json,
-    const char *idempotency_key, struct http_resp *resp, struct pg_result *out)
-{
-	const char *headers[5];
-	struct buf url = { 0 }, idem = { 0 };
+/* One request to the PG as lib/infra/http takes it, with the buffers it points into. */
+struct pg_msg {
 	struct http_req req;
-	enum http_rc rc;
+	const char *headers[5];
+	struct buf url;
+	struct buf idem;
+};
+
+/* Builds m for pg_http's arguments (see pg_impl.h); pg_msg_release frees it. */
+static void
+pg_msg_build(struct pg *p, const char *method, const char *path_and_query, const char *json,
+    const char *idempotency_key, struct pg_msg *m)
+{
 	size_t n = 0;
 
-	buf_puts(&url, p->base_url);
-	buf_puts(&url, path_and_query);
-	headers[n++] = p->auth_header;
-	headers[n++] = "Accept: application/json";
+	memset(m, 0, sizeof(*m));
+	buf_puts(&m->url, p->base_url);
+	buf_puts(&m->url, path_and_query);
+	m->headers[n++] = p->auth_header;
+	m->headers[n++] = "Accept: application/json";
 	if (json != NULL)
-		headers[n++] = "Content-Type: application/json";
+		m->headers[n++] = "Content-Type: application/json";
 	if (idempotency_key != NULL) {
-		buf_puts(&idem, "Idempotency-Key: ");
-		buf_puts(&idem, idempotency_key);
-		headers[n++] = buf_cstr(&idem);
+		buf_puts(&m->idem, "Idempotency-Key: ");
+		buf_puts(&m->idem, idempotency_key);
+		m->headers[n++] = buf_cstr(&m->idem);
 	}
-	headers[n] = NULL;
+	m->headers[n] = NULL;
+	m->req.method = method;
+	m->req.url = buf_cstr(&m->url);
+	m->req.headers = m->headers;
+	m->req.body = json;
+	m->req.body_len = json != NULL ? strlen(json) : 0;
+}
 
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = buf_cstr(&url);
-	req.headers = headers;
-	req.body = json;
-	req.body_len = json != NULL ? strlen(json) : 0;
-	rc = http_do(p->http, &req, resp);
+static void
+pg_msg_release(struct pg_msg *m)
+{
+	buf_release(&m->url);
+	buf_release(&m->idem);
+}
+
+/* pg_http's ending once http answered rc: 0 with out's status and time set, or -1 with out
+ * filled by pg_transport_outcome. */
+static int
+pg_http_result(enum http_rc rc, const struct http_resp *resp, struct pg_result *out)
+{
 	out->http_status = rc == HTTP_OK ? resp->status : 0;
 	out->elapsed_ms = resp->elapsed_ms;
-	buf_release(&url);
-	buf_release(&idem);
 	if (rc == HTTP_OK)
 		return 0;
 	pg_set(out, pg_transport_outcome(rc), PG_CODE_TRANSPORT, http_rc_name(rc));
 	return -1;
+}
+
+int
+pg_http(struct pg *p, const char *method, const char *path_and_query, const char *json,
+    const char *idempotency_key, struct http_resp *resp, struct pg_result *out)
+{
+	struct pg_msg m;
+	int rc;
+
+	pg_msg_build(p, method, path_and_query, json, idempotency_key, &m);
+	rc = pg_http_result(http_do(p->http, &m.req, resp), resp, out);
+	pg_msg_release(&m);
+	return rc;
+}
+
+/* The answer to a prepared call: classified by the strategy, the call's time kept. */
+static void
+pg_spec_parse(struct pg *p, const struct pg_call_spec *spec, const struct http_resp *resp,
+    struct pg_result *out)
+{
+	long elapsed = out->elapsed_ms;
+
+	p->ops->parse(spec->call, &spec->exp, resp->status, resp->body.data, resp->body.len, out);
+	out->elapsed_ms = elapsed;
 }
 
 /* ---- the calls --------------------------------------------------------------------- */
@@ -419,9 +458,58 @@ pg_confirm(struct pg *p, const struct pg_confirm_req *req, struct pg_result *out
 {
 	if (!pg_can_call(p, req, out))
 		return out->outcome;
-	p->ops->confirm(p, req, out);
-	pg_log(p, "confirm", req->order_id, out);
+	pg_confirm_many(p, req, 1, out);
 	return out->outcome;
+}
+
+void
+pg_confirm_many(struct pg *p, const struct pg_confirm_req *reqs, size_t n,
+    struct pg_result *outs)
+{
+	struct pg_call_spec *spec = calloc(n > 0 ? n : 1, sizeof(*spec));
+	struct pg_msg *msg = calloc(n > 0 ? n : 1, sizeof(*msg));
+	struct http_req *hreq = calloc(n > 0 ? n : 1, sizeof(*hreq));
+	struct http_resp *resp = calloc(n > 0 ? n : 1, sizeof(*resp));
+	enum http_rc *rc = calloc(n > 0 ? n : 1, sizeof(*rc));
+	size_t *at = calloc(n > 0 ? n : 1, sizeof(*at));
+	bool *asked = calloc(n > 0 ? n : 1, sizeof(*asked));
+	size_t i, k, m = 0;
+
+	if (spec == NULL || msg == NULL || hreq == NULL || resp == NULL || rc == NULL ||
+	    at == NULL || asked == NULL)
+		abort();
+	/* Checked and built, each; the ones fit to send go out together. */
+	for (i = 0; i < n; i++) {
+		asked[i] = pg_can_call(p, &reqs[i], &outs[i]);
+		if (!asked[i] || p->ops->confirm_prepare(p, &reqs[i], &spec[i], &outs[i]) != 0)
+			continue;
+		pg_msg_build(p, spec[i].method, spec[i].path, spec[i].json, spec[i].idem, &msg[i]);
+		hreq[m] = msg[i].req;
+		at[m++] = i;
+	}
+	if (m == 1)
+		rc[0] = http_do(p->http, &hreq[0], &resp[0]);
+	else if (m > 1)
+		http_do_many(p->http, hreq, resp, rc, m);
+	for (k = 0; k < m; k++) {
+		i = at[k];
+		if (pg_http_result(rc[k], &resp[k], &outs[i]) == 0)
+			pg_spec_parse(p, &spec[i], &resp[k], &outs[i]);
+		free(spec[i].json);
+		pg_msg_release(&msg[i]);
+		buf_release(&resp[k].body);
+	}
+	for (i = 0; i < n; i++) {
+		if (asked[i])
+			pg_log(p, "confirm", reqs[i].order_id, &outs[i]);
+	}
+	free(asked);
+	free(spec);
+	free(msg);
+	free(hreq);
+	free(resp);
+	free(rc);
+	free(at);
 }
 
 enum pg_outcome

@@ -1,6 +1,6 @@
 /* pg: payment gateway clients behind one strategy interface. Each PG (Toss Payments v1,
  * KakaoPay online) is one file (lib/clients/pg_toss.c, lib/clients/pg_kakaopay.c) exporting a
- * struct pg_ops, and one row in pg.c's table; a new PG is one more file and one more row.
+ * struct pg_ops (pg_impl.h), and one row in pg.c's table; a new PG is one more file and one more row.
  *
  * PG answers are classified once, in the PG's own file and nowhere else: every answer
  * becomes an outcome of the call (enum pg_outcome: yes, a definite no, unknown, ...) and,
@@ -14,6 +14,7 @@
 #define JT_PG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct conf;
@@ -125,14 +126,6 @@ struct pg_lookup_req {
 	const char *payment_key;   /* may be NULL for Toss */
 };
 
-struct pg_ops {
-	const char *name;          /* "toss", "kakaopay": the config and database spelling */
-	int (*ready)(struct pg *p, const struct pg_ready_req *req, struct pg_result *out);  /* may be NULL */
-	int (*confirm)(struct pg *p, const struct pg_confirm_req *req, struct pg_result *out);
-	int (*cancel)(struct pg *p, const struct pg_cancel_req *req, struct pg_result *out);
-	int (*lookup)(struct pg *p, const struct pg_lookup_req *req, struct pg_result *out);
-};
-
 /* A client of one PG for this process: its base URL and credentials from the config
  * (pg.<name>_*), and an HTTP handle it owns (one connection kept alive, the http.* timeouts).
  * Never NULL. Owned by the caller: pg_free. */
@@ -178,6 +171,13 @@ enum pg_outcome pg_ready(struct pg *p, const struct pg_ready_req *req, struct pg
 enum pg_outcome pg_confirm(struct pg *p, const struct pg_confirm_req *req, struct pg_result *out);
 enum pg_outcome pg_cancel(struct pg *p, const struct pg_cancel_req *req, struct pg_result *out);
 enum pg_outcome pg_lookup(struct pg *p, const struct pg_lookup_req *req, struct pg_result *out);
+
+/* pg_confirm of reqs[0..n) sent at once (lib/infra/http's http_do_many: one connection each,
+ * kept alive between calls), each with its own Idempotency-Key and timeouts: outs[i] is what
+ * pg_confirm(reqs[i]) would have given. For a batch of confirms, whose answers then take the
+ * time of the slowest instead of the sum. */
+void pg_confirm_many(struct pg *p, const struct pg_confirm_req *reqs, size_t n,
+    struct pg_result *outs);
 
 /* ---- settlement records (reconciliation) --------------------------------------------- */
 

@@ -46,6 +46,33 @@ struct pg_expect {
 /* A pg_expect that checks nothing. */
 #define PG_EXPECT_NONE { NULL, NULL, -1, -1 }
 
+/* One call made ready to send by a strategy (its *_prepare): pg.c sends it, alone or at once
+ * with others (pg_confirm_many), and hands the answer to the strategy's parse. method and
+ * path are static, idem is borrowed from the request, json is the strategy's pg_json_text
+ * (NULL for GET) and pg.c frees it once sent. */
+struct pg_call_spec {
+	enum pg_call call;
+	const char *method;
+	const char *path;
+	char *json;
+	const char *idem;          /* Idempotency-Key, or NULL */
+	struct pg_expect exp;      /* what the answer must agree with */
+};
+
+/* A strategy. confirm_prepare checks a confirm request and fills *spec (0), or fills *out
+ * (PG_NOT_SENT, PG_CODE_BAD_ARGUMENT) and returns -1; parse is its answer classifier
+ * (pg_toss_parse, pg_kakaopay_parse). The other calls are made whole by the strategy. */
+struct pg_ops {
+	const char *name;          /* "toss", "kakaopay": the config and database spelling */
+	int (*ready)(struct pg *p, const struct pg_ready_req *req, struct pg_result *out);  /* may be NULL */
+	int (*confirm_prepare)(struct pg *p, const struct pg_confirm_req *req,
+	    struct pg_call_spec *spec, struct pg_result *out);
+	int (*cancel)(struct pg *p, const struct pg_cancel_req *req, struct pg_result *out);
+	int (*lookup)(struct pg *p, const struct pg_lookup_req *req, struct pg_result *out);
+	enum pg_outcome (*parse)(enum pg_call call, const struct pg_expect *exp, long status,
+	    const char *body, size_t len, struct pg_result *out);
+};
+
 /* Classifies one PG answer (HTTP status and body) to call, fills *out (zeroed first; sets
  * http_status, leaves elapsed_ms 0) and returns out->outcome. Never reads past body[len];
  * body may be NULL when len is 0. The tables are in the files' top comments. */

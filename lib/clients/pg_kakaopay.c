@@ -372,26 +372,30 @@ kakao_ready(struct pg *p, const struct pg_ready_req *req, struct pg_result *out)
 }
 
 static int
-kakao_approve(struct pg *p, const struct pg_confirm_req *req, struct pg_result *out)
+kakao_approve_prepare(struct pg *p, const struct pg_confirm_req *req, struct pg_call_spec *spec,
+    struct pg_result *out)
 {
-	struct pg_expect exp = { req->payment_key, req->order_id, req->amount, -1 };
 	struct json_object *body;
-	int rc;
 
 	if (!pg_word_ok(req->payment_key, KAKAO_TID_MAX) ||
 	    !pg_word_ok(req->order_id, KAKAO_ORDER_MAX) || !pg_word_ok(req->user_ref, KAKAO_ID_MAX) ||
 	    !pg_word_ok(req->pg_token, KAKAO_TOKEN_MAX) || req->amount < 1 ||
-	    req->amount > MONEY_MAX)
-		return (int)pg_set(out, PG_NOT_SENT, PG_CODE_BAD_ARGUMENT, "invalid approve request");
+	    req->amount > MONEY_MAX) {
+		pg_set(out, PG_NOT_SENT, PG_CODE_BAD_ARGUMENT, "invalid approve request");
+		return -1;
+	}
 	body = json_object_new_object();
 	json_object_object_add(body, "tid", json_object_new_string(req->payment_key));
 	json_object_object_add(body, "partner_order_id", json_object_new_string(req->order_id));
 	json_object_object_add(body, "partner_user_id", json_object_new_string(req->user_ref));
 	json_object_object_add(body, "pg_token", json_object_new_string(req->pg_token));
 	json_object_object_add(body, "total_amount", json_object_new_int64(req->amount));
-	rc = kakao_send(p, PG_CALL_CONFIRM, &exp, "/online/v1/payment/approve", body, out);
+	json_object_object_add(body, "cid", json_object_new_string(p->cid));
+	/* No Idempotency-Key: KakaoPay has none (see the top comment). */
+	*spec = (struct pg_call_spec){ PG_CALL_CONFIRM, "POST", "/online/v1/payment/approve",
+		pg_json_text(body), NULL, { req->payment_key, req->order_id, req->amount, -1 } };
 	json_object_put(body);
-	return rc;
+	return 0;
 }
 
 static int
@@ -439,7 +443,8 @@ kakao_order(struct pg *p, const struct pg_lookup_req *req, struct pg_result *out
 const struct pg_ops pg_kakaopay_ops = {
 	"kakaopay",
 	kakao_ready,
-	kakao_approve,
+	kakao_approve_prepare,
 	kakao_cancel,
 	kakao_order,
+	pg_kakaopay_parse,
 };

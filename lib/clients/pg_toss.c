@@ -324,23 +324,26 @@ toss_send(struct pg *p, enum pg_call call, const struct pg_expect *exp, const ch
 }
 
 static int
-toss_confirm(struct pg *p, const struct pg_confirm_req *req, struct pg_result *out)
+toss_confirm_prepare(struct pg *p, const struct pg_confirm_req *req, struct pg_call_spec *spec,
+    struct pg_result *out)
 {
-	struct pg_expect exp = { req->payment_key, req->order_id, req->amount, -1 };
 	struct json_object *body;
-	int rc;
 
+	(void)p;
 	if (!pg_word_ok(req->payment_key, TOSS_KEY_MAX) || !toss_order_ok(req->order_id) ||
-	    req->amount < 1 || req->amount > MONEY_MAX || !toss_idem_ok(req->idempotency_key))
-		return (int)pg_set(out, PG_NOT_SENT, PG_CODE_BAD_ARGUMENT, "invalid confirm request");
+	    req->amount < 1 || req->amount > MONEY_MAX || !toss_idem_ok(req->idempotency_key)) {
+		pg_set(out, PG_NOT_SENT, PG_CODE_BAD_ARGUMENT, "invalid confirm request");
+		return -1;
+	}
 	body = json_object_new_object();
 	json_object_object_add(body, "paymentKey", json_object_new_string(req->payment_key));
 	json_object_object_add(body, "orderId", json_object_new_string(req->order_id));
 	json_object_object_add(body, "amount", json_object_new_int64(req->amount));
-	rc = toss_send(p, PG_CALL_CONFIRM, &exp, "POST", "/v1/payments/confirm", body,
-	    req->idempotency_key, out);
+	*spec = (struct pg_call_spec){ PG_CALL_CONFIRM, "POST", "/v1/payments/confirm",
+		pg_json_text(body), req->idempotency_key,
+		{ req->payment_key, req->order_id, req->amount, -1 } };
 	json_object_put(body);
-	return rc;
+	return 0;
 }
 
 static int
@@ -398,9 +401,10 @@ toss_lookup(struct pg *p, const struct pg_lookup_req *req, struct pg_result *out
 const struct pg_ops pg_toss_ops = {
 	"toss",
 	NULL,           /* ready: the browser opens Toss's payment window directly */
-	toss_confirm,
+	toss_confirm_prepare,
 	toss_cancel,
 	toss_lookup,
+	pg_toss_parse,
 };
 
 /* ---- the webhook (section 1.11) -------------------------------------------------------- */

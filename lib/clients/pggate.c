@@ -143,6 +143,32 @@ pggate_confirm(struct pggate *g, const struct pg_confirm_req *req, struct pg_res
 	return true;
 }
 
+void
+pggate_confirm_many(struct pggate *g, const struct pg_confirm_req *reqs, size_t n,
+    struct pg_result *outs, bool *sent)
+{
+	struct pg_confirm_req *go = calloc(n > 0 ? n : 1, sizeof(*go));
+	struct pg_result *r = calloc(n > 0 ? n : 1, sizeof(*r));
+	size_t i, k, m = 0;
+
+	if (go == NULL || r == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		sent[i] = pggate_admit(g, &outs[i]);
+		if (sent[i])
+			go[m++] = reqs[i];
+	}
+	pg_confirm_many(g->pg, go, m, r);
+	for (i = 0, k = 0; i < n; i++) {
+		if (!sent[i])
+			continue;
+		outs[i] = r[k++];
+		pggate_record(g, &outs[i]);
+	}
+	free(go);
+	free(r);
+}
+
 bool
 pggate_cancel(struct pggate *g, const struct pg_cancel_req *req, struct pg_result *out)
 {

@@ -40,6 +40,11 @@ struct pggate *pggate_get(const struct conf *c, enum pg_id id, enum pggate_use u
  * not failing) and true returned with the outcome in *out. */
 bool pggate_ready(struct pggate *g, const struct pg_ready_req *req, struct pg_result *out);
 bool pggate_confirm(struct pggate *g, const struct pg_confirm_req *req, struct pg_result *out);
+/* pggate_confirm of reqs[0..n) at once (pg_confirm_many): each is admitted by the breaker in
+ * turn (sent[i] false and outs[i] PG_NOT_SENT when refused), the admitted ones are sent
+ * together, and each result is reported to the breaker. */
+void pggate_confirm_many(struct pggate *g, const struct pg_confirm_req *reqs, size_t n,
+    struct pg_result *outs, bool *sent);
 bool pggate_cancel(struct pggate *g, const struct pg_cancel_req *req, struct pg_result *out);
 bool pggate_lookup(struct pggate *g, const struct pg_lookup_req *req, struct pg_result *out);
 

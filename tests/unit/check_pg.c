@@ -319,6 +319,35 @@ START_TEST(test_refused_connection_is_not_sent)
 }
 END_TEST
 
+/* pg_confirm_many: each request gets what pg_confirm would give it, in its own slot: a bad
+ * one is refused unsent, the others (sent together) fail to connect, unsent. */
+START_TEST(test_confirm_many_answers_each_in_its_slot)
+{
+	struct conf *c = test_conf(CONF_BOTH);
+	struct pg *t = pg_new(c, PG_TOSS);
+	struct pg_confirm_req cr[3] = {
+		{ "order-000001", 1000, "tfake_1", NULL, NULL, "idem-1" },
+		{ "order-000002", 0, "tfake_2", NULL, NULL, "idem-2" },   /* no amount */
+		{ "order-000003", 3000, "tfake_3", NULL, NULL, "idem-3" },
+	};
+	struct pg_result r[3];
+
+	memset(r, 0xa5, sizeof(r));
+	pg_confirm_many(t, cr, 3, r);
+	ck_assert_int_eq(r[0].outcome, PG_NOT_SENT);
+	ck_assert_str_eq(r[0].code, PG_CODE_TRANSPORT);
+	ck_assert_str_eq(r[0].message, "connect failed");
+	ck_assert_int_eq(r[1].outcome, PG_NOT_SENT);
+	ck_assert_str_eq(r[1].code, PG_CODE_BAD_ARGUMENT);
+	ck_assert_int_eq(r[2].outcome, PG_NOT_SENT);
+	ck_assert_str_eq(r[2].code, PG_CODE_TRANSPORT);
+	ck_assert_int_eq(r[2].http_status, 0);
+	pg_confirm_many(t, cr, 0, r);   /* nothing to send: nothing happens */
+	pg_free(&t);
+	conf_free(&c);
+}
+END_TEST
+
 /* ---- helpers ------------------------------------------------------------------------- */
 
 START_TEST(test_copy_cuts_at_character_boundary)
@@ -1037,6 +1066,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_not_configured_and_not_supported);
 	tcase_add_test(tc, test_bad_arguments_are_not_sent);
 	tcase_add_test(tc, test_refused_connection_is_not_sent);
+	tcase_add_test(tc, test_confirm_many_answers_each_in_its_slot);
 	tcase_add_test(tc, test_copy_cuts_at_character_boundary);
 	tcase_add_test(tc, test_kakaopay_status_words);
 	tcase_add_test(tc, test_toss_confirm_done);
