@@ -173,12 +173,19 @@ class Server:
         self.httpd.server_close()
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a payment worker opening its batch's connections
+    # at once (lib/infra/http's http_do_many) overflowed it, and each dropped SYN cost its
+    # request a one-second retransmit. A real PG's front listens far deeper.
+    request_queue_size = 256
+
+
 def serve(handler, state, host, port, name, fakes_dir=None):
     """Serves handler on host:port in a daemon thread named name, with state as the
     handlers' self.st; makes fakes_dir first when given. Returns a Server."""
     if fakes_dir is not None:
         os.makedirs(fakes_dir, exist_ok=True)
-    httpd = ThreadingHTTPServer((host, port), handler)
+    httpd = _HTTPServer((host, port), handler)
     httpd.daemon_threads = True
     httpd.state = state
     t = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)

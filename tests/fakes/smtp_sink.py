@@ -228,6 +228,7 @@ def _path(arg, prefix):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256   # socketserver's 5 drops SYNs when many connect at once
 
 
 class SmtpSink:
