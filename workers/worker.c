@@ -65,6 +65,7 @@ struct worker {
 	struct bus *producer;      /* for the jobs a job queues */
 	enum bus_queue q;
 	size_t batch[JOB__MAX];    /* the next claim's cap per kind, 1..OUTBOX_BATCH_MAX */
+	int64_t claimed_ms[JOB__MAX];  /* when the last claim of the kind took a job (0: never) */
 };
 
 int64_t
@@ -181,6 +182,26 @@ run_batch(struct worker *w, enum job_kind kind)
 	return n;
 }
 
+/* The group commit of the workers: while jobs of a kind keep coming (the last claim took one
+ * less than outbox.linger_ms ago), the next claim of that kind waits until linger_ms after
+ * it, so the jobs that arrive meanwhile are claimed, run and completed together. A job after
+ * a quiet spell is claimed at once (no added latency when idle), and a claim that came back
+ * full (a backlog) is followed at once by the next. */
+static void
+linger(struct worker *w, const bool due[JOB__MAX])
+{
+	int64_t linger_ms = conf_int(w->c, CONF_OUTBOX_LINGER_MS), now = worker_now_ms(), wait = 0;
+	enum job_kind k;
+
+	for (k = 0; k < JOB__MAX; k++) {
+		if (due[k] && w->claimed_ms[k] != 0 && now - w->claimed_ms[k] < linger_ms &&
+		    linger_ms - (now - w->claimed_ms[k]) > wait)
+			wait = linger_ms - (now - w->claimed_ms[k]);
+	}
+	if (wait > 0)
+		daemon_sleep_ms(wait);
+}
+
 /* Claims and runs batches of the kinds flagged in due (every kind of the queue when all is
  * set) until none comes back full. */
 static void
@@ -189,20 +210,25 @@ drain(struct worker *w, bool due[JOB__MAX], bool all)
 	enum job_kind k;
 	size_t cap;
 	bool more = true;
-	int64_t n;
+	int64_t n, t;
 
 	for (k = 0; k < JOB__MAX; k++)
 		due[k] = (due[k] || all) && bus_kind_queue(k) == w->q && job_handlers[k] != NULL;
+	if (!all)
+		linger(w, due);
 	while (more && !daemon_stop) {
 		more = false;
 		for (k = 0; k < JOB__MAX && !daemon_stop; k++) {
 			if (!due[k])
 				continue;
 			cap = w->batch[k];
+			t = worker_now_ms();
 			n = run_batch(w, k);
 			arena_reset(w->a);
 			if (n < 0)
 				return;  /* MariaDB is out of reach: the next wake-up tries again */
+			if (n > 0)
+				w->claimed_ms[k] = t;
 			due[k] = n >= (int64_t)cap;  /* full: more may be waiting */
 			more = more || due[k];
 		}

@@ -113,6 +113,10 @@ static const struct conf_def conf_defs[CONF__MAX] = {
 	    /* CONF_OUTBOX_CLAIM_SECONDS */
 	INT("outbox.max_attempts", "20", 1, 1000,
 	    "claims of an outbox job before it is marked dead"), /* CONF_OUTBOX_MAX_ATTEMPTS */
+	INT("outbox.linger_ms", "50", 0, 1000,
+	    "while jobs of a kind keep coming, a worker claims them at most this often, in"
+	    " milliseconds, so each claim takes a batch; 0 claims at every wake-up"),
+	    /* CONF_OUTBOX_LINGER_MS */
 	INT("janitor.interval_ms", "1000", 50, 600000,
 	    "pause between janitor sweeps, in milliseconds"), /* CONF_JANITOR_INTERVAL_MS */
 	INT("janitor.grace_ms", "2000", 0, 3600000,

@@ -43,6 +43,7 @@ enum conf_key {
 	CONF_BUS_HWM,              /* int  send/receive high-water mark, messages */
 	CONF_OUTBOX_CLAIM_SECONDS, /* int  how long a worker's claim on a job lasts */
 	CONF_OUTBOX_MAX_ATTEMPTS,  /* int  claims before a job is marked dead */
+	CONF_OUTBOX_LINGER_MS,     /* int  a busy worker's pause between claims of a kind */
 	CONF_JANITOR_INTERVAL_MS,  /* int  pause between janitor sweeps */
 	CONF_JANITOR_GRACE_MS,     /* int  age before an unclaimed pending job is re-pushed */
 	CONF_HTTP_CONNECT_TIMEOUT_MS, /* int */
