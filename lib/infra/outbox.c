@@ -40,8 +40,8 @@ static const char SQL_COMPLETE[] =
 static const char SQL_COMPLETE_BATCH[] =
     "UPDATE outbox SET status = 'done', done_at = NOW(3), claim_token = NULL,"
     " claimed_until = NULL WHERE status = 'claimed' AND kind = ? AND claim_token = ?";
-/* Some jobs of a batch done in one statement: the ids as a JSON array; only the claimed rows
- * are read (ix_outbox_claimed), a few batches. */
+/* Some jobs of a batch done in one statement: the ids as a JSON array, joined on the primary
+ * key. */
 static const char SQL_COMPLETE_IDS[] =
     "UPDATE outbox o JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j"
     " ON o.id = j.id SET o.status = 'done', o.done_at = NOW(3), o.claim_token = NULL,"
