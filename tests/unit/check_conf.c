@@ -25,6 +25,7 @@ static const char *const expected_names[CONF__MAX] = {
 	"db.password", "db.name", "db.connect_timeout", "db.rw_timeout", "db.tx_retries",
 	"redis.host", "redis.port", "redis.socket", "redis.password", "redis.timeout_ms",
 	"bus.in", "bus.out_demo", "bus.hwm", "outbox.claim_seconds", "outbox.max_attempts",
+	"outbox.linger_ms",
 	"janitor.interval_ms", "janitor.grace_ms", "http.connect_timeout_ms",
 	"http.total_timeout_ms", "http.max_response",
 	"session.ttl_seconds",
