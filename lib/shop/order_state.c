@@ -250,10 +250,10 @@ paid_unposted(struct db *db, struct arena *a, const struct order *o,
 		if (rc < 0)
 			return (int)rc;
 	}
-	rc = outbox_queue(db, jobs, JOB_SETTLE, payload_order_build(a, o->public_id));
-	if (rc < 0)
-		return (int)rc;
-	rc = outbox_queue(db, jobs, JOB_NOTIFY, payload_notify_build(a, &notify));
+	/* Both jobs in one statement: one round trip fewer inside the paying transaction. */
+	rc = outbox_queue_many(db, a, (struct outbox_new[]){
+		{ JOB_SETTLE, payload_order_build(a, o->public_id), jobs },
+		{ JOB_NOTIFY, payload_notify_build(a, &notify), jobs } }, 2);
 	return rc < 0 ? (int)rc : 0;
 }
 
