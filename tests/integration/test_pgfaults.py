@@ -132,11 +132,54 @@ def test_the_breaker_opens_holds_the_orders_and_closes_when_the_pg_recovers():
     schedules(SHORT)
 
 
-def confirms_received(oid):
-    """How many confirms of order oid the fake PG received (its request log, tests/fakes/pg.py)."""
+def received(endpoint, refs):
+    """How many requests to endpoint ("confirm", "cancel") about any of refs (an order's id,
+    its payment key) the fake PG received (its request log, tests/fakes/pg.py)."""
     with open(os.path.join(RUN, "fakes", "pg-log"), encoding="utf-8") as f:
-        return sum(1 for line in f if line.split()[1:2] == ["confirm"] and
-                   line.split()[-1] == oid)
+        return sum(1 for line in f if line.split()[1:2] == [endpoint] and
+                   line.split()[-1] in refs)
+
+
+def confirms_received(oid):
+    return received("confirm", {oid})
+
+
+def test_a_refund_held_back_by_its_breaker_spends_no_attempt():
+    """The refund side of the breaker: cancels failing with 500 open each payment worker's
+    "pg-toss-refund" breaker; the refund jobs then wait without calling and without spending
+    attempts, and every refund ends DONE once the PG is healthy, its job's attempts exactly
+    the cancels the PG received."""
+    from test_refunds import paid_order, refund, wait_refund
+    schedules(BREAKER)
+    mark = log_size()
+    pid = make_product(price=2100, stock=20)
+    s = Session(make_user())
+    oids = [paid_order(s, [(pid, 1)], "toss")["orderId"] for _ in range(6)]
+    pg_faults("toss cancel status=500\n")
+    try:
+        rids = []
+        for oid in oids:
+            r = refund(s, oid)
+            eq(r.status, 202, "refund accepted")
+            rids.append(r.json()["refundId"])
+        eventually(lambda: "breaker pg-toss-refund open: refund" in log_text(mark), timeout=40,
+                   interval=0.2, what="a refund held back by the open breaker")
+    finally:
+        pg_faults("")
+    for rid in rids:
+        wait_refund(rid, "DONE", timeout=60)
+    text = log_text(mark)
+    held = set(re.findall(r"breaker pg-toss-refund open: refund (\S+) waits", text)) & set(rids)
+    if not held:
+        raise AssertionError("no refund of the test was held back by the breaker")
+    for oid, rid in zip(oids, rids):
+        key = sql("SELECT p.payment_key FROM payments p JOIN orders o ON o.id = p.order_id"
+                  " WHERE o.public_id = '%s'" % oid)[0][0]
+        attempts = int(sql("SELECT attempts FROM outbox WHERE kind = 'refund' AND"
+                           " payload LIKE '%%\"%s\"%%'" % rid)[0][0])
+        eq(attempts, received("cancel", {oid, key}),
+           "attempts of refund %s's job (held back: %s)" % (rid, rid in held))
+    schedules(SHORT)
 
 
 def _fault_rules(i, oid):
