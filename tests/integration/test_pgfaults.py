@@ -84,7 +84,7 @@ def all_in(state):
 def test_the_breaker_opens_holds_the_orders_and_closes_when_the_pg_recovers():
     schedules(BREAKER)
     mark = log_size()
-    pid = make_product(price=3100, stock=20)
+    pid = make_product(price=3100, stock=100)
     s = Session(make_user())
     orders = [new_order(s, pid, 1) for _ in range(8)]
     ids = [o["orderId"] for o in orders]
@@ -113,7 +113,16 @@ def test_the_breaker_opens_holds_the_orders_and_closes_when_the_pg_recovers():
     for i in ids:
         assert_paid_once(i, 3100)
         eq(events(i), ["PENDING", "CONFIRMING", "PAID"], "timeline of " + i)
-    eventually(all_in("closed"), timeout=30, interval=0.2,
+
+    # A breaker closes on its process's next calls (its half-open trials). A job its open
+    # breaker refused waits out the open time, and another worker may have taken it since:
+    # so new orders keep coming until every worker has made its trial calls.
+    def closed_with_traffic():
+        if all_in("closed")():
+            return True
+        pay(s, new_order(s, pid, 1))
+        return False
+    eventually(closed_with_traffic, timeout=30, interval=0.5,
                what="every breaker closed again (%r)" % (breaker_states(),))
     text = log_text(mark)
     for t in ("open -> half_open", "half_open -> closed"):
