@@ -66,6 +66,7 @@ struct worker {
 	enum bus_queue q;
 	size_t batch[JOB__MAX];    /* the next claim's cap per kind, 1..OUTBOX_BATCH_MAX */
 	int64_t claimed_ms[JOB__MAX];  /* when the last claim of the kind took a job (0: never) */
+	int64_t linger_ms;         /* outbox.linger_ms */
 };
 
 int64_t
@@ -190,13 +191,13 @@ run_batch(struct worker *w, enum job_kind kind)
 static void
 linger(struct worker *w, const bool due[JOB__MAX])
 {
-	int64_t linger_ms = conf_int(w->c, CONF_OUTBOX_LINGER_MS), now = worker_now_ms(), wait = 0;
+	int64_t now = worker_now_ms(), wait = 0;
 	enum job_kind k;
 
 	for (k = 0; k < JOB__MAX; k++) {
-		if (due[k] && w->claimed_ms[k] != 0 && now - w->claimed_ms[k] < linger_ms &&
-		    linger_ms - (now - w->claimed_ms[k]) > wait)
-			wait = linger_ms - (now - w->claimed_ms[k]);
+		if (due[k] && w->claimed_ms[k] != 0 && now - w->claimed_ms[k] < w->linger_ms &&
+		    w->linger_ms - (now - w->claimed_ms[k]) > wait)
+			wait = w->linger_ms - (now - w->claimed_ms[k]);
 	}
 	if (wait > 0)
 		daemon_sleep_ms(wait);
@@ -282,6 +283,7 @@ main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.c = c;
 	w.q = q;
+	w.linger_ms = conf_int(c, CONF_OUTBOX_LINGER_MS);
 	for (k = 0; k < JOB__MAX; k++)
 		w.batch[k] = 1;
 	w.db = db_new(c);

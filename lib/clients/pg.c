@@ -374,7 +374,12 @@ pg_http_result(enum http_rc rc, const struct http_resp *resp, struct pg_result *
 	return -1;
 }
 
-int
+/* Sends one request to base_url + path_and_query (already escaped) with the auth header,
+ * JSON content headers and, when idempotency_key is set, Idempotency-Key. json may be NULL
+ * (GET). On a response: returns 0, *resp holds it and out->http_status / elapsed_ms are set.
+ * Otherwise: returns -1 with *out filled by pg_transport_outcome. resp->body is the caller's
+ * to buf_release either way. */
+static int
 pg_http(struct pg *p, const char *method, const char *path_and_query, const char *json,
     const char *idempotency_key, struct http_resp *resp, struct pg_result *out)
 {
@@ -396,6 +401,19 @@ pg_spec_parse(struct pg *p, const struct pg_call_spec *spec, const struct http_r
 
 	p->ops->parse(spec->call, &spec->exp, resp->status, resp->body.data, resp->body.len, out);
 	out->elapsed_ms = elapsed;
+}
+
+int
+pg_send(struct pg *p, struct pg_call_spec *spec, struct pg_result *out)
+{
+	struct http_resp resp = { 0 };
+
+	if (pg_http(p, spec->method, spec->path, spec->json, spec->idem, &resp, out) == 0)
+		pg_spec_parse(p, spec, &resp, out);
+	free(spec->json);
+	spec->json = NULL;
+	buf_release(&resp.body);
+	return (int)out->outcome;
 }
 
 /* ---- the calls --------------------------------------------------------------------- */

@@ -121,13 +121,10 @@ int pg_json_str(struct json_object *o, const char *key, bool nullable, size_t ma
 /* An integer member within [min, max]: 0 stored, 1 absent, -1 wrong type or range. */
 int pg_json_int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out);
 
-/* Sends one request to base_url + path_and_query (already escaped) with the auth header,
- * JSON content headers and, when idempotency_key is set, Idempotency-Key. json may be NULL
- * (GET). On a response: returns 0, *resp holds it and out->http_status / elapsed_ms are
- * set. Otherwise: returns -1 with *out filled by pg_transport_outcome. resp->body is the
- * caller's to buf_release either way. */
-int pg_http(struct pg *p, const char *method, const char *path_and_query, const char *json,
-    const char *idempotency_key, struct http_resp *resp, struct pg_result *out);
+/* Sends the prepared call spec (see struct pg_call_spec) and classifies the answer with the
+ * strategy's parse, the call's time kept; a request that got no answer is classified by
+ * pg_transport_outcome. Frees spec->json. Returns out->outcome. */
+int pg_send(struct pg *p, struct pg_call_spec *spec, struct pg_result *out);
 
 /* Serialises o compactly (no "\/" escapes) into a new string the caller free()s. */
 char *pg_json_text(struct json_object *o);

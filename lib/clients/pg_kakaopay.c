@@ -314,25 +314,23 @@ pg_kakaopay_parse(enum pg_call call, const struct pg_expect *exp, long status,
 
 /* ---- requests ------------------------------------------------------------------------ */
 
+/* KakaoPay's call to path with body (the cid added): a POST without Idempotency-Key, which
+ * KakaoPay has none of (see the top comment). */
+static struct pg_call_spec
+kakao_spec(struct pg *p, enum pg_call call, const struct pg_expect *exp, const char *path,
+    struct json_object *body)
+{
+	json_object_object_add(body, "cid", json_object_new_string(p->cid));
+	return (struct pg_call_spec){ call, "POST", path, pg_json_text(body), NULL, *exp };
+}
+
 static int
 kakao_send(struct pg *p, enum pg_call call, const struct pg_expect *exp, const char *path,
     struct json_object *body, struct pg_result *out)
 {
-	struct http_resp resp = { 0 };
-	char *json;
-	long elapsed;
+	struct pg_call_spec spec = kakao_spec(p, call, exp, path, body);
 
-	json_object_object_add(body, "cid", json_object_new_string(p->cid));
-	json = pg_json_text(body);
-	/* No Idempotency-Key: KakaoPay has none (see the top comment). */
-	if (pg_http(p, "POST", path, json, NULL, &resp, out) == 0) {
-		elapsed = out->elapsed_ms;
-		pg_kakaopay_parse(call, exp, resp.status, resp.body.data, resp.body.len, out);
-		out->elapsed_ms = elapsed;
-	}
-	free(json);
-	buf_release(&resp.body);
-	return (int)out->outcome;
+	return pg_send(p, &spec, out);
 }
 
 static bool
@@ -375,6 +373,7 @@ static int
 kakao_approve_prepare(struct pg *p, const struct pg_confirm_req *req, struct pg_call_spec *spec,
     struct pg_result *out)
 {
+	struct pg_expect exp = { req->payment_key, req->order_id, req->amount, -1 };
 	struct json_object *body;
 
 	if (!pg_word_ok(req->payment_key, KAKAO_TID_MAX) ||
@@ -390,10 +389,7 @@ kakao_approve_prepare(struct pg *p, const struct pg_confirm_req *req, struct pg_
 	json_object_object_add(body, "partner_user_id", json_object_new_string(req->user_ref));
 	json_object_object_add(body, "pg_token", json_object_new_string(req->pg_token));
 	json_object_object_add(body, "total_amount", json_object_new_int64(req->amount));
-	json_object_object_add(body, "cid", json_object_new_string(p->cid));
-	/* No Idempotency-Key: KakaoPay has none (see the top comment). */
-	*spec = (struct pg_call_spec){ PG_CALL_CONFIRM, "POST", "/online/v1/payment/approve",
-		pg_json_text(body), NULL, { req->payment_key, req->order_id, req->amount, -1 } };
+	*spec = kakao_spec(p, PG_CALL_CONFIRM, &exp, "/online/v1/payment/approve", body);
 	json_object_put(body);
 	return 0;
 }

@@ -304,23 +304,15 @@ toss_idem_ok(const char *key)
 	return key == NULL || pg_word_ok(key, PG_IDEMPOTENCY_KEY_MAX);
 }
 
-/* Sends, parses and finishes out (elapsed time of the call kept). */
+/* Sends, parses and finishes out (pg_send). */
 static int
 toss_send(struct pg *p, enum pg_call call, const struct pg_expect *exp, const char *method,
     const char *path, struct json_object *body, const char *idem, struct pg_result *out)
 {
-	struct http_resp resp = { 0 };
-	char *json = body != NULL ? pg_json_text(body) : NULL;
-	long elapsed;
+	struct pg_call_spec spec = { call, method, path,
+		body != NULL ? pg_json_text(body) : NULL, idem, *exp };
 
-	if (pg_http(p, method, path, json, idem, &resp, out) == 0) {
-		elapsed = out->elapsed_ms;
-		pg_toss_parse(call, exp, resp.status, resp.body.data, resp.body.len, out);
-		out->elapsed_ms = elapsed;
-	}
-	free(json);
-	buf_release(&resp.body);
-	return (int)out->outcome;
+	return pg_send(p, &spec, out);
 }
 
 static int

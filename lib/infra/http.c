@@ -495,11 +495,13 @@ http_do_many(struct http *h, const struct http_req *reqs, struct http_resp *resp
 	}
 	/* The multi handle failed (out of memory, a bug): what it still held may have been
 	 * sent, so it is an I/O error, never "not sent". */
+	if (active > 0)
+		log_error(NULL, "http: the multi handle failed with %zu requests out: %s", active,
+		    curl_multi_strerror(mc));
 	for (i = 0; i < n; i++) {
 		if (!added[i])
 			continue;
 		curl_multi_remove_handle(h->multi, h->many[i]);
-		log_error(NULL, "http: the multi handle failed: %s", curl_multi_strerror(mc));
 		rcs[i] = http_finish(h->many[i], HTTP_OK, CURLE_RECV_ERROR, &reqs[i], &resps[i],
 		    &sinks[i], headers[i], t0);
 	}

@@ -169,7 +169,7 @@ srv_connection(int fd, int port)
 		} else if (strncmp(path, "/together/", 10) == 0) {
 			/* 200 only when K requests are here at once (within 1 s of this one), else 504:
 			 * tells requests sent together from requests sent one after another. */
-			int k = atoi(path + 10), waited;
+			int k = (int)strtol(path + 10, NULL, 10), waited;
 
 			__sync_fetch_and_add(srv_together, 1);
 			for (waited = 0; *srv_together < k && waited < 1000; waited += 5)
