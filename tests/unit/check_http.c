@@ -178,6 +178,10 @@ srv_connection(int fd, int port)
 				srv_respond(fd, "200 OK", "", OK_BODY, strlen(OK_BODY));
 			else
 				srv_respond(fd, "504 Gateway Timeout", "", "alone", 5);
+		} else if (strncmp(path, "/after/", 7) == 0) {
+			/* Answers after the milliseconds it names. */
+			poll(NULL, 0, (int)strtol(path + 7, NULL, 10));
+			srv_respond(fd, "200 OK", "", OK_BODY, strlen(OK_BODY));
 		} else if (strcmp(path, "/status/503") == 0) {
 			srv_respond(fd, "503 Service Unavailable", "Content-Type: application/json\r\n",
 			    JSON_503, strlen(JSON_503));
@@ -759,6 +763,40 @@ START_TEST(test_many_at_once)
 }
 END_TEST
 
+/* A batch whose answers come one by one keeps every connection for the next batch: libcurl's
+ * default cache (4 x the handles still added when a connection is done) kept only the last
+ * few, so each batch of PG calls connected again. */
+START_TEST(test_many_keeps_connections)
+{
+	enum { N = 12 };
+	struct fix f;
+	struct http_req reqs[N];
+	struct http_resp resps[N];
+	enum http_rc rcs[N];
+	char urls[N][128];
+	size_t i;
+
+	fix_init(&f);
+	memset(resps, 0, sizeof(resps));
+	for (i = 0; i < N; i++) {
+		snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%d/after/%zu", f.srv.port,
+		    i * 25);
+		reqs[i] = (struct http_req){ "GET", urls[i], NULL, NULL, 0, 3000 };
+	}
+	http_do_many(f.http, reqs, resps, rcs, N);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(resps[i].status, 200);
+	ck_assert_int_eq(*f.srv.connections, N);
+	http_do_many(f.http, reqs, resps, rcs, N);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(resps[i].status, 200);
+		buf_release(&resps[i].body);
+	}
+	ck_assert_int_eq(*f.srv.connections, N);
+	fix_free(&f);
+}
+END_TEST
+
 /* More than HTTP_MANY_MAX requests go in rounds, every one answered. */
 START_TEST(test_many_in_rounds)
 {
@@ -803,6 +841,7 @@ http_suite(void)
 	tcase_add_test(tc, test_connect_timeout);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_many_at_once);
+	tcase_add_test(tc, test_many_keeps_connections);
 	tcase_add_test(tc, test_many_in_rounds);
 	suite_add_tcase(s, tc);
 	return s;
