@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/arena.h"
+#include "clients/pggate.h"
 #include "infra/bus.h"
 #include "base/conf.h"
 #include "base/daemon.h"
@@ -300,6 +301,7 @@ main(int argc, char **argv)
 		if (all)
 			last_all = worker_now_ms();
 		drain(&w, due, all);
+		pggate_refresh();
 		rc = bus_pull(bus, &job, WORKER_POLL_MS);
 		if (rc < 0)
 			daemon_sleep_ms(200);

@@ -96,6 +96,28 @@ pggate_record(struct pggate *g, const struct pg_result *r)
 	(void)breaker_publish(g->breaker, gate_redis, PGGATE_BREAKER_TTL);
 }
 
+void
+pggate_refresh(void)
+{
+	int64_t now = breaker_clock_ms();
+	size_t use, id;
+
+	for (use = 0; use < PGGATE_USE__MAX; use++)
+		for (id = 0; id < PG__MAX; id++) {
+			struct pggate *g = &gates[use][id];
+
+			if (g->breaker == NULL)
+				continue;
+			/* An open breaker whose time is up turns half-open here: its hook
+			 * (on_transition) logs and publishes the change. */
+			(void)breaker_state(g->breaker);
+			if (now - published_ms[use][id] < PGGATE_PUBLISH_MS)
+				continue;
+			published_ms[use][id] = now;
+			(void)breaker_publish(g->breaker, gate_redis, PGGATE_BREAKER_TTL);
+		}
+}
+
 /* Asks the breaker: false (out filled: not sent) when it refuses. */
 static bool
 pggate_admit(struct pggate *g, struct pg_result *out)

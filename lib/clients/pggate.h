@@ -48,6 +48,14 @@ void pggate_confirm_many(struct pggate *g, const struct pg_confirm_req *reqs, si
 bool pggate_cancel(struct pggate *g, const struct pg_cancel_req *req, struct pg_result *out);
 bool pggate_lookup(struct pggate *g, const struct pg_lookup_req *req, struct pg_result *out);
 
+/* For a process's idle moments (the worker's loop calls it on every turn; cheap, no I/O
+ * unless something is due): each gate this process made turns half-open once its open time
+ * is over (breaker_state's lazy transition, logged and published by the transition hook), so
+ * a worker that makes no call no longer shows "open" on the console and /metrics after the
+ * PG has recovered; and each gate's report is published again now and then, so
+ * an idle worker's report does not expire (every 10 s). */
+void pggate_refresh(void);
+
 /* pg_toss_settlements through the gate (g must be Toss's), as above. */
 bool pggate_toss_settlements(struct pggate *g, const char *date, int page, int size,
     struct pg_settlement *rows, size_t *n, struct pg_result *out);

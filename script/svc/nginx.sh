@@ -64,7 +64,7 @@ _nginx_conf_text() {
 		}
 
 		http {
-		    access_log $JT_RUN/log/nginx-access.log;
+		    access_log $JT_RUN/log/nginx-access.log combined buffer=64k flush=1s;
 		    client_body_temp_path $JT_RUN/nginx/client_body;
 		    fastcgi_temp_path $JT_RUN/nginx/fastcgi;
 		    proxy_temp_path $JT_RUN/nginx/proxy;

@@ -113,6 +113,12 @@ def test_the_breaker_opens_holds_the_orders_and_closes_when_the_pg_recovers():
     for i in ids:
         assert_paid_once(i, 3100)
         eq(events(i), ["PENDING", "CONFIRMING", "PAID"], "timeline of " + i)
+    # With no call to make, no worker goes on showing "open" once its open time (3 s) is
+    # over: an idle worker's breaker turns half-open by itself and says so (pggate_refresh).
+    eventually(lambda: "open" not in breaker_states().values() and
+               len(breaker_states()) == len(pids("payworker-*")), timeout=10, interval=0.2,
+               what="no breaker published as open after its open time (%r)"
+               % (breaker_states(),))
 
     # A breaker closes on its process's next calls (its half-open trials). A job its open
     # breaker refused waits out the open time, and another worker may have taken it since:

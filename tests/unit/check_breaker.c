@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clients/pggate.h"
 #include "infra/breaker.h"
 #include "infra/redis.h"
 #include "base/buf.h"
@@ -775,6 +776,58 @@ START_TEST(published_reports_read_back_as_written)
 }
 END_TEST
 
+/* This process's published pg-toss report, read back: its state, or -1 when none. */
+static int
+published_state(void)
+{
+	const char *names[] = { "pg-toss" };
+	struct breaker_published *list;
+	const struct breaker_published *p;
+	char pid[16];
+	int n, i, state = -1;
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	n = breaker_read_published(r_redis, names, 1, true, &list);
+	p = find(list, n, "pg-toss");
+	for (i = 0; p != NULL && (size_t)i < p->nprocs; i++)
+		if (strcmp(p->procs[i].pid, pid) == 0)
+			state = (int)p->procs[i].state;
+	breaker_published_free(&list, (size_t)n);
+	return state;
+}
+
+/* A gate whose breaker opened and that then makes no call (an idle payment worker) says
+ * "half_open" once its open time is over (pggate_refresh, from the worker's loop), instead of
+ * "open" until its next call. */
+START_TEST(an_idle_gate_publishes_half_open_after_its_open_time)
+{
+	struct conf *c;
+	struct pggate *g;
+	char err[256];
+	int i;
+
+	redis_do("DEL", "breaker:pg-toss", "breaker:pg-toss:procs", NULL);
+	setenv("JANGTEO_BREAKER_WINDOW", "2", 1);
+	setenv("JANGTEO_BREAKER_MIN_CALLS", "2", 1);
+	setenv("JANGTEO_BREAKER_OPEN_SECONDS", "1", 1);
+	c = conf_load(test_conf_path(), err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	g = pggate_get(c, PG_TOSS, PGGATE_PAY);
+	for (i = 0; i < 2; i++) {
+		ck_assert(breaker_allow(g->breaker));
+		breaker_record(g->breaker, false, 1);
+	}
+	ck_assert_int_eq(published_state(), BREAKER_OPEN);   /* the transition's own report */
+	pggate_refresh();
+	ck_assert_int_eq(published_state(), BREAKER_OPEN);   /* not before the open time */
+	usleep(1100 * 1000);
+	pggate_refresh();
+	ck_assert_int_eq(published_state(), BREAKER_HALF_OPEN);
+	redis_do("DEL", "breaker:pg-toss", "breaker:pg-toss:procs", NULL);
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(report_field_names)
 {
 	ck_assert_str_eq(breaker_report_field_name(BREAKER_FIELD_SINCE_MS), "since_ms");
@@ -791,6 +844,7 @@ breaker_published_suite(void)
 
 	tcase_add_checked_fixture(tc, redis_setup, redis_teardown);
 	tcase_add_test(tc, published_reports_read_back_as_written);
+	tcase_add_test(tc, an_idle_gate_publishes_half_open_after_its_open_time);
 	tcase_add_test(tc, report_field_names);
 	suite_add_tcase(s, tc);
 	return s;
