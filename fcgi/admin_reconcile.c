@@ -23,6 +23,7 @@
 #include "resp.h"
 #include "route.h"
 #include "sess.h"
+#include "shop/labels.h"
 #include "shop/reconcile.h"
 
 static const char MSG_NO_RUN[] = "대사 기록을 찾을 수 없습니다.";
@@ -39,8 +40,14 @@ run_json(const struct recon_run *run)
 
 	json_object_object_add(o, "id", json_object_new_int64(run->id));
 	json_object_object_add(o, "pg", admin_common_jstr(run->pg));
+	json_object_object_add(o, "pgLabel", json_object_new_string(labels_text(LABEL_PAY,
+	    run->pg)));
 	json_object_object_add(o, "source", admin_common_jstr(run->source));
 	json_object_object_add(o, "status", admin_common_jstr(run->status));
+	json_object_object_add(o, "statusLabel", json_object_new_string(
+	    labels_text(LABEL_RECON_STATUS, run->status)));
+	json_object_object_add(o, "statusTone", json_object_new_string(
+	    labels_tone(LABEL_RECON_STATUS, run->status)));
 	json_object_object_add(o, "dryRun", json_object_new_boolean(run->dry_run));
 	json_object_object_add(o, "rows", json_object_new_int64(run->rows));
 	json_object_object_add(o, "repaired", json_object_new_int64(run->repaired));
@@ -51,6 +58,8 @@ run_json(const struct recon_run *run)
 
 		json_object_object_add(x, "class", json_object_new_string(
 		    reconcile_class_name((enum recon_class)c)));
+		json_object_object_add(x, "classLabel", json_object_new_string(labels_text(
+		    LABEL_RECON_CLASS, reconcile_class_name((enum recon_class)c))));
 		json_object_object_add(x, "count", json_object_new_int64(run->counts[c]));
 		json_object_array_add(counts, x);
 	}
@@ -181,13 +190,22 @@ page_reconcile_run(struct req *r)
 
 		json_object_object_add(o, "class", json_object_new_string(
 		    reconcile_class_name(f[i].cls)));
+		json_object_object_add(o, "classLabel", json_object_new_string(labels_text(
+		    LABEL_RECON_CLASS, reconcile_class_name(f[i].cls))));
+		json_object_object_add(o, "classTone", json_object_new_string(labels_tone(
+		    LABEL_RECON_CLASS, reconcile_class_name(f[i].cls))));
 		json_object_object_add(o, "pgKey", admin_common_jstr(f[i].pg_key));
 		json_object_object_add(o, "orderId", admin_common_jstr(f[i].order_id));
+		/* -1: that side has no such payment (a 0 is an amount: all of it cancelled) */
+		json_object_object_add(o, "hasPg", json_object_new_boolean(f[i].pg_amount >= 0));
+		json_object_object_add(o, "hasOurs", json_object_new_boolean(f[i].our_amount >= 0));
 		if (f[i].pg_amount >= 0)
 			json_object_object_add(o, "pgAmount", json_object_new_int64(f[i].pg_amount));
 		if (f[i].our_amount >= 0)
 			json_object_object_add(o, "ourAmount", json_object_new_int64(f[i].our_amount));
 		json_object_object_add(o, "action", admin_common_jstr(f[i].action));
+		json_object_object_add(o, "actionLabel", json_object_new_string(
+		    labels_text(LABEL_RECON_ACTION, f[i].action)));
 		json_object_object_add(o, "note", admin_common_jstr(f[i].note));
 		json_object_array_add(rows, o);
 	}

@@ -119,6 +119,24 @@ static const struct label label_rows[] = {
 	{ LABEL_FIELD, "date",           "정산일",        MUTED },
 	{ LABEL_FIELD, "dryRun",         "모의 대사",     MUTED },
 	{ LABEL_FIELD, "rows",           "행 수",         MUTED },
+
+	/* reconciliation (lib/shop/reconcile.h): a run, the class of a finding, what was done */
+	{ LABEL_RECON_STATUS, "running", "진행 중", INFO },
+	{ LABEL_RECON_STATUS, "done",    "완료",    OK },
+	{ LABEL_RECON_STATUS, "failed",  "실패",    DANGER },
+	{ LABEL_RECON_CLASS, "match",           "일치",         OK },
+	{ LABEL_RECON_CLASS, "amount_mismatch", "금액 불일치",  DANGER },
+	{ LABEL_RECON_CLASS, "missing_here",    "우리 쪽 누락", WARN },
+	{ LABEL_RECON_CLASS, "missing_pg",      "PG 쪽 누락",   WARN },
+	{ LABEL_RECON_CLASS, "duplicate",       "중복",         WARN },
+	{ LABEL_RECON_ACTION, "none",                "조치 없음",                MUTED },
+	{ LABEL_RECON_ACTION, "report",              "담당자 확인 필요",         WARN },
+	{ LABEL_RECON_ACTION, "marked_paid",         "결제 확정",                OK },
+	{ LABEL_RECON_ACTION, "canceled_at_pg",      "PG 결제 취소",             OK },
+	{ LABEL_RECON_ACTION, "refund_recorded",     "환불 기록",                OK },
+	{ LABEL_RECON_ACTION, "would_mark_paid",     "적용하면 결제 확정",       INFO },
+	{ LABEL_RECON_ACTION, "would_cancel_at_pg",  "적용하면 PG 결제 취소",    INFO },
+	{ LABEL_RECON_ACTION, "would_record_refund", "적용하면 환불 기록",       INFO },
 };
 
 static const char *const tone_names[LABEL_TONE__MAX] = {

@@ -23,6 +23,9 @@ enum label_kind {
 	LABEL_POSTING,      /* ledger_code_name, why money moved: paid.pg → PG 결제 */
 	LABEL_AUDIT,        /* audit_log.action: stock.adjust → 재고 조정 */
 	LABEL_FIELD,        /* a key of an audit record's before/after JSON: stock → 재고 */
+	LABEL_RECON_STATUS, /* recon_runs.status: done → 완료 */
+	LABEL_RECON_CLASS,  /* reconcile_class_name: missing_here → 우리 쪽 누락 */
+	LABEL_RECON_ACTION, /* recon_findings.action: marked_paid → 결제 확정 */
 	LABEL_KIND__MAX
 };
 

@@ -299,4 +299,35 @@ async function journey(j, fx) {
         'the side navigation marks the page');
     });
   }
+
+  // A dry run of a settlement file whose one payment we do not know, listed twice: the run's
+  // page names what it found and what it would do in Korean, never the codes.
+  await j.step('reconcile run', async (page) => {
+    await adminPage(page, '/admin/reconcile', 'admin_reconcile.html');
+    const day = new Date(Date.now() + 9 * 3600 * 1000).toISOString().slice(0, 10);
+    const line = `${day},toss,approve,tfake_browser_unknown,ORDbrowserunknown01,tx-browser,15000,`
+      + `480,14520,${day}T10:00:00+09:00`;
+    const csv = 'settlement_date,pg,type,payment_key,order_id,transaction_key,amount,fee,net,'
+      + `transaction_at\n${line}\n${line}\n`;
+    const form = page.locator('form#recon-upload');
+    await form.locator('input[type="file"]').setInputFiles({
+      name: 'settlement-browser.csv', mimeType: 'text/csv', buffer: Buffer.from(csv),
+    });
+    await Promise.all([page.waitForEvent('load'), form.locator('button[type="submit"]').click()]);
+    assert(/\/admin\/reconcile\/[0-9]+\?ok=recon_dry_run$/.test(page.url()), `the dry run (${page.url()})`);
+    const run = await page.locator('#run').textContent();
+    assert(run.includes('토스페이먼츠') && run.includes('완료'), `the run in Korean: ${run}`);
+    const found = await page.locator('#findings').textContent();
+    assert(found.includes('중복') && found.includes('15,000원'), `the findings in Korean: ${found}`);
+    for (const code of ['missing_here', 'duplicate', 'report', 'toss', 'done']) {
+      assert(!(await page.locator('main').textContent()).match(new RegExp(`\\b${code}\\b`)),
+        `no raw code "${code}" on the page`);
+    }
+  });
+  await j.step('reconcile runs', async (page) => {
+    await adminPage(page, '/admin/reconcile', 'admin_reconcile.html');
+    const row = await page.locator('#runs tr.run').first().textContent();
+    assert(row.includes('토스페이먼츠') && row.includes('완료') && row.includes('중복'),
+      `the newest run in Korean: ${row}`);
+  });
 }

@@ -7,6 +7,7 @@
 #include "shop/labels.h"
 #include "shop/ledger.h"
 #include "shop/orders.h"
+#include "shop/reconcile.h"
 #include "shop/refunds.h"
 #include "suites.h"
 
@@ -134,6 +135,33 @@ START_TEST(test_order_number)
 }
 END_TEST
 
+/* The reconciliation console's words: every run status, finding class and action a run
+ * writes (lib/shop/reconcile.c and reconcile_repair.c) reads in Korean. */
+START_TEST(test_reconcile_words_for_every_status_class_and_action)
+{
+	static const char *const statuses[] = { "running", "done", "failed" };
+	static const char *const actions[] = { "none", "report", "marked_paid", "canceled_at_pg",
+		"refund_recorded", "would_mark_paid", "would_cancel_at_pg",
+		"would_record_refund" };
+	size_t i;
+
+	for (i = 0; i < RECON_CLASS__MAX; i++) {
+		const char *code = reconcile_class_name((enum recon_class)i);
+
+		ck_assert_msg(labels_find(LABEL_RECON_CLASS, code) != NULL, "no label for %s", code);
+		ck_assert(has_hangul(labels_text(LABEL_RECON_CLASS, code)));
+	}
+	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		ck_assert(has_hangul(labels_text(LABEL_RECON_STATUS, statuses[i])));
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		ck_assert_msg(labels_find(LABEL_RECON_ACTION, actions[i]) != NULL, "%s", actions[i]);
+		ck_assert(has_hangul(labels_text(LABEL_RECON_ACTION, actions[i])));
+	}
+	ck_assert_str_eq(labels_text(LABEL_RECON_CLASS, "missing_here"), "우리 쪽 누락");
+	ck_assert_str_eq(labels_tone(LABEL_RECON_STATUS, "failed"), "danger");
+}
+END_TEST
+
 Suite *
 labels_suite(void)
 {
@@ -144,6 +172,7 @@ labels_suite(void)
 	tcase_add_test(tc, test_unknown_codes_never_echo_the_code);
 	tcase_add_test(tc, test_nth_lists_a_kind_in_table_order);
 	tcase_add_test(tc, test_ledger_words_for_every_kind_code_and_account);
+	tcase_add_test(tc, test_reconcile_words_for_every_status_class_and_action);
 	tcase_add_test(tc, test_order_number);
 	tcase_add_test(tc, test_order_number_reads_back);
 	suite_add_tcase(s, tc);
