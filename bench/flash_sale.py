@@ -29,11 +29,18 @@ from loadgen import Conn  # noqa: E402
 from paid_pipeline import TICK, db_status, stack_pids, ticks  # noqa: E402
 
 
+POINTS = 100000   # each buyer's points before the sale
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--buyers", type=int, default=10000)
     ap.add_argument("--units", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--legacy-points", action="store_true",
+                    help="write the buyers' points straight into users.points (balances from"
+                         " before the ledger: each sale then opens its buyer's points account)"
+                         " instead of charging them through the shop")
     args = ap.parse_args()
 
     run = tempfile.mkdtemp(prefix="jangteo-flash.")
@@ -70,8 +77,8 @@ def race(run, port, args):
              " (LAST_INSERT_ID(), '한정판 상품', '플래시 세일', 9900);"
              "INSERT INTO stock (product_id, available) VALUES (LAST_INSERT_ID(), %d);"
              "INSERT INTO users (email, name, status, points) SELECT"
-             " CONCAT('flash', seq, '@jangteo.test'), CONCAT('구매자', seq), 'active', 100000"
-             " FROM seq_1_to_%d;" % (args.units, n))
+             " CONCAT('flash', seq, '@jangteo.test'), CONCAT('구매자', seq), 'active', %d"
+             " FROM seq_1_to_%d;" % (args.units, POINTS if args.legacy_points else 0, n))
     pid = int(sql(run, "SELECT id FROM products WHERE name = '한정판 상품'")[0][0])
     uids = [int(r[0]) for r in sql(run, "SELECT id FROM users WHERE email LIKE 'flash%' ORDER BY id")]
 
@@ -86,6 +93,13 @@ def race(run, port, args):
     subprocess.run(["redis-cli", "-s", os.path.join(run, "redis.sock")],
                    input="".join(lines).encode(), check=True, stdout=subprocess.DEVNULL)
 
+    if not args.legacy_points:
+        charged = asyncio.run(charge_all(port, uids, sessions, args.clients))
+        if charged != n:
+            print("charging the buyers' points: %d of %d answered 200" % (charged, n),
+                  file=sys.stderr)
+            return 1
+
     body = json.dumps({"products": [{"id": pid, "quantity": 1}],
                        "paymentMethod": "points"}).encode()
     results = [0] * n
@@ -98,13 +112,16 @@ def race(run, port, args):
                         " ON o.id = l.order_id WHERE l.product_id = %d AND o.status = 'PAID'"
                         % pid)[0][0])
     left = int(sql(run, "SELECT available FROM stock WHERE product_id = %d" % pid)[0][0])
-    spent = int(sql(run, "SELECT %d * 100000 - SUM(points) FROM users WHERE email LIKE 'flash%%'"
-                         % n)[0][0])
+    spent = int(sql(run, "SELECT %d * %d - SUM(points) FROM users WHERE email LIKE 'flash%%'"
+                         % (n, POINTS))[0][0])
     codes = {}
     for c in results:
         codes[c] = codes.get(c, 0) + 1
     print("flash sale: %d buyers, %d units, %d clients: %.2f s wall, %.0f checkouts/s"
           % (n, args.units, args.clients, wall, n / wall))
+    print("buyers' points: %s" % ("written into users.points (legacy: each sale opens its"
+                                   " buyer's ledger account)" if args.legacy_points else
+                                   "charged through the shop before the sale"))
     print("answers: %s" % ", ".join("%d x %s" % (v, k) for k, v in sorted(codes.items())))
     print("sold %d, left %d, points spent %d won (= %d x 9,900)" % (sold, left, spent, sold))
     ok = (sold == args.units and left == 0 and codes.get(201, 0) == args.units and
@@ -117,6 +134,29 @@ def race(run, port, args):
           % ((db1["Questions"] - db0["Questions"]) / float(n)))
     print("exactly %d sold, none oversold: %s" % (args.units, "yes" if ok else "NO"))
     return 0 if ok else 1
+
+
+async def charge_all(port, uids, sessions, clients):
+    """Each buyer charges POINTS through the shop (POST /api/v1/users/{id}/charge, as a buyer
+    tops up before a sale: the points and their ledger account made together). The number
+    answered 200."""
+    next_buyer, ok = [0], [0]
+    body = json.dumps({"chargeAmount": POINTS}).encode()
+
+    async def client():
+        conn = Conn("127.0.0.1", port)
+        while next_buyer[0] < len(sessions):
+            i = next_buyer[0]
+            next_buyer[0] += 1
+            sid, csrf = sessions[i]
+            st, _, _ = await conn.request("POST", "/api/v1/users/%d/charge" % uids[i], {
+                "Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
+                "X-CSRF-Token": csrf, "Idempotency-Key": "flash-charge-%d" % uids[i]}, body)
+            ok[0] += st == 200
+        conn.close()
+
+    await asyncio.gather(*[client() for _ in range(clients)])
+    return ok[0]
 
 
 async def buy_all(port, sessions, body, results, clients):
