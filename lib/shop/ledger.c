@@ -9,6 +9,7 @@
 #include "base/arena.h"
 #include "infra/db.h"
 #include "shop/ledger.h"
+#include "shop/ledger_impl.h"
 #include "base/log.h"
 #include "base/money.h"
 #include "base/valid.h"
@@ -44,36 +45,6 @@ static const char SQL_UNMOVE[] =
 static const char SQL_INSERT_TRANSFER[] =
     "INSERT INTO ledger_transfers (posting_id, leg, debit_account_id, credit_account_id, amount,"
     " code, ref_type, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-/* A batch's balance changes in one statement (ledger_post_batch): a JSON array of [code,
- * debits, credits, debit_side] in code order, each account's row moved by the batch's sums
- * under its own guard, as SQL_MOVE_DEBIT_SIDE / SQL_MOVE_CREDIT_SIDE. The row count is the
- * accounts moved: fewer means one is new or would pass its limit. */
-static const char SQL_MOVE_MANY[] =
-    "UPDATE ledger_accounts a JOIN JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY,"
-    " code VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]',"
-    " d BIGINT PATH '$[1]', c BIGINT PATH '$[2]', debit_side INT PATH '$[3]')) AS j"
-    " ON a.code = j.code SET a.debits_posted = a.debits_posted + j.d,"
-    " a.credits_posted = a.credits_posted + j.c"
-    " WHERE a.not_negative = 0 OR IF(j.debit_side = 1,"
-    " a.debits_posted + j.d >= a.credits_posted + j.c,"
-    " a.credits_posted + j.c >= a.debits_posted + j.d)";
-/* Which of a JSON array of account codes exist. */
-static const char SQL_ACCOUNTS_THERE[] =
-    "SELECT a.code FROM ledger_accounts a JOIN JSON_TABLE(?, '$[*]' COLUMNS (code VARCHAR(64)"
-    " CHARACTER SET ascii COLLATE ascii_bin PATH '$')) AS j ON a.code = j.code";
-/* A batch's transfers in one statement: a JSON array of [posting_id, leg, debit account
- * code, credit account code, amount, code, ref_type, ref_id] rows (ledger_post_batch); the
- * accounts' ids are joined in by code. */
-static const char SQL_INSERT_TRANSFERS[] =
-    "INSERT INTO ledger_transfers (posting_id, leg, debit_account_id, credit_account_id, amount,"
-    " code, ref_type, ref_id) SELECT j.p, j.l, d.id, c.id, j.a, j.k, j.rt, j.ri"
-    " FROM JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY, p VARCHAR(100) PATH '$[0]',"
-    " l INT PATH '$[1]', dc VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$[2]',"
-    " cc VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$[3]', a BIGINT PATH '$[4]',"
-    " k VARCHAR(24) PATH '$[5]', rt VARCHAR(16) PATH '$[6]', ri VARCHAR(100) PATH '$[7]')) AS j"
-    " JOIN ledger_accounts d ON d.code = j.dc JOIN ledger_accounts c ON c.code = j.cc"
-    " ORDER BY j.n";
-
 /* ---- names -------------------------------------------------------------------------------- */
 
 static const char *const rc_names[LEDGER_RC__MAX] = {
@@ -108,15 +79,6 @@ ledger_kind_name(enum ledger_kind k)
 }
 
 /* ---- the chart ---------------------------------------------------------------------------- */
-
-/* An account code understood. */
-struct chart_entry {
-	enum ledger_kind kind;
-	bool not_negative;
-	int64_t owner_user;     /* points:<id>, else 0 */
-	int64_t owner_seller;   /* seller_payable:<id>, else 0 */
-	const char *pg;         /* pg_receivable:<pg>, else NULL (points into code) */
-};
 
 /* The fixed accounts of the chart. */
 static const struct {
@@ -189,23 +151,6 @@ chart_parse(const char *code, struct chart_entry *e)
 #define REF_TYPE_MAX 16
 #define REF_ID_MAX 100
 
-/* An account a posting touches, with what the posting adds to each side. */
-struct touch {
-	const char *code;
-	struct chart_entry e;
-	int64_t id;             /* ledger_accounts.id, once moved */
-	int64_t debits;
-	int64_t credits;
-	int64_t opening;        /* points opened with this posting (credited from cash_at_bank) */
-};
-
-/* One posting's work: up to two accounts per leg. */
-struct post_work {
-	const struct ledger_posting *p;
-	struct touch touches[2 * LEDGER_LEGS_MAX + 1];
-	size_t ntouches;
-};
-
 /* True for 1..max bytes of printable ASCII without spaces. */
 static bool
 printable_id(const char *s, size_t max)
@@ -230,8 +175,8 @@ optional_ref(const char *s, size_t max)
 	return s == NULL || s[0] == '\0' || printable_id(s, max);
 }
 
-static int
-cmp_touch(const void *a, const void *b)
+int
+ledger_cmp_touch(const void *a, const void *b)
 {
 	const struct touch *x = a, *y = b;
 
@@ -260,8 +205,8 @@ touch_of(struct post_work *w, const char *code)
 }
 
 /* Checks p and sums its legs per account into w. Returns 0 or -1 (invalid; logged). */
-static int
-collect(const struct ledger_posting *p, struct post_work *w)
+int
+ledger_collect(const struct ledger_posting *p, struct post_work *w)
 {
 	struct touch *d, *c;
 	size_t i;
@@ -289,8 +234,8 @@ collect(const struct ledger_posting *p, struct post_work *w)
 	return 0;
 }
 
-static const char *
-ref_or_empty(const char *s)
+const char *
+ledger_ref_or_empty(const char *s)
 {
 	return s != NULL ? s : "";
 }
@@ -309,8 +254,8 @@ compare_stored(const struct ledger_posting *p, const struct db_res *res)
 		    strcmp(db_col_str(res, i, "credit"), p->legs[i].credit) != 0 ||
 		    db_col_i64(res, i, "amount") != p->legs[i].amount ||
 		    strcmp(db_col_str(res, i, "code"), ledger_code_names[p->code]) != 0 ||
-		    strcmp(db_col_str(res, i, "ref_type"), ref_or_empty(p->ref_type)) != 0 ||
-		    strcmp(db_col_str(res, i, "ref_id"), ref_or_empty(p->ref_id)) != 0)
+		    strcmp(db_col_str(res, i, "ref_type"), ledger_ref_or_empty(p->ref_type)) != 0 ||
+		    strcmp(db_col_str(res, i, "ref_id"), ledger_ref_or_empty(p->ref_id)) != 0)
 			goto conflict;
 	}
 	return LEDGER_REPLAYED;
@@ -375,8 +320,8 @@ plan_opening(struct db *db, struct arena *a, struct touch *t)
 
 /* Adds t's debits and credits to its account with the limit guard, creating the account on
  * first use (a points account with its opening). Sets t->id. */
-static enum ledger_rc
-move_account(struct db *db, struct arena *a, struct touch *t)
+enum ledger_rc
+ledger_move_account(struct db *db, struct arena *a, struct touch *t)
 {
 	bool debit_side = t->e.kind == LEDGER_ASSET || t->e.kind == LEDGER_EXPENSE;
 	const char *sql = debit_side ? SQL_MOVE_DEBIT_SIDE : SQL_MOVE_CREDIT_SIDE;
@@ -457,7 +402,7 @@ write_openings(struct db *db, struct arena *a, const struct post_work *w)
 			return -1;
 	if (cash.debits == 0)
 		return 0;
-	if (move_account(db, a, &cash) != LEDGER_POSTED)
+	if (ledger_move_account(db, a, &cash) != LEDGER_POSTED)
 		return -1;
 	for (i = 0; i < w->ntouches; i++) {
 		const struct touch *t = &w->touches[i];
@@ -504,15 +449,15 @@ ledger_post(struct db *db, const struct ledger_posting *p)
 	int64_t n;
 	size_t i;
 
-	if (p == NULL || collect(p, &w) != 0) {
+	if (p == NULL || ledger_collect(p, &w) != 0) {
 		log_error(NULL, "ledger: invalid posting %s", p != NULL && p->id != NULL ? p->id : "-");
 		rc = LEDGER_INVALID;
 		goto out;
 	}
 	/* Every posting locks its accounts in code order: no two postings deadlock on them. */
-	qsort(w.touches, w.ntouches, sizeof(w.touches[0]), cmp_touch);
+	qsort(w.touches, w.ntouches, sizeof(w.touches[0]), ledger_cmp_touch);
 	for (i = 0; i < w.ntouches; i++) {
-		rc = move_account(db, a, &w.touches[i]);
+		rc = ledger_move_account(db, a, &w.touches[i]);
 		if (rc == LEDGER_LIMIT) {
 			rc = undo_for_replay(db, a, &w, i, LEDGER_LIMIT);
 			if (rc == LEDGER_LIMIT)
@@ -531,7 +476,8 @@ ledger_post(struct db *db, const struct ledger_posting *p)
 	for (i = 0; i < p->nlegs; i++) {
 		n = db_exec(db, SQL_INSERT_TRANSFER, "siiiisss", p->id, (int64_t)i,
 		    touch_id(&w, p->legs[i].debit), touch_id(&w, p->legs[i].credit), p->legs[i].amount,
-		    ledger_code_names[p->code], ref_or_empty(p->ref_type), ref_or_empty(p->ref_id));
+		    ledger_code_names[p->code], ledger_ref_or_empty(p->ref_type),
+		    ledger_ref_or_empty(p->ref_id));
 		if (n == DB_DUP && i == 0 && !opened) {
 			/* Made before, or by a transaction that committed while we waited for its
 			 * locks: take our balances back and answer as a replay. */
@@ -550,170 +496,6 @@ out:
 		    "-", db_error(db));
 	arena_free(&a);
 	return rc;
-}
-
-/* ---- postings in batches ---------------------------------------------------------------------- */
-
-/* The touch of code among w[0..*n) (capacity cap), added when missing. NULL when full. */
-static struct touch *
-batch_touch(struct touch *w, size_t *n, size_t cap, const struct touch *t)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp(w[i].code, t->code) == 0)
-			break;
-	if (i == *n) {
-		if (*n == cap)
-			return NULL;
-		w[i] = *t;
-		w[i].debits = w[i].credits = 0;
-		(*n)++;
-	}
-	return &w[i];
-}
-
-/* The batch's transfers as SQL_INSERT_TRANSFERS's JSON rows, in a. */
-static const char *
-batch_rows(struct arena *a, const struct ledger_posting *ps, size_t n, size_t *nrows)
-{
-	struct json_object *rows = json_object_new_array(), *row;
-	const char *text;
-	size_t i, j;
-
-	*nrows = 0;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < ps[i].nlegs; j++) {
-			row = json_object_new_array();
-			json_object_array_add(row, json_object_new_string(ps[i].id));
-			json_object_array_add(row, json_object_new_int64((int64_t)j));
-			json_object_array_add(row, json_object_new_string(ps[i].legs[j].debit));
-			json_object_array_add(row, json_object_new_string(ps[i].legs[j].credit));
-			json_object_array_add(row, json_object_new_int64(ps[i].legs[j].amount));
-			json_object_array_add(row, json_object_new_string(ledger_code_names[ps[i].code]));
-			json_object_array_add(row, json_object_new_string(ref_or_empty(ps[i].ref_type)));
-			json_object_array_add(row, json_object_new_string(ref_or_empty(ps[i].ref_id)));
-			json_object_array_add(rows, row);
-			(*nrows)++;
-		}
-	}
-	text = arena_strdup(a, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
-	json_object_put(rows);
-	return text;
-}
-
-/* The JSON of SQL_MOVE_MANY for the batch's touches w[0..nw), in code order. */
-static const char *
-move_rows(struct arena *a, const struct touch *w, size_t nw)
-{
-	struct json_object *rows = json_object_new_array(), *row;
-	const char *text;
-	size_t i;
-
-	for (i = 0; i < nw; i++) {
-		row = json_object_new_array();
-		json_object_array_add(row, json_object_new_string(w[i].code));
-		json_object_array_add(row, json_object_new_int64(w[i].debits));
-		json_object_array_add(row, json_object_new_int64(w[i].credits));
-		json_object_array_add(row, json_object_new_int(w[i].e.kind == LEDGER_ASSET ||
-		    w[i].e.kind == LEDGER_EXPENSE));
-		json_object_array_add(rows, row);
-	}
-	text = arena_strdup(a, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
-	json_object_put(rows);
-	return text;
-}
-
-/* After SQL_MOVE_MANY moved only moved of the batch's accounts w[0..nw): the ones that do
- * not exist yet (a seller's first settlement) are made and moved one by one (move_account);
- * an existing one that did not move would pass its limit: LEDGER_LIMIT, and the caller
- * rolls back. */
-static enum ledger_rc
-batch_new_accounts(struct db *db, struct arena *a, struct touch *w, size_t nw, int64_t moved)
-{
-	struct json_object *codes = json_object_new_array();
-	struct db_res res;
-	enum ledger_rc rc;
-	int64_t n;
-	size_t i, k;
-	bool exists;
-
-	for (i = 0; i < nw; i++)
-		json_object_array_add(codes, json_object_new_string(w[i].code));
-	n = db_query(db, a, &res, SQL_ACCOUNTS_THERE, "s",
-	    arena_strdup(a, json_object_to_json_string_ext(codes, JSON_C_TO_STRING_PLAIN)));
-	json_object_put(codes);
-	if (n < 0)
-		return LEDGER_DB_FAILED;
-	if (n != moved) {
-		log_info(NULL, "ledger: an account of a batch would pass its limit: posted one by"
-		    " one");
-		return LEDGER_LIMIT;
-	}
-	for (i = 0; i < nw; i++) {
-		exists = false;
-		for (k = 0; k < (size_t)n && !exists; k++)
-			exists = strcmp(db_res_str(&res, k, 0), w[i].code) == 0;
-		if (exists)
-			continue;
-		rc = move_account(db, a, &w[i]);  /* made with the batch's sums */
-		if (rc != LEDGER_POSTED)
-			return rc;
-	}
-	return LEDGER_POSTED;
-}
-
-enum ledger_rc
-ledger_post_batch(struct db *db, struct arena *a, const struct ledger_posting *ps, size_t n)
-{
-	struct post_work one;
-	struct touch *w, *t;
-	size_t i, j, nw = 0, cap = 0, nrows;
-	enum ledger_rc rc;
-	int64_t got;
-
-	for (i = 0; i < n; i++)
-		cap += 2 * ps[i].nlegs;
-	w = arena_alloc(a, (cap + 1) * sizeof(*w));
-	for (i = 0; i < n; i++) {
-		if (collect(&ps[i], &one) != 0) {
-			log_error(NULL, "ledger: invalid posting %s in a batch", ps[i].id != NULL ?
-			    ps[i].id : "-");
-			return LEDGER_INVALID;
-		}
-		for (j = 0; j < one.ntouches; j++) {
-			if (one.touches[j].e.owner_user != 0) {
-				log_error(NULL, "ledger: posting %s touches a points account: not"
-				    " batched", ps[i].id);
-				return LEDGER_INVALID;
-			}
-			t = batch_touch(w, &nw, cap, &one.touches[j]);
-			if (t == NULL || money_add(t->debits, one.touches[j].debits, &t->debits) != 0 ||
-			    money_add(t->credits, one.touches[j].credits, &t->credits) != 0)
-				return LEDGER_INVALID;
-		}
-	}
-	/* Each account once, with the batch's sums, in code order (as every posting locks), by
-	 * one statement. An account that is new (its first posting makes it) or would pass its
-	 * limit moves nothing here: the caller rolls back and posts one by one, which says which. */
-	qsort(w, nw, sizeof(*w), cmp_touch);
-	got = db_exec(db, SQL_MOVE_MANY, "s", move_rows(a, w, nw));
-	if (got < 0)
-		return LEDGER_DB_FAILED;
-	if (got != (int64_t)nw) {
-		rc = batch_new_accounts(db, a, w, nw, got);
-		if (rc != LEDGER_POSTED)
-			return rc;
-	}
-	got = db_exec(db, SQL_INSERT_TRANSFERS, "s", batch_rows(a, ps, n, &nrows));
-	if (got >= 0 && got != (int64_t)nrows)
-		return LEDGER_DB_FAILED;  /* an account vanished meanwhile: cannot be, but never half */
-	if (got < 0) {
-		log_warn(NULL, "ledger: a batch of %zu postings failed (%s): posted one by one", n,
-		    db_error(db));
-		return LEDGER_DB_FAILED;  /* DB_DUP too: one of them was made before */
-	}
-	return LEDGER_POSTED;
 }
 
 /* ---- the shop's postings ------------------------------------------------------------------ */
