@@ -276,6 +276,8 @@ struct notify_mail {
 	struct order o;
 	struct refund rf;               /* PAYLOAD_EVENT_REFUNDED */
 	struct account_contact contact; /* the shopper: address, name, 알림톡 number and consent */
+	bool contact_loaded;            /* contact was read by the batch, contact_rc its result */
+	int contact_rc;
 	struct notify_rcpt rcpt;        /* in contact */
 };
 
@@ -326,7 +328,8 @@ notify_load(struct job_ctx *ctx, const struct outbox_claim *claim, struct notify
 			return false;
 		}
 	}
-	rc = account_contact_get(ctx->db, m->o.user_id, &m->contact);
+	rc = m->contact_loaded ? m->contact_rc :
+	    account_contact_get(ctx->db, m->o.user_id, &m->contact);
 	if (rc < 0)
 		return false;
 	m->rcpt.email = m->contact.email;
@@ -418,17 +421,25 @@ job_notify_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t 
 	const char **ids = arena_alloc(ctx->a, n * sizeof(*ids));
 	struct order *o = arena_alloc(ctx->a, n * sizeof(*o));
 	int *found = arena_alloc(ctx->a, n * sizeof(*found));
+	int64_t *users = arena_alloc(ctx->a, n * sizeof(*users));
+	struct account_contact *contacts = arena_alloc(ctx->a, n * sizeof(*contacts));
+	int *reached = arena_alloc(ctx->a, n * sizeof(*reached));
 	size_t i, np = 0;
 	char label[32];
 	bool lost = false;
-	int rc;
+	int rc, crc = 0;
 
-	/* The batch's orders and lines in two statements. */
+	/* The batch's orders and lines in two statements, their shoppers' contacts in one. */
 	memset(m, 0, n * sizeof(*m));
 	for (i = 0; i < n; i++)
 		ids[i] = payload_notify_parse(ctx->a, claims[i].payload, &m[i].job) == 0 ?
 		    m[i].job.order_id : NULL;
 	rc = orders_get_lines_many(ctx->db, ctx->a, ids, n, o, found);
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			users[i] = found[i] ? o[i].user_id : 0;
+		crc = account_contact_get_many(ctx->db, users, n, contacts, reached);
+	}
 	for (i = 0; i < n; i++) {
 		if (!job_batch_next(ctx, &claims[i], label, deadline_ms)) {
 			res[i] = JOB_UNRUN;
@@ -442,6 +453,11 @@ job_notify_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t 
 		m[i].loaded = true;
 		m[i].load_rc = rc < 0 ? rc : found[i];
 		m[i].o = o[i];
+		if (rc == 0 && found[i]) {
+			m[i].contact_loaded = true;
+			m[i].contact_rc = crc < 0 ? crc : reached[i];
+			m[i].contact = contacts[i];
+		}
 		m[i].done.defer = true;
 		res[i] = notify_one(ctx, &claims[i], &m[i]);
 		if (m[i].done.pending)

@@ -74,10 +74,11 @@ bool job_settle_batch(struct job_ctx *ctx, const struct outbox_claim *claims, si
 bool job_confirm_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
     int64_t deadline_ms, enum job_result *res);
 
-/* notify: the batch's orders and lines read together, each job run as job_notify_run, and
- * every job that sent its mail (or had none to send) completed by one statement at the end
- * (a job that sent 알림톡 completes itself, with its notice record). A failed completion
- * runs those jobs again: their mail may go twice (at least once, as one job). */
+/* notify: the batch's orders and lines read together, their shoppers' contacts in one more
+ * read, each job run as job_notify_run, and every job that sent its mail (or had none to
+ * send) completed by one statement at the end (a job that sent 알림톡 completes itself, with
+ * its notice record). A failed completion runs those jobs again: their mail may go twice
+ * (at least once, as one job). */
 bool job_notify_batch(struct job_ctx *ctx, const struct outbox_claim *claims, size_t n,
     int64_t deadline_ms, enum job_result *res);
 

@@ -1,8 +1,10 @@
 /* account: users as the shop sees them: sign-up, activation, login lookup (see account.h). */
+#include <inttypes.h>
 #include <string.h>
 
 #include "shop/account.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "infra/db.h"
 #include "base/valid.h"
 
@@ -21,6 +23,11 @@ static const char SQL_NOTE_LOGIN[] = "UPDATE users SET last_login_at = NOW(3) WH
 static const char SQL_CONTACT[] =
     "SELECT phone, DATE_FORMAT(alimtalk_consent_at, '%Y-%m-%d %H:%i:%s'), email, name"
     " FROM users WHERE id = ?";
+/* SQL_CONTACT's columns for a JSON array of user ids, each row led by its id. */
+static const char SQL_CONTACTS[] =
+    "SELECT u.id, u.phone, DATE_FORMAT(u.alimtalk_consent_at, '%Y-%m-%d %H:%i:%s'), u.email,"
+    " u.name FROM users u JOIN (SELECT DISTINCT j.id FROM JSON_TABLE(?, '$[*]' COLUMNS"
+    " (id BIGINT UNSIGNED PATH '$')) AS j) AS k ON u.id = k.id";
 /* The consent keeps its first time while it stands (the record of when it was given). */
 static const char SQL_SET_CONTACT[] =
     "UPDATE users SET phone = ?, alimtalk_consent_at ="
@@ -32,19 +39,26 @@ enum account_col { COL_ID, COL_EMAIL, COL_NAME, COL_ROLE, COL_STATUS, COL_POINTS
 
 /* Copies a cell into out[cap]; -1 when it is NULL or does not fit. */
 static int
-account_copy(const struct db_res *res, size_t col, char *out, size_t cap)
+account_copy_at(const struct db_res *res, size_t row, size_t col, char *out, size_t cap)
 {
-	const char *s = db_res_str(res, 0, col);
+	const char *s = db_res_str(res, row, col);
 	size_t len;
 
 	if (s == NULL)
 		return -1;
-	len = res->lens[col];
+	len = res->lens[row * res->ncols + col];
 	if (len >= cap)
 		return -1;
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return 0;
+}
+
+/* account_copy_at of the first row. */
+static int
+account_copy(const struct db_res *res, size_t col, char *out, size_t cap)
+{
+	return account_copy_at(res, 0, col, out, cap);
 }
 
 /* Runs sql (SQL_GET or SQL_BY_EMAIL) with one parameter and fills out and, when hash is not
@@ -176,6 +190,25 @@ account_note_login(struct db *db, int64_t id)
 	return n < 0 ? (int)n : 0;
 }
 
+/* The contact in row of res, its columns from col on (phone, consent time, email, name).
+ * Returns 0, or -1 (zeroed) when a value does not fit. */
+static int
+contact_of_row(const struct db_res *res, size_t row, size_t col, struct account_contact *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((!db_res_null(res, row, col) &&
+	    account_copy_at(res, row, col, out->phone, sizeof(out->phone)) != 0) ||
+	    (!db_res_null(res, row, col + 1) &&
+	    account_copy_at(res, row, col + 1, out->consent_at, sizeof(out->consent_at)) != 0) ||
+	    account_copy_at(res, row, col + 2, out->email, sizeof(out->email)) != 0 ||
+	    account_copy_at(res, row, col + 3, out->name, sizeof(out->name)) != 0) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	out->alimtalk = out->consent_at[0] != '\0';
+	return 0;
+}
+
 int
 account_contact_get(struct db *db, int64_t id, struct account_contact *out)
 {
@@ -186,21 +219,60 @@ account_contact_get(struct db *db, int64_t id, struct account_contact *out)
 
 	memset(out, 0, sizeof(*out));
 	n = db_query(db, a, &res, SQL_CONTACT, "i", id);
-	if (n <= 0) {
+	if (n <= 0)
 		rc = (int)n;
-		goto out;
-	}
-	if ((!db_res_null(&res, 0, 0) && account_copy(&res, 0, out->phone, sizeof(out->phone)) != 0) ||
-	    (!db_res_null(&res, 0, 1) &&
-	    account_copy(&res, 1, out->consent_at, sizeof(out->consent_at)) != 0) ||
-	    account_copy(&res, 2, out->email, sizeof(out->email)) != 0 ||
-	    account_copy(&res, 3, out->name, sizeof(out->name)) != 0) {
-		memset(out, 0, sizeof(*out));
+	else if (contact_of_row(&res, 0, 0, out) != 0)
 		rc = DB_ERR;
+	arena_free(&a);
+	return rc;
+}
+
+int
+account_contact_get_many(struct db *db, const int64_t *ids, size_t n,
+    struct account_contact *out, int *found)
+{
+	struct arena *a = arena_new(4096);
+	struct db_res res;
+	struct buf json = { 0 };
+	size_t i, row;
+	int64_t got;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		found[i] = 0;
+	}
+	if (n == 0)
+		goto out;
+	buf_puts(&json, "[");
+	for (i = 0; i < n; i++)
+		buf_printf(&json, "%s%" PRId64, i > 0 ? "," : "", ids[i] > 0 ? ids[i] : 0);
+	buf_puts(&json, "]");
+	got = db_query(db, a, &res, SQL_CONTACTS, "s", buf_cstr(&json));
+	if (got < 0) {
+		rc = (int)got;
 		goto out;
 	}
-	out->alimtalk = out->consent_at[0] != '\0';
+	for (row = 0; row < res.nrows; row++) {
+		int64_t id = db_res_i64(&res, row, 0);
+
+		for (i = 0; i < n; i++) {
+			if (ids[i] != id)
+				continue;
+			if (contact_of_row(&res, row, 1, &out[i]) != 0) {
+				rc = DB_ERR;
+				goto out;
+			}
+			found[i] = 1;
+		}
+	}
 out:
+	if (rc < 0)
+		for (i = 0; i < n; i++) {
+			memset(&out[i], 0, sizeof(out[i]));
+			found[i] = 0;
+		}
+	buf_release(&json);
 	arena_free(&a);
 	return rc;
 }

@@ -72,6 +72,12 @@ struct account_contact {
  * 0 unknown, or an enum db_rc. */
 int account_contact_get(struct db *db, int64_t id, struct account_contact *out);
 
+/* account_contact_get for ids[0..n) in one read (the notify worker's batch): out[i] is user
+ * ids[i]'s contact with found[i] 1, or zeroed with found[i] 0 when there is none (an id <= 0
+ * has none). Returns 0, or an enum db_rc with every found[i] 0. */
+int account_contact_get_many(struct db *db, const int64_t *ids, size_t n,
+    struct account_contact *out, int *found);
+
 enum account_contact_rc {
 	ACCOUNT_CONTACT_SAVED,      /* stored (also when nothing changed) */
 	ACCOUNT_CONTACT_BAD_PHONE,  /* not a mobile number valid_kr_mobile takes */
