@@ -653,7 +653,10 @@ def test_apache_site_serves_jangteo_and_keeps_operator_endpoints_to_loopback():
         eq(site.count("unix:/run/jangteo/fcgi.sock|"), 1, "the socket")
         site = site.replace("unix:/run/jangteo/fcgi.sock|", "unix:%s/fcgi.sock|" % RUN)
         assert 'Alias "/static/" "%s/"' % INSTALLED_STATIC in site, "the static directory"
-        site = site.replace(INSTALLED_STATIC, os.path.join(SRC, "static"))
+        # A copy where www-data can read it, as it can the installed directory: a checkout
+        # under /root (the README's fresh machine) is not reachable for it.
+        shutil.copytree(os.path.join(SRC, "static"), os.path.join(d, "static"))
+        site = site.replace(INSTALLED_STATIC, os.path.join(d, "static"))
         with open(os.path.join(d, "site.conf"), "w") as fh:
             fh.write(site)
         users = "User www-data\nGroup root\n" if os.geteuid() == 0 else ""
