@@ -34,10 +34,13 @@ JT_APACHE_MODULES=${JT_APACHE_MODULES:-/usr/lib/apache2/modules}
 # pins a handler. ProxyFCGIBackendType GENERIC: pass SCRIPT_NAME/PATH_INFO as they are, without
 # the PHP-FPM adjustments; jangteo routes on REQUEST_URI, the raw target of the request line.
 _apache_conf_text() {
-	local dir="$JT_RUN/apache" user_lines=""
+	local dir="$JT_RUN/apache" user_lines="" static="$JT_REPO/static"
 	if (( EUID == 0 )); then
 		user_lines="User www-data
 Group root"
+		# www-data cannot reach a checkout under /root (a fresh machine's): a copy in the
+		# run directory, which it reaches for the socket (apache_start makes it).
+		static="$dir/static"
 	fi
 	cat <<-EOF
 		# apache2.conf for jangteo's local stack, written by script/svc/apache.sh on every start.
@@ -98,8 +101,8 @@ Group root"
 		    </Location>
 		    # The pages' static files, from the source tree (static.dir in the stack's config):
 		    # their URLs carry a version from their content, so they may be kept a year.
-		    Alias "/static/" "$JT_REPO/static/"
-		    <Directory "$JT_REPO/static">
+		    Alias "/static/" "$static/"
+		    <Directory "$static">
 		        Require all granted
 		        Options None
 		        AddType "text/javascript; charset=utf-8" .js
@@ -135,6 +138,11 @@ apache_start() {
 	mkdir -p "$dir/run"
 	# Apache refuses to start over a pid file naming a live process: ours is known dead here.
 	rm -f "$dir/apache2.pid"
+	if (( EUID == 0 )); then
+		rm -rf "$dir/static"
+		cp -R "$JT_REPO/static" "$dir/static"
+		chmod -R a+rX "$dir/static"
+	fi
 	_apache_conf_text >"$dir/apache2.conf"
 	if ! apache2 -t -f "$dir/apache2.conf" >>"$(stack_logfile apache)" 2>&1; then
 		stack_fail apache "apache2 -t rejected $dir/apache2.conf"
