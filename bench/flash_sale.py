@@ -136,31 +136,10 @@ def race(run, port, args):
     return 0 if ok else 1
 
 
-async def charge_all(port, uids, sessions, clients):
-    """Each buyer charges POINTS through the shop (POST /api/v1/users/{id}/charge, as a buyer
-    tops up before a sale: the points and their ledger account made together). The number
-    answered 200."""
-    next_buyer, ok = [0], [0]
-    body = json.dumps({"chargeAmount": POINTS}).encode()
-
-    async def client():
-        conn = Conn("127.0.0.1", port)
-        while next_buyer[0] < len(sessions):
-            i = next_buyer[0]
-            next_buyer[0] += 1
-            sid, csrf = sessions[i]
-            st, _, _ = await conn.request("POST", "/api/v1/users/%d/charge" % uids[i], {
-                "Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
-                "X-CSRF-Token": csrf, "Idempotency-Key": "flash-charge-%d" % uids[i]}, body)
-            ok[0] += st == 200
-        conn.close()
-
-    await asyncio.gather(*[client() for _ in range(clients)])
-    return ok[0]
-
-
-async def buy_all(port, sessions, body, results, clients):
-    """One checkout per session from clients keep-alive connections; the wall seconds."""
+async def each_buyer(port, sessions, clients, path_of, body, extra=None):
+    """One POST of body per buyer (to path_of(i), signed in as sessions[i], with the headers
+    extra(i) adds) from clients keep-alive connections; each buyer's HTTP status, in order."""
+    results = [0] * len(sessions)
     next_buyer = [0]
 
     async def client():
@@ -169,13 +148,32 @@ async def buy_all(port, sessions, body, results, clients):
             i = next_buyer[0]
             next_buyer[0] += 1
             sid, csrf = sessions[i]
-            results[i], _, _ = await conn.request("POST", "/api/v1/orders", {
-                "Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
-                "X-CSRF-Token": csrf}, body)
+            headers = {"Content-Type": "application/json", "Cookie": "jt_sid=" + sid,
+                       "X-CSRF-Token": csrf}
+            headers.update(extra(i) if extra else {})
+            results[i], _, _ = await conn.request("POST", path_of(i), headers, body)
         conn.close()
 
-    t0 = time.monotonic()
     await asyncio.gather(*[client() for _ in range(clients)])
+    return results
+
+
+async def charge_all(port, uids, sessions, clients):
+    """Each buyer charges POINTS through the shop (POST /api/v1/users/{id}/charge, as a buyer
+    tops up before a sale: the points and their ledger account made together). The number
+    answered 200."""
+    body = json.dumps({"chargeAmount": POINTS}).encode()
+    results = await each_buyer(port, sessions, clients,
+                               lambda i: "/api/v1/users/%d/charge" % uids[i], body,
+                               lambda i: {"Idempotency-Key": "flash-charge-%d" % uids[i]})
+    return sum(1 for st in results if st == 200)
+
+
+async def buy_all(port, sessions, body, results, clients):
+    """One checkout per session from clients keep-alive connections, statuses into results;
+    the wall seconds."""
+    t0 = time.monotonic()
+    results[:] = await each_buyer(port, sessions, clients, lambda i: "/api/v1/orders", body)
     return time.monotonic() - t0
 
 
